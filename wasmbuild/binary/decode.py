@@ -1,0 +1,430 @@
+"""Decode a WebAssembly 2.0 binary into a `Module`, and function bodies into instruction lists.
+
+`decode_module(data, filename)` reads every section but leaves function bodies undecoded: each
+`FunctionBody` records where its bytes lie. `decode_function(module, i)` decodes one body (locals and
+instructions) on demand, so later stages can work per function. `check_bodies(module)` decodes all
+bodies, for callers that want every decoding error before validation starts.
+
+Errors raise `MalformedError` with the file, byte offset and the reason worded as the spec tests
+word it. Reads follow the reference interpreter: section contents are read up to the end of the file
+and the section's size is checked afterwards ("section size mismatch").
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..errors import MalformedError
+from . import opcodes as ops
+from .reader import Reader
+from .types import (ACTIVE, DECLARATIVE, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE,
+                    FUNCREF, PASSIVE, ConstExpr, CustomSection, DataSegment, ElemSegment, Export,
+                    FuncType, FunctionBody, Global, GlobalType, Import, Limits, MemoryType, Module,
+                    TableType)
+
+MAGIC = b"\0asm"
+VERSION = b"\x01\0\0\0"
+
+SECTION_CUSTOM, SECTION_TYPE, SECTION_IMPORT, SECTION_FUNCTION = 0, 1, 2, 3
+SECTION_TABLE, SECTION_MEMORY, SECTION_GLOBAL, SECTION_EXPORT = 4, 5, 6, 7
+SECTION_START, SECTION_ELEM, SECTION_CODE, SECTION_DATA, SECTION_DATACOUNT = 8, 9, 10, 11, 12
+# Position of each non-custom section in the required order (data count comes before code).
+_SECTION_RANK = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9, 12: 10, 10: 11, 11: 12}
+
+_IN_SECTION = "unexpected end of section or function"
+MAX_LOCALS = 0xFFFF_FFFF  # the total count must fit in a u32
+
+
+class FunctionCode(NamedTuple):
+    """A decoded function body: local declarations as (count, type) runs, and its instructions as
+    `(op, immediate, offset)` tuples, the final `end` included."""
+
+    locals: tuple[tuple[int, int], ...]
+    num_locals: int
+    instrs: list[tuple]
+
+
+# ---------------------------------------------------------------------------------------------
+# Module structure
+# ---------------------------------------------------------------------------------------------
+
+def decode_module(data: bytes, filename: str | None = None) -> Module:
+    """Decode the module structure of `data`; raises MalformedError."""
+    data = bytes(data)
+    r = Reader(data, filename=filename)
+    if len(data) < 4:
+        raise r.error("unexpected end", len(data))
+    if data[:4] != MAGIC:
+        raise r.error("magic header not detected", 0)
+    if len(data) < 8:
+        raise r.error("unexpected end", len(data))
+    if data[4:8] != VERSION:
+        raise r.error("unknown binary version", 4)
+    r.pos = 8
+    m = Module(data=data, filename=filename)
+    try:
+        _decode_sections(r, m)
+    except MalformedError:
+        # Bodies are decoded lazily, but an error inside one comes earlier in the file than an
+        # error found after the code section: report the first, as a streaming decoder would.
+        if m.bodies:
+            check_bodies(m)
+        raise
+    return m
+
+
+def _decode_sections(r: Reader, m: Module) -> None:
+    data = r.data
+    filename = r.filename
+    last_rank = 0
+    while not r.at_end():
+        id_offset = r.pos
+        sid = r.byte()
+        if sid > SECTION_DATACOUNT:
+            raise r.error("malformed section id", id_offset)
+        size = r.length()
+        start = r.pos
+        end = start + size
+        if sid != SECTION_CUSTOM:
+            rank = _SECTION_RANK[sid]
+            if rank <= last_rank:
+                raise r.error("unexpected content after last section", id_offset)
+            last_rank = rank
+        s = Reader(data, start, len(data), filename, eof_reason=_IN_SECTION)
+        if sid == SECTION_CUSTOM:
+            name = s.name()
+            if s.pos > end:
+                raise s.error("unexpected end", end)
+            m.customs.append(CustomSection(name, s.pos, end))
+            s.pos = end
+        elif sid == SECTION_TYPE:
+            m.types = [_functype(s) for _ in range(s.u32())]
+        elif sid == SECTION_IMPORT:
+            m.imports = [_import(s) for _ in range(s.u32())]
+        elif sid == SECTION_FUNCTION:
+            m.func_type_indices = [s.u32() for _ in range(s.u32())]
+        elif sid == SECTION_TABLE:
+            m.tables = [_tabletype(s) for _ in range(s.u32())]
+        elif sid == SECTION_MEMORY:
+            m.memories = [MemoryType(_limits(s)) for _ in range(s.u32())]
+        elif sid == SECTION_GLOBAL:
+            m.globals = [Global(_globaltype(s), _const_expr(s, m)) for _ in range(s.u32())]
+        elif sid == SECTION_EXPORT:
+            m.exports = [_export(s) for _ in range(s.u32())]
+        elif sid == SECTION_START:
+            m.start_offset = s.pos
+            m.start = s.u32()
+        elif sid == SECTION_ELEM:
+            m.elems = [_elem(s, m) for _ in range(s.u32())]
+        elif sid == SECTION_DATACOUNT:
+            m.data_count = s.u32()
+        elif sid == SECTION_CODE:
+            bodies = []
+            for _ in range(s.u32()):
+                n = s.length()
+                bodies.append(FunctionBody(s.pos, s.pos + n))
+                s.pos += n
+            m.bodies = bodies
+        elif sid == SECTION_DATA:
+            m.datas = [_data(s, m) for _ in range(s.u32())]
+        if s.pos != end:
+            raise s.error("section size mismatch", start)
+        r.pos = end
+    if len(m.func_type_indices) != len(m.bodies):
+        raise r.error("function and code section have inconsistent lengths", len(data))
+    if m.data_count is not None and m.data_count != len(m.datas):
+        raise r.error("data count and data section have inconsistent lengths", len(data))
+
+
+def _functype(s: Reader) -> FuncType:
+    pos = s.pos
+    form = s.byte()
+    if form & 0x80:
+        raise s.error("integer representation too long", pos)
+    if form != 0x60:
+        raise s.error("malformed function type", pos)
+    params = tuple(_valtype(s) for _ in range(s.u32()))
+    results = tuple(_valtype(s) for _ in range(s.u32()))
+    return FuncType(params, results)
+
+
+def _valtype(s: Reader) -> int:
+    pos = s.pos
+    t = s.byte()
+    if t & 0x80:
+        raise s.error("integer representation too long", pos)
+    s.pos = pos
+    return s.valtype()
+
+
+def _limits(s: Reader) -> Limits:
+    flag = s._uleb(1)  # a one-bit LEB128: 0 = min only, 1 = min and max
+    lo = s.u32()
+    hi = s.u32() if flag else None
+    return Limits(lo, hi)
+
+
+def _tabletype(s: Reader) -> TableType:
+    elem = s.reftype()
+    return TableType(elem, _limits(s))
+
+
+def _globaltype(s: Reader) -> GlobalType:
+    t = _valtype(s)
+    pos = s.pos
+    mut = s.byte()
+    if mut > 1:
+        raise s.error("malformed mutability", pos)
+    return GlobalType(t, bool(mut))
+
+
+def _import(s: Reader) -> Import:
+    offset = s.pos
+    module = s.name()
+    name = s.name()
+    pos = s.pos
+    kind = s.byte()
+    if kind == EXTERN_FUNC:
+        desc = s.u32()
+    elif kind == EXTERN_TABLE:
+        desc = _tabletype(s)
+    elif kind == EXTERN_MEMORY:
+        desc = MemoryType(_limits(s))
+    elif kind == EXTERN_GLOBAL:
+        desc = _globaltype(s)
+    else:
+        raise s.error("malformed import kind", pos)
+    return Import(module, name, kind, desc, offset)
+
+
+def _export(s: Reader) -> Export:
+    offset = s.pos
+    name = s.name()
+    pos = s.pos
+    kind = s.byte()
+    if kind > EXTERN_GLOBAL:
+        raise s.error("malformed export kind", pos)
+    return Export(name, kind, s.u32(), offset)
+
+
+def _elem_kind(s: Reader) -> int:
+    pos = s.pos
+    if s.byte() != 0x00:
+        raise s.error("malformed element kind", pos)
+    return FUNCREF
+
+
+def _elem(s: Reader, m: Module) -> ElemSegment:
+    offset = s.pos
+    flags = s.u32()
+    if flags > 7:
+        raise s.error("malformed elements segment kind", offset)
+    table = 0
+    offset_expr = None
+    if flags & 1:
+        mode = DECLARATIVE if flags & 2 else PASSIVE
+    else:
+        mode = ACTIVE
+        if flags & 2:
+            table = s.u32()
+        offset_expr = _const_expr(s, m)
+    uses_exprs = bool(flags & 4)
+    if flags & 3:
+        elem_type = s.reftype() if uses_exprs else _elem_kind(s)
+    else:
+        elem_type = FUNCREF
+    if uses_exprs:
+        init = tuple(_const_expr(s, m) for _ in range(s.u32()))
+    else:
+        init = tuple(s.u32() for _ in range(s.u32()))
+    return ElemSegment(mode, table, offset_expr, elem_type, init, uses_exprs, offset)
+
+
+def _data(s: Reader, m: Module) -> DataSegment:
+    offset = s.pos
+    flags = s.u32()
+    memory = 0
+    offset_expr = None
+    if flags == 1:
+        mode = PASSIVE
+    elif flags in (0, 2):
+        mode = ACTIVE
+        if flags == 2:
+            memory = s.u32()
+        offset_expr = _const_expr(s, m)
+    else:
+        raise s.error("malformed data segment kind", offset)
+    n = s.length()
+    start = s.pos
+    s.bytes(n)
+    return DataSegment(mode, memory, offset_expr, start, start + n, offset)
+
+
+def _const_expr(s: Reader, m: Module) -> ConstExpr:
+    offset = s.pos
+    instrs = decode_instructions(s)
+    return ConstExpr(tuple(instrs[:-1]), offset)  # drop the final `end`
+
+
+# ---------------------------------------------------------------------------------------------
+# Function bodies and instructions
+# ---------------------------------------------------------------------------------------------
+
+def decode_function(m: Module, defined_index: int) -> FunctionCode:
+    """Decode the body of defined function `defined_index` (not counting imports)."""
+    body = m.bodies[defined_index]
+    s = Reader(m.data, body.offset, len(m.data), m.filename, eof_reason=_IN_SECTION)
+    pos = s.pos
+    runs = []
+    total = 0
+    for _ in range(s.u32()):
+        n = s.u32()
+        t = _valtype(s)
+        total += n
+        runs.append((n, t))
+    if total > MAX_LOCALS:
+        raise s.error("too many locals", pos)
+    # Without a data count section, memory.init and data.drop are malformed. When the module has no
+    # data segments at all we let them through, so that the validator reports the more useful
+    # "unknown data segment" (which is also what the spec tests expect of such modules).
+    instrs = decode_instructions(s, m.data_count is not None or not m.datas)
+    if s.pos != body.end:
+        raise s.error("section size mismatch", body.offset)
+    return FunctionCode(tuple(runs), total, instrs)
+
+
+def check_bodies(m: Module) -> None:
+    """Decode every function body, raising the first MalformedError."""
+    for i in range(len(m.bodies)):
+        try:
+            decode_function(m, i)
+        except MalformedError as e:
+            raise e.located(func=m.num_imported_funcs + i)
+
+
+_IMM = ops.IMMEDIATES
+_BLOCK_OPS = (0x02, 0x03, 0x04)
+
+
+def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
+    """Decode instructions up to and including the `end` that closes the sequence.
+
+    Returns `(op, immediate, offset)` tuples. Only the binary grammar is checked here (opcodes,
+    immediates, `else` placement, nesting); typing is the validator's job.
+    """
+    data = s.data
+    out = []
+    append = out.append
+    # One entry per open block: True while it is an `if` that has not seen its `else`.
+    open_blocks: list[bool] = []
+    imm_kind = _IMM
+    while True:
+        offset = s.pos
+        if offset >= s.end:
+            raise s.eof_error()
+        op = data[offset]
+        s.pos = offset + 1
+        if op == 0xFC or op == 0xFD:
+            sub = s.u32()
+            full = (ops.FC if op == 0xFC else ops.FD) | sub
+            if sub > 0xFFF or full not in imm_kind:
+                raise s.error(f"illegal opcode {op:02x} {sub:02x}", offset)
+            op = full
+            if op in ops.NEEDS_DATA_COUNT and not has_data_count:
+                raise s.error("data count section required", offset)
+        kind = imm_kind.get(op)
+        if kind is None:
+            raise s.error(f"illegal opcode {op:02x}", offset)
+        if not kind:
+            imm = None
+            if op == 0x0B:
+                if not open_blocks:
+                    append((op, None, offset))
+                    return out
+                open_blocks.pop()
+            elif op == 0x05:
+                if not open_blocks or not open_blocks[-1]:
+                    # The reference decoder ends the enclosing block here and then wants its `end`.
+                    raise s.error("END opcode expected", offset)
+                open_blocks[-1] = False
+        elif kind == "local" or kind == "global" or kind == "label" or kind == "func" or kind == "table" \
+                or kind == "data" or kind == "elem":
+            imm = s.u32()
+        elif kind == "i32":
+            imm = s.s32()
+        elif kind == "memarg":
+            imm = _memarg(s)
+        elif kind == "block":
+            imm = _blocktype(s)
+            open_blocks.append(op == 0x04)
+        elif kind == "i64":
+            imm = s.s64()
+        elif kind == "f32":
+            imm = s.f32_bits()
+        elif kind == "f64":
+            imm = s.f64_bits()
+        elif kind == "br_table":
+            labels = tuple(s.u32() for _ in range(s.u32()))
+            imm = (labels, s.u32())
+        elif kind == "call_indirect":
+            t = s.u32()
+            imm = (t, s.u32())
+        elif kind == "zero":
+            _zero(s)
+            imm = 0
+        elif kind == "zero2":
+            _zero(s)
+            _zero(s)
+            imm = (0, 0)
+        elif kind == "data_zero":
+            imm = s.u32()
+            _zero(s)
+        elif kind == "elem_table" or kind == "table_table":
+            a = s.u32()
+            imm = (a, s.u32())
+        elif kind == "select_t":
+            imm = tuple(_valtype(s) for _ in range(s.u32()))
+        elif kind == "reftype":
+            imm = s.reftype()
+        elif kind == "v128":
+            imm = s.bytes(16)
+        elif kind == "shuffle":
+            imm = s.bytes(16)
+        elif kind == "lane":
+            imm = s.byte()
+        elif kind == "memarg_lane":
+            ma = _memarg(s)
+            imm = (ma, s.byte())
+        else:  # pragma: no cover - every kind in opcodes.py is handled above
+            raise AssertionError(kind)
+        append((op, imm, offset))
+
+
+def _zero(s: Reader) -> None:
+    pos = s.pos
+    if s.byte() != 0:
+        raise s.error("zero byte expected", pos)
+
+
+def _memarg(s: Reader) -> tuple[int, int]:
+    pos = s.pos
+    align = s.u32()
+    if align >= 32:
+        # Bit 6 would select a memory index (multi-memory); in Wasm 2.0 any such flag is malformed.
+        raise s.error("malformed memop flags", pos)
+    return align, s.u32()
+
+
+def _blocktype(s: Reader):
+    """None (empty), a value type, or ("type", index) for a type-indexed block."""
+    b = s.peek()
+    if b == 0x40:
+        s.pos += 1
+        return None
+    if b is not None and b & 0xC0 == 0x40:
+        return _valtype(s)
+    pos = s.pos
+    idx = s.sleb(33)
+    if idx < 0:
+        raise s.error("malformed block type", pos)
+    return ("type", idx)

@@ -1,0 +1,183 @@
+"""The WebAssembly 2.0 types and the decoded module, as plain Python data.
+
+Value types are the small integers of their binary encoding (`I32 == 0x7F`, ...), which keeps the
+decoder and the validator's hot loops free of lookups. A `Module` keeps the original bytes; each
+defined function records only where its body lies (`FunctionBody.offset`/`.end`), so later stages can
+hash or decode one function without touching the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+# Value types, by their binary encoding.
+I32, I64, F32, F64, V128 = 0x7F, 0x7E, 0x7D, 0x7C, 0x7B
+FUNCREF, EXTERNREF = 0x70, 0x6F
+NUM_TYPES = frozenset((I32, I64, F32, F64))
+VEC_TYPES = frozenset((V128,))
+REF_TYPES = frozenset((FUNCREF, EXTERNREF))
+VAL_TYPES = NUM_TYPES | VEC_TYPES | REF_TYPES
+
+VALTYPE_NAMES = {I32: "i32", I64: "i64", F32: "f32", F64: "f64", V128: "v128",
+                 FUNCREF: "funcref", EXTERNREF: "externref"}
+
+# External kinds, by their binary encoding in imports and exports.
+EXTERN_FUNC, EXTERN_TABLE, EXTERN_MEMORY, EXTERN_GLOBAL = 0, 1, 2, 3
+EXTERN_NAMES = ("func", "table", "memory", "global")
+
+PAGE_SIZE = 65536
+MAX_PAGES = 65536
+
+
+def type_name(t: int) -> str:
+    return VALTYPE_NAMES.get(t, f"<type {t:#x}>")
+
+
+class FuncType(NamedTuple):
+    """A function signature; hashable, so equal signatures can be canonicalised across modules."""
+
+    params: tuple[int, ...]
+    results: tuple[int, ...]
+
+    def __str__(self) -> str:
+        return "[{}] -> [{}]".format(" ".join(map(type_name, self.params)),
+                                     " ".join(map(type_name, self.results)))
+
+
+class Limits(NamedTuple):
+    min: int
+    max: int | None
+
+
+class TableType(NamedTuple):
+    elem: int  # FUNCREF or EXTERNREF
+    limits: Limits
+
+
+class MemoryType(NamedTuple):
+    limits: Limits
+
+
+class GlobalType(NamedTuple):
+    valtype: int
+    mutable: bool
+
+
+class Instr(NamedTuple):
+    """One decoded instruction: its opcode number (see `opcodes`), immediates and byte offset."""
+
+    op: int
+    imm: object
+    offset: int
+
+
+class ConstExpr(NamedTuple):
+    """A constant expression (global initialiser, segment offset or element): its instructions,
+    without the final `end`, and the offset where it starts."""
+
+    instrs: tuple[Instr, ...]
+    offset: int
+
+
+class Import(NamedTuple):
+    module: str
+    name: str
+    kind: int  # EXTERN_*
+    desc: object  # type index (func), TableType, MemoryType or GlobalType
+    offset: int
+
+
+class Export(NamedTuple):
+    name: str
+    kind: int
+    index: int
+    offset: int
+
+
+class Global(NamedTuple):
+    type: GlobalType
+    init: ConstExpr
+
+
+class FunctionBody(NamedTuple):
+    """Where a defined function's body (local declarations, code, final `end`) lies in the bytes."""
+
+    offset: int
+    end: int
+
+
+# Segment modes.
+ACTIVE, PASSIVE, DECLARATIVE = "active", "passive", "declarative"
+
+
+class ElemSegment(NamedTuple):
+    mode: str
+    table: int
+    offset_expr: ConstExpr | None  # active segments only
+    elem_type: int
+    # Either function indices (the compact encodings) or constant expressions, one per element.
+    init: tuple
+    init_is_exprs: bool
+    offset: int
+
+
+class DataSegment(NamedTuple):
+    mode: str
+    memory: int
+    offset_expr: ConstExpr | None
+    data_start: int  # the bytes are module.data[data_start:data_end]
+    data_end: int
+    offset: int
+
+
+class CustomSection(NamedTuple):
+    name: str
+    start: int  # payload (after the name) lies in module.data[start:end]
+    end: int
+
+
+@dataclass
+class Module:
+    """A decoded (not yet validated) module. Index spaces count imports first, as the spec does."""
+
+    data: bytes
+    filename: str | None = None
+    types: list[FuncType] = field(default_factory=list)
+    imports: list[Import] = field(default_factory=list)
+    func_type_indices: list[int] = field(default_factory=list)  # defined functions only
+    tables: list[TableType] = field(default_factory=list)  # defined only
+    memories: list[MemoryType] = field(default_factory=list)
+    globals: list[Global] = field(default_factory=list)
+    exports: list[Export] = field(default_factory=list)
+    start: int | None = None
+    start_offset: int = 0
+    elems: list[ElemSegment] = field(default_factory=list)
+    data_count: int | None = None
+    bodies: list[FunctionBody] = field(default_factory=list)
+    datas: list[DataSegment] = field(default_factory=list)
+    customs: list[CustomSection] = field(default_factory=list)
+
+    def imported(self, kind: int) -> list[Import]:
+        return [imp for imp in self.imports if imp.kind == kind]
+
+    @property
+    def num_imported_funcs(self) -> int:
+        return sum(1 for imp in self.imports if imp.kind == EXTERN_FUNC)
+
+    # Whole index spaces (imports first). Computed on demand; callers that loop should keep the list.
+    def all_func_types(self) -> list[int]:
+        return [imp.desc for imp in self.imports if imp.kind == EXTERN_FUNC] + self.func_type_indices
+
+    def all_tables(self) -> list[TableType]:
+        return [imp.desc for imp in self.imports if imp.kind == EXTERN_TABLE] + self.tables
+
+    def all_memories(self) -> list[MemoryType]:
+        return [imp.desc for imp in self.imports if imp.kind == EXTERN_MEMORY] + self.memories
+
+    def all_globals(self) -> list[GlobalType]:
+        return [imp.desc for imp in self.imports if imp.kind == EXTERN_GLOBAL] + [g.type for g in self.globals]
+
+    def body_bytes(self, defined_index: int) -> bytes:
+        body = self.bodies[defined_index]
+        return self.data[body.offset:body.end]

@@ -1,0 +1,539 @@
+"""Validate a decoded `Module` against the WebAssembly 2.0 rules.
+
+`validate_module(module)` checks everything: the module-level rules (`check_module_level`, which
+returns the `Context` that function validation needs) and then every function body
+(`validate_function`). The two halves are separate so that an incremental build can validate only
+the functions whose cached results it cannot reuse.
+
+Function bodies are checked with the operand-stack algorithm of the spec's appendix: a stack of value
+types and a stack of control frames, with the stack becoming polymorphic after `unreachable`, `br`,
+`br_table` and `return`. Errors raise `InvalidError` naming the file, function index, instruction
+offset and the reason in the spec's wording.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+
+from ..binary import opcodes as ops
+from ..binary.decode import FunctionCode, decode_function
+from ..binary.types import (ACTIVE, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES,
+                            EXTERN_TABLE, F32, F64, FUNCREF, I32, I64, MAX_PAGES, REF_TYPES, V128,
+                            ConstExpr, FuncType, Limits, Module)
+from ..errors import InvalidError, MalformedError
+
+UNKNOWN = 0  # the bottom type of a polymorphic stack: matches anything
+_NUMERIC_OR_VECTOR = frozenset((I32, I64, F32, F64, V128, UNKNOWN))
+_REF_OR_UNKNOWN = REF_TYPES | {UNKNOWN}
+_EMPTY: tuple = ()
+_MAX_TABLE = 0xFFFF_FFFF
+
+
+class Context:
+    """What function validation needs to know about the module (the spec's context C)."""
+
+    def __init__(self, m: Module):
+        self.module = m
+        self.filename = m.filename
+        self.types: list[FuncType] = m.types
+        self.funcs: list[int] = m.all_func_types()
+        self.tables = m.all_tables()
+        self.memories = m.all_memories()
+        self.globals = m.all_globals()
+        self.num_imported_globals = sum(1 for imp in m.imports if imp.kind == EXTERN_GLOBAL)
+        self.num_imported_funcs = m.num_imported_funcs
+        self.elem_types = [e.elem_type for e in m.elems]
+        self.num_datas = m.data_count if m.data_count is not None else len(m.datas)
+        self.refs = _declared_refs(m)
+
+    def error(self, reason: str, offset: int | None = None, func: int | None = None) -> InvalidError:
+        return InvalidError(reason, file=self.filename, offset=offset, func=func)
+
+
+def _declared_refs(m: Module) -> set[int]:
+    """Function indices that may appear in `ref.func` inside bodies (the spec's C.refs)."""
+    refs: set[int] = set()
+    exprs: list[ConstExpr] = [g.init for g in m.globals]
+    for seg in m.elems:
+        if seg.init_is_exprs:
+            exprs.extend(seg.init)
+        else:
+            refs.update(seg.init)
+    for expr in exprs:
+        for op, imm, _ in expr.instrs:
+            if op == 0xD2:
+                refs.add(imm)
+    refs.update(e.index for e in m.exports if e.kind == EXTERN_FUNC)
+    return refs
+
+
+# ---------------------------------------------------------------------------------------------
+# Module level
+# ---------------------------------------------------------------------------------------------
+
+def validate_module(m: Module) -> Context:
+    """Validate the whole module; returns its Context. Raises InvalidError (or MalformedError for a
+    body that does not decode)."""
+    ctx = check_module_level(m)
+    for i in range(len(m.bodies)):
+        try:
+            validate_function(ctx, i)
+        except InvalidError:
+            # Decoding errors come before validation errors: make sure no later body is malformed.
+            for j in range(i, len(m.bodies)):
+                try:
+                    decode_function(m, j)
+                except MalformedError as e:
+                    raise e.located(func=ctx.num_imported_funcs + j) from None
+            raise
+    return ctx
+
+
+def check_module_level(m: Module) -> Context:
+    """Check every rule that does not look inside function bodies; returns the Context."""
+    ctx = Context(m)
+    err = ctx.error
+    ntypes = len(m.types)
+    for imp in m.imports:
+        if imp.kind == EXTERN_FUNC:
+            if imp.desc >= ntypes:
+                raise err(f"unknown type {imp.desc}", imp.offset)
+        elif imp.kind == EXTERN_TABLE:
+            _check_limits(ctx, imp.desc.limits, _MAX_TABLE, imp.offset)
+        elif imp.kind == EXTERN_MEMORY:
+            _check_memory_limits(ctx, imp.desc.limits, imp.offset)
+    for t in m.func_type_indices:
+        if t >= ntypes:
+            raise err(f"unknown type {t}")
+    for table in m.tables:
+        _check_limits(ctx, table.limits, _MAX_TABLE, None)
+    for mem in m.memories:
+        _check_memory_limits(ctx, mem.limits, None)
+    if len(ctx.memories) > 1:
+        raise err("multiple memories")
+    for g in m.globals:
+        check_const_expr(ctx, g.init, g.type.valtype)
+    for seg in m.elems:
+        if seg.mode == ACTIVE:
+            if seg.table >= len(ctx.tables):
+                raise err(f"unknown table {seg.table}", seg.offset)
+            if ctx.tables[seg.table].elem != seg.elem_type:
+                raise err("type mismatch", seg.offset)
+            check_const_expr(ctx, seg.offset_expr, I32)
+        if seg.init_is_exprs:
+            for expr in seg.init:
+                check_const_expr(ctx, expr, seg.elem_type)
+        else:
+            for f in seg.init:
+                if f >= len(ctx.funcs):
+                    raise err(f"unknown function {f}", seg.offset)
+    for seg in m.datas:
+        if seg.mode == ACTIVE:
+            if seg.memory >= len(ctx.memories):
+                raise err(f"unknown memory {seg.memory}", seg.offset)
+            check_const_expr(ctx, seg.offset_expr, I32)
+    if m.start is not None:
+        if m.start >= len(ctx.funcs):
+            raise err(f"unknown function {m.start}", m.start_offset)
+        if ctx.types[ctx.funcs[m.start]] != FuncType((), ()):
+            raise err("start function must have type [] -> []", m.start_offset)
+    seen: set[str] = set()
+    spaces = {EXTERN_FUNC: ctx.funcs, EXTERN_TABLE: ctx.tables, EXTERN_MEMORY: ctx.memories,
+              EXTERN_GLOBAL: ctx.globals}
+    for exp in m.exports:
+        if exp.name in seen:
+            raise err(f"duplicate export name {exp.name!r}", exp.offset)
+        seen.add(exp.name)
+        if exp.index >= len(spaces[exp.kind]):
+            raise err(f"unknown {_SPACE_NAMES[exp.kind]} {exp.index}", exp.offset)
+    return ctx
+
+
+_SPACE_NAMES = {EXTERN_FUNC: "function", EXTERN_TABLE: "table", EXTERN_MEMORY: "memory",
+                EXTERN_GLOBAL: "global"}
+assert set(EXTERN_NAMES) == {"func", "table", "memory", "global"}
+
+
+def _check_limits(ctx: Context, lim: Limits, bound: int, offset: int | None) -> None:
+    if lim.min > bound or (lim.max is not None and lim.max > bound):
+        raise ctx.error(f"limits must be at most {bound}", offset)
+    if lim.max is not None and lim.min > lim.max:
+        raise ctx.error("size minimum must not be greater than maximum", offset)
+
+
+def _check_memory_limits(ctx: Context, lim: Limits, offset: int | None) -> None:
+    if lim.min > MAX_PAGES or (lim.max is not None and lim.max > MAX_PAGES):
+        raise ctx.error("memory size must be at most 65536 pages (4GiB)", offset)
+    if lim.max is not None and lim.min > lim.max:
+        raise ctx.error("size minimum must not be greater than maximum", offset)
+
+
+_CONST_PUSH = {0x41: I32, 0x42: I64, 0x43: F32, 0x44: F64, ops.FD | 0x0C: V128}
+
+
+def check_const_expr(ctx: Context, expr: ConstExpr, expected: int) -> None:
+    """A constant expression must be constant instructions only and leave exactly `expected`."""
+    stack = []
+    for op, imm, offset in expr.instrs:
+        if op in _CONST_PUSH:
+            stack.append(_CONST_PUSH[op])
+        elif op == 0xD0:
+            stack.append(imm)
+        elif op == 0xD2:
+            if imm >= len(ctx.funcs):
+                raise ctx.error(f"unknown function {imm}", offset)
+            stack.append(FUNCREF)
+        elif op == 0x23:
+            # In Wasm 2.0 constant expressions can read imported globals only.
+            if imm >= ctx.num_imported_globals:
+                raise ctx.error(f"unknown global {imm}", offset)
+            if ctx.globals[imm].mutable:
+                raise ctx.error("constant expression required", offset)
+            stack.append(ctx.globals[imm].valtype)
+        else:
+            raise ctx.error("constant expression required", offset)
+    if stack != [expected]:
+        raise ctx.error("type mismatch", expr.offset)
+
+
+# ---------------------------------------------------------------------------------------------
+# Function bodies
+# ---------------------------------------------------------------------------------------------
+
+_SIG = ops.SIGNATURES
+_ALIGN = ops.MEMARG_ALIGN
+_LANES = ops.LANES
+_IMM = ops.IMMEDIATES
+_FC, _FD = ops.FC, ops.FD
+
+
+class _Locals:
+    """Types of a function's locals (params first), without expanding huge local declarations."""
+
+    __slots__ = ("flat", "starts", "types", "count")
+
+    def __init__(self, params: tuple[int, ...], runs: tuple[tuple[int, int], ...], total: int):
+        self.count = len(params) + total
+        if self.count <= 4096:
+            flat = list(params)
+            for n, t in runs:
+                flat.extend([t] * n)
+            self.flat = flat
+        else:
+            self.flat = None
+            starts, types, at = [], [], 0
+            for p in params:
+                starts.append(at)
+                types.append(p)
+                at += 1
+            for n, t in runs:
+                if n:
+                    starts.append(at)
+                    types.append(t)
+                    at += n
+            self.starts, self.types = starts, types
+
+    def type_of(self, index: int) -> int | None:
+        if index >= self.count:
+            return None
+        if self.flat is not None:
+            return self.flat[index]
+        return self.types[bisect_right(self.starts, index) - 1]
+
+
+def validate_function(ctx: Context, defined_index: int, code: FunctionCode | None = None) -> FunctionCode:
+    """Validate defined function `defined_index`; returns its decoded code for reuse."""
+    m = ctx.module
+    func_index = ctx.num_imported_funcs + defined_index
+    try:
+        if code is None:
+            code = decode_function(m, defined_index)
+        _check_body(ctx, ctx.types[ctx.funcs[func_index]], code)
+    except (InvalidError, MalformedError) as e:
+        raise e.located(file=ctx.filename, func=func_index)
+    return code
+
+
+def _block_type(ctx: Context, bt, offset: int) -> tuple[tuple, tuple]:
+    if bt is None:
+        return _EMPTY, _EMPTY
+    if type(bt) is int:
+        return _EMPTY, (bt,)
+    idx = bt[1]
+    if idx >= len(ctx.types):
+        raise ctx.error(f"unknown type {idx}", offset)
+    ft = ctx.types[idx]
+    return ft.params, ft.results
+
+
+def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # noqa: C901 - one dispatch loop
+    err = ctx.error
+    local_types = _Locals(ftype.params, code.locals, code.num_locals)
+    vals: list[int] = []
+    # Control frames: [opcode, start types, end types, height, unreachable]
+    ctrls: list[list] = [[0x02, _EMPTY, ftype.results, 0, False]]
+    push = vals.append
+    pop = vals.pop
+    sig_table = _SIG
+    funcs, types = ctx.funcs, ctx.types
+    memories, tables, globals_ = ctx.memories, ctx.tables, ctx.globals
+
+    def pop_any(offset):
+        frame = ctrls[-1]
+        if len(vals) == frame[3]:
+            if frame[4]:
+                return UNKNOWN
+            raise err("type mismatch", offset)
+        return pop()
+
+    def pop_expect(expected, offset):
+        frame = ctrls[-1]
+        if len(vals) == frame[3]:
+            if frame[4]:
+                return UNKNOWN
+            raise err("type mismatch", offset)
+        actual = pop()
+        if actual != expected and actual != UNKNOWN and expected != UNKNOWN:
+            raise err("type mismatch", offset)
+        return actual
+
+    def pop_types(expected, offset):
+        popped = [pop_expect(t, offset) for t in reversed(expected)]
+        popped.reverse()
+        return popped
+
+    def label_types(frame):
+        return frame[1] if frame[0] == 0x03 else frame[2]
+
+    def set_unreachable():
+        frame = ctrls[-1]
+        del vals[frame[3]:]
+        frame[4] = True
+
+    def need_memory(offset):
+        if not memories:
+            raise err("unknown memory 0", offset)
+
+    def need_table(index, offset):
+        if index >= len(tables):
+            raise err(f"unknown table {index}", offset)
+        return tables[index]
+
+    def check_memarg(op, memarg, offset):
+        need_memory(offset)
+        if memarg[0] > _ALIGN[op]:
+            raise err("alignment must not be larger than natural", offset)
+
+    for op, imm, offset in code.instrs:
+        sig = sig_table.get(op)
+        if sig is not None:
+            # Fixed signature (numeric, vector, most memory ops): extra checks for immediates first.
+            kind = _IMM[op]
+            if kind:
+                if kind == "memarg":
+                    check_memarg(op, imm, offset)
+                elif kind == "lane":
+                    if imm >= _LANES[op]:
+                        raise err("invalid lane index", offset)
+                elif kind == "memarg_lane":
+                    check_memarg(op, imm[0], offset)
+                    if imm[1] >= _LANES[op]:
+                        raise err("invalid lane index", offset)
+                elif kind == "shuffle":
+                    if any(lane >= 32 for lane in imm):
+                        raise err("invalid lane index", offset)
+                elif kind == "zero" or kind == "zero2":
+                    need_memory(offset)
+                elif kind == "data_zero":
+                    need_memory(offset)
+                    if imm >= ctx.num_datas:
+                        raise err(f"unknown data segment {imm}", offset)
+                elif kind == "data":
+                    if imm >= ctx.num_datas:
+                        raise err(f"unknown data segment {imm}", offset)
+                elif kind == "elem_table":
+                    elem, table = imm
+                    tt = need_table(table, offset)
+                    if elem >= len(ctx.elem_types):
+                        raise err(f"unknown elem segment {elem}", offset)
+                    if ctx.elem_types[elem] != tt.elem:
+                        raise err("type mismatch", offset)
+                elif kind == "elem":
+                    if imm >= len(ctx.elem_types):
+                        raise err(f"unknown elem segment {imm}", offset)
+                elif kind == "table_table":
+                    dst = need_table(imm[0], offset)
+                    src = need_table(imm[1], offset)
+                    if dst.elem != src.elem:
+                        raise err("type mismatch", offset)
+                elif kind == "table":
+                    need_table(imm, offset)
+            params, results = sig
+            frame = ctrls[-1]
+            n = len(params)
+            if n:
+                if len(vals) - frame[3] >= n:
+                    # Fast path: enough known operands on the stack.
+                    for t in reversed(params):
+                        actual = pop()
+                        if actual != t and actual != UNKNOWN:
+                            raise err("type mismatch", offset)
+                else:
+                    pop_types(params, offset)
+            if results:
+                vals.extend(results)
+            continue
+
+        if op == 0x20:  # local.get
+            t = local_types.type_of(imm)
+            if t is None:
+                raise err(f"unknown local {imm}", offset)
+            push(t)
+        elif op == 0x21 or op == 0x22:  # local.set / local.tee
+            t = local_types.type_of(imm)
+            if t is None:
+                raise err(f"unknown local {imm}", offset)
+            pop_expect(t, offset)
+            if op == 0x22:
+                push(t)
+        elif op == 0x23:  # global.get
+            if imm >= len(globals_):
+                raise err(f"unknown global {imm}", offset)
+            push(globals_[imm].valtype)
+        elif op == 0x24:  # global.set
+            if imm >= len(globals_):
+                raise err(f"unknown global {imm}", offset)
+            if not globals_[imm].mutable:
+                raise err("global is immutable", offset)
+            pop_expect(globals_[imm].valtype, offset)
+        elif op == 0x10:  # call
+            if imm >= len(funcs):
+                raise err(f"unknown function {imm}", offset)
+            ft = types[funcs[imm]]
+            pop_types(ft.params, offset)
+            vals.extend(ft.results)
+        elif op == 0x02 or op == 0x03 or op == 0x04:  # block, loop, if
+            params, results = _block_type(ctx, imm, offset)
+            if op == 0x04:
+                pop_expect(I32, offset)
+            pop_types(params, offset)
+            ctrls.append([op, params, results, len(vals), False])
+            vals.extend(params)
+        elif op == 0x0B:  # end
+            frame = ctrls[-1]
+            pop_types(frame[2], offset)
+            if len(vals) != frame[3]:
+                raise err("type mismatch", offset)
+            if frame[0] == 0x04 and frame[1] != frame[2]:
+                # An `if` without `else` passes its parameters through as its results.
+                raise err("type mismatch", offset)
+            ctrls.pop()
+            vals.extend(frame[2])
+            if not ctrls:
+                return
+        elif op == 0x05:  # else
+            frame = ctrls[-1]
+            pop_types(frame[2], offset)
+            if len(vals) != frame[3]:
+                raise err("type mismatch", offset)
+            frame[0] = 0x05
+            frame[4] = False
+            vals.extend(frame[1])
+        elif op == 0x0C:  # br
+            if imm >= len(ctrls):
+                raise err(f"unknown label {imm}", offset)
+            pop_types(label_types(ctrls[-1 - imm]), offset)
+            set_unreachable()
+        elif op == 0x0D:  # br_if
+            if imm >= len(ctrls):
+                raise err(f"unknown label {imm}", offset)
+            pop_expect(I32, offset)
+            lt = label_types(ctrls[-1 - imm])
+            pop_types(lt, offset)
+            vals.extend(lt)
+        elif op == 0x0E:  # br_table
+            labels, default = imm
+            pop_expect(I32, offset)
+            if default >= len(ctrls):
+                raise err(f"unknown label {default}", offset)
+            arity = len(label_types(ctrls[-1 - default]))
+            for label in labels:
+                if label >= len(ctrls):
+                    raise err(f"unknown label {label}", offset)
+                lt = label_types(ctrls[-1 - label])
+                if len(lt) != arity:
+                    raise err("type mismatch", offset)
+                vals.extend(pop_types(lt, offset))
+            pop_types(label_types(ctrls[-1 - default]), offset)
+            set_unreachable()
+        elif op == 0x0F:  # return
+            pop_types(ftype.results, offset)
+            set_unreachable()
+        elif op == 0x00:  # unreachable
+            set_unreachable()
+        elif op == 0x01:  # nop
+            pass
+        elif op == 0x1A:  # drop
+            pop_any(offset)
+        elif op == 0x1B:  # select (numeric or vector operands)
+            pop_expect(I32, offset)
+            t1 = pop_any(offset)
+            t2 = pop_any(offset)
+            if t1 not in _NUMERIC_OR_VECTOR or t2 not in _NUMERIC_OR_VECTOR:
+                raise err("type mismatch", offset)
+            if t1 != t2 and t1 != UNKNOWN and t2 != UNKNOWN:
+                raise err("type mismatch", offset)
+            push(t2 if t1 == UNKNOWN else t1)
+        elif op == 0x1C:  # select t
+            if len(imm) != 1:
+                raise err("invalid result arity", offset)
+            t = imm[0]
+            pop_expect(I32, offset)
+            pop_expect(t, offset)
+            pop_expect(t, offset)
+            push(t)
+        elif op == 0x11:  # call_indirect
+            type_index, table_index = imm
+            tt = need_table(table_index, offset)
+            if tt.elem != FUNCREF:
+                raise err("type mismatch", offset)
+            if type_index >= len(types):
+                raise err(f"unknown type {type_index}", offset)
+            ft = types[type_index]
+            pop_expect(I32, offset)
+            pop_types(ft.params, offset)
+            vals.extend(ft.results)
+        elif op == 0x25:  # table.get
+            tt = need_table(imm, offset)
+            pop_expect(I32, offset)
+            push(tt.elem)
+        elif op == 0x26:  # table.set
+            tt = need_table(imm, offset)
+            pop_expect(tt.elem, offset)
+            pop_expect(I32, offset)
+        elif op == 0xD0:  # ref.null
+            push(imm)
+        elif op == 0xD1:  # ref.is_null
+            t = pop_any(offset)
+            if t not in _REF_OR_UNKNOWN:
+                raise err("type mismatch", offset)
+            push(I32)
+        elif op == 0xD2:  # ref.func
+            if imm >= len(funcs):
+                raise err(f"unknown function {imm}", offset)
+            if imm not in ctx.refs:
+                raise err(f"undeclared function reference {imm}", offset)
+            push(FUNCREF)
+        elif op == _FC | 15:  # table.grow
+            tt = need_table(imm, offset)
+            pop_expect(I32, offset)
+            pop_expect(tt.elem, offset)
+            push(I32)
+        elif op == _FC | 17:  # table.fill
+            tt = need_table(imm, offset)
+            pop_expect(I32, offset)
+            pop_expect(tt.elem, offset)
+            pop_expect(I32, offset)
+        else:  # pragma: no cover - the decoder only produces opcodes handled above
+            raise err(f"unhandled instruction {ops.name(op)}", offset)
+    raise err("function body does not end", None)

