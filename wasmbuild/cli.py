@@ -1,8 +1,11 @@
 """The `wasmbuild` command line (also `python -m wasmbuild`).
 
 Subcommands:
-  check FILE...          decode and validate modules (.wasm, or .wat through WABT)
-  wast PATH... [--json]  run spec scripts (JSON form) and print `N passed, M failed, K skipped`
+  check FILE...                  decode and validate modules (.wasm, or .wat through WABT)
+  build MODULE -o IMAGE [-O N]   compile a module into a loadable image
+  run IMAGE --invoke NAME ARGS   load an image and call an exported function
+  inspect IMAGE                  show an image's header, modules, functions, trampolines, sections
+  wast PATH... [--json]          run spec scripts (JSON form): `N passed, M failed, K skipped`
 
 User errors print one line each and exit 1; no tracebacks.
 """
@@ -35,10 +38,81 @@ def cmd_check(args) -> int:
     return 1 if failures else 0
 
 
+def _settings(args):
+    from .compile import CompileSettings
+    return CompileSettings(opt_level=args.opt_level, triple=args.target or "", cpu=args.cpu or "")
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """Write `path` via a temporary file and rename, so a reader never sees half a file and a
+    failed build leaves the previous file in place."""
+    import os
+    import tempfile
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".wasmbuild-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def cmd_build(args) -> int:
+    import os
+    from .build import ModuleInput, build_image
+    inputs = [ModuleInput(os.path.splitext(os.path.basename(p))[0], read_module_bytes(p), p)
+              for p in args.modules]
+    image, report = build_image(inputs, _settings(args))
+    write_atomically(args.output, image)
+    if args.verbose:
+        phases = ", ".join(f"{k} {v:.3f}s" for k, v in report.seconds.items())
+        print(f"{args.output}: {report.functions} functions ({report.compiled} compiled), "
+              f"{report.trampolines} trampolines; {phases}")
+    return 0
+
+
+def _parse_arg(t: int, text: str):
+    from .binary.types import F32, F64
+    if t in (F32, F64):
+        return float(text)
+    return int(text, 0)
+
+
+def cmd_run(args) -> int:
+    from .api import load
+    instance = load(args.image)
+    if not args.invoke:
+        return 0
+    name, *texts = args.invoke
+    func = instance.exports.get(name)
+    if func is None or not hasattr(func, "type"):
+        raise WasmbuildError(f"no exported function {name!r}", file=args.image)
+    params = func.type.params
+    if len(texts) != len(params):
+        raise WasmbuildError(f"{name} takes {len(params)} arguments, {len(texts)} given")
+    try:
+        values = [_parse_arg(t, a) for t, a in zip(params, texts)]
+    except ValueError as e:
+        raise WasmbuildError(f"bad argument: {e}") from None
+    result = func(*values)
+    if result is not None:
+        print(*(result if isinstance(result, tuple) else (result,)))
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    from .inspect import describe_image
+    print(describe_image(args.image), end="")
+    return 0
+
+
 def cmd_wast(args) -> int:
     from .wast import FAIL, SKIP, run_paths
 
-    report = run_paths(args.paths)
+    report = run_paths(args.paths, _settings(args))
     for o in report.outcomes:
         if o.status == FAIL or (args.verbose and o.status == SKIP):
             print(o)
@@ -60,10 +134,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="print a line for every valid file too")
     p.set_defaults(func=cmd_check)
 
+    def add_compile_options(p):
+        p.add_argument("-O", dest="opt_level", type=int, default=2, choices=range(4),
+                       help="LLVM optimisation level (default 2)")
+        p.add_argument("--target", help="target triple (default: this machine)")
+        p.add_argument("--cpu", help="target CPU (default: a baseline CPU of the target)")
+
+    p = sub.add_parser("build", help="compile modules into a loadable image")
+    p.add_argument("modules", nargs="+", metavar="MODULE")
+    p.add_argument("-o", "--output", required=True, metavar="IMAGE")
+    p.add_argument("-v", "--verbose", action="store_true", help="print what was compiled and the time per phase")
+    add_compile_options(p)
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("run", help="load an image and call an exported function")
+    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("--invoke", nargs="+", metavar=("NAME", "ARG"),
+                   help="exported function to call, then its arguments (ints, or floats for f32/f64)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("inspect", help="describe an image")
+    p.add_argument("image", metavar="IMAGE")
+    p.set_defaults(func=cmd_inspect)
+
     p = sub.add_parser("wast", help="run WebAssembly spec scripts (wast2json JSON form)")
     p.add_argument("paths", nargs="+", metavar="PATH", help="script files or directories of them")
     p.add_argument("--json", metavar="FILE", help="write counts per directory, file and command kind")
     p.add_argument("-v", "--verbose", action="store_true", help="print skipped commands too")
+    add_compile_options(p)
     p.set_defaults(func=cmd_wast)
     return parser
 

@@ -68,3 +68,10 @@ class ToolError(WasmbuildError):
     """An external tool (such as WABT's wat2wasm) is missing or rejected its input."""
 
     phase = "tool"
+
+
+class LinkError(WasmbuildError):
+    """Compiled objects cannot be linked or loaded: a malformed object, a duplicate or unresolvable
+    symbol, an unsupported relocation, a value that does not fit its field, a foreign machine."""
+
+    phase = "link"

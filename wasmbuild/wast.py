@@ -24,7 +24,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from .binary import decode_module
-from .errors import InvalidError, MalformedError, ToolError, WasmbuildError
+from .build import ModuleInput, build_image
+from .compile import CompileSettings
+from .errors import InvalidError, MalformedError, ToolError, UnlinkableError, WasmbuildError
+from .load.instance import load_image
+from .load.runtime import Store, Trap
+from .spectest import spectest_exports
+from .translate.function import UnsupportedError
 from .valid import validate_module
 from .wat import find_wat2wasm, wat_to_wasm
 
@@ -91,13 +97,32 @@ class Report:
         return result
 
 
-class ScriptRunner:
-    """Runs the commands of one script; keeps the per-script state (the current module)."""
+class _Extern:
+    """A host value standing for the spec scripts' `ref.extern N`."""
 
-    def __init__(self, script_path: str):
+    __slots__ = ("n",)
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __repr__(self) -> str:
+        return f"ref.extern {self.n}"
+
+
+class ScriptRunner:
+    """Runs the commands of one script; keeps the per-script state: a store, the instances made so
+    far (the current one, the named ones) and the registered import namespaces."""
+
+    def __init__(self, script_path: str, settings: CompileSettings | None = None):
         self.path = script_path
         self.base = os.path.dirname(script_path)
         self.wat_available = find_wat2wasm() is not None
+        self.settings = settings or CompileSettings()
+        self.store = Store()
+        self.registry: dict[str, dict] = {"spectest": spectest_exports(self.store)}
+        self.current = None  # the last instance made, or an error string saying why there is none
+        self.named: dict[str, object] = {}
+        self.externs: dict[int, _Extern] = {}
 
     def run(self) -> list[Outcome]:
         try:
@@ -112,20 +137,48 @@ class ScriptRunner:
             line = cmd.get("line", 0)
             handler = getattr(self, "_cmd_" + kind, None)
             if handler is None:
-                status, message = SKIP, NOT_RUNNABLE
+                status, message = SKIP, f"unknown command {kind}"
             else:
-                status, message = handler(cmd)
+                try:
+                    status, message = handler(cmd)
+                except _Skip as e:
+                    status, message = SKIP, str(e)
+                except Exception as e:  # noqa: BLE001 - a bug must fail one command, not the run
+                    status, message = FAIL, f"internal error: {e.__class__.__name__}: {e}"
             outcomes.append(Outcome(self.path, line, kind, status, message))
         return outcomes
 
     # --- helpers ---
+    def _read(self, cmd) -> bytes:
+        with open(os.path.join(self.base, cmd["filename"]), "rb") as f:
+            return f.read()
+
     def _load(self, cmd):
         """Decode and validate the module file a command names; returns the Module."""
-        with open(os.path.join(self.base, cmd["filename"]), "rb") as f:
-            data = f.read()
-        module = decode_module(data, cmd["filename"])
+        module = decode_module(self._read(cmd), cmd["filename"])
         validate_module(module)
         return module
+
+    def _build(self, cmd):
+        """Compile the module a command names into a loaded image."""
+        data = self._read(cmd)
+        image, _report = build_image([ModuleInput(cmd["filename"], data, cmd["filename"])], self.settings)
+        return load_image(self.store, image, cmd["filename"])
+
+    def _imports(self):
+        """The import resolver: (namespace, name) -> item, over registered instances and spectest."""
+        registry = self.registry
+
+        class Resolver:
+            def get(self, key):
+                namespace, name = key
+                return registry.get(namespace, {}).get(name)
+
+        return Resolver()
+
+    def _instantiate(self, cmd):
+        loaded = self._build(cmd)
+        return loaded.instantiate(0, self._imports(), cmd.get("name") or cmd["filename"])
 
     def _expect_failure(self, cmd, error_type):
         try:
@@ -138,13 +191,118 @@ class ScriptRunner:
             return FAIL, f"expected {error_type.phase} {cmd['text']!r}, got {e}"
         return FAIL, f"expected {error_type.phase} {cmd['text']!r}, but the module is valid"
 
+    def _instance(self, name):
+        inst = self.named.get(name) if name else self.current
+        if inst is None:
+            raise _Skip(f"no module {name or ''} to act on".replace("  ", " "))
+        if isinstance(inst, str):
+            raise _Skip(inst)
+        return inst
+
+    def _value_bits(self, v: dict) -> int:
+        t = v["type"]
+        if t in ("i32", "i64", "f32", "f64"):
+            return int(v["value"])
+        if t == "externref":
+            return 0 if v["value"] == "null" else self.store.extern_handle(self._extern(int(v["value"])))
+        if t == "funcref":
+            return 0
+        raise _Skip(f"{t} values are not supported yet")
+
+    def _extern(self, n: int) -> _Extern:
+        e = self.externs.get(n)
+        if e is None:
+            e = self.externs[n] = _Extern(n)
+        return e
+
+    def _act(self, action: dict) -> list[int]:
+        inst = self._instance(action.get("module"))
+        field = action["field"]
+        item = inst.exports.get(field)
+        if item is None:
+            raise WasmbuildError(f"no export {field!r}")
+        if action["type"] == "get":
+            return [item.bits]
+        return item.call_bits([self._value_bits(a) for a in action.get("args", [])])
+
+    def _matches(self, expected: dict, actual: int) -> bool:
+        t = expected["type"]
+        value = expected.get("value")
+        if t in ("f32", "f64"):
+            bits = 32 if t == "f32" else 64
+            exp_bits = 23 if t == "f32" else 52
+            is_nan = (actual >> exp_bits) & ((1 << (bits - 1 - exp_bits)) - 1) == (1 << (bits - 1 - exp_bits)) - 1 \
+                and actual & ((1 << exp_bits) - 1)
+            quiet = 1 << (exp_bits - 1)
+            if value == "nan:canonical":
+                return bool(is_nan) and actual & ((1 << exp_bits) - 1) == quiet
+            if value == "nan:arithmetic":
+                return bool(is_nan) and bool(actual & quiet)
+            return actual == int(value)
+        if t in ("i32", "i64"):
+            return actual == int(value)
+        if t == "externref":
+            if value == "null":
+                return actual == 0
+            return self.store.extern_value(actual) is self._extern(int(value))
+        if t == "funcref":
+            return actual == 0 if value == "null" else actual != 0
+        raise _Skip(f"{t} results are not supported yet")
+
     # --- commands ---
     def _cmd_module(self, cmd):
         try:
             self._load(cmd)
         except WasmbuildError as e:
+            self.current = f"module at line {cmd.get('line')} is not valid"
             return FAIL, str(e)
+        try:
+            inst = self._instantiate(cmd)
+        except UnsupportedError as e:
+            self.current = f"module uses what is not supported yet: {e.reason}"
+            if cmd.get("name"):
+                self.named[cmd["name"]] = self.current
+            return SKIP, self.current
+        except WasmbuildError as e:
+            self.current = f"module at line {cmd.get('line')} failed to instantiate"
+            return FAIL, str(e)
+        self.current = inst
+        if cmd.get("name"):
+            self.named[cmd["name"]] = inst
         return PASS, ""
+
+    def _cmd_register(self, cmd):
+        inst = self._instance(cmd.get("name"))
+        self.registry[cmd["as"]] = inst.exports
+        return PASS, ""
+
+    def _cmd_action(self, cmd):
+        self._act(cmd["action"])
+        return PASS, ""
+
+    def _cmd_assert_return(self, cmd):
+        try:
+            results = self._act(cmd["action"])
+        except Trap as e:
+            return FAIL, f"unexpected trap: {e.message}"
+        expected = cmd.get("expected", [])
+        if len(results) != len(expected):
+            return FAIL, f"expected {len(expected)} results, got {len(results)}"
+        for i, (exp, got) in enumerate(zip(expected, results)):
+            if not self._matches(exp, got):
+                return FAIL, f"result {i}: expected {exp.get('value')} ({exp['type']}), got {got}"
+        return PASS, ""
+
+    def _cmd_assert_trap(self, cmd):
+        try:
+            results = self._act(cmd["action"])
+        except Trap as e:
+            if e.message.startswith(cmd["text"]):
+                return PASS, ""
+            return FAIL, f"expected trap {cmd['text']!r}, got {e.message!r}"
+        return FAIL, f"expected trap {cmd['text']!r}, got results {results}"
+
+    _cmd_assert_exhaustion = _cmd_assert_trap
 
     def _cmd_assert_malformed(self, cmd):
         if cmd.get("module_type") == "text":
@@ -160,15 +318,31 @@ class ScriptRunner:
     def _cmd_assert_invalid(self, cmd):
         return self._expect_failure(cmd, InvalidError)
 
-    def _skip_after_validation(self, cmd):
+    def _cmd_assert_unlinkable(self, cmd):
         try:
-            self._load(cmd)
-        except WasmbuildError as e:
-            return FAIL, f"module should be valid: {e}"
-        return SKIP, "linking and instantiation are not implemented yet"
+            self._instantiate(cmd)
+        except UnlinkableError as e:
+            if reason_matches(e.reason, cmd["text"]):
+                return PASS, ""
+            return FAIL, f"expected {cmd['text']!r}, got {e}"
+        except UnsupportedError as e:
+            raise _Skip(f"module uses what is not supported yet: {e.reason}") from None
+        return FAIL, f"expected unlinkable {cmd['text']!r}, but it linked"
 
-    _cmd_assert_unlinkable = _skip_after_validation
-    _cmd_assert_uninstantiable = _skip_after_validation
+    def _cmd_assert_uninstantiable(self, cmd):
+        try:
+            self._instantiate(cmd)
+        except Trap as e:
+            if e.message.startswith(cmd["text"]):
+                return PASS, ""
+            return FAIL, f"expected trap {cmd['text']!r}, got {e.message!r}"
+        except UnsupportedError as e:
+            raise _Skip(f"module uses what is not supported yet: {e.reason}") from None
+        return FAIL, f"expected instantiation to trap with {cmd['text']!r}, but it did not"
+
+
+class _Skip(Exception):
+    """A command that cannot be run yet; the message says why."""
 
 
 def find_scripts(paths: list[str]) -> list[str]:
@@ -186,8 +360,8 @@ def find_scripts(paths: list[str]) -> list[str]:
     return scripts
 
 
-def run_paths(paths: list[str]) -> Report:
+def run_paths(paths: list[str], settings: CompileSettings | None = None) -> Report:
     report = Report()
     for script in find_scripts(paths):
-        report.outcomes.extend(ScriptRunner(script).run())
+        report.outcomes.extend(ScriptRunner(script, settings).run())
     return report

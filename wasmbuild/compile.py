@@ -1,0 +1,90 @@
+"""LLVM back end: turn llvmlite IR modules into ELF relocatable objects for a target.
+
+`CompileSettings` holds what changes machine code (optimisation level, target triple, CPU and its
+features). `compile_ir(module, settings)` verifies the IR, runs LLVM's standard O1..O3 pipeline (a
+fresh PassBuilder per module, see LLVMLITE_NOTES.md) and emits the object. Target machines are made
+once per process and settings.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import llvmlite
+import llvmlite.binding as llvm
+from llvmlite import ir
+
+from .errors import WasmbuildError
+
+DEFAULT_CPU = {"x86_64": "x86-64-v2", "aarch64": "generic", "riscv64": "generic-rv64", "s390x": "z13"}
+
+
+class CompileError(WasmbuildError):
+    phase = "compile"
+
+
+@dataclass(frozen=True)
+class CompileSettings:
+    opt_level: int = 2
+    triple: str = ""      # "" = the host's
+    cpu: str = ""         # "" = a baseline CPU for the triple's architecture
+    features: str = ""
+
+    def resolved(self) -> "CompileSettings":
+        """The same settings with the host triple and default CPU filled in."""
+        _init_llvm()
+        triple = self.triple or llvm.get_default_triple()
+        cpu = self.cpu or DEFAULT_CPU.get(triple.split("-")[0], "generic")
+        return CompileSettings(self.opt_level, triple, cpu, self.features)
+
+    def describe(self) -> dict:
+        r = self.resolved()
+        return {"opt_level": r.opt_level, "triple": r.triple, "cpu": r.cpu, "features": r.features}
+
+
+@functools.lru_cache(maxsize=None)
+def _init_llvm() -> None:
+    llvm.initialize_all_targets()
+    llvm.initialize_all_asmprinters()
+
+
+def llvm_version() -> str:
+    return ".".join(map(str, llvm.llvm_version_info))
+
+
+def toolchain_versions() -> dict:
+    from . import __version__
+    return {"wasmbuild": __version__, "llvm": llvm_version(), "llvmlite": llvmlite.__version__}
+
+
+@functools.lru_cache(maxsize=None)
+def target_machine(settings: CompileSettings) -> llvm.TargetMachine:
+    _init_llvm()
+    s = settings.resolved()
+    if not 0 <= s.opt_level <= 3:
+        raise CompileError(f"optimisation level must be 0..3, not {s.opt_level}")
+    try:
+        target = llvm.Target.from_triple(s.triple)
+    except RuntimeError as e:
+        raise CompileError(f"unknown target {s.triple!r}: {e}") from None
+    return target.create_target_machine(cpu=s.cpu, features=s.features, opt=s.opt_level,
+                                        reloc="pic", codemodel="small")
+
+
+def compile_ir(module: ir.Module, settings: CompileSettings) -> bytes:
+    """Optimise and compile `module` to ELF object bytes."""
+    tm = target_machine(settings)
+    module.triple = tm.triple
+    module.data_layout = str(tm.target_data)
+    text = str(module)
+    try:
+        mod = llvm.parse_assembly(text)
+        mod.verify()
+    except RuntimeError as e:
+        raise CompileError(f"internal error: LLVM rejected generated IR: {e}") from None
+    if settings.opt_level > 0:
+        pto = llvm.create_pipeline_tuning_options(speed_level=settings.opt_level)
+        pb = llvm.create_pass_builder(tm, pto)
+        pb.getModulePassManager().run(mod, pb)
+    return tm.emit_object(mod)

@@ -1,0 +1,147 @@
+"""The image file: an ELF file holding linked native code and the metadata to instantiate it.
+
+`write_image(linked, header, meta, data_blob, symbols)` gives the bytes of an image;
+`read_image(data, path)` parses one back into an `Image` (header, metadata, linked code, data
+segments), checking the format version and that the file is whole. The format is documented in
+docs/image-format.md; section names are the constants below. Every multi-byte number outside the
+code is either JSON text or explicitly little-endian, so nothing depends on the host's byte order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from .errors import WasmbuildError
+from .link import elf
+from .link.linker import LinkedCode, LoadReloc, load_relocs_from_bytes, load_relocs_to_bytes
+
+FORMAT_VERSION = 1
+
+SECTION_TEXT = ".text"
+SECTION_RELRO = ".data.rel.ro"
+SECTION_GOT = ".got"
+SECTION_HEADER = ".wb.header"      # JSON: format, target, versions, settings, checksum of the rest
+SECTION_META = ".wb.meta"          # JSON: types, modules, trampolines, initializers
+SECTION_RELOCS = ".wb.relocs"      # load relocations (little-endian records)
+SECTION_DATA = ".wb.data"          # data segment bytes, referenced by offset from .wb.meta
+
+_MACHINE_BY_ARCH = {"x86_64": "x86_64", "aarch64": "aarch64", "riscv64": "riscv64", "s390x": "s390x"}
+
+
+class ImageError(WasmbuildError):
+    """An image file that is not ours, damaged, or made for something else."""
+
+    phase = "image"
+
+
+@dataclass
+class Image:
+    path: str | None
+    header: dict
+    meta: dict
+    linked: LinkedCode
+    data: bytes  # the .wb.data payload
+
+
+def _json_bytes(obj) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def write_image(linked: LinkedCode, header: dict, meta: dict, data_blob: bytes,
+                symbols: list[tuple[str, int, int]]) -> bytes:
+    """`symbols`: (name, offset in code, size) of each function, for readelf and inspect."""
+    meta_bytes = _json_bytes(meta)
+    relocs = load_relocs_to_bytes(linked.load_relocs)
+    digest = hashlib.sha256()
+    for part in (linked.code, linked.data, relocs, meta_bytes, data_blob):
+        digest.update(len(part).to_bytes(8, "little"))
+        digest.update(part)
+    header = dict(header, format=FORMAT_VERSION, checksum=digest.hexdigest(),
+                  layout={"page_size": linked.page_size, "text_size": linked.text_size,
+                          "data_offset": linked.data_offset, "got_offset": linked.got_offset,
+                          "got_size": linked.got_size, "size": linked.size,
+                          "code_size": len(linked.code), "data_size": len(linked.data)})
+    sections = [
+        elf.OutSection(SECTION_TEXT, elf.SHT_PROGBITS, elf.SHF_ALLOC | elf.SHF_EXECINSTR, 16,
+                       linked.code, addr=0),
+    ]
+    if linked.data:
+        sections.append(elf.OutSection(SECTION_RELRO, elf.SHT_PROGBITS, elf.SHF_ALLOC | elf.SHF_WRITE, 16,
+                                       linked.data, addr=linked.data_offset))
+    if linked.got_size:
+        sections.append(elf.OutSection(SECTION_GOT, elf.SHT_NOBITS, elf.SHF_ALLOC | elf.SHF_WRITE, 8,
+                                       addr=linked.got_offset, size=linked.got_size))
+    sections += [
+        elf.OutSection(SECTION_HEADER, elf.SHT_PROGBITS, 0, 1, _json_bytes(header)),
+        elf.OutSection(SECTION_META, elf.SHT_PROGBITS, 0, 1, meta_bytes),
+        elf.OutSection(SECTION_RELOCS, elf.SHT_PROGBITS, 0, 8, relocs),
+        elf.OutSection(SECTION_DATA, elf.SHT_PROGBITS, 0, 1, data_blob),
+    ]
+    syms = [elf.OutSymbol(name, SECTION_TEXT, offset, size, "FUNC", "GLOBAL")
+            for name, offset, size in symbols]
+    byteorder = "<" if linked.byteorder in ("<", "little") else ">"
+    return elf.write_elf(linked.machine, byteorder, sections, syms)
+
+
+def read_image(data: bytes, path: str | None = None) -> Image:
+    """Parse an image; raises ImageError for anything that is not a whole image of ours."""
+    try:
+        sections = _sections(data)
+        header = json.loads(sections[SECTION_HEADER])
+        meta_bytes = sections[SECTION_META]
+        meta = json.loads(meta_bytes)
+    except (KeyError, ValueError, UnicodeDecodeError) as e:
+        raise ImageError(f"not a wasmbuild image ({e.__class__.__name__}: {e})", file=path) from None
+    if header.get("format") != FORMAT_VERSION:
+        raise ImageError(f"image format {header.get('format')!r} is not supported "
+                         f"(this wasmbuild reads format {FORMAT_VERSION})", file=path)
+    code = sections.get(SECTION_TEXT, b"")
+    relro = sections.get(SECTION_RELRO, b"")
+    relocs = sections.get(SECTION_RELOCS, b"")
+    blob = sections.get(SECTION_DATA, b"")
+    digest = hashlib.sha256()
+    for part in (code, relro, relocs, meta_bytes, blob):
+        digest.update(len(part).to_bytes(8, "little"))
+        digest.update(part)
+    if digest.hexdigest() != header.get("checksum"):
+        raise ImageError("image is damaged (checksum mismatch)", file=path)
+    lay = header["layout"]
+    try:
+        load_relocs: list[LoadReloc] = load_relocs_from_bytes(relocs)
+    except WasmbuildError as e:
+        raise ImageError(f"damaged load relocations: {e.reason}", file=path) from None
+    linked = LinkedCode(machine=header["target"]["machine"], byteorder=header["target"]["byteorder"],
+                        page_size=lay["page_size"], code=code, text_size=lay["text_size"],
+                        data_offset=lay["data_offset"], data=relro, got_offset=lay["got_offset"],
+                        got_size=lay["got_size"], size=lay["size"], symbols=dict(meta["symbols"]),
+                        func_sizes={}, load_relocs=load_relocs)
+    return Image(path, header, meta, linked, blob)
+
+
+def _sections(data: bytes) -> dict[str, bytes]:
+    """Name -> contents of the sections of an ELF file (a small reader: images are ours)."""
+    import struct
+    if len(data) < 64 or data[:4] != b"\x7fELF" or data[4] != 2:
+        raise ValueError("not an ELF64 file")
+    bo = "<" if data[5] == 1 else ">"
+    shoff, = struct.unpack_from(bo + "Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from(bo + "HHH", data, 0x3A)
+    if shentsize != 64 or shoff + shnum * 64 > len(data) or shstrndx >= shnum:
+        raise ValueError("truncated section table")
+    headers = [struct.unpack_from(bo + "IIQQQQIIQQ", data, shoff + i * 64) for i in range(shnum)]
+    str_off, str_size = headers[shstrndx][4], headers[shstrndx][5]
+    if str_off + str_size > len(data):
+        raise ValueError("truncated section names")
+    names = data[str_off:str_off + str_size]
+    out = {}
+    for h in headers[1:]:
+        name_end = names.index(b"\0", h[0])
+        name = names[h[0]:name_end].decode("utf-8")
+        if h[1] == elf.SHT_NOBITS:
+            continue
+        if h[4] + h[5] > len(data):
+            raise ValueError(f"section {name} runs past the end of the file")
+        out[name] = data[h[4]:h[4] + h[5]]
+    return out

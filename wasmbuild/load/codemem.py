@@ -1,0 +1,186 @@
+"""Executable memory for linked code: map, relocate, protect, look up, unmap.
+
+Takes a `LinkedCode` (from `wasmbuild.link.link`, or rebuilt from an image file) and a resolver
+`resolve(name) -> address` for its external symbols (default: `default_resolver`, which looks the
+name up in the running process, as dlsym(RTLD_DEFAULT) does, then in libm).
+
+Gives a `CodeMemory`: the code mapped at a fresh address, every load relocation applied, the code
+pages read + execute and the data/GOT pages read-only. Memory is never writable and executable at
+the same time: it is mapped read + write, filled and relocated, and only then `mprotect`ed.
+`address(symbol)` gives the absolute address of a linked symbol (to wrap with ctypes.CFUNCTYPE);
+`close()` unmaps it (also on garbage collection and at the end of a `with` block). Code for another
+machine than the host's is refused with `LinkError`, as is an unresolvable external symbol.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno as _errno
+import mmap as _mmap
+import os
+import platform
+import struct
+from typing import Callable
+
+from ..errors import LinkError
+from ..link.linker import LinkedCode
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+_mmap_fn = _libc.mmap
+_mmap_fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                     ctypes.c_long]
+_mmap_fn.restype = ctypes.c_void_p
+_mprotect_fn = _libc.mprotect
+_mprotect_fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_mprotect_fn.restype = ctypes.c_int
+_munmap_fn = _libc.munmap
+_munmap_fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_munmap_fn.restype = ctypes.c_int
+
+PROT_READ = _mmap.PROT_READ
+PROT_WRITE = _mmap.PROT_WRITE
+PROT_EXEC = _mmap.PROT_EXEC
+MAP_PRIVATE = _mmap.MAP_PRIVATE
+MAP_ANONYMOUS = _mmap.MAP_ANONYMOUS
+_MAP_FAILED = ctypes.c_void_p(-1).value
+
+_MACHINE_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64"}
+
+
+def host_machine() -> str:
+    """The host's machine in wasmbuild's spelling ('x86_64', 'aarch64', 'riscv64', 's390x')."""
+    m = platform.machine().lower()
+    return _MACHINE_ALIASES.get(m, m)
+
+
+def _oserror(what: str) -> OSError:
+    e = ctypes.get_errno()
+    return OSError(e, f"{what} failed: {os.strerror(e) if e else 'unknown error'}")
+
+
+_libm = None
+
+
+def _libm_handle():
+    global _libm
+    if _libm is None:
+        try:
+            _libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6")
+        except OSError:
+            _libm = False
+    return _libm or None
+
+
+def default_resolver(name: str) -> int:
+    """The address of C symbol `name` in the process (libc, and whatever is loaded globally) or in
+    libm. Raises LinkError if neither has it."""
+    for lib in (_libc, _libm_handle()):
+        if lib is None:
+            continue
+        try:
+            fn = lib[name]
+        except AttributeError:
+            continue
+        addr = ctypes.cast(fn, ctypes.c_void_p).value
+        if addr:
+            return addr
+    raise LinkError(f"unresolved external symbol {name} (not in the process nor in libm)")
+
+
+class CodeMemory:
+    """Linked code mapped into this process; see the module docstring."""
+
+    def __init__(self, linked: LinkedCode, resolve: Callable[[str], int] | None = None):
+        host = host_machine()
+        if linked.machine != host:
+            raise LinkError(f"code is for {linked.machine}, this host is {host}")
+        if linked.page_size % _mmap.PAGESIZE or linked.data_offset % _mmap.PAGESIZE:
+            raise LinkError(f"code is laid out for {linked.page_size:#x}-byte pages, this host "
+                            f"uses {_mmap.PAGESIZE:#x}-byte pages")
+        self._base = 0
+        self._size = 0
+        self.symbols = dict(linked.symbols)
+        resolve = resolve or default_resolver
+        size = linked.size
+        if len(linked.code) > linked.data_offset or size < linked.got_offset + linked.got_size \
+                or linked.data_offset + len(linked.data) > linked.got_offset:
+            raise LinkError("inconsistent linked code layout")
+
+        # Resolve first: a missing symbol must not leave a mapping behind.
+        addrs: dict[str, int] = {}
+        for r in linked.load_relocs:
+            if r.kind == "symbol" and r.symbol not in addrs:
+                a = resolve(r.symbol)
+                if not a:
+                    raise LinkError(f"unresolved external symbol {r.symbol}")
+                addrs[r.symbol] = a
+            elif r.kind not in ("base", "symbol"):
+                raise LinkError(f"unknown load relocation kind {r.kind!r}")
+            if not 0 <= r.offset <= size - 8:
+                raise LinkError(f"load relocation at {r.offset:#x} outside the code ({size:#x})")
+
+        map_size = max(size, _mmap.PAGESIZE)
+        base = _mmap_fn(None, map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        if base is None or base == _MAP_FAILED:
+            raise _oserror(f"mmap of {map_size} bytes")
+        self._base = base
+        self._size = map_size
+        try:
+            ctypes.memmove(base, linked.code, len(linked.code))
+            if linked.data:
+                ctypes.memmove(base + linked.data_offset, linked.data, len(linked.data))
+            view = (ctypes.c_char * map_size).from_address(base)
+            q = struct.Struct(linked.byteorder + "Q")
+            for off, kind, sym, addend in linked.load_relocs:
+                v = base + addend if kind == "base" else addrs[sym] + addend
+                q.pack_into(view, off, v & 0xFFFFFFFFFFFFFFFF)
+            del view
+            d = linked.data_offset
+            if d and _mprotect_fn(base, d, PROT_READ | PROT_EXEC) != 0:
+                raise _oserror("mprotect(read+exec)")
+            if map_size > d and _mprotect_fn(base + d, map_size - d, PROT_READ) != 0:
+                raise _oserror("mprotect(read)")
+        except BaseException:
+            self.close()
+            raise
+        # On machines with incoherent instruction caches (aarch64) an icache flush goes here.
+
+    @property
+    def base(self) -> int:
+        """The load address (0 once closed)."""
+        return self._base
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def address(self, symbol: str) -> int:
+        """The absolute address of linked symbol `symbol`."""
+        if not self._base:
+            raise ValueError("CodeMemory is closed")
+        try:
+            return self._base + self.symbols[symbol]
+        except KeyError:
+            raise LinkError(f"no symbol {symbol} in the loaded code") from None
+
+    def close(self) -> None:
+        """Unmap the code. Idempotent. Calling into the code afterwards crashes: drop all
+        function pointers first."""
+        base, self._base = self._base, 0
+        if base:
+            if _munmap_fn(base, self._size) != 0:
+                raise _oserror("munmap")
+
+    def __enter__(self) -> "CodeMemory":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass

@@ -1,0 +1,427 @@
+"""The runtime objects behind loaded images: Store, Memory, Table, Global, Function, Trap.
+
+A `Store` owns the native Runtime struct of `translate/abi.py` that all its instances share (the
+trap landing pad, the stack limit and the host hooks for memory.grow, table.grow and host calls),
+the registry of canonical type ids (so a funcref made by one image passes the `call_indirect`
+check of another), and the entry trampolines of every loaded image.
+
+`Memory`, `Table` and `Global` own their native definitions (MemoryDef, TableDef, value cell) at
+stable addresses, so instances that import them share them. Linear memory is reserved up front
+(its maximum, at most 4 GiB) and grows by changing page protection: its base never moves.
+
+`Function` is a wasm function (code, vmctx) or a host callable; calling it from Python goes through
+the entry trampoline of its signature, which turns a trap into a `Trap` exception (and an
+exception raised by a host function back into that exception).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+
+from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, PAGE_SIZE, V128, FuncType
+from ..errors import WasmbuildError
+from ..translate import abi
+from .codemem import PROT_READ, PROT_WRITE, _mmap_fn, _mprotect_fn, _munmap_fn, _oserror
+
+_MAP_NORESERVE = 0x4000
+_MAP_PRIVATE_ANON = 0x02 | 0x20
+_PROT_NONE = 0
+
+
+class Trap(WasmbuildError):
+    """A wasm trap; `message` is the spec's wording ("integer divide by zero", ...)."""
+
+    phase = "trap"
+
+    def __init__(self, message: str, code: int = 0):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def _buffer(size: int, align: int = 16) -> tuple[ctypes.Array, int]:
+    """A zeroed ctypes buffer and an address inside it aligned to `align`."""
+    buf = ctypes.create_string_buffer(size + align)
+    addr = ctypes.addressof(buf)
+    return buf, (addr + align - 1) // align * align
+
+
+def _poke64(addr: int, value: int) -> None:
+    ctypes.c_uint64.from_address(addr).value = value & 0xFFFFFFFFFFFFFFFF
+
+
+def _peek64(addr: int) -> int:
+    return ctypes.c_uint64.from_address(addr).value
+
+
+# --- values ------------------------------------------------------------------------------------
+
+_SCALAR = {I32: struct.Struct("<I"), I64: struct.Struct("<Q"), F32: struct.Struct("<I"),
+           F64: struct.Struct("<Q")}
+
+
+def write_value(addr: int, t: int, bits: int) -> None:
+    """Store a value given as raw bits (ints: two's complement; floats: IEEE bits; refs: address)."""
+    if t == I32 or t == F32:
+        ctypes.c_uint32.from_address(addr).value = bits & 0xFFFFFFFF
+    elif t == V128:
+        ctypes.memmove(addr, (bits & ((1 << 128) - 1)).to_bytes(16, "little"), 16)
+    else:
+        _poke64(addr, bits)
+
+
+def read_value(addr: int, t: int) -> int:
+    if t == I32 or t == F32:
+        return ctypes.c_uint32.from_address(addr).value
+    if t == V128:
+        return int.from_bytes(ctypes.string_at(addr, 16), "little")
+    return _peek64(addr)
+
+
+def to_bits(t: int, value) -> int:
+    """Python value -> raw bits (ints may be signed or unsigned; floats are converted)."""
+    if t == F32:
+        return struct.unpack("<I", struct.pack("<f", value))[0] if isinstance(value, float) else value
+    if t == F64:
+        return struct.unpack("<Q", struct.pack("<d", value))[0] if isinstance(value, float) else value
+    return int(value)
+
+
+def from_bits(t: int, bits: int):
+    """Raw bits -> Python value (signed ints, floats)."""
+    if t == I32:
+        return bits - (1 << 32) if bits & 0x80000000 else bits
+    if t == I64:
+        return bits - (1 << 64) if bits & (1 << 63) else bits
+    if t == F32:
+        return struct.unpack("<f", struct.pack("<I", bits))[0]
+    if t == F64:
+        return struct.unpack("<d", struct.pack("<Q", bits))[0]
+    return bits
+
+
+# --- store ----------------------------------------------------------------------------------------
+
+_GROW_MEMORY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32)
+_GROW_TABLE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p)
+_HOST_CALL = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p)
+_ENTRY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+
+
+class Store:
+    """Shared runtime state for a set of instances that may call each other."""
+
+    def __init__(self, stack_budget: int = abi.DEFAULT_STACK_BUDGET):
+        self._runtime_buf, self.runtime = _buffer(abi.RUNTIME_SIZE)
+        self._hooks = (_GROW_MEMORY(self._grow_memory), _GROW_TABLE(self._grow_table),
+                       _HOST_CALL(self._host_call))
+        for offset, hook in zip((abi.RT_GROW_MEMORY, abi.RT_GROW_TABLE, abi.RT_HOST_CALL), self._hooks):
+            _poke64(self.runtime + offset, ctypes.cast(hook, ctypes.c_void_p).value)
+        _poke64(self.runtime + abi.RT_STACK_BUDGET, stack_budget)
+        self._type_ids: dict[FuncType, int] = {}
+        self.types: list[FuncType] = []
+        self.entries: dict[FuncType, object] = {}  # signature -> ctypes entry trampoline
+        self.host_trampolines: dict[FuncType, int] = {}
+        self.memories: dict[int, Memory] = {}  # MemoryDef address -> Memory
+        self.tables: dict[int, Table] = {}
+        self.host_functions: list[Function] = []
+        self.externs: list = []  # externref handle k+1 -> object
+        self._extern_ids: dict[int, int] = {}
+        self.pending_exception: BaseException | None = None
+        self.keep_alive: list = []  # images, instances: everything native code may point into
+
+    # type registry
+    def type_id(self, ft: FuncType) -> int:
+        i = self._type_ids.get(ft)
+        if i is None:
+            i = self._type_ids[ft] = len(self.types) + 1  # 0 never matches: it marks "no type"
+            self.types.append(ft)
+        return i
+
+    def type_of_id(self, type_id: int) -> FuncType:
+        return self.types[type_id - 1]
+
+    # externref values
+    def extern_handle(self, obj) -> int:
+        if obj is None:
+            return 0
+        key = id(obj)
+        handle = self._extern_ids.get(key)
+        if handle is None:
+            self.externs.append(obj)
+            handle = self._extern_ids[key] = len(self.externs)
+        return handle
+
+    def extern_value(self, handle: int):
+        return None if handle == 0 else self.externs[handle - 1]
+
+    def function_from_ref(self, ref: int) -> "Function | None":
+        """The Function a funcref value (FuncRef record address) stands for."""
+        if not ref:
+            return None
+        ft = self.type_of_id(_peek64(ref + abi.FR_TYPE))
+        return Function(self, ft, code=_peek64(ref + abi.FR_CODE), vmctx=_peek64(ref + abi.FR_VMCTX), funcref=ref)
+
+    # hooks called from native code
+    def _grow_memory(self, memdef: int, delta: int) -> int:
+        try:
+            return self.memories[memdef].grow(delta & 0xFFFFFFFF)
+        except Exception:  # pragma: no cover - never let an exception cross into native code
+            return -1
+
+    def _grow_table(self, tabledef: int, delta: int, init: int) -> int:
+        try:
+            return self.tables[tabledef].grow(delta & 0xFFFFFFFF, init or 0)
+        except Exception:  # pragma: no cover
+            return -1
+
+    def _host_call(self, hostrec: int, values: int) -> int:
+        func = self.host_functions[_peek64(hostrec + abi.HOST_ID)]
+        try:
+            func.call_host_slots(values)
+        except BaseException as e:  # noqa: BLE001 - any Python exception becomes a trap
+            self.pending_exception = e
+            return abi.TRAP_HOST
+        return 0
+
+    def host_function(self, ft: FuncType, fn, raw: bool = False) -> "Function":
+        """Wrap a Python callable as a wasm function of type `ft`. With `raw`, it gets and returns
+        raw bits instead of Python numbers."""
+        f = Function(self, ft, host=fn, raw=raw)
+        f.host_id = len(self.host_functions)
+        self.host_functions.append(f)
+        f._hostrec_buf, f.hostrec = _buffer(abi.HOSTREC_SIZE)
+        _poke64(f.hostrec + abi.HOST_RUNTIME, self.runtime)
+        _poke64(f.hostrec + abi.HOST_ID, f.host_id)
+        return f
+
+    def call_entry(self, ft: FuncType, vmctx: int, code: int, values: int) -> None:
+        entry = self.entries.get(ft)
+        if entry is None:
+            raise WasmbuildError(f"no entry trampoline for signature {ft} in the loaded images")
+        status = entry(vmctx, code, values)
+        if status:
+            if status == abi.TRAP_HOST and self.pending_exception is not None:
+                exc, self.pending_exception = self.pending_exception, None
+                raise exc
+            message = abi.TRAP_MESSAGES.get(status, f"trap {status}")
+            detail = _peek64(self.runtime + abi.RT_TRAP_DETAIL)
+            if detail != 0xFFFFFFFFFFFFFFFF:
+                message = f"{message} {detail}"
+            raise Trap(message, status)
+
+
+# --- memories, tables, globals ------------------------------------------------------------------
+
+class Memory:
+    """A linear memory: reserved at its maximum, committed page by page as it grows."""
+
+    def __init__(self, store: Store, minimum: int, maximum: int | None):
+        self.store = store
+        self.maximum = maximum
+        limit = MAX_PAGES if maximum is None else min(maximum, MAX_PAGES)
+        self.reserved = max(limit * PAGE_SIZE, PAGE_SIZE)
+        base = _mmap_fn(None, self.reserved, _PROT_NONE, _MAP_PRIVATE_ANON | _MAP_NORESERVE, -1, 0)
+        if base is None or base == ctypes.c_void_p(-1).value:
+            raise _oserror(f"reserving {self.reserved} bytes of address space for a memory")
+        self.base = base
+        self._def_buf, self.memdef = _buffer(abi.MEMDEF_SIZE)
+        _poke64(self.memdef + abi.MEM_BASE, base)
+        _poke64(self.memdef + abi.MEM_MAX_PAGES, limit)
+        self.pages = 0
+        if minimum and self.grow(minimum) < 0:
+            raise WasmbuildError(f"cannot allocate {minimum} pages of memory")
+        store.memories[self.memdef] = self
+
+    def grow(self, delta: int) -> int:
+        old = self.pages
+        new = old + delta
+        limit = MAX_PAGES if self.maximum is None else self.maximum
+        if new > limit:
+            return -1
+        if delta:
+            if _mprotect_fn(self.base + old * PAGE_SIZE, delta * PAGE_SIZE, PROT_READ | PROT_WRITE) != 0:
+                return -1
+            self.pages = new
+            _poke64(self.memdef + abi.MEM_SIZE, new * PAGE_SIZE)
+        return old
+
+    @property
+    def size(self) -> int:
+        return self.pages * PAGE_SIZE
+
+    def read(self, offset: int, n: int) -> bytes:
+        if offset < 0 or n < 0 or offset + n > self.size:
+            raise IndexError("out of bounds memory access")
+        return ctypes.string_at(self.base + offset, n)
+
+    def write(self, offset: int, data: bytes) -> None:
+        if offset < 0 or offset + len(data) > self.size:
+            raise IndexError("out of bounds memory access")
+        ctypes.memmove(self.base + offset, data, len(data))
+
+    def __del__(self):
+        if getattr(self, "base", 0):
+            _munmap_fn(self.base, self.reserved)
+            self.base = 0
+
+
+class Table:
+    """A table of funcref (FuncRef record addresses) or externref (handles) values."""
+
+    def __init__(self, store: Store, elem: int, minimum: int, maximum: int | None, init: int = 0):
+        self.store = store
+        self.elem = elem
+        self.maximum = maximum
+        self._def_buf, self.tabledef = _buffer(abi.TABDEF_SIZE)
+        self._elems = None
+        self._capacity = 0
+        self.size = 0
+        _poke64(self.tabledef + abi.TAB_MAX, 0xFFFFFFFF if maximum is None else maximum)
+        if self.grow(minimum, init) < 0:
+            raise WasmbuildError(f"cannot allocate a table of {minimum} elements")
+        store.tables[self.tabledef] = self
+
+    def grow(self, delta: int, init: int = 0) -> int:
+        old = self.size
+        new = old + delta
+        limit = 0xFFFFFFFF if self.maximum is None else self.maximum
+        if new > limit:
+            return -1
+        if new > self._capacity:
+            capacity = max(new, 2 * self._capacity, 8)
+            if capacity > (1 << 26):
+                capacity = new
+                if capacity > (1 << 26):  # refuse absurd sizes rather than exhaust memory
+                    return -1
+            elems = (ctypes.c_uint64 * capacity)()
+            if self._elems is not None and old:
+                ctypes.memmove(elems, self._elems, old * 8)
+            self._elems = elems
+            self._capacity = capacity
+            _poke64(self.tabledef + abi.TAB_ELEMS, ctypes.addressof(elems))
+        for i in range(old, new):
+            self._elems[i] = init
+        self.size = new
+        _poke64(self.tabledef + abi.TAB_SIZE, new)
+        return old
+
+    def get_raw(self, i: int) -> int:
+        if not 0 <= i < self.size:
+            raise Trap("out of bounds table access", abi.TRAP_TABLE_OOB)
+        return self._elems[i]
+
+    def set_raw(self, i: int, value: int) -> None:
+        if not 0 <= i < self.size:
+            raise Trap("out of bounds table access", abi.TRAP_TABLE_OOB)
+        self._elems[i] = value
+
+
+class Global:
+    def __init__(self, store: Store, valtype: int, mutable: bool, bits: int = 0):
+        self.store = store
+        self.valtype = valtype
+        self.mutable = mutable
+        self._cell_buf, self.cell = _buffer(16)
+        write_value(self.cell, valtype, bits)
+
+    @property
+    def bits(self) -> int:
+        return read_value(self.cell, self.valtype)
+
+    @bits.setter
+    def bits(self, value: int) -> None:
+        write_value(self.cell, self.valtype, value)
+
+    @property
+    def value(self):
+        return from_bits(self.valtype, self.bits)
+
+
+class Function:
+    """A wasm function of some instance (code + vmctx), or a host function."""
+
+    def __init__(self, store: Store, ft: FuncType, code: int = 0, vmctx: int = 0, host=None,
+                 raw: bool = False, funcref: int = 0):
+        self.store = store
+        self.type = ft
+        self.code = code
+        self.vmctx = vmctx
+        self.host = host
+        self.raw = raw
+        self.funcref = funcref  # address of a FuncRef record for this function (0 if none yet)
+        self.hostrec = 0
+
+    @property
+    def native(self) -> tuple[int, int]:
+        """(code, vmctx) to put in an import slot or FuncRef record."""
+        if self.host is not None:
+            tramp = self.store.host_trampolines.get(self.type)
+            if tramp is None:
+                raise WasmbuildError(f"no host trampoline for signature {self.type} in the loaded images")
+            return tramp, self.hostrec
+        return self.code, self.vmctx
+
+    def call_bits(self, args: list[int]) -> list[int]:
+        """Call with arguments as raw bits; returns results as raw bits."""
+        ft = self.type
+        if len(args) != len(ft.params):
+            raise TypeError(f"expected {len(ft.params)} arguments, got {len(args)}")
+        if self.host is not None:
+            return self._call_host_bits(list(args))
+        n = max(len(ft.params), len(ft.results), 1)
+        buf, values = _buffer(n * abi.VALUE_SLOT_SIZE)
+        for i, (t, a) in enumerate(zip(ft.params, args)):
+            write_value(values + i * abi.VALUE_SLOT_SIZE, t, a)
+        self.store.call_entry(ft, self.vmctx, self.code, values)
+        return [read_value(values + i * abi.VALUE_SLOT_SIZE, t) for i, t in enumerate(ft.results)]
+
+    def __call__(self, *args):
+        ft = self.type
+        bits = self.call_bits([self._to_bits(t, a) for t, a in zip(ft.params, args)]
+                              if len(args) == len(ft.params) else list(args))
+        values = [self._from_bits(t, b) for t, b in zip(ft.results, bits)]
+        if not values:
+            return None
+        return values[0] if len(values) == 1 else tuple(values)
+
+    def _to_bits(self, t: int, v) -> int:
+        if t == EXTERNREF:
+            return self.store.extern_handle(v)
+        if t == FUNCREF:
+            return 0 if v is None else v.funcref
+        return to_bits(t, v)
+
+    def _from_bits(self, t: int, b: int):
+        if t == EXTERNREF:
+            return self.store.extern_value(b)
+        if t == FUNCREF:
+            return self.store.function_from_ref(b)
+        return from_bits(t, b)
+
+    def _call_host_bits(self, args: list[int]) -> list[int]:
+        ft = self.type
+        if self.raw:
+            results = self.host(*args)
+        else:
+            results = self.host(*[self._from_bits(t, a) for t, a in zip(ft.params, args)])
+        if results is None:
+            results = []
+        elif not isinstance(results, (tuple, list)):
+            results = [results]
+        if len(results) != len(ft.results):
+            raise WasmbuildError(f"host function returned {len(results)} values, expected {len(ft.results)}")
+        if self.raw:
+            return list(results)
+        return [self._to_bits(t, r) for t, r in zip(ft.results, results)]
+
+    def call_host_slots(self, values: int) -> None:
+        ft = self.type
+        args = [read_value(values + i * abi.VALUE_SLOT_SIZE, t) for i, t in enumerate(ft.params)]
+        for i, (t, r) in enumerate(zip(ft.results, self._call_host_bits(args))):
+            write_value(values + i * abi.VALUE_SLOT_SIZE, t, r)
+
+
+def entry_function(address: int):
+    return _ENTRY(address)

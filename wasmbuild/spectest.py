@@ -1,0 +1,31 @@
+"""The host module `spectest` that the WebAssembly spec scripts import from.
+
+`spectest_exports(store)` gives its items: the `print*` functions (which do nothing but accept their
+arguments), the immutable globals `global_i32` = 666, `global_i64` = 666, `global_f32` = 666.6,
+`global_f64` = 666.6, a funcref `table` with limits 10..20 and a `memory` with limits 1..2.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from .binary.types import F32, F64, FUNCREF, I32, I64, FuncType
+from .load.runtime import Global, Memory, Store, Table
+
+_PRINTS = {
+    "print": (), "print_i32": (I32,), "print_i64": (I64,), "print_f32": (F32,), "print_f64": (F64,),
+    "print_i32_f32": (I32, F32), "print_f64_f64": (F64, F64),
+}
+
+
+def spectest_exports(store: Store) -> dict:
+    exports: dict = {}
+    for name, params in _PRINTS.items():
+        exports[name] = store.host_function(FuncType(params, ()), lambda *args: None, raw=True)
+    exports["global_i32"] = Global(store, I32, False, 666)
+    exports["global_i64"] = Global(store, I64, False, 666)
+    exports["global_f32"] = Global(store, F32, False, struct.unpack("<I", struct.pack("<f", 666.6))[0])
+    exports["global_f64"] = Global(store, F64, False, struct.unpack("<Q", struct.pack("<d", 666.6))[0])
+    exports["table"] = Table(store, FUNCREF, 10, 20)
+    exports["memory"] = Memory(store, 1, 2)
+    return exports

@@ -1,0 +1,142 @@
+"""The native ABI shared by compiled code, the runtime helpers, the linker and the loader.
+
+Every compiled wasm function has the native signature `results f(ptr vmctx, params...)`: a single
+result is returned as is, several as an LLVM struct, none as void. Values: i32/i64/f32/f64 as
+themselves, v128 as <2 x i64>, funcref and externref as pointers (null is 0).
+
+Memory layouts (all little or big endian as the target is, 8-byte fields unless noted):
+
+  Runtime (one per store, shared by all instances):
+    RT_JMPBUF       current trap landing pad (a jmp_buf set by the innermost entry trampoline)
+    RT_TRAP_CODE    i32 trap code written before unwinding
+    RT_STACK_LIMIT  lowest native stack address wasm code may use (0 = not in wasm)
+    RT_GROW_MEMORY  i32 (*)(ptr memdef, i32 delta_pages): old size in pages, or -1
+    RT_GROW_TABLE   i32 (*)(ptr tabledef, i32 delta, ptr init): old size, or -1
+    RT_HOST_CALL    i32 (*)(ptr hostrec, ptr values): 0, or a trap code
+    RT_STACK_BUDGET bytes of native stack wasm code may use below the outermost entry
+    RT_TRAP_DETAIL  a number that completes the trap message (the table index of an
+                    uninitialized element), or -1
+
+  VMContext (one per instance; every "context" pointer, including host records, starts with the
+  runtime pointer, so trap code can always find the runtime):
+    VM_RUNTIME      ptr Runtime
+    VM_MEMORY       ptr MemoryDef of memory 0 (Wasm 2.0 has at most one memory), or null
+    then per-module fields at offsets given to the linker as absolute symbols (see layout.py)
+
+  MemoryDef: base, size in bytes, maximum pages.
+  TableDef: elements pointer (8-byte slots), size (u32 in an 8-byte field), maximum.
+  FuncRef (what a funcref value points to): code, canonical type id (i32 in 8 bytes), vmctx.
+  Import slot: code, vmctx. Segment slot: data pointer, length (0 once dropped).
+  Host record: runtime, host function id.
+  Value array (trampolines): 16 bytes per value.
+"""
+
+from __future__ import annotations
+
+from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType
+
+PTR_SIZE = 8
+
+RT_JMPBUF = 0
+RT_TRAP_CODE = 8
+RT_STACK_LIMIT = 16
+RT_GROW_MEMORY = 24
+RT_GROW_TABLE = 32
+RT_HOST_CALL = 40
+RT_STACK_BUDGET = 48
+RT_TRAP_DETAIL = 56
+RUNTIME_SIZE = 64
+
+VM_RUNTIME = 0
+VM_MEMORY = 8
+VM_HEADER_SIZE = 16
+
+MEM_BASE = 0
+MEM_SIZE = 8
+MEM_MAX_PAGES = 16
+MEMDEF_SIZE = 24
+
+TAB_ELEMS = 0
+TAB_SIZE = 8
+TAB_MAX = 16
+TABDEF_SIZE = 24
+
+FR_CODE = 0
+FR_TYPE = 8
+FR_VMCTX = 16
+FUNCREF_SIZE = 24
+
+IMP_CODE = 0
+IMP_VMCTX = 8
+IMPORT_SLOT_SIZE = 16
+
+SEG_PTR = 0
+SEG_LEN = 8
+SEGMENT_SLOT_SIZE = 16
+
+HOST_RUNTIME = 0
+HOST_ID = 8
+HOSTREC_SIZE = 16
+
+VALUE_SLOT_SIZE = 16
+
+# Native stack that wasm code may use below the outermost entry point.
+DEFAULT_STACK_BUDGET = 1 << 20
+
+# Trap codes (nonzero) and the spec's wording of each.
+TRAP_UNREACHABLE = 1
+TRAP_MEMORY_OOB = 2
+TRAP_DIV_ZERO = 3
+TRAP_INT_OVERFLOW = 4
+TRAP_BAD_CONVERSION = 5
+TRAP_INDIRECT_TYPE = 6
+TRAP_UNDEFINED_ELEMENT = 7
+TRAP_UNINITIALIZED_ELEMENT = 8
+TRAP_TABLE_OOB = 9
+TRAP_STACK_EXHAUSTED = 10
+TRAP_HOST = 11
+TRAP_NULL_REFERENCE = 12
+
+TRAP_MESSAGES = {
+    TRAP_UNREACHABLE: "unreachable",
+    TRAP_MEMORY_OOB: "out of bounds memory access",
+    TRAP_DIV_ZERO: "integer divide by zero",
+    TRAP_INT_OVERFLOW: "integer overflow",
+    TRAP_BAD_CONVERSION: "invalid conversion to integer",
+    TRAP_INDIRECT_TYPE: "indirect call type mismatch",
+    TRAP_UNDEFINED_ELEMENT: "undefined element",
+    TRAP_UNINITIALIZED_ELEMENT: "uninitialized element",
+    TRAP_TABLE_OOB: "out of bounds table access",
+    TRAP_STACK_EXHAUSTED: "call stack exhausted",
+    TRAP_HOST: "host function raised an exception",
+    TRAP_NULL_REFERENCE: "null reference",
+}
+
+# Symbols of the runtime helpers (compiled once from LLVM IR, see runtime.py).
+SYM_TRAP = "wb_rt_trap"
+SYM_TRAP_DETAIL = "wb_rt_trap_detail"
+SYM_MEMORY_GROW = "wb_rt_memory_grow"
+SYM_TABLE_GROW = "wb_rt_table_grow"
+SYM_MEMORY_INIT = "wb_rt_memory_init"
+SYM_MEMORY_COPY = "wb_rt_memory_copy"
+SYM_MEMORY_FILL = "wb_rt_memory_fill"
+SYM_TABLE_INIT = "wb_rt_table_init"
+SYM_TABLE_COPY = "wb_rt_table_copy"
+SYM_TABLE_FILL = "wb_rt_table_fill"
+
+_SIG_LETTERS = {I32: "i", I64: "I", F32: "f", F64: "F", V128: "v", FUNCREF: "r", EXTERNREF: "x"}
+
+
+def sig_key(ft: FuncType) -> str:
+    """A symbol-safe name for a signature, e.g. `iI_f` for [i32 i64] -> [f32]."""
+    return "".join(_SIG_LETTERS[t] for t in ft.params) + "_" + "".join(_SIG_LETTERS[t] for t in ft.results)
+
+
+def entry_symbol(ft: FuncType) -> str:
+    """Host-to-wasm trampoline: i32 (ptr vmctx, ptr code, ptr values) -> 0 or trap code."""
+    return "wb_entry_" + sig_key(ft)
+
+
+def host_symbol(ft: FuncType) -> str:
+    """Wasm-to-host trampoline: has the wasm signature, with a host record as its vmctx."""
+    return "wb_host_" + sig_key(ft)

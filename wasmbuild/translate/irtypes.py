@@ -1,0 +1,105 @@
+"""LLVM types of wasm values and functions, and small IR-building helpers shared by the translator,
+the runtime helpers and the trampolines."""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType
+
+I1 = ir.IntType(1)
+I8 = ir.IntType(8)
+I16 = ir.IntType(16)
+I32T = ir.IntType(32)
+I64T = ir.IntType(64)
+F32T = ir.FloatType()
+F64T = ir.DoubleType()
+V128T = ir.VectorType(I64T, 2)
+PTR = ir.PointerType()
+VOID = ir.VoidType()
+NULL = ir.Constant(PTR, None)
+
+LLVM_TYPES = {I32: I32T, I64: I64T, F32: F32T, F64: F64T, V128: V128T, FUNCREF: PTR, EXTERNREF: PTR}
+
+# Range metadata for absolute symbols: vmctx offsets and type ids fit in 31 bits, which lets LLVM fold
+# them into instructions as immediates (R_X86_64_32/32S on x86-64).
+ABSOLUTE_RANGE = (0, 1 << 31)
+
+
+def result_type(results: tuple[int, ...]) -> ir.Type:
+    if not results:
+        return VOID
+    if len(results) == 1:
+        return LLVM_TYPES[results[0]]
+    return ir.LiteralStructType([LLVM_TYPES[t] for t in results])
+
+
+def wasm_function_type(ft: FuncType) -> ir.FunctionType:
+    """Native type of a compiled wasm function: results (ptr vmctx, params...)."""
+    return ir.FunctionType(result_type(ft.results), [PTR] + [LLVM_TYPES[t] for t in ft.params])
+
+
+def zero_value(t: int) -> ir.Constant:
+    ll = LLVM_TYPES[t]
+    if ll is PTR:
+        return NULL
+    if isinstance(ll, ir.VectorType):
+        return ir.Constant(ll, [ir.Constant(I64T, 0), ir.Constant(I64T, 0)])
+    return ir.Constant(ll, 0)
+
+
+def get_function(module: ir.Module, name: str, fnty: ir.FunctionType, hidden: bool = True) -> ir.Function:
+    """The function `name` of `module`, declared if it is not there yet."""
+    fn = module.globals.get(name)
+    if fn is None:
+        fn = ir.Function(module, fnty, name)
+        if hidden and not name.startswith("llvm."):
+            fn.linkage = "hidden"
+    return fn
+
+
+def absolute_symbol(module: ir.Module, name: str) -> ir.Constant:
+    """An i64 whose value the linker supplies (declared as a hidden absolute symbol)."""
+    gv = module.globals.get(name)
+    if gv is None:
+        gv = ir.GlobalVariable(module, I8, name)
+        gv.linkage = "external"
+        gv.storage_class = "hidden"
+        lo, hi = ABSOLUTE_RANGE
+        gv.set_metadata("absolute_symbol", module.add_metadata([ir.Constant(I64T, lo), ir.Constant(I64T, hi)]))
+    return gv.ptrtoint(I64T)
+
+
+def field(builder: ir.IRBuilder, base, offset, typ: ir.Type, name: str = ""):
+    """Load a field of type `typ` at byte `offset` (int or i64 value) from pointer `base`."""
+    return builder.load(field_ptr(builder, base, offset), typ=typ, name=name)
+
+
+def field_ptr(builder: ir.IRBuilder, base, offset):
+    if isinstance(offset, int):
+        if offset == 0:
+            return base
+        offset = ir.Constant(I64T, offset)
+    return builder.gep(base, [offset], source_etype=I8)
+
+
+class FunctionPointer:
+    """A call target that is a pointer value of known function type: llvmlite's `IRBuilder.call`
+    needs a callee with a `function_type`, which opaque pointer values do not have."""
+
+    def __init__(self, ptr, fnty: ir.FunctionType):
+        self.ptr = ptr
+        self.function_type = fnty
+        self.type = PTR
+
+    def get_reference(self):
+        return self.ptr.get_reference()
+
+
+def alloca_bytes(builder: ir.IRBuilder, size: int, align: int = 16):
+    """A stack buffer of `size` bytes as an opaque `ptr` (llvmlite types allocas as typed pointers,
+    which its builder then refuses to store other types through)."""
+    slot = builder.alloca(ir.ArrayType(I8, size))
+    slot.align = align
+    slot.type = PTR
+    return slot

@@ -1,0 +1,266 @@
+"""Runtime helpers and trampolines, written in LLVM IR so that wasmbuild needs no C compiler.
+
+`build_runtime(llmodule)` adds the helpers every image links with: the trap helper (records the trap
+code and `_longjmp`s to the innermost entry trampoline), memory.grow / table.grow (which call back
+into the host through function pointers in the Runtime struct) and the bulk memory and table
+operations with their bounds checks.
+
+`build_entry_trampoline(llmodule, ft)` adds the host-to-wasm trampoline of signature `ft`:
+`i32 wb_entry_<sig>(ptr vmctx, ptr code, ptr values)`. It installs a trap landing pad with
+`_setjmp`, sets the stack limit on the outermost entry, loads the arguments from the 16-byte value
+slots, calls `code`, stores the results back and returns 0, or the trap code after a trap.
+
+`build_host_trampoline(llmodule, ft)` adds the wasm-to-host trampoline of `ft`: it has the wasm
+signature (its vmctx is a host record), spills the arguments into value slots, calls the Runtime's
+host-call hook and either returns the results or traps with the code the hook returned.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from ..binary.types import FuncType
+from . import abi
+from .irtypes import (I1, I8, I32T, I64T, LLVM_TYPES, PTR, VOID, FunctionPointer, alloca_bytes, field,
+                      field_ptr, get_function, result_type, wasm_function_type)
+
+JMPBUF_SIZE = 512  # generous for any libc's jmp_buf
+
+
+def _declare_trap(m: ir.Module) -> ir.Function:
+    fn = get_function(m, abi.SYM_TRAP, ir.FunctionType(VOID, [PTR, I32T]))
+    fn.attributes.add("noreturn")
+    fn.attributes.add("nounwind")
+    return fn
+
+
+def _helper(m: ir.Module, name: str, ret: ir.Type, args: list) -> tuple[ir.Function, ir.IRBuilder]:
+    fn = get_function(m, name, ir.FunctionType(ret, args))
+    fn.attributes.add("nounwind")
+    return fn, ir.IRBuilder(fn.append_basic_block("entry"))
+
+
+def _trap_unless(fn: ir.Function, b: ir.IRBuilder, ok, code: int) -> None:
+    good = fn.append_basic_block("ok")
+    bad = fn.append_basic_block("trap")
+    b.cbranch(ok, good, bad)
+    tb = ir.IRBuilder(bad)
+    tb.call(_declare_trap(fn.module), [fn.args[0], ir.Constant(I32T, code)])
+    tb.unreachable()
+    b.position_at_end(good)
+
+
+def _in_bounds(b: ir.IRBuilder, start_i32, n_i32, limit_i64):
+    """start + n <= limit, computed without overflow in 64 bits."""
+    end = b.add(b.zext(start_i32, I64T), b.zext(n_i32, I64T))
+    return b.icmp_unsigned("<=", end, limit_i64)
+
+
+def _memcpy_like(m: ir.Module, b: ir.IRBuilder, name: str, dst, src, n_i64) -> None:
+    fn = get_function(m, f"{name}.p0.p0.i64", ir.FunctionType(VOID, [PTR, PTR, I64T, I1]))
+    b.call(fn, [dst, src, n_i64, ir.Constant(I1, 0)])
+
+
+def build_runtime(m: ir.Module) -> None:
+    # wb_rt_trap(ctx, code) and wb_rt_trap_detail(ctx, code, detail): record the code (and the
+    # detail for the message) and unwind to the innermost entry trampoline.
+    longjmp = get_function(m, "_longjmp", ir.FunctionType(VOID, [PTR, I32T]), hidden=False)
+    longjmp.attributes.add("noreturn")
+    longjmp.attributes.add("nounwind")
+    trap_detail = get_function(m, abi.SYM_TRAP_DETAIL, ir.FunctionType(VOID, [PTR, I32T, I64T]))
+    trap_detail.attributes.add("noreturn")
+    trap_detail.attributes.add("nounwind")
+    b = ir.IRBuilder(trap_detail.append_basic_block("entry"))
+    runtime = field(b, trap_detail.args[0], abi.VM_RUNTIME, PTR)
+    b.store(b.zext(trap_detail.args[1], I64T), field_ptr(b, runtime, abi.RT_TRAP_CODE))
+    b.store(trap_detail.args[2], field_ptr(b, runtime, abi.RT_TRAP_DETAIL))
+    b.call(longjmp, [field(b, runtime, abi.RT_JMPBUF, PTR), ir.Constant(I32T, 1)])
+    b.unreachable()
+    trap = _declare_trap(m)
+    b = ir.IRBuilder(trap.append_basic_block("entry"))
+    b.call(trap_detail, [trap.args[0], trap.args[1], ir.Constant(I64T, -1)])
+    b.unreachable()
+
+    # memory.grow and table.grow call back into the host.
+    fn, b = _helper(m, abi.SYM_MEMORY_GROW, I32T, [PTR, I32T])
+    runtime = field(b, fn.args[0], abi.VM_RUNTIME, PTR)
+    hook = field(b, runtime, abi.RT_GROW_MEMORY, PTR)
+    memdef = field(b, fn.args[0], abi.VM_MEMORY, PTR)
+    b.ret(b.call(FunctionPointer(hook, ir.FunctionType(I32T, [PTR, I32T])), [memdef, fn.args[1]]))
+
+    fn, b = _helper(m, abi.SYM_TABLE_GROW, I32T, [PTR, PTR, I32T, PTR])
+    runtime = field(b, fn.args[0], abi.VM_RUNTIME, PTR)
+    hook = field(b, runtime, abi.RT_GROW_TABLE, PTR)
+    b.ret(b.call(FunctionPointer(hook, ir.FunctionType(I32T, [PTR, I32T, PTR])), [fn.args[1], fn.args[2], fn.args[3]]))
+
+    # memory.init(vmctx, segment slot, dst, src, n)
+    fn, b = _helper(m, abi.SYM_MEMORY_INIT, VOID, [PTR, PTR, I32T, I32T, I32T])
+    vmctx, seg, dst, src, n = fn.args
+    memdef = field(b, vmctx, abi.VM_MEMORY, PTR)
+    seg_len = field(b, seg, abi.SEG_LEN, I64T)
+    ok = b.and_(_in_bounds(b, src, n, seg_len), _in_bounds(b, dst, n, field(b, memdef, abi.MEM_SIZE, I64T)))
+    _trap_unless(fn, b, ok, abi.TRAP_MEMORY_OOB)
+    base = field(b, memdef, abi.MEM_BASE, PTR)
+    seg_ptr = field(b, seg, abi.SEG_PTR, PTR)
+    _memcpy_like(m, b, "llvm.memcpy", b.gep(base, [b.zext(dst, I64T)], source_etype=I8),
+                 b.gep(seg_ptr, [b.zext(src, I64T)], source_etype=I8), b.zext(n, I64T))
+    b.ret_void()
+
+    # memory.copy(vmctx, dst, src, n)
+    fn, b = _helper(m, abi.SYM_MEMORY_COPY, VOID, [PTR, I32T, I32T, I32T])
+    vmctx, dst, src, n = fn.args
+    memdef = field(b, vmctx, abi.VM_MEMORY, PTR)
+    size = field(b, memdef, abi.MEM_SIZE, I64T)
+    _trap_unless(fn, b, b.and_(_in_bounds(b, src, n, size), _in_bounds(b, dst, n, size)), abi.TRAP_MEMORY_OOB)
+    base = field(b, memdef, abi.MEM_BASE, PTR)
+    _memcpy_like(m, b, "llvm.memmove", b.gep(base, [b.zext(dst, I64T)], source_etype=I8),
+                 b.gep(base, [b.zext(src, I64T)], source_etype=I8), b.zext(n, I64T))
+    b.ret_void()
+
+    # memory.fill(vmctx, dst, value, n)
+    fn, b = _helper(m, abi.SYM_MEMORY_FILL, VOID, [PTR, I32T, I32T, I32T])
+    vmctx, dst, value, n = fn.args
+    memdef = field(b, vmctx, abi.VM_MEMORY, PTR)
+    _trap_unless(fn, b, _in_bounds(b, dst, n, field(b, memdef, abi.MEM_SIZE, I64T)), abi.TRAP_MEMORY_OOB)
+    base = field(b, memdef, abi.MEM_BASE, PTR)
+    memset = get_function(m, "llvm.memset.p0.i64", ir.FunctionType(VOID, [PTR, I8, I64T, I1]))
+    b.call(memset, [b.gep(base, [b.zext(dst, I64T)], source_etype=I8), b.trunc(value, I8), b.zext(n, I64T),
+                    ir.Constant(I1, 0)])
+    b.ret_void()
+
+    # table.init(vmctx, tabledef, segment slot, dst, src, n)
+    fn, b = _helper(m, abi.SYM_TABLE_INIT, VOID, [PTR, PTR, PTR, I32T, I32T, I32T])
+    vmctx, tdef, seg, dst, src, n = fn.args
+    ok = b.and_(_in_bounds(b, src, n, field(b, seg, abi.SEG_LEN, I64T)),
+                _in_bounds(b, dst, n, field(b, tdef, abi.TAB_SIZE, I64T)))
+    _trap_unless(fn, b, ok, abi.TRAP_TABLE_OOB)
+    elems = field(b, tdef, abi.TAB_ELEMS, PTR)
+    seg_ptr = field(b, seg, abi.SEG_PTR, PTR)
+    _memcpy_like(m, b, "llvm.memcpy", b.gep(elems, [b.zext(dst, I64T)], source_etype=PTR),
+                 b.gep(seg_ptr, [b.zext(src, I64T)], source_etype=PTR),
+                 b.mul(b.zext(n, I64T), ir.Constant(I64T, abi.PTR_SIZE)))
+    b.ret_void()
+
+    # table.copy(vmctx, dst tabledef, src tabledef, dst, src, n)
+    fn, b = _helper(m, abi.SYM_TABLE_COPY, VOID, [PTR, PTR, PTR, I32T, I32T, I32T])
+    vmctx, tdst, tsrc, dst, src, n = fn.args
+    ok = b.and_(_in_bounds(b, src, n, field(b, tsrc, abi.TAB_SIZE, I64T)),
+                _in_bounds(b, dst, n, field(b, tdst, abi.TAB_SIZE, I64T)))
+    _trap_unless(fn, b, ok, abi.TRAP_TABLE_OOB)
+    _memcpy_like(m, b, "llvm.memmove",
+                 b.gep(field(b, tdst, abi.TAB_ELEMS, PTR), [b.zext(dst, I64T)], source_etype=PTR),
+                 b.gep(field(b, tsrc, abi.TAB_ELEMS, PTR), [b.zext(src, I64T)], source_etype=PTR),
+                 b.mul(b.zext(n, I64T), ir.Constant(I64T, abi.PTR_SIZE)))
+    b.ret_void()
+
+    # table.fill(vmctx, tabledef, dst, value, n)
+    fn, b = _helper(m, abi.SYM_TABLE_FILL, VOID, [PTR, PTR, I32T, PTR, I32T])
+    vmctx, tdef, dst, value, n = fn.args
+    _trap_unless(fn, b, _in_bounds(b, dst, n, field(b, tdef, abi.TAB_SIZE, I64T)), abi.TRAP_TABLE_OOB)
+    elems = field(b, tdef, abi.TAB_ELEMS, PTR)
+    start = b.zext(dst, I64T)
+    end = b.add(start, b.zext(n, I64T))
+    head = fn.append_basic_block("loop")
+    body = fn.append_basic_block("body")
+    done = fn.append_basic_block("done")
+    pre = b.block
+    b.branch(head)
+    b.position_at_end(head)
+    i = b.phi(I64T)
+    i.add_incoming(start, pre)
+    b.cbranch(b.icmp_unsigned("<", i, end), body, done)
+    b.position_at_end(body)
+    b.store(value, b.gep(elems, [i], source_etype=PTR))
+    i.add_incoming(b.add(i, ir.Constant(I64T, 1)), body)
+    b.branch(head)
+    b.position_at_end(done)
+    b.ret_void()
+
+
+def _slot(b: ir.IRBuilder, values, i: int):
+    return field_ptr(b, values, i * abi.VALUE_SLOT_SIZE)
+
+
+def build_entry_trampoline(m: ir.Module, ft: FuncType) -> str:
+    name = abi.entry_symbol(ft)
+    if name in m.globals:
+        return name
+    fn = get_function(m, name, ir.FunctionType(I32T, [PTR, PTR, PTR]))
+    fn.attributes.add("nounwind")
+    vmctx, code, values = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    jmpbuf = alloca_bytes(b, JMPBUF_SIZE)
+    runtime = field(b, vmctx, abi.VM_RUNTIME, PTR)
+    old_buf = field(b, runtime, abi.RT_JMPBUF, PTR)
+    old_limit = field(b, runtime, abi.RT_STACK_LIMIT, I64T)
+    setjmp = get_function(m, "_setjmp", ir.FunctionType(I32T, [PTR]), hidden=False)
+    setjmp.attributes.add("returns_twice")
+    setjmp.attributes.add("nounwind")
+    status = b.call(setjmp, [jmpbuf])  # returns_twice comes from the declaration
+    run = fn.append_basic_block("run")
+    trapped = fn.append_basic_block("trapped")
+    b.cbranch(b.icmp_unsigned("==", status, ir.Constant(I32T, 0)), run, trapped)
+
+    tb = ir.IRBuilder(trapped)
+    tb.store(old_buf, field_ptr(tb, runtime, abi.RT_JMPBUF))
+    tb.store(old_limit, field_ptr(tb, runtime, abi.RT_STACK_LIMIT))
+    tb.ret(tb.trunc(field(tb, runtime, abi.RT_TRAP_CODE, I64T), I32T))
+
+    b.position_at_end(run)
+    b.store(jmpbuf, field_ptr(b, runtime, abi.RT_JMPBUF))
+    # The outermost entry sets the stack limit: this frame's address minus the budget.
+    here = b.ptrtoint(jmpbuf, I64T)
+    budget = field(b, runtime, abi.RT_STACK_BUDGET, I64T)
+    fresh = b.sub(here, budget)
+    limit = b.select(b.icmp_unsigned("==", old_limit, ir.Constant(I64T, 0)), fresh, old_limit)
+    b.store(limit, field_ptr(b, runtime, abi.RT_STACK_LIMIT))
+    args = [b.load(_slot(b, values, i), typ=LLVM_TYPES[t]) for i, t in enumerate(ft.params)]
+    result = b.call(FunctionPointer(code, wasm_function_type(ft)), [vmctx] + args)
+    if len(ft.results) == 1:
+        b.store(result, _slot(b, values, 0))
+    else:
+        for i in range(len(ft.results)):
+            b.store(b.extract_value(result, i), _slot(b, values, i))
+    b.store(old_buf, field_ptr(b, runtime, abi.RT_JMPBUF))
+    b.store(old_limit, field_ptr(b, runtime, abi.RT_STACK_LIMIT))
+    b.ret(ir.Constant(I32T, 0))
+    return name
+
+
+def build_host_trampoline(m: ir.Module, ft: FuncType) -> str:
+    name = abi.host_symbol(ft)
+    if name in m.globals:
+        return name
+    fn = get_function(m, name, wasm_function_type(ft))
+    fn.attributes.add("nounwind")
+    hostrec = fn.args[0]
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    count = max(len(ft.params), len(ft.results), 1)
+    values = alloca_bytes(b, count * abi.VALUE_SLOT_SIZE)
+    for i, arg in enumerate(fn.args[1:]):
+        b.store(arg, _slot(b, values, i))
+    runtime = field(b, hostrec, abi.HOST_RUNTIME, PTR)
+    hook = field(b, runtime, abi.RT_HOST_CALL, PTR)
+    status = b.call(FunctionPointer(hook, ir.FunctionType(I32T, [PTR, PTR])), [hostrec, values])
+    _trap_unless_status(fn, b, status)
+    results = [b.load(_slot(b, values, i), typ=LLVM_TYPES[t]) for i, t in enumerate(ft.results)]
+    if not results:
+        b.ret_void()
+    elif len(results) == 1:
+        b.ret(results[0])
+    else:
+        agg = ir.Constant(result_type(ft.results), ir.Undefined)
+        for i, v in enumerate(results):
+            agg = b.insert_value(agg, v, i)
+        b.ret(agg)
+    return name
+
+
+def _trap_unless_status(fn: ir.Function, b: ir.IRBuilder, status) -> None:
+    good = fn.append_basic_block("ok")
+    bad = fn.append_basic_block("trap")
+    b.cbranch(b.icmp_unsigned("==", status, ir.Constant(I32T, 0)), good, bad)
+    tb = ir.IRBuilder(bad)
+    tb.call(_declare_trap(fn.module), [fn.args[0], status])
+    tb.unreachable()
+    b.position_at_end(good)
