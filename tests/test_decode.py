@@ -657,21 +657,14 @@ def test_malformed_error_is_not_an_invalid_error():
     assert not issubclass(MalformedError, InvalidError) and not issubclass(InvalidError, MalformedError)
 
 
-# --- known deviations from the reference interpreter (see the xfail reasons) ---
+# --- agreement with the reference interpreter on lengths and counts ---
 
-@pytest.mark.xfail(strict=True, reason=(
-    "decoder checks a length against the bytes left after its LEB128, the reference interpreter "
-    "(len32) against the bytes left from the LEB's start; spec binary.wast:1069 expects "
-    "'unexpected end of section or function' and gets 'length out of bounds'"))
 def test_data_segment_one_byte_short_is_unexpected_end():
     # binary.wast line 1069: a data segment of 7 bytes with only 6 left in the file.
     data = bytes.fromhex("0061736d01000000" "0503010001" "0b0c" "01004103" "0b07" "616263646566")
     assert malformed(data).reason == IN_SECTION
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "vector counts are read as plain u32s; the reference interpreter reads them with len32, so a count "
-    "larger than the bytes left is 'length out of bounds' (the decoder says 'unexpected end ...')"))
 def test_vector_count_beyond_the_file_is_length_out_of_bounds():
     data = module(b"\x01\x06\xff\xff\xff\xff\x0f\x60")
     assert malformed(data).reason == "length out of bounds"

@@ -270,10 +270,6 @@ def test_spec_examples_of_too_large():
         assert malformed("s64", bytes.fromhex(data)).reason == "integer too large"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "reader checks the continuation bit before the unused bits, so a last byte with both set says "
-    "'integer representation too long'; the reference interpreter (vuN/vsN) checks unused bits first "
-    "and says 'integer too large'"))
 @pytest.mark.parametrize("method,data", [("u32", "80808080f000"), ("s32", "8080808090"),
                                          ("u64", "80808080808080808082")])
 def test_last_byte_with_unused_bits_and_continuation_is_too_large(method, data):
@@ -398,10 +394,6 @@ def test_name_longer_than_all_remaining_bytes_is_length_out_of_bounds():
     assert err.offset == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Reader.name/length compare the length with the bytes left *after* the LEB128; the reference "
-    "interpreter's len32 compares with the bytes left from the LEB's start, so a length that overshoots "
-    "by no more than the LEB's own size is an 'unexpected end' (spec binary.wast:1069)"))
 def test_name_overshooting_by_its_length_byte_is_unexpected_end():
     # 3 bytes counted from the length byte: 3 <= 3, so the string read itself runs off the end.
     err = malformed("name", b"\x03ab", eof_reason=IN_SECTION)

@@ -451,10 +451,6 @@ def test_export_of_unknown_index():
     assert invalid(data).reason.startswith("unknown global")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "module-level InvalidErrors about a defined function's type index or a defined table's or "
-    "memory's limits carry no offset (types.Module keeps no offsets for those entries), so the "
-    "message names the file only"))
 @pytest.mark.parametrize("what", ["memory limits", "table limits", "function type index"])
 def test_module_level_errors_carry_an_offset(what):
     if what == "function type index":  # function 0 has type 5; there are no types

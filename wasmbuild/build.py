@@ -14,6 +14,7 @@ Each is generated once per signature for the whole image.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -148,70 +149,153 @@ def _rename(obj: elf.ObjectFile, names: dict[str, str]) -> None:
             obj.symbols[i] = sym._replace(name=new)
 
 
-def build_image(inputs: list[ModuleInput], settings: CompileSettings | None = None) -> tuple[bytes, BuildReport]:
+class _Modules:
+    """Decoded and module-level-validated inputs, made once per process (the parent, or a worker
+    of the compile pool, which decodes the inputs it is handed on first use)."""
+
+    def __init__(self, inputs: list[ModuleInput]):
+        self.inputs = inputs
+        self._loaded: dict[int, tuple] = {}
+        self.seconds = {"decode": 0.0, "validate": 0.0}
+
+    def get(self, mi: int):
+        entry = self._loaded.get(mi)
+        if entry is None:
+            inp = self.inputs[mi]
+            t0 = time.perf_counter()
+            m = decode_module(inp.data, inp.path or inp.name)
+            t1 = time.perf_counter()
+            ctx = check_module_level(m)
+            self.seconds["decode"] += t1 - t0
+            self.seconds["validate"] += time.perf_counter() - t1
+            entry = self._loaded[mi] = (m, ctx, ModuleInfo.from_context(ctx))
+        return entry
+
+
+@functools.lru_cache(maxsize=4096)
+def _support_object(settings: CompileSettings, kind: str, ft: FuncType | None) -> bytes:
+    """Object code of the runtime helpers ("runtime") or of one trampoline ("entry"/"host" of
+    signature `ft`). They depend only on the settings and the signature, so a process makes each
+    once."""
+    lm = ir.Module(name=kind if ft is None else f"{kind}_{abi.sig_key(ft)}")
+    if kind == "runtime":
+        build_runtime(lm)
+    elif kind == "entry":
+        build_entry_trampoline(lm, ft)
+    else:
+        build_host_trampoline(lm, ft)
+    return compile_ir(lm, settings)
+
+
+def compile_function(modules: _Modules, mi: int, j: int, settings: CompileSettings):
+    """Validate, translate and compile defined function `j` of module `mi`.
+    Gives (object bytes, references as [(kind, index)], {phase: seconds})."""
+    m, ctx, info = modules.get(mi)
+    times: dict[str, float] = {}
+    t0 = time.perf_counter()
+    code = validate_function(ctx, j)
+    t1 = time.perf_counter()
+    lm = ir.Module(name=function_symbol(mi, ctx.num_imported_funcs + j))
+    fn_refs = translate_function(lm, SELF, info, j, code)
+    t2 = time.perf_counter()
+    obj = compile_ir(lm, settings)
+    t3 = time.perf_counter()
+    times["validate"], times["translate"], times["compile"] = t1 - t0, t2 - t1, t3 - t2
+    return obj, fn_refs.items, times
+
+
+_WORKER: dict = {}
+
+
+def _worker_init(inputs: list[ModuleInput], settings: CompileSettings) -> None:
+    _WORKER["modules"] = _Modules(inputs)
+    _WORKER["settings"] = settings
+
+
+def _worker_compile(jobs: list[tuple[int, int]]):
+    return [compile_function(_WORKER["modules"], mi, j, _WORKER["settings"]) for mi, j in jobs]
+
+
+def _compile_all(modules: _Modules, jobs: list[tuple[int, int]], settings: CompileSettings, workers: int):
+    """Compile every (module, function) job, in a pool of `workers` processes when > 1. Results
+    come back in job order, so the image does not depend on the number of workers."""
+    if workers <= 1 or len(jobs) < 2:
+        return [compile_function(modules, mi, j, settings) for mi, j in jobs]
+    import multiprocessing
+    chunk = max(1, min(64, len(jobs) // (workers * 8) or 1))
+    batches = [jobs[i:i + chunk] for i in range(0, len(jobs), chunk)]
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(workers, initializer=_worker_init, initargs=(modules.inputs, settings)) as pool:
+        results = []
+        for batch in pool.imap(_worker_compile, batches):
+            results.extend(batch)
+    return results
+
+
+def build_image(inputs: list[ModuleInput], settings: CompileSettings | None = None,
+                jobs: int = 1) -> tuple[bytes, BuildReport]:
+    """Compile `inputs` into an image; `jobs` worker processes compile functions in parallel."""
     settings = (settings or CompileSettings()).resolved()
     report = BuildReport()
     types = TypeTable()
-    units: list[elf.ObjectFile] = []
     absolutes: dict[str, int] = {}
     modules_meta = []
     data_blob = bytearray()
     entry_sigs: dict[FuncType, list[str]] = {}
     host_sigs: dict[FuncType, list[str]] = {}
+    modules = _Modules(inputs)
+    layouts = []
+    work: list[tuple[int, int]] = []
 
     for mi, inp in enumerate(inputs):
-        t = time.perf_counter()
-        m = decode_module(inp.data, inp.path or inp.name)
-        t = report.add_time("decode", t)
-        ctx = check_module_level(m)
-        t = report.add_time("validate", t)
-        info = ModuleInfo.from_context(ctx)
+        m, ctx, info = modules.get(mi)
         layout = VMLayout.for_module(m, ctx.refs)
+        layouts.append(layout)
         type_ids = [types.id(ft) for ft in m.types]
         n_imp = ctx.num_imported_funcs
         symbols = [function_symbol(mi, n_imp + j) for j in range(len(m.bodies))]
-        user = inp.name
         for f in sorted(ctx.refs | {e.index for e in m.exports if e.kind == EXTERN_FUNC}
                         | ({m.start} if m.start is not None else set())):
-            entry_sigs.setdefault(info.func_type(f), []).append(f"{user}:func {f}")
+            entry_sigs.setdefault(info.func_type(f), []).append(f"{inp.name}:func {f}")
         for f in range(n_imp):
-            host_sigs.setdefault(info.func_type(f), []).append(f"{user}:import {f}")
-        for j in range(len(m.bodies)):
-            t = time.perf_counter()
-            code = validate_function(ctx, j)
-            t = report.add_time("validate", t)
-            lm = ir.Module(name=symbols[j])
-            fn_refs = translate_function(lm, SELF, info, j, code)
-            t = report.add_time("translate", t)
-            obj_bytes = compile_ir(lm, settings)
-            t = report.add_time("compile", t)
-            obj = elf.parse_object(obj_bytes, symbols[j])
-            names = {SELF: symbols[j]}
-            for (kind, index), local in fn_refs:
-                if kind == refs.CALL:
-                    names[local] = function_symbol(mi, index)
-                else:
-                    names[local] = f"{symbols[j]}.{local}"
-                    absolutes[names[local]] = layout.symbol_value(kind, index)
-            _rename(obj, names)
-            units.append(obj)
-            report.add_time("link", t)
+            host_sigs.setdefault(info.func_type(f), []).append(f"{inp.name}:import {f}")
+        work.extend((mi, j) for j in range(len(m.bodies)))
         report.functions += len(m.bodies)
-        report.compiled += len(m.bodies)
         modules_meta.append(module_meta(m, layout, type_ids, symbols, data_blob, inp.name))
 
-    # Runtime helpers and the trampolines of escaping signatures, in a deterministic order.
+    report.seconds.update(modules.seconds)
+    units: list[elf.ObjectFile] = []
     t = time.perf_counter()
-    lm = ir.Module(name=RUNTIME_UNIT)
-    build_runtime(lm)
+    compiled = _compile_all(modules, work, settings, jobs)
+    report.add_time("compile (wall)", t)
+    report.compiled = len(compiled)
+    t = time.perf_counter()
+    for (mi, j), (obj_bytes, ref_items, times) in zip(work, compiled):
+        for phase, seconds in times.items():
+            report.seconds[phase] = report.seconds.get(phase, 0.0) + seconds
+        n_imp = modules.get(mi)[1].num_imported_funcs
+        symbol = function_symbol(mi, n_imp + j)
+        obj = elf.parse_object(obj_bytes, symbol)
+        names = {SELF: symbol}
+        for (kind, index), local in refs.References(ref_items):
+            if kind == refs.CALL:
+                names[local] = function_symbol(mi, index)
+            else:
+                names[local] = f"{symbol}.{local}"
+                absolutes[names[local]] = layouts[mi].symbol_value(kind, index)
+        _rename(obj, names)
+        units.append(obj)
+    report.add_time("link", t)
+
+    # Runtime helpers, then one trampoline per escaping signature, in a deterministic order.
+    t = time.perf_counter()
+    units.append(elf.parse_object(_support_object(settings, "runtime", None), RUNTIME_UNIT))
     for ft in sorted(entry_sigs, key=abi.sig_key):
-        build_entry_trampoline(lm, ft)
+        units.append(elf.parse_object(_support_object(settings, "entry", ft), abi.entry_symbol(ft)))
     for ft in sorted(host_sigs, key=abi.sig_key):
-        build_host_trampoline(lm, ft)
+        units.append(elf.parse_object(_support_object(settings, "host", ft), abi.host_symbol(ft)))
     report.trampolines = len(entry_sigs) + len(host_sigs)
-    t = report.add_time("translate", t)
-    units.append(elf.parse_object(compile_ir(lm, settings), RUNTIME_UNIT))
-    t = report.add_time("compile", t)
+    t = report.add_time("trampolines", t)
 
     tm = target_machine(settings)
     machine = _ARCH_OF_TRIPLE.get(settings.triple.split("-")[0], settings.triple.split("-")[0])

@@ -95,38 +95,49 @@ def _decode_sections(r: Reader, m: Module) -> None:
             name = s.name()
             if s.pos > end:
                 raise s.error("unexpected end", end)
+            if end > len(data):
+                raise s.eof_error()
             m.customs.append(CustomSection(name, s.pos, end))
             s.pos = end
         elif sid == SECTION_TYPE:
-            m.types = [_functype(s) for _ in range(s.u32())]
+            m.types = [_functype(s) for _ in range(s.length())]
         elif sid == SECTION_IMPORT:
-            m.imports = [_import(s) for _ in range(s.u32())]
+            m.imports = [_import(s) for _ in range(s.length())]
         elif sid == SECTION_FUNCTION:
-            m.func_type_indices = [s.u32() for _ in range(s.u32())]
+            for _ in range(s.length()):
+                m.func_type_offsets.append(s.pos)
+                m.func_type_indices.append(s.u32())
         elif sid == SECTION_TABLE:
-            m.tables = [_tabletype(s) for _ in range(s.u32())]
+            for _ in range(s.length()):
+                m.table_offsets.append(s.pos)
+                m.tables.append(_tabletype(s))
         elif sid == SECTION_MEMORY:
-            m.memories = [MemoryType(_limits(s)) for _ in range(s.u32())]
+            for _ in range(s.length()):
+                m.memory_offsets.append(s.pos)
+                m.memories.append(MemoryType(_limits(s)))
         elif sid == SECTION_GLOBAL:
-            m.globals = [Global(_globaltype(s), _const_expr(s, m)) for _ in range(s.u32())]
+            m.globals = [Global(_globaltype(s), _const_expr(s, m)) for _ in range(s.length())]
         elif sid == SECTION_EXPORT:
-            m.exports = [_export(s) for _ in range(s.u32())]
+            m.exports = [_export(s) for _ in range(s.length())]
         elif sid == SECTION_START:
             m.start_offset = s.pos
             m.start = s.u32()
         elif sid == SECTION_ELEM:
-            m.elems = [_elem(s, m) for _ in range(s.u32())]
+            m.elems = [_elem(s, m) for _ in range(s.length())]
         elif sid == SECTION_DATACOUNT:
             m.data_count = s.u32()
         elif sid == SECTION_CODE:
             bodies = []
-            for _ in range(s.u32()):
+            for _ in range(s.length()):
                 n = s.length()
+                if s.pos + n > s.end:
+                    s.pos = s.end
+                    raise s.eof_error()
                 bodies.append(FunctionBody(s.pos, s.pos + n))
                 s.pos += n
             m.bodies = bodies
         elif sid == SECTION_DATA:
-            m.datas = [_data(s, m) for _ in range(s.u32())]
+            m.datas = [_data(s, m) for _ in range(s.length())]
         if s.pos != end:
             raise s.error("section size mismatch", start)
         r.pos = end
@@ -143,8 +154,8 @@ def _functype(s: Reader) -> FuncType:
         raise s.error("integer representation too long", pos)
     if form != 0x60:
         raise s.error("malformed function type", pos)
-    params = tuple(_valtype(s) for _ in range(s.u32()))
-    results = tuple(_valtype(s) for _ in range(s.u32()))
+    params = tuple(_valtype(s) for _ in range(s.length()))
+    results = tuple(_valtype(s) for _ in range(s.length()))
     return FuncType(params, results)
 
 
@@ -234,9 +245,9 @@ def _elem(s: Reader, m: Module) -> ElemSegment:
     else:
         elem_type = FUNCREF
     if uses_exprs:
-        init = tuple(_const_expr(s, m) for _ in range(s.u32()))
+        init = tuple(_const_expr(s, m) for _ in range(s.length()))
     else:
-        init = tuple(s.u32() for _ in range(s.u32()))
+        init = tuple(s.u32() for _ in range(s.length()))
     return ElemSegment(mode, table, offset_expr, elem_type, init, uses_exprs, offset)
 
 
@@ -277,7 +288,7 @@ def decode_function(m: Module, defined_index: int) -> FunctionCode:
     pos = s.pos
     runs = []
     total = 0
-    for _ in range(s.u32()):
+    for _ in range(s.length()):
         n = s.u32()
         t = _valtype(s)
         total += n
@@ -364,7 +375,7 @@ def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
         elif kind == "f64":
             imm = s.f64_bits()
         elif kind == "br_table":
-            labels = tuple(s.u32() for _ in range(s.u32()))
+            labels = tuple(s.u32() for _ in range(s.length()))
             imm = (labels, s.u32())
         elif kind == "call_indirect":
             t = s.u32()
@@ -383,7 +394,7 @@ def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
             a = s.u32()
             imm = (a, s.u32())
         elif kind == "select_t":
-            imm = tuple(_valtype(s) for _ in range(s.u32()))
+            imm = tuple(_valtype(s) for _ in range(s.length()))
         elif kind == "reftype":
             imm = s.reftype()
         elif kind == "v128":

@@ -81,12 +81,13 @@ class Reader:
             b = data[pos]
             pos += 1
             if i == maxbytes - 1:
+                # The reference interpreter checks the unused bits before the continuation bit.
+                if (b & 0x7F) >> (bits - shift):
+                    self.pos = pos
+                    raise self.error("integer too large", pos - 1)
                 if b & 0x80:
                     self.pos = pos
                     raise self.error("integer representation too long", pos - 1)
-                if b >> (bits - shift):
-                    self.pos = pos
-                    raise self.error("integer too large", pos - 1)
             result |= (b & 0x7F) << shift
             shift += 7
             if not b & 0x80:
@@ -109,16 +110,17 @@ class Reader:
             b = data[pos]
             pos += 1
             if i == maxbytes - 1:
-                if b & 0x80:
-                    self.pos = pos
-                    raise self.error("integer representation too long", pos - 1)
-                # The bits above the value's width must all equal its sign bit.
+                # The bits above the value's width must all equal its sign bit (checked before the
+                # continuation bit, as the reference interpreter does).
                 used = bits - shift  # bits of the value held by this byte
                 if used < 7:
-                    rest = b >> (used - 1)  # the sign bit and everything above it
+                    rest = (b & 0x7F) >> (used - 1)  # the sign bit and everything above it
                     if rest != 0 and rest != (0x7F >> (used - 1)):
                         self.pos = pos
                         raise self.error("integer too large", pos - 1)
+                if b & 0x80:
+                    self.pos = pos
+                    raise self.error("integer representation too long", pos - 1)
             result |= (b & 0x7F) << shift
             shift += 7
             if not b & 0x80:
@@ -148,18 +150,17 @@ class Reader:
 
     # --- composite ---
     def length(self) -> int:
-        """A u32 that counts bytes or items still to come in the current bound."""
+        """A u32 that counts bytes or items still to come. Like the reference interpreter, it must
+        not exceed the bytes left counted from the start of its own encoding."""
         start = self.pos
         n = self.u32()
-        if n > self.end - self.pos:
+        if n > self.end - start:
             raise self.error("length out of bounds", start)
         return n
 
     def name(self) -> str:
         start = self.pos
-        n = self.u32()
-        if n > self.end - self.pos:
-            raise self.error("length out of bounds", start)
+        n = self.length()
         raw = self.bytes(n)
         try:
             return raw.decode("utf-8")

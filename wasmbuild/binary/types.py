@@ -73,10 +73,10 @@ class Instr(NamedTuple):
 
 
 class ConstExpr(NamedTuple):
-    """A constant expression (global initialiser, segment offset or element): its instructions,
-    without the final `end`, and the offset where it starts."""
+    """A constant expression (global initialiser, segment offset or element): its instructions as
+    `(op, immediate, offset)` tuples, without the final `end`, and the offset where it starts."""
 
-    instrs: tuple[Instr, ...]
+    instrs: tuple[tuple, ...]
     offset: int
 
 
@@ -154,6 +154,10 @@ class Module:
     start_offset: int = 0
     elems: list[ElemSegment] = field(default_factory=list)
     data_count: int | None = None
+    # Byte offsets of the entries of the function, table and memory sections (for error messages).
+    func_type_offsets: list[int] = field(default_factory=list)
+    table_offsets: list[int] = field(default_factory=list)
+    memory_offsets: list[int] = field(default_factory=list)
     bodies: list[FunctionBody] = field(default_factory=list)
     datas: list[DataSegment] = field(default_factory=list)
     customs: list[CustomSection] = field(default_factory=list)

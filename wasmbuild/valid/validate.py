@@ -102,15 +102,15 @@ def check_module_level(m: Module) -> Context:
             _check_limits(ctx, imp.desc.limits, _MAX_TABLE, imp.offset)
         elif imp.kind == EXTERN_MEMORY:
             _check_memory_limits(ctx, imp.desc.limits, imp.offset)
-    for t in m.func_type_indices:
+    for t, offset in zip(m.func_type_indices, m.func_type_offsets):
         if t >= ntypes:
-            raise err(f"unknown type {t}")
-    for table in m.tables:
-        _check_limits(ctx, table.limits, _MAX_TABLE, None)
-    for mem in m.memories:
-        _check_memory_limits(ctx, mem.limits, None)
+            raise err(f"unknown type {t}", offset)
+    for table, offset in zip(m.tables, m.table_offsets):
+        _check_limits(ctx, table.limits, _MAX_TABLE, offset)
+    for mem, offset in zip(m.memories, m.memory_offsets):
+        _check_memory_limits(ctx, mem.limits, offset)
     if len(ctx.memories) > 1:
-        raise err("multiple memories")
+        raise err("multiple memories", m.memory_offsets[-1] if m.memory_offsets else None)
     for g in m.globals:
         check_const_expr(ctx, g.init, g.type.valtype)
     for seg in m.elems:
