@@ -25,6 +25,8 @@ from .binary import opcodes as ops
 from .binary.types import (EXTERN_FUNC, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE,
                            ConstExpr, FuncType, Module, type_name)
 from .compile import CompileSettings, compile_ir, target_machine, toolchain_versions
+from .errors import WasmbuildError
+from .graph import Graph, default_graph, load_manifest, resolve_graph
 from .image import write_image
 from .link import elf
 from .link.layout import VMLayout
@@ -32,7 +34,7 @@ from .link.linker import link
 from .translate import abi, refs
 from .translate.function import ModuleInfo, translate_function
 from .translate.runtime import build_entry_trampoline, build_host_trampoline, build_runtime
-from .valid import check_module_level, validate_function
+from .valid import check_module_level, segment_refs, validate_function
 
 SELF = "wb_self"  # what a function's object calls itself before linking names it
 RUNTIME_UNIT = "wb_runtime"
@@ -233,8 +235,10 @@ def _compile_all(modules: _Modules, jobs: list[tuple[int, int]], settings: Compi
 
 
 def build_image(inputs: list[ModuleInput], settings: CompileSettings | None = None,
-                jobs: int = 1) -> tuple[bytes, BuildReport]:
-    """Compile `inputs` into an image; `jobs` worker processes compile functions in parallel."""
+                jobs: int = 1, graph: Graph | None = None) -> tuple[bytes, BuildReport]:
+    """Compile the modules `inputs` into an image of `graph` (whose module steps name the inputs,
+    in order); with no graph, `inputs` must be one module, built as `default_graph` makes it.
+    `jobs` worker processes compile functions in parallel."""
     settings = (settings or CompileSettings()).resolved()
     report = BuildReport()
     types = TypeTable()
@@ -245,35 +249,68 @@ def build_image(inputs: list[ModuleInput], settings: CompileSettings | None = No
     host_sigs: dict[FuncType, list[str]] = {}
     modules = _Modules(inputs)
     layouts = []
-    work: list[tuple[int, int]] = []
 
-    for mi, inp in enumerate(inputs):
-        m, ctx, info = modules.get(mi)
-        layout = VMLayout.for_module(m, ctx.refs)
-        layouts.append(layout)
-        type_ids = [types.id(ft) for ft in m.types]
-        n_imp = ctx.num_imported_funcs
-        symbols = [function_symbol(mi, n_imp + j) for j in range(len(m.bodies))]
-        for f in sorted(ctx.refs | {e.index for e in m.exports if e.kind == EXTERN_FUNC}
-                        | ({m.start} if m.start is not None else set())):
-            entry_sigs.setdefault(info.func_type(f), []).append(f"{inp.name}:func {f}")
-        for f in range(n_imp):
-            host_sigs.setdefault(info.func_type(f), []).append(f"{inp.name}:import {f}")
-        work.extend((mi, j) for j in range(len(m.bodies)))
-        report.functions += len(m.bodies)
-        modules_meta.append(module_meta(m, layout, type_ids, symbols, data_blob, inp.name))
+    decoded = [modules.get(mi) for mi in range(len(inputs))]
+    if graph is None:
+        if len(inputs) != 1:
+            raise WasmbuildError("several modules make a graph: give a manifest")
+        graph = default_graph(inputs[0].path or inputs[0].name, inputs[0].name, decoded[0][0])
+    initializers = resolve_graph(graph, {inp.name: d[0] for inp, d in zip(inputs, decoded)})
 
+    # Which functions escape to the host (need an entry trampoline) and which imports are served
+    # by the host (need a host trampoline): functions the graph exports, functions that can become
+    # funcref values (elem segments, ref.func) and start functions; imports wired to host imports.
+    instance_module = {}
+    graph_exported: dict[int, set[int]] = {}
+    for init in initializers:
+        if init["op"] == "instantiate":
+            mi = init["module"]
+            instance_module[init["instance"]] = mi
+            m, ctx, info = decoded[mi]
+            for imp_index, (source, *_rest) in enumerate(init["imports"]):
+                imp = m.imports[imp_index]
+                if source == "host" and imp.kind == EXTERN_FUNC:
+                    host_sigs.setdefault(m.types[imp.desc], []).append(
+                        f"{init['instance']}:import {imp.module}.{imp.name}")
+        elif init["op"] == "export":
+            mi = instance_module[init["instance"]]
+            m = decoded[mi][0]
+            graph_exported.setdefault(mi, set()).update(
+                e.index for e in m.exports if e.kind == EXTERN_FUNC and init["item"] in (None, e.name))
+
+    work = [(mi, j) for mi, d in enumerate(decoded) for j in range(len(d[0].bodies))]
+    report.functions = len(work)
     report.seconds.update(modules.seconds)
-    units: list[elf.ObjectFile] = []
     t = time.perf_counter()
     compiled = _compile_all(modules, work, settings, jobs)
     report.add_time("compile (wall)", t)
     report.compiled = len(compiled)
-    t = time.perf_counter()
-    for (mi, j), (obj_bytes, ref_items, times) in zip(work, compiled):
+    for _obj, _refs, times in compiled:
         for phase, seconds in times.items():
             report.seconds[phase] = report.seconds.get(phase, 0.0) + seconds
-        n_imp = modules.get(mi)[1].num_imported_funcs
+
+    # Functions that can become funcref values get a FuncRef record in the vmctx: those named by
+    # segments and global initialisers, and those some body takes `ref.func` of.
+    escaping = [segment_refs(d[0]) for d in decoded]
+    for (mi, _j), (_obj, ref_items, _times) in zip(work, compiled):
+        escaping[mi].update(index for kind, index in ref_items if kind == refs.FUNCREF)
+
+    for mi, inp in enumerate(inputs):
+        m, ctx, info = decoded[mi]
+        layout = VMLayout.for_module(m, escaping[mi])
+        layouts.append(layout)
+        type_ids = [types.id(ft) for ft in m.types]
+        n_imp = ctx.num_imported_funcs
+        symbols = [function_symbol(mi, n_imp + j) for j in range(len(m.bodies))]
+        for f in sorted(escaping[mi] | graph_exported.get(mi, set())
+                        | ({m.start} if m.start is not None else set())):
+            entry_sigs.setdefault(info.func_type(f), []).append(f"{inp.name}:func {f}")
+        modules_meta.append(module_meta(m, layout, type_ids, symbols, data_blob, inp.name))
+
+    units: list[elf.ObjectFile] = []
+    t = time.perf_counter()
+    for (mi, j), (obj_bytes, ref_items, _times) in zip(work, compiled):
+        n_imp = decoded[mi][1].num_imported_funcs
         symbol = function_symbol(mi, n_imp + j)
         obj = elf.parse_object(obj_bytes, symbol)
         names = {SELF: symbol}
@@ -311,6 +348,7 @@ def build_image(inputs: list[ModuleInput], settings: CompileSettings | None = No
         "types": [[[type_name(p) for p in ft.params], [type_name(r) for r in ft.results]]
                   for ft in types.types],
         "modules": modules_meta,
+        "initializers": initializers,
         "trampolines": {
             "entry": [{"signature": abi.sig_key(ft), "symbol": abi.entry_symbol(ft), "users": users}
                       for ft, users in sorted(entry_sigs.items(), key=lambda kv: abi.sig_key(kv[0]))],
@@ -323,3 +361,11 @@ def build_image(inputs: list[ModuleInput], settings: CompileSettings | None = No
     image = write_image(linked, header, meta, bytes(data_blob), func_symbols)
     report.add_time("link", t)
     return image, report
+
+
+def build_graph(manifest: str, settings: CompileSettings | None = None, jobs: int = 1):
+    """Build the graph of the manifest at `manifest`: read its modules, compile, link."""
+    from .wat import read_module_bytes
+    graph = load_manifest(manifest)
+    inputs = [ModuleInput(step.name, read_module_bytes(step.path), step.path) for step in graph.modules]
+    return build_image(inputs, settings, jobs, graph)

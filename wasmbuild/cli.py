@@ -2,7 +2,7 @@
 
 Subcommands:
   check FILE...                  decode and validate modules (.wasm, or .wat through WABT)
-  build MODULE -o IMAGE [-O N]   compile a module into a loadable image
+  build MODULE|MANIFEST -o IMAGE compile a module or a graph into a loadable image
   run IMAGE --invoke NAME ARGS   load an image and call an exported function
   inspect IMAGE                  show an image's header, modules, functions, trampolines, sections
   wast PATH... [--json]          run spec scripts (JSON form): `N passed, M failed, K skipped`
@@ -62,10 +62,15 @@ def write_atomically(path: str, data: bytes) -> None:
 
 def cmd_build(args) -> int:
     import os
-    from .build import ModuleInput, build_image
-    inputs = [ModuleInput(os.path.splitext(os.path.basename(p))[0], read_module_bytes(p), p)
-              for p in args.modules]
-    image, report = build_image(inputs, _settings(args))
+    from .build import ModuleInput, build_graph, build_image
+    if len(args.modules) == 1 and args.modules[0].endswith(".toml"):
+        image, report = build_graph(args.modules[0], _settings(args), args.jobs)
+    elif len(args.modules) == 1:
+        path = args.modules[0]
+        name = os.path.splitext(os.path.basename(path))[0]
+        image, report = build_image([ModuleInput(name, read_module_bytes(path), path)], _settings(args), args.jobs)
+    else:
+        raise WasmbuildError("give one module, or a manifest (.toml) for a graph of several")
     write_atomically(args.output, image)
     if args.verbose:
         phases = ", ".join(f"{k} {v:.3f}s" for k, v in report.seconds.items())
@@ -81,13 +86,24 @@ def _parse_arg(t: int, text: str):
     return int(text, 0)
 
 
+def find_export(instance, name: str):
+    """An export of a loaded graph by name; "inst.item" reaches into a whole-instance export."""
+    item = instance.exports.get(name)
+    if item is None and "." in name:
+        head, _, rest = name.partition(".")
+        sub = instance.exports.get(head)
+        if sub is not None and hasattr(sub, "exports"):
+            item = sub.exports.get(rest)
+    return item
+
+
 def cmd_run(args) -> int:
     from .api import load
     instance = load(args.image)
     if not args.invoke:
         return 0
     name, *texts = args.invoke
-    func = instance.exports.get(name)
+    func = find_export(instance, name)
     if func is None or not hasattr(func, "type"):
         raise WasmbuildError(f"no exported function {name!r}", file=args.image)
     params = func.type.params
@@ -140,8 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--target", help="target triple (default: this machine)")
         p.add_argument("--cpu", help="target CPU (default: a baseline CPU of the target)")
 
-    p = sub.add_parser("build", help="compile modules into a loadable image")
-    p.add_argument("modules", nargs="+", metavar="MODULE")
+    p = sub.add_parser("build", help="compile a module, or a graph (manifest .toml), into a loadable image")
+    p.add_argument("modules", nargs="+", metavar="MODULE|MANIFEST")
+    p.add_argument("-j", "--jobs", type=int, default=1, help="worker processes for compiling")
     p.add_argument("-o", "--output", required=True, metavar="IMAGE")
     p.add_argument("-v", "--verbose", action="store_true", help="print what was compiled and the time per phase")
     add_compile_options(p)

@@ -166,8 +166,7 @@ class ScriptRunner:
         return Resolver()
 
     def _instantiate(self, cmd):
-        loaded = self._build(cmd)
-        return loaded.instantiate(0, self._imports(), cmd.get("name") or cmd["filename"])
+        return self._build(cmd).instantiate(self._imports())
 
     def _expect_failure(self, cmd, error_type):
         try:

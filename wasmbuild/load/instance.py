@@ -2,8 +2,9 @@
 
 `load_image(store, data, path)` reads an image (`image.read_image`), checks that it was made for
 this machine, maps its code (`CodeMemory`) and registers its trampolines with the store, giving a
-`LoadedImage`. `LoadedImage.instantiate(module_index, imports)` makes an `Instance`: it resolves
-the module's imports (a mapping `(module name, item name) -> Function | Table | Memory | Global`,
+`LoadedImage`. `LoadedImage.instantiate(host)` interprets the image's initializers (import,
+instantiate, export; see graph.py) and gives a `GraphInstance` whose `exports` are the graph's.
+Each `Instance` it makes resolves its module's imports (from earlier instances or the host,
 checked against the import's type: "unknown import", "incompatible import type"), fills the
 VMContext as laid out by `link/layout.py`, evaluates global initialisers, applies active element
 and data segments in order (a segment out of bounds traps, keeping what earlier segments wrote),
@@ -55,8 +56,10 @@ class LoadedImage:
         params, results = key.split("_")
         return FuncType(tuple(letters[c] for c in params), tuple(letters[c] for c in results))
 
-    def instantiate(self, module_index: int = 0, imports=None, name: str | None = None) -> "Instance":
-        return Instance(self, module_index, imports or {}, name)
+    def instantiate(self, host=None) -> "GraphInstance":
+        """Run the image's initializers; `host` resolves host imports: `host.get((namespace, name))`
+        gives a Function, Table, Memory, Global or a Python callable (made a host function)."""
+        return GraphInstance(self, host if host is not None else {})
 
 
 def load_image(store: Store, data: bytes, path: str | None = None) -> LoadedImage:
@@ -233,3 +236,39 @@ def _limits_match(size: int, maximum: int | None, want_min: int, want_max: int |
 
 
 del _peek64
+
+
+class GraphInstance:
+    """An instantiated image: the instances its initializers made and the graph's exports (items,
+    or whole instances)."""
+
+    def __init__(self, image: LoadedImage, host):
+        self.image = image
+        self.instances: dict[str, Instance] = {}
+        self.exports: dict[str, object] = {}
+        store = image.store
+        for init in image.meta["initializers"]:
+            op = init["op"]
+            if op == "instantiate":
+                module_index = init["module"]
+                meta = image.meta["modules"][module_index]
+                items = {}
+                for imp, (source, owner, name) in zip(meta["imports"], init["imports"]):
+                    if source == "instance":
+                        item = self.instances[owner].exports.get(name)
+                    else:
+                        item = host.get((owner, name))
+                        if imp["kind"] == "func" and callable(item) \
+                                and not isinstance(item, (Function, Table, Memory, Global)):
+                            item = store.host_function(image.types[imp["type"]], item)
+                    items[(imp["module"], imp["name"])] = item
+                self.instances[init["instance"]] = Instance(image, module_index, items, init["instance"])
+            elif op == "export":
+                instance = self.instances[init["instance"]]
+                self.exports[init["name"]] = instance if init["item"] is None else instance.exports[init["item"]]
+
+    def __getattr__(self, name: str):
+        exports = self.__dict__.get("exports")
+        if exports is not None and name in exports:
+            return exports[name]
+        raise AttributeError(name)

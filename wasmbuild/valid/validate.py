@@ -52,6 +52,11 @@ class Context:
 
 def _declared_refs(m: Module) -> set[int]:
     """Function indices that may appear in `ref.func` inside bodies (the spec's C.refs)."""
+    return segment_refs(m) | {e.index for e in m.exports if e.kind == EXTERN_FUNC}
+
+
+def segment_refs(m: Module) -> set[int]:
+    """Functions named by element segments and by `ref.func` in global initialisers."""
     refs: set[int] = set()
     exprs: list[ConstExpr] = [g.init for g in m.globals]
     for seg in m.elems:
@@ -63,7 +68,6 @@ def _declared_refs(m: Module) -> set[int]:
         for op, imm, _ in expr.instrs:
             if op == 0xD2:
                 refs.add(imm)
-    refs.update(e.index for e in m.exports if e.kind == EXTERN_FUNC)
     return refs
 
 

@@ -1,0 +1,1 @@
+(module (func (export "step") (result i32) (i32.const 10)))

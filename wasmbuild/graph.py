@@ -1,0 +1,247 @@
+"""Module-linking graphs: the TOML manifest, and its resolution into initializers.
+
+`load_manifest(path)` reads a manifest (format in docs/manifest.md) into a `Graph`: an ordered list
+of steps, each one of
+  import   a host namespace the graph needs at load time (WASI, a Python provider, ...)
+  module   a module definition (a .wasm or .wat file)
+  instance an instantiation of a module, with its import wiring
+  export   an export of the graph: one item of an instance, or a whole instance
+Order matters: a step can only use what the steps before it defined.
+
+`resolve_graph(graph, modules)` checks the wiring against the decoded modules (unknown module,
+instance or export, an import left unwired, an item whose type does not match the import, a
+reference to an instance defined later or to itself, duplicate names) and gives the initializers
+the image records and the loader interprets:
+  {"op": "import", "name": NS}
+  {"op": "instantiate", "instance": NAME, "module": INDEX, "imports": [SOURCE per module import]}
+      SOURCE = ["instance", INSTANCE, EXPORT] or ["host", NS, ITEM]
+  {"op": "export", "name": NAME, "instance": INSTANCE, "item": EXPORT or null for the whole instance}
+`default_graph(name, module)` is the graph of a single module built on its own: its import
+namespaces become host imports, and its exports the graph's.
+Errors raise `ManifestError` naming the manifest, the step and the import.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+
+from .binary.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE,
+                           Module)
+from .errors import WasmbuildError
+
+STEP_KINDS = ("import", "module", "instance", "export")
+
+
+class ManifestError(WasmbuildError):
+    phase = "manifest"
+
+
+@dataclass
+class Step:
+    kind: str
+    name: str
+    index: int  # position in the manifest, for messages
+    path: str | None = None  # module: the file
+    module: str | None = None  # instance: which module
+    # instance: wiring, import namespace or "namespace.item" -> (source, item or None)
+    imports: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+    source: tuple[str, str | None] | None = None  # export: (instance, item or None for all of it)
+
+
+@dataclass
+class Graph:
+    path: str  # the manifest (or the module, for a default graph)
+    steps: list[Step]
+
+    @property
+    def modules(self) -> list[Step]:
+        return [s for s in self.steps if s.kind == "module"]
+
+    def where(self, step: Step) -> str:
+        return f"step {step.index + 1} ({step.kind} {step.name!r})"
+
+
+def load_manifest(path: str) -> Graph:
+    try:
+        with open(path, "rb") as f:
+            doc = tomllib.load(f)
+    except OSError as e:
+        raise ManifestError(f"cannot read manifest: {e.strerror}", file=path) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ManifestError(f"not valid TOML: {e}", file=path) from None
+    raw_steps = doc.get("step")
+    unknown = sorted(set(doc) - {"step"})
+    if unknown:
+        raise ManifestError(f"unknown top-level key {unknown[0]!r} (steps are [[step]] tables)", file=path)
+    if not isinstance(raw_steps, list) or not raw_steps:
+        raise ManifestError("the manifest has no [[step]] entries", file=path)
+    base = os.path.dirname(os.path.abspath(path))
+    steps = []
+    for i, raw in enumerate(raw_steps):
+        kinds = [k for k in STEP_KINDS if k in raw]
+        if len(kinds) != 1:
+            raise ManifestError(f"step {i + 1}: give exactly one of {', '.join(STEP_KINDS)}", file=path)
+        kind = kinds[0]
+        name = raw[kind]
+        if not isinstance(name, str) or not name:
+            raise ManifestError(f"step {i + 1}: {kind} needs a name (a string)", file=path)
+        allowed = {"import": {"import"}, "module": {"module", "path"},
+                   "instance": {"instance", "of", "imports"}, "export": {"export", "from"}}[kind]
+        extra = sorted(set(raw) - allowed)
+        if extra:
+            raise ManifestError(f"step {i + 1} ({kind} {name!r}): unknown key {extra[0]!r}", file=path)
+        step = Step(kind, name, i)
+        if kind == "module":
+            if not isinstance(raw.get("path"), str):
+                raise ManifestError(f"step {i + 1} (module {name!r}): needs path = \"file.wasm\"", file=path)
+            step.path = os.path.normpath(os.path.join(base, raw["path"]))
+        elif kind == "instance":
+            if not isinstance(raw.get("of"), str):
+                raise ManifestError(f"step {i + 1} (instance {name!r}): needs of = \"module name\"", file=path)
+            step.module = raw["of"]
+            imports = raw.get("imports", {})
+            if not isinstance(imports, dict) or not all(isinstance(v, str) for v in imports.values()):
+                raise ManifestError(f"step {i + 1} (instance {name!r}): imports must map names to strings",
+                                    file=path)
+            step.imports = {key: _split(value) for key, value in imports.items()}
+        elif kind == "export":
+            if not isinstance(raw.get("from"), str):
+                raise ManifestError(f"step {i + 1} (export {name!r}): needs from = \"instance\" or "
+                                    f"\"instance.item\"", file=path)
+            step.source = _split(raw["from"])
+        steps.append(step)
+    return Graph(path, steps)
+
+
+def default_graph(path: str, module_name: str, module: Module) -> Graph:
+    """The graph of one module on its own: host namespaces in, every export out. Its instance is
+    called "main" (or "main_N" if a namespace already has that name)."""
+    namespaces = list(dict.fromkeys(imp.module for imp in module.imports))
+    instance, n = "main", 0
+    while instance in namespaces:
+        n += 1
+        instance = f"main_{n}"
+    steps = [Step("import", ns, i) for i, ns in enumerate(namespaces)]
+    steps.append(Step("module", module_name, len(steps), path=path))
+    steps.append(Step("instance", instance, len(steps), module=module_name,
+                      imports={ns: (ns, None) for ns in namespaces}))
+    for e in module.exports:
+        steps.append(Step("export", e.name, len(steps), source=(instance, e.name)))
+    return Graph(path, steps)
+
+
+def _split(ref: str) -> tuple[str, str | None]:
+    """ "instance.item" -> ("instance", "item"); "instance" -> ("instance", None). Instance and
+    namespace names in a manifest therefore contain no dots; item names may."""
+    head, dot, tail = ref.partition(".")
+    return head, (tail if dot else None)
+
+
+def resolve_graph(graph: Graph, modules: dict[str, Module]) -> list[dict]:
+    """Check the wiring of `graph` against its decoded `modules`; give the initializers."""
+    module_index = {s.name: i for i, s in enumerate(graph.modules)}
+    hosts: set[str] = set()
+    instances: dict[str, Module] = {}
+    exports: set[str] = set()
+    names_seen: dict[str, str] = {}
+    inits: list[dict] = []
+
+    def fail(step: Step, message: str):
+        raise ManifestError(f"{graph.where(step)}: {message}", file=graph.path)
+
+    module_names: set[str] = set()
+    for step in graph.steps:
+        # Host imports and instances share one namespace (both are import sources); modules have
+        # their own.
+        if step.kind in ("import", "instance"):
+            previous = names_seen.get(step.name)
+            if previous is not None:
+                fail(step, f"duplicate name {step.name!r} (already a {previous})")
+            names_seen[step.name] = step.kind
+        elif step.kind == "module":
+            if step.name in module_names:
+                fail(step, f"duplicate module name {step.name!r}")
+            module_names.add(step.name)
+        if step.kind == "import":
+            hosts.add(step.name)
+            inits.append({"op": "import", "name": step.name})
+        elif step.kind == "module":
+            continue
+        elif step.kind == "instance":
+            if step.module not in module_index:
+                fail(step, f"unknown module {step.module!r}")
+            m = modules[step.module]
+            wired = []
+            for imp in m.imports:
+                what = f"import {imp.module}.{imp.name}"
+                key = f"{imp.module}.{imp.name}"
+                whole = key not in step.imports
+                rule = step.imports.get(imp.module) if whole else step.imports[key]
+                if rule is None:
+                    fail(step, f"{what} is not wired (add it to imports)")
+                src, item = rule
+                if whole:
+                    if item is not None:
+                        fail(step, f"{what}: namespace {imp.module!r} must come from an instance or "
+                                   f"a host import, not from an item ({src}.{item})")
+                    item = imp.name
+                elif item is None:
+                    fail(step, f"{what}: {src!r} names no item (write \"instance.export\")")
+                if src == step.name:
+                    fail(step, f"{what}: an instance cannot import from itself (a cycle)")
+                if src in hosts:
+                    wired.append(["host", src, item])
+                    continue
+                if src not in instances:
+                    if any(s.name == src for s in graph.steps[step.index:]):
+                        fail(step, f"{what}: instance {src!r} is defined later (instances can only use "
+                                   f"what comes before them, so wiring cannot form a cycle)")
+                    fail(step, f"{what}: unknown instance or host import {src!r}")
+                _check_import(step, what, m, imp, instances[src], src, item, fail)
+                wired.append(["instance", src, item])
+            instances[step.name] = m
+            inits.append({"op": "instantiate", "instance": step.name, "module": module_index[step.module],
+                          "imports": wired})
+        else:  # export
+            if step.name in exports:
+                fail(step, f"duplicate export name {step.name!r}")
+            exports.add(step.name)
+            src, item = step.source
+            if src not in instances:
+                fail(step, f"unknown instance {src!r}")
+            if item is not None and not any(e.name == item for e in instances[src].exports):
+                fail(step, f"instance {src!r} has no export {item!r}")
+            inits.append({"op": "export", "name": step.name, "instance": src, "item": item})
+    return inits
+
+
+def _check_import(step: Step, what: str, importer: Module, imp, source: Module, src: str, item: str,
+                  fail) -> None:
+    exp = next((e for e in source.exports if e.name == item), None)
+    if exp is None:
+        fail(step, f"{what}: instance {src!r} has no export {item!r}")
+    if exp.kind != imp.kind:
+        fail(step, f"{what}: {src}.{item} is a {EXTERN_NAMES[exp.kind]}, the import wants a "
+                   f"{EXTERN_NAMES[imp.kind]}")
+    # Types that can be checked before anything runs: function signatures, global types, and
+    # the declared limits of tables and memories.
+    if imp.kind == EXTERN_FUNC:
+        have = source.types[source.all_func_types()[exp.index]]
+        want = importer.types[imp.desc]
+        if have != want:
+            fail(step, f"{what}: {src}.{item} has type {have}, the import wants {want}")
+    elif imp.kind == EXTERN_GLOBAL:
+        have = source.all_globals()[exp.index]
+        if have != imp.desc:
+            fail(step, f"{what}: incompatible global type")
+    elif imp.kind in (EXTERN_TABLE, EXTERN_MEMORY):
+        have = (source.all_tables() if imp.kind == EXTERN_TABLE else source.all_memories())[exp.index]
+        want = imp.desc
+        if imp.kind == EXTERN_TABLE and have.elem != want.elem:
+            fail(step, f"{what}: incompatible table element type")
+        hl, wl = have.limits, want.limits
+        if hl.min < wl.min or (wl.max is not None and (hl.max is None or hl.max > wl.max)):
+            fail(step, f"{what}: {src}.{item} has limits {hl.min}..{hl.max}, the import wants "
+                       f"{wl.min}..{wl.max}")
