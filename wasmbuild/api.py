@@ -11,8 +11,8 @@ value is a Python callable (wrapped as a host function of the import's type), or
 from __future__ import annotations
 
 from .errors import WasmbuildError
-from .load.instance import GraphInstance, load_image
-from .load.runtime import Store
+from .loader.instance import GraphInstance, load_image
+from .loader.runtime import Store
 
 
 class _Namespaces:

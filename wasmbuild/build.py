@@ -14,20 +14,21 @@ Each is generated once per signature for the whole image.
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass, field
 
 from llvmlite import ir
 
-from .binary import decode_module
+from .binary import decode_function, decode_module
 from .binary import opcodes as ops
 from .binary.types import (EXTERN_FUNC, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE,
                            ConstExpr, FuncType, Module, type_name)
 from .compile import CompileSettings, compile_ir, target_machine, toolchain_versions
-from .errors import WasmbuildError
+from .cache import Cache
+from .errors import MalformedError, WasmbuildError
 from .graph import Graph, default_graph, load_manifest, resolve_graph
 from .image import write_image
+from .keys import function_key, support_key
 from .link import elf
 from .link.layout import VMLayout
 from .link.linker import link
@@ -54,8 +55,16 @@ class ModuleInput:
 class BuildReport:
     functions: int = 0
     compiled: int = 0
+    cached: int = 0
     trampolines: int = 0
+    trampolines_compiled: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        phases = ", ".join(f"{k} {v:.3f}s" for k, v in self.seconds.items())
+        return (f"{self.functions} functions ({self.compiled} compiled, {self.cached} from cache), "
+                f"{self.trampolines} trampolines ({self.trampolines_compiled} compiled, "
+                f"{self.trampolines - self.trampolines_compiled} reused); {phases}")
 
     def add_time(self, phase: str, start: float) -> float:
         now = time.perf_counter()
@@ -174,19 +183,34 @@ class _Modules:
         return entry
 
 
-@functools.lru_cache(maxsize=4096)
-def _support_object(settings: CompileSettings, kind: str, ft: FuncType | None) -> bytes:
+_SUPPORT_MEMO: dict[tuple, bytes] = {}
+
+
+def _support_object(settings: CompileSettings, kind: str, ft: FuncType | None, cache: Cache | None,
+                    report: BuildReport) -> bytes:
     """Object code of the runtime helpers ("runtime") or of one trampoline ("entry"/"host" of
-    signature `ft`). They depend only on the settings and the signature, so a process makes each
-    once."""
-    lm = ir.Module(name=kind if ft is None else f"{kind}_{abi.sig_key(ft)}")
-    if kind == "runtime":
-        build_runtime(lm)
-    elif kind == "entry":
-        build_entry_trampoline(lm, ft)
-    else:
-        build_host_trampoline(lm, ft)
-    return compile_ir(lm, settings)
+    signature `ft`). They depend only on the settings and the signature: each is made once per
+    process and kept in the cache."""
+    memo_key = (settings, kind, ft)
+    obj = _SUPPORT_MEMO.get(memo_key)
+    key = support_key(kind, None if ft is None else abi.sig_key(ft), settings)
+    if obj is None and cache is not None:
+        obj = cache.get(key)
+    if obj is None:
+        lm = ir.Module(name=kind if ft is None else f"{kind}_{abi.sig_key(ft)}")
+        if kind == "runtime":
+            build_runtime(lm)
+        elif kind == "entry":
+            build_entry_trampoline(lm, ft)
+        else:
+            build_host_trampoline(lm, ft)
+        obj = compile_ir(lm, settings)
+        if cache is not None:
+            cache.put(key, obj)
+        if ft is not None:
+            report.trampolines_compiled += 1
+    _SUPPORT_MEMO[memo_key] = obj
+    return obj
 
 
 def compile_function(modules: _Modules, mi: int, j: int, settings: CompileSettings):
@@ -235,10 +259,11 @@ def _compile_all(modules: _Modules, jobs: list[tuple[int, int]], settings: Compi
 
 
 def build_image(inputs: list[ModuleInput], settings: CompileSettings | None = None,
-                jobs: int = 1, graph: Graph | None = None) -> tuple[bytes, BuildReport]:
+                jobs: int = 1, graph: Graph | None = None, cache: Cache | None = None) -> tuple[bytes, BuildReport]:
     """Compile the modules `inputs` into an image of `graph` (whose module steps name the inputs,
     in order); with no graph, `inputs` must be one module, built as `default_graph` makes it.
-    `jobs` worker processes compile functions in parallel."""
+    `jobs` worker processes compile functions in parallel; with a `cache`, functions whose key is
+    there are neither validated nor compiled again."""
     settings = (settings or CompileSettings()).resolved()
     report = BuildReport()
     types = TypeTable()
@@ -262,6 +287,7 @@ def build_image(inputs: list[ModuleInput], settings: CompileSettings | None = No
     # funcref values (elem segments, ref.func) and start functions; imports wired to host imports.
     instance_module = {}
     graph_exported: dict[int, set[int]] = {}
+    export_functions = [{e.name: e.index for e in d[0].exports if e.kind == EXTERN_FUNC} for d in decoded]
     for init in initializers:
         if init["op"] == "instantiate":
             mi = init["module"]
@@ -274,17 +300,46 @@ def build_image(inputs: list[ModuleInput], settings: CompileSettings | None = No
                         f"{init['instance']}:import {imp.module}.{imp.name}")
         elif init["op"] == "export":
             mi = instance_module[init["instance"]]
-            m = decoded[mi][0]
-            graph_exported.setdefault(mi, set()).update(
-                e.index for e in m.exports if e.kind == EXTERN_FUNC and init["item"] in (None, e.name))
+            functions = export_functions[mi]
+            exported = graph_exported.setdefault(mi, set())
+            if init["item"] is None:
+                exported.update(functions.values())
+            elif init["item"] in functions:
+                exported.add(functions[init["item"]])
 
     work = [(mi, j) for mi, d in enumerate(decoded) for j in range(len(d[0].bodies))]
     report.functions = len(work)
     report.seconds.update(modules.seconds)
+
+    # Look every function up in the cache by its key; compile the misses (in parallel).
+    compiled: list = [None] * len(work)
+    keys: list[str | None] = [None] * len(work)
+    misses = []
     t = time.perf_counter()
-    compiled = _compile_all(modules, work, settings, jobs)
+    for w, (mi, j) in enumerate(work):
+        m, ctx, _info = decoded[mi]
+        if cache is None:
+            misses.append(w)
+            continue
+        try:
+            code = decode_function(m, j)
+        except MalformedError as e:
+            raise e.located(func=ctx.num_imported_funcs + j) from None
+        keys[w], references = function_key(ctx, j, code, settings)
+        obj = cache.get(keys[w])
+        if obj is None:
+            misses.append(w)
+        else:
+            compiled[w] = (obj, references.items, {})
+    t = report.add_time("cache lookup", t)
+    results = _compile_all(modules, [work[w] for w in misses], settings, jobs)
     report.add_time("compile (wall)", t)
-    report.compiled = len(compiled)
+    for w, result in zip(misses, results):
+        compiled[w] = result
+        if cache is not None:
+            cache.put(keys[w], result[0])
+    report.compiled = len(misses)
+    report.cached = len(work) - len(misses)
     for _obj, _refs, times in compiled:
         for phase, seconds in times.items():
             report.seconds[phase] = report.seconds.get(phase, 0.0) + seconds
@@ -326,11 +381,13 @@ def build_image(inputs: list[ModuleInput], settings: CompileSettings | None = No
 
     # Runtime helpers, then one trampoline per escaping signature, in a deterministic order.
     t = time.perf_counter()
-    units.append(elf.parse_object(_support_object(settings, "runtime", None), RUNTIME_UNIT))
+    units.append(elf.parse_object(_support_object(settings, "runtime", None, cache, report), RUNTIME_UNIT))
     for ft in sorted(entry_sigs, key=abi.sig_key):
-        units.append(elf.parse_object(_support_object(settings, "entry", ft), abi.entry_symbol(ft)))
+        units.append(elf.parse_object(_support_object(settings, "entry", ft, cache, report),
+                                      abi.entry_symbol(ft)))
     for ft in sorted(host_sigs, key=abi.sig_key):
-        units.append(elf.parse_object(_support_object(settings, "host", ft), abi.host_symbol(ft)))
+        units.append(elf.parse_object(_support_object(settings, "host", ft, cache, report),
+                                      abi.host_symbol(ft)))
     report.trampolines = len(entry_sigs) + len(host_sigs)
     t = report.add_time("trampolines", t)
 
@@ -360,12 +417,15 @@ def build_image(inputs: list[ModuleInput], settings: CompileSettings | None = No
     func_symbols = [(name, off, linked.func_sizes.get(name, 0)) for name, off in sorted(linked.symbols.items())]
     image = write_image(linked, header, meta, bytes(data_blob), func_symbols)
     report.add_time("link", t)
+    if cache is not None:
+        cache.enforce_limit()
     return image, report
 
 
-def build_graph(manifest: str, settings: CompileSettings | None = None, jobs: int = 1):
+def build_graph(manifest: str, settings: CompileSettings | None = None, jobs: int = 1,
+                cache: Cache | None = None):
     """Build the graph of the manifest at `manifest`: read its modules, compile, link."""
     from .wat import read_module_bytes
     graph = load_manifest(manifest)
     inputs = [ModuleInput(step.name, read_module_bytes(step.path), step.path) for step in graph.modules]
-    return build_image(inputs, settings, jobs, graph)
+    return build_image(inputs, settings, jobs, graph, cache)

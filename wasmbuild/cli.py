@@ -5,6 +5,7 @@ Subcommands:
   build MODULE|MANIFEST -o IMAGE compile a module or a graph into a loadable image
   run IMAGE --invoke NAME ARGS   load an image and call an exported function
   inspect IMAGE                  show an image's header, modules, functions, trampolines, sections
+  cache stats|clear|prune        look after the per-function cache
   wast PATH... [--json]          run spec scripts (JSON form): `N passed, M failed, K skipped`
 
 User errors print one line each and exit 1; no tracebacks.
@@ -63,19 +64,42 @@ def write_atomically(path: str, data: bytes) -> None:
 def cmd_build(args) -> int:
     import os
     from .build import ModuleInput, build_graph, build_image
+    from .cache import Cache
+    cache = None if args.no_cache else Cache(args.cache_dir)
+    jobs = args.jobs or os.cpu_count() or 1
     if len(args.modules) == 1 and args.modules[0].endswith(".toml"):
-        image, report = build_graph(args.modules[0], _settings(args), args.jobs)
+        image, report = build_graph(args.modules[0], _settings(args), jobs, cache)
     elif len(args.modules) == 1:
         path = args.modules[0]
         name = os.path.splitext(os.path.basename(path))[0]
-        image, report = build_image([ModuleInput(name, read_module_bytes(path), path)], _settings(args), args.jobs)
+        image, report = build_image([ModuleInput(name, read_module_bytes(path), path)], _settings(args),
+                                    jobs, cache=cache)
     else:
         raise WasmbuildError("give one module, or a manifest (.toml) for a graph of several")
     write_atomically(args.output, image)
     if args.verbose:
-        phases = ", ".join(f"{k} {v:.3f}s" for k, v in report.seconds.items())
-        print(f"{args.output}: {report.functions} functions ({report.compiled} compiled), "
-              f"{report.trampolines} trampolines; {phases}")
+        print(f"{args.output}: {report.summary()}")
+    return 0
+
+
+def cmd_cache(args) -> int:
+    from .cache import Cache, parse_size
+    cache = Cache(args.cache_dir)
+    if args.action == "stats":
+        st = cache.stats()
+        print(f"{st['directory']}: {st['entries']} entries, {st['bytes'] / 1e6:.1f} MB "
+              f"(limit {st['limit'] / 1e6:.0f} MB)")
+    elif args.action == "clear":
+        print(f"removed {cache.clear()} entries from {cache.directory}")
+    else:
+        if not args.max_size:
+            raise WasmbuildError("prune needs --max-size SIZE (e.g. 500M)")
+        try:
+            limit = parse_size(args.max_size)
+        except ValueError as e:
+            raise WasmbuildError(str(e)) from None
+        removed, left = cache.prune(limit)
+        print(f"removed {removed} entries; {left / 1e6:.1f} MB left in {cache.directory}")
     return 0
 
 
@@ -158,7 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="compile a module, or a graph (manifest .toml), into a loadable image")
     p.add_argument("modules", nargs="+", metavar="MODULE|MANIFEST")
-    p.add_argument("-j", "--jobs", type=int, default=1, help="worker processes for compiling")
+    p.add_argument("-j", "--jobs", type=int, default=0, help="worker processes for compiling (default: all cores)")
+    p.add_argument("--cache-dir", metavar="DIR",
+                   help="per-function cache (default: $WASMBUILD_CACHE_DIR or ~/.cache/wasmbuild)")
+    p.add_argument("--no-cache", action="store_true", help="compile everything, use no cache")
     p.add_argument("-o", "--output", required=True, metavar="IMAGE")
     p.add_argument("-v", "--verbose", action="store_true", help="print what was compiled and the time per phase")
     add_compile_options(p)
@@ -169,6 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--invoke", nargs="+", metavar=("NAME", "ARG"),
                    help="exported function to call, then its arguments (ints, or floats for f32/f64)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("cache", help="show, clear or prune the per-function cache")
+    p.add_argument("action", choices=("stats", "clear", "prune"))
+    p.add_argument("--max-size", metavar="SIZE", help="prune: keep at most SIZE (e.g. 500M, 2G)")
+    p.add_argument("--cache-dir", metavar="DIR", help="the cache (default: $WASMBUILD_CACHE_DIR or ~/.cache/wasmbuild)")
+    p.set_defaults(func=cmd_cache)
 
     p = sub.add_parser("inspect", help="describe an image")
     p.add_argument("image", metavar="IMAGE")

@@ -37,6 +37,10 @@ class WasmbuildError(Exception):
         text = f"{self.phase}: {self.reason}"
         return f"{where}: {text}" if where else text
 
+    def __reduce__(self):
+        # Keep the location fields when an error crosses a process boundary (the compile pool).
+        return (self.__class__, (self.reason,), self.__dict__)
+
     def located(self, *, file: str | None = None, func: int | None = None):
         """Fill in location fields that the raiser did not know; returns self for `raise ... from`."""
         if self.file is None and file is not None:

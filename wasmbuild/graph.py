@@ -144,6 +144,7 @@ def resolve_graph(graph: Graph, modules: dict[str, Module]) -> list[dict]:
     module_index = {s.name: i for i, s in enumerate(graph.modules)}
     hosts: set[str] = set()
     instances: dict[str, Module] = {}
+    export_names: dict[str, dict] = {}  # instance -> its exports by name
     exports: set[str] = set()
     names_seen: dict[str, str] = {}
     inits: list[dict] = []
@@ -199,9 +200,10 @@ def resolve_graph(graph: Graph, modules: dict[str, Module]) -> list[dict]:
                         fail(step, f"{what}: instance {src!r} is defined later (instances can only use "
                                    f"what comes before them, so wiring cannot form a cycle)")
                     fail(step, f"{what}: unknown instance or host import {src!r}")
-                _check_import(step, what, m, imp, instances[src], src, item, fail)
+                _check_import(step, what, m, imp, instances[src], export_names[src].get(item), src, item, fail)
                 wired.append(["instance", src, item])
             instances[step.name] = m
+            export_names[step.name] = {e.name: e for e in m.exports}
             inits.append({"op": "instantiate", "instance": step.name, "module": module_index[step.module],
                           "imports": wired})
         else:  # export
@@ -211,15 +213,14 @@ def resolve_graph(graph: Graph, modules: dict[str, Module]) -> list[dict]:
             src, item = step.source
             if src not in instances:
                 fail(step, f"unknown instance {src!r}")
-            if item is not None and not any(e.name == item for e in instances[src].exports):
+            if item is not None and item not in export_names[src]:
                 fail(step, f"instance {src!r} has no export {item!r}")
             inits.append({"op": "export", "name": step.name, "instance": src, "item": item})
     return inits
 
 
-def _check_import(step: Step, what: str, importer: Module, imp, source: Module, src: str, item: str,
+def _check_import(step: Step, what: str, importer: Module, imp, source: Module, exp, src: str, item: str,
                   fail) -> None:
-    exp = next((e for e in source.exports if e.name == item), None)
     if exp is None:
         fail(step, f"{what}: instance {src!r} has no export {item!r}")
     if exp.kind != imp.kind:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 
 from .binary.types import F32, F64, FUNCREF, I32, I64, FuncType
-from .load.runtime import Global, Memory, Store, Table
+from .loader.runtime import Global, Memory, Store, Table
 
 _PRINTS = {
     "print": (), "print_i32": (I32,), "print_i64": (I64,), "print_f32": (F32,), "print_f64": (F64,),

@@ -32,8 +32,8 @@ from .binary import decode_module
 from .build import ModuleInput, build_image
 from .compile import CompileSettings
 from .errors import InvalidError, MalformedError, ToolError, UnlinkableError, WasmbuildError
-from .load.instance import load_image
-from .load.runtime import Store, Trap
+from .loader.instance import load_image
+from .loader.runtime import Store, Trap
 from .spectest import spectest_exports
 from .translate.function import UnsupportedError
 from .valid import validate_module

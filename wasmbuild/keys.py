@@ -1,0 +1,127 @@
+"""Cache keys: a key changes exactly when the machine code of what it names could change.
+
+`function_key(context, defined_index, code, settings)` gives (key, references); it hashes, for one
+function:
+  - its instructions, with every reference to something outside the function replaced by its
+    index-free name from `translate/refs.py` (`call.0`, `global.1`, ...) and block type indices
+    replaced by the types themselves; byte offsets are left out;
+  - its own type and local declarations;
+  - for each referenced item, in first-use order, what its code depends on and what its validity
+    depends on: the callee's or `call_indirect`'s function type, the global's type and mutability,
+    the table's element type, whether a `ref.func` target is declared, the element segment's type,
+    whether a data segment exists; and whether the module has a memory;
+  - the compile settings (optimisation level, target triple, CPU, features) and the compiler
+    fingerprint: the versions of wasmbuild, LLVM and llvmlite and a hash of the source of the code
+    generator, so any change to the compiler invalidates old entries.
+So editing a function changes its key only; inserting or removing an unrelated function, global or
+type changes no key; changing a function's type changes its key and its callers'. Because the key
+covers every fact validation looks at, a cache hit may skip validation as well as compilation.
+
+`support_key(kind, signature, settings)` names the runtime helpers and trampolines.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+
+from .binary import opcodes as ops
+from .binary.decode import FunctionCode
+from .compile import CompileSettings, toolchain_versions
+from .translate import refs as R
+from .translate.refs import scan_references
+
+KEY_FORMAT = 1
+
+_FC = ops.FC
+# Instructions whose immediate is (or contains) an index of something outside the function.
+_INDEX_OPS = {0x10, 0x11, 0x23, 0x24, 0x25, 0x26, 0xD2, _FC | 8, _FC | 9, _FC | 12, _FC | 13, _FC | 14,
+              _FC | 15, _FC | 16, _FC | 17}
+_BLOCK_OPS = {0x02, 0x03, 0x04}
+
+
+@functools.lru_cache(maxsize=None)
+def compiler_fingerprint() -> str:
+    """Versions plus a hash of the sources that decide what machine code is made."""
+    h = hashlib.sha256(repr(sorted(toolchain_versions().items())).encode())
+    h.update(str(KEY_FORMAT).encode())
+    package = os.path.dirname(os.path.abspath(__file__))
+    sources = [os.path.join("translate", f) for f in sorted(os.listdir(os.path.join(package, "translate")))
+               if f.endswith(".py")]
+    sources += ["compile.py", "keys.py", os.path.join("binary", "opcodes.py"),
+                os.path.join("binary", "decode.py"), os.path.join("valid", "validate.py")]
+    for rel in sources:
+        with open(os.path.join(package, rel), "rb") as f:
+            h.update(rel.encode() + b"\0" + f.read())
+    return h.hexdigest()
+
+
+def _settings_repr(settings: CompileSettings) -> bytes:
+    return repr(sorted(settings.describe().items())).encode()
+
+
+def function_key(ctx, defined_index: int, code: FunctionCode, settings: CompileSettings):
+    """The key of defined function `defined_index` of the module validated into `ctx`, and the
+    function's `References` (which the key is computed from)."""
+    n_imp = ctx.num_imported_funcs
+    types = ctx.types
+    references = scan_references(code.instrs, n_imp)
+    name = references.name
+    normalised = []
+    append = normalised.append
+    for op, imm, _offset in code.instrs:
+        if op in _INDEX_OPS:
+            if op == 0x10:
+                imm = name(R.CALL if imm >= n_imp else R.IMPORT, imm)
+            elif op == 0x11:
+                imm = (name(R.TYPE, imm[0]), name(R.TABLE, imm[1]))
+            elif op == 0x23 or op == 0x24:
+                imm = name(R.GLOBAL, imm)
+            elif op == 0xD2:
+                imm = name(R.FUNCREF, imm)
+            elif op == _FC | 8 or op == _FC | 9:
+                imm = name(R.DATA, imm)
+            elif op == _FC | 12:
+                imm = (name(R.ELEM, imm[0]), name(R.TABLE, imm[1]))
+            elif op == _FC | 13:
+                imm = name(R.ELEM, imm)
+            elif op == _FC | 14:
+                imm = (name(R.TABLE, imm[0]), name(R.TABLE, imm[1]))
+            else:
+                imm = name(R.TABLE, imm)
+        elif op in _BLOCK_OPS and type(imm) is tuple:
+            imm = types[imm[1]] if imm[1] < len(types) else "missing type"
+        append((op, imm))
+    facts = []
+    for kind, index in references.items:
+        if kind in (R.CALL, R.IMPORT):
+            fact = types[ctx.funcs[index]] if index < len(ctx.funcs) else None
+        elif kind == R.GLOBAL:
+            fact = ctx.globals[index] if index < len(ctx.globals) else None
+        elif kind == R.TABLE:
+            fact = ctx.tables[index].elem if index < len(ctx.tables) else None
+        elif kind == R.TYPE:
+            fact = types[index] if index < len(types) else None
+        elif kind == R.FUNCREF:
+            fact = (index < len(ctx.funcs), index in ctx.refs)
+        elif kind == R.ELEM:
+            fact = ctx.elem_types[index] if index < len(ctx.elem_types) else None
+        else:  # data
+            fact = index < ctx.num_datas
+        facts.append((kind, fact))
+    h = hashlib.sha256()
+    h.update(compiler_fingerprint().encode())
+    h.update(_settings_repr(settings))
+    own = types[ctx.funcs[n_imp + defined_index]]
+    h.update(repr((own, code.locals, bool(ctx.memories), facts)).encode())
+    h.update(repr(normalised).encode())
+    return h.hexdigest(), references
+
+
+def support_key(kind: str, signature: str | None, settings: CompileSettings) -> str:
+    h = hashlib.sha256()
+    h.update(compiler_fingerprint().encode())
+    h.update(_settings_repr(settings))
+    h.update(f"support:{kind}:{signature}".encode())
+    return h.hexdigest()
