@@ -1,0 +1,141 @@
+"""Check a built image against a file of expected results.
+
+    python -m wasmbuild.samplecheck IMAGE EXPECTED [--stamp FILE]
+
+Takes an image (made by `wasmbuild build`) and an expected-results file, one check per line:
+
+    # comment lines and blank lines are ignored
+    fac 20 => 2432902008176640000
+    slow.next => 1
+    div 1 0 => trap: integer divide by zero
+
+The left side is an invocation `NAME ARG...`: NAME is a function the graph exports, or
+`instance.func` for a function of an instance the graph exports whole; the arguments are integers
+(decimal, or 0x hex) or, for f32/f64 parameters, floats. The right side is the output `wasmbuild run
+--invoke` prints (the results separated by spaces; nothing for a function without results), or
+`trap: MESSAGE` when the call must trap with that message. All checks run in order on one loaded
+image, so state (globals, memory) carries from one line to the next.
+
+Gives exit status 0 and one line `IMAGE: N checks passed (EXPECTED)` when every check passes, and
+then writes FILE (a stamp for build systems). Otherwise prints one line per failed check, naming the
+file and line (`EXPECTED:LINE: INVOCATION: expected X, got Y`), and exits 1 without writing FILE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+
+from .errors import WasmbuildError
+
+
+
+@dataclass
+class Check:
+    line: int
+    name: str
+    args: list[str]
+    expected: str
+
+    @property
+    def invocation(self) -> str:
+        return " ".join([self.name, *self.args])
+
+
+def parse_expected(text: str, path: str) -> list[Check]:
+    """The checks of an expected-results file; a line that is not `INVOCATION => OUTPUT` raises
+    `WasmbuildError` naming it."""
+    checks = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        invocation, arrow, output = line.partition("=>")
+        words = invocation.split()
+        if not arrow or not words:
+            raise WasmbuildError(f"line {number}: expected 'NAME ARGS... => OUTPUT', got {line!r}", file=path)
+        checks.append(Check(number, words[0], words[1:], " ".join(output.split())))
+    if not checks:
+        raise WasmbuildError("no checks (lines 'NAME ARGS... => OUTPUT')", file=path)
+    return checks
+
+
+def _parse_arg(t, text: str):
+    from .binary.types import F32, F64
+    return float(text) if t in (F32, F64) else int(text, 0)
+
+
+def _format(result) -> str:
+    if result is None:
+        return ""
+    return " ".join(str(v) for v in (result if isinstance(result, tuple) else (result,)))
+
+
+def run_check(instance, check: Check) -> str | None:
+    """Run one check on a loaded graph; gives None when it passes, else what went wrong."""
+    from .cli import find_export
+    func = find_export(instance, check.name)
+    if func is None or not hasattr(func, "type"):
+        return f"no exported function {check.name!r}"
+    params = func.type.params
+    if len(check.args) != len(params):
+        return f"{check.name} takes {len(params)} arguments, {len(check.args)} given"
+    try:
+        values = [_parse_arg(t, a) for t, a in zip(params, check.args)]
+    except ValueError as e:
+        return f"bad argument: {e}"
+    try:
+        actual = _format(func(*values))
+    except WasmbuildError as e:
+        if e.phase != "trap":
+            raise
+        actual = f"trap: {e.reason}"
+    if actual != check.expected:
+        return f"expected {check.expected or '(no output)'}, got {actual or '(no output)'}"
+    return None
+
+
+def check_image(image: str, expected: str) -> tuple[int, list[str]]:
+    """Run every check of `expected` on `image`: (number of checks, failure messages)."""
+    from . import load
+    try:
+        with open(expected, encoding="utf-8") as f:
+            checks = parse_expected(f.read(), expected)
+    except OSError as e:
+        raise WasmbuildError(f"cannot read expected results: {e.strerror}", file=expected) from None
+    instance = load(image)
+    failures = []
+    for check in checks:
+        problem = run_check(instance, check)
+        if problem is not None:
+            failures.append(f"{expected}:{check.line}: {check.invocation}: {problem}")
+    return len(checks), failures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m wasmbuild.samplecheck",
+                                     description="check an image against expected results")
+    parser.add_argument("image", metavar="IMAGE")
+    parser.add_argument("expected", metavar="EXPECTED", help="lines 'NAME ARGS... => OUTPUT'")
+    parser.add_argument("--stamp", metavar="FILE", help="written when every check passes")
+    args = parser.parse_args(argv)
+    try:
+        count, failures = check_image(args.image, args.expected)
+    except WasmbuildError as e:
+        print(f"wasmbuild: {e}", file=sys.stderr)
+        return 1
+    for message in failures:
+        print(message, file=sys.stderr)
+    if failures:
+        print(f"wasmbuild: {args.image}: {len(failures)} of {count} checks failed", file=sys.stderr)
+        return 1
+    print(f"{args.image}: {count} checks passed ({args.expected})")
+    if args.stamp:
+        with open(args.stamp, "w", encoding="utf-8") as f:
+            f.write(f"{count} checks passed\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

