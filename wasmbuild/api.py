@@ -10,6 +10,8 @@ value is a Python callable (wrapped as a host function of the import's type), or
 
 from __future__ import annotations
 
+import os
+
 from .errors import WasmbuildError
 from .loader.instance import GraphInstance, load_image
 from .loader.runtime import Store
@@ -36,3 +38,22 @@ def load(path: str, imports: dict | None = None, store: Store | None = None) -> 
     store = store or Store()
     image = load_image(store, data, path)
     return image.instantiate(_Namespaces(imports or {}))
+
+
+def run_wasi(path: str, args: list[str] | None = None, env: dict[str, str] | None = None,
+             dirs: dict[str, str] | None = None, stdin=None, stdout=None, stderr=None) -> int:
+    """Run the WASI program of the image at `path` (its graph exports `_start` and `memory`) with
+    `args`, `env` and the preopened `dirs` (guest path -> host path); gives its exit code."""
+    from .wasi import NAMESPACE, Wasi
+    wasi = Wasi([os.path.basename(path)] + list(args or []), env, dirs, stdin, stdout, stderr)
+    store = Store()
+    instance = load(path, {NAMESPACE: wasi.namespace(store)}, store)
+    start = instance.exports.get("_start")
+    memory = instance.exports.get("memory")
+    if start is None or memory is None:
+        raise WasmbuildError("not a WASI program: the graph must export _start and memory", file=path)
+    wasi.bind(memory)
+    try:
+        return wasi.run(start)
+    finally:
+        wasi.close()

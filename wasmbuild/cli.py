@@ -4,6 +4,7 @@ Subcommands:
   check FILE...                  decode and validate modules (.wasm, or .wat through WABT)
   build MODULE|MANIFEST -o IMAGE compile a module or a graph into a loadable image
   run IMAGE --invoke NAME ARGS   load an image and call an exported function
+  run IMAGE [--dir H::G] [--env K=V] [-- ARGS]   run a WASI program, exit with its code
   inspect IMAGE                  show an image's header, modules, functions, trampolines, sections
   cache stats|clear|prune        look after the per-function cache
   wast PATH... [--json]          run spec scripts (JSON form): `N passed, M failed, K skipped`
@@ -122,10 +123,23 @@ def find_export(instance, name: str):
 
 
 def cmd_run(args) -> int:
-    from .api import load
-    instance = load(args.image)
+    from .api import load, run_wasi
     if not args.invoke:
-        return 0
+        dirs = {}
+        for spec in args.dir:
+            host, _, guest = spec.partition("::")
+            dirs[guest or host] = host
+        env = {}
+        for item in args.env:
+            key, eq, value = item.partition("=")
+            if not eq or not key:
+                raise WasmbuildError(f"--env wants KEY=VALUE, not {item!r}")
+            env[key] = value
+        try:
+            return run_wasi(args.image, args.program_args, env, dirs)
+        except NotADirectoryError as e:
+            raise WasmbuildError(str(e)) from None
+    instance = load(args.image)
     name, *texts = args.invoke
     func = find_export(instance, name)
     if func is None or not hasattr(func, "type"):
@@ -194,8 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="load an image and call an exported function")
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("--invoke", nargs="+", metavar=("NAME", "ARG"),
-                   help="exported function to call, then its arguments (ints, or floats for f32/f64)")
-    p.set_defaults(func=cmd_run)
+                   help="exported function to call, then its arguments (ints, or floats for f32/f64); "
+                        "without it, run the image as a WASI program")
+    p.add_argument("--dir", action="append", default=[], metavar="HOST[::GUEST]",
+                   help="WASI: preopen directory HOST, seen by the program as GUEST (default HOST)")
+    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="WASI: environment variable")
+
+    p.set_defaults(func=cmd_run, program_args=[])
 
     p = sub.add_parser("cache", help="show, clear or prune the per-function cache")
     p.add_argument("action", choices=("stats", "clear", "prune"))
@@ -217,7 +236,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Everything after "--" belongs to the WASI program that `run` starts.
+    program_args = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, program_args = argv[:cut], argv[cut + 1:]
     args = build_parser().parse_args(argv)
+    if program_args:
+        if args.command != "run":
+            build_parser().error("arguments after -- are only for `run`")
+        args.program_args = program_args
     try:
         return args.func(args)
     except WasmbuildError as e:
