@@ -22,7 +22,7 @@ from ..binary.types import F32, F64, I32, I64, FuncType, GlobalType, TableType
 from ..errors import WasmbuildError
 from . import abi, refs
 from .irtypes import (F32T, F64T, I1, I8, I16, I32T, I64T, LLVM_TYPES, NULL, PTR, VOID, FunctionPointer,
-                      absolute_symbol, field, field_ptr, get_function, result_type, wasm_function_type,
+                      absolute_symbol, field_ptr, get_function, result_type, wasm_function_type,
                       zero_value)
 from .refs import References, scan_references
 
@@ -147,10 +147,34 @@ class _Translator:
         self.stack: list = []
         self.frames: list[_Frame] = []
         self.float_literals: dict[int, tuple] = {}  # id -> (constant, bits) of f32/f64.const values
+        self.tbaa_tags: dict[str, object] = {}
 
     # --- helpers ---------------------------------------------------------------------------
     def sym(self, kind: str, index: int) -> ir.Constant:
         return absolute_symbol(self.m, self.refs.name(kind, index))
+
+    def tbaa(self, kind: str):
+        """TBAA access tag for `kind`: "heap" (linear memory), "vm" (vmctx and the runtime's
+        structs), "global" (global cells), "table" (table elements). Accesses of different kinds
+        never alias, which lets LLVM keep the memory size and other vmctx fields in registers
+        across stores to linear memory."""
+        tag = self.tbaa_tags.get(kind)
+        if tag is None:
+            if not self.tbaa_tags:
+                self.tbaa_root = self.m.add_metadata(["wasmbuild tbaa"])
+            node = self.m.add_metadata([kind, self.tbaa_root, ir.Constant(I64T, 0)])
+            tag = self.tbaa_tags[kind] = self.m.add_metadata([node, node, ir.Constant(I64T, 0)])
+        return tag
+
+    def vmfield(self, base, offset, typ: ir.Type, name: str = ""):
+        """Load a field of a vmctx, Runtime, MemoryDef, TableDef or FuncRef."""
+        value = self.b.load(field_ptr(self.b, base, offset), typ=typ, name=name)
+        value.set_metadata("tbaa", self.tbaa("vm"))
+        return value
+
+    def tagged(self, instr, kind: str):
+        instr.set_metadata("tbaa", self.tbaa(kind))
+        return instr
 
     def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         return get_function(self.m, name, ir.FunctionType(ret, args))
@@ -227,14 +251,14 @@ class _Translator:
                 self.local_types.append(ll)
         # Stack check: the address of a local stands for the stack pointer.
         marker = b.alloca(I8)
-        runtime = field(b, self.vmctx, abi.VM_RUNTIME, PTR)
-        limit = field(b, runtime, abi.RT_STACK_LIMIT, I64T)
+        runtime = self.vmfield(self.vmctx, abi.VM_RUNTIME, PTR)
+        limit = self.vmfield(runtime, abi.RT_STACK_LIMIT, I64T)
         self.trap_if(b.icmp_unsigned("<", b.ptrtoint(marker, I64T), limit), abi.TRAP_STACK_EXHAUSTED)
         if self.info.has_memory:
             # Linear memory never moves (the loader reserves its maximum), so its base can be
             # loaded once; its size changes with memory.grow and is loaded at each access.
-            self.memdef = field(b, self.vmctx, abi.VM_MEMORY, PTR, "memdef")
-            self.membase = field(b, self.memdef, abi.MEM_BASE, PTR, "membase")
+            self.memdef = self.vmfield(self.vmctx, abi.VM_MEMORY, PTR, "memdef")
+            self.membase = self.vmfield(self.memdef, abi.MEM_BASE, PTR, "membase")
         body_end = self.fn.append_basic_block("return")
         self.frames.append(_Frame(0, (), ftype.results, 0, body_end))
         self.dead = False
@@ -440,12 +464,12 @@ class _Translator:
             self.emit_call(callee, self.vmctx, ft)
         else:
             slot = field_ptr(self.b, self.vmctx, self.sym(refs.IMPORT, index))
-            code = self.b.load(field_ptr(self.b, slot, abi.IMP_CODE), typ=PTR)
-            cvm = self.b.load(field_ptr(self.b, slot, abi.IMP_VMCTX), typ=PTR)
+            code = self.vmfield(slot, abi.IMP_CODE, PTR)
+            cvm = self.vmfield(slot, abi.IMP_VMCTX, PTR)
             self.emit_call(FunctionPointer(code, wasm_function_type(ft)), cvm, ft)
 
     def table_def(self, index: int):
-        return self.b.load(field_ptr(self.b, self.vmctx, self.sym(refs.TABLE, index)), typ=PTR)
+        return self.vmfield(self.vmctx, self.sym(refs.TABLE, index), PTR)
 
     def op_call_indirect(self, op, imm) -> None:
         type_index, table_index = imm
@@ -453,16 +477,16 @@ class _Translator:
         b = self.b
         index = b.zext(self.pop(), I64T)
         tdef = self.table_def(table_index)
-        size = field(b, tdef, abi.TAB_SIZE, I64T)
+        size = self.vmfield(tdef, abi.TAB_SIZE, I64T)
         self.trap_if(b.icmp_unsigned(">=", index, size), abi.TRAP_UNDEFINED_ELEMENT)
-        elems = field(b, tdef, abi.TAB_ELEMS, PTR)
-        ref = b.load(b.gep(elems, [index], source_etype=PTR), typ=PTR)
+        elems = self.vmfield(tdef, abi.TAB_ELEMS, PTR)
+        ref = self.tagged(b.load(b.gep(elems, [index], source_etype=PTR), typ=PTR), "table")
         self.trap_if(b.icmp_unsigned("==", ref, NULL), abi.TRAP_UNINITIALIZED_ELEMENT, detail=index)
-        type_id = field(b, ref, abi.FR_TYPE, I64T)
-        expected = field(b, self.vmctx, self.sym(refs.TYPE, type_index), I64T)
+        type_id = self.vmfield(ref, abi.FR_TYPE, I64T)
+        expected = self.vmfield(self.vmctx, self.sym(refs.TYPE, type_index), I64T)
         self.trap_if(b.icmp_unsigned("!=", type_id, expected), abi.TRAP_INDIRECT_TYPE)
-        code = field(b, ref, abi.FR_CODE, PTR)
-        cvm = field(b, ref, abi.FR_VMCTX, PTR)
+        code = self.vmfield(ref, abi.FR_CODE, PTR)
+        cvm = self.vmfield(ref, abi.FR_VMCTX, PTR)
         self.emit_call(FunctionPointer(code, wasm_function_type(ft)), cvm, ft)
 
     # --- parametric and variables -------------------------------------------------------------
@@ -485,36 +509,36 @@ class _Translator:
         self.b.store(self.stack[-1], self.locals[index])
 
     def global_cell(self, index: int):
-        return self.b.load(field_ptr(self.b, self.vmctx, self.sym(refs.GLOBAL, index)), typ=PTR)
+        return self.vmfield(self.vmctx, self.sym(refs.GLOBAL, index), PTR)
 
     def op_global_get(self, op, index) -> None:
         t = LLVM_TYPES[self.info.globals[index].valtype]
-        self.push(self.b.load(self.global_cell(index), typ=t))
+        self.push(self.tagged(self.b.load(self.global_cell(index), typ=t), "global"))
 
     def op_global_set(self, op, index) -> None:
-        self.b.store(self.pop(), self.global_cell(index))
+        self.tagged(self.b.store(self.pop(), self.global_cell(index)), "global")
 
     # --- tables and references --------------------------------------------------------------
     def table_slot(self, table_index: int, index_i32):
         b = self.b
         index = b.zext(index_i32, I64T)
         tdef = self.table_def(table_index)
-        size = field(b, tdef, abi.TAB_SIZE, I64T)
+        size = self.vmfield(tdef, abi.TAB_SIZE, I64T)
         self.trap_if(b.icmp_unsigned(">=", index, size), abi.TRAP_TABLE_OOB)
-        elems = field(b, tdef, abi.TAB_ELEMS, PTR)
+        elems = self.vmfield(tdef, abi.TAB_ELEMS, PTR)
         return b.gep(elems, [index], source_etype=PTR)
 
     def op_table_get(self, op, table_index) -> None:
         slot = self.table_slot(table_index, self.pop())
-        self.push(self.b.load(slot, typ=PTR))
+        self.push(self.tagged(self.b.load(slot, typ=PTR), "table"))
 
     def op_table_set(self, op, table_index) -> None:
         value = self.pop()
         slot = self.table_slot(table_index, self.pop())
-        self.b.store(value, slot)
+        self.tagged(self.b.store(value, slot), "table")
 
     def op_table_size(self, op, table_index) -> None:
-        size = field(self.b, self.table_def(table_index), abi.TAB_SIZE, I64T)
+        size = self.vmfield(self.table_def(table_index), abi.TAB_SIZE, I64T)
         self.push(self.b.trunc(size, I32T))
 
     def op_table_grow(self, op, table_index) -> None:
@@ -549,7 +573,8 @@ class _Translator:
                              dst, src, n])
 
     def op_elem_drop(self, op, elem_index) -> None:
-        self.b.store(ir.Constant(I64T, 0), field_ptr(self.b, self.segment_slot(refs.ELEM, elem_index), abi.SEG_LEN))
+        self.tagged(self.b.store(ir.Constant(I64T, 0), field_ptr(self.b, self.segment_slot(refs.ELEM, elem_index),
+                                                                abi.SEG_LEN)), "vm")
 
     def op_ref_null(self, op, imm) -> None:
         self.push(NULL)
@@ -568,7 +593,7 @@ class _Translator:
         ea = b.zext(addr_i32, I64T)
         if offset:
             ea = b.add(ea, ir.Constant(I64T, offset))
-        mem_size = field(b, self.memdef, abi.MEM_SIZE, I64T)
+        mem_size = self.vmfield(self.memdef, abi.MEM_SIZE, I64T)
         end = b.add(ea, ir.Constant(I64T, size))
         self.trap_if(b.icmp_unsigned(">", end, mem_size), abi.TRAP_MEMORY_OOB)
         return b.gep(self.membase, [ea], source_etype=I8)
@@ -576,7 +601,7 @@ class _Translator:
     def op_load(self, op, memarg) -> None:
         size, mem_type, result, signed = _MEM_ACCESS[op]
         ptr = self.address(self.pop(), memarg[1], size)
-        value = self.b.load(ptr, typ=mem_type, align=1)
+        value = self.tagged(self.b.load(ptr, typ=mem_type, align=1), "heap")
         target = LLVM_TYPES[result]
         if signed is True:
             value = self.b.sext(value, target)
@@ -590,10 +615,10 @@ class _Translator:
         ptr = self.address(self.pop(), memarg[1], size)
         if value.type != mem_type:
             value = self.b.trunc(value, mem_type)
-        self.b.store(value, ptr, align=1)
+        self.tagged(self.b.store(value, ptr, align=1), "heap")
 
     def op_memory_size(self, op, imm) -> None:
-        size = field(self.b, self.memdef, abi.MEM_SIZE, I64T)
+        size = self.vmfield(self.memdef, abi.MEM_SIZE, I64T)
         self.push(self.b.trunc(self.b.lshr(size, ir.Constant(I64T, 16)), I32T))
 
     def op_memory_grow(self, op, imm) -> None:
@@ -606,7 +631,8 @@ class _Translator:
         self.b.call(helper, [self.vmctx, self.segment_slot(refs.DATA, data_index), dst, src, n])
 
     def op_data_drop(self, op, data_index) -> None:
-        self.b.store(ir.Constant(I64T, 0), field_ptr(self.b, self.segment_slot(refs.DATA, data_index), abi.SEG_LEN))
+        self.tagged(self.b.store(ir.Constant(I64T, 0), field_ptr(self.b, self.segment_slot(refs.DATA, data_index),
+                                                                abi.SEG_LEN)), "vm")
 
     def op_memory_copy(self, op, imm) -> None:
         n, src, dst = self.pop(), self.pop(), self.pop()
