@@ -1,6 +1,7 @@
 """The Python API for running images.
 
-`load(path, imports=None)` loads an image into a fresh `Store` and instantiates its graph, giving a
+`load(path, imports=None)` loads an image (or a package, verified first) into a fresh `Store` and
+instantiates its graph, giving a
 `GraphInstance`: `instance.exports["name"]` (or `instance.name`) are `Function`, `Memory`, `Table`
 and `Global` objects, or whole instances the graph exports; functions are called with Python
 numbers (`instance.exports["add"](1, 2)`). `imports` maps module names to `{item name: value}`, where a
@@ -13,6 +14,7 @@ from __future__ import annotations
 import os
 
 from .errors import WasmbuildError
+from .loader.codemem import host_machine
 from .loader.instance import GraphInstance, load_image
 from .loader.runtime import Store
 
@@ -28,26 +30,40 @@ class _Namespaces:
         return self.imports.get(namespace, {}).get(name)
 
 
-def load(path: str, imports: dict | None = None, store: Store | None = None) -> GraphInstance:
-    """Load the image at `path` and instantiate its graph."""
+def read_runnable(path: str, rebuild: bool = False) -> bytes:
+    """The image bytes of `path`: an image file, or a package (verified first; with `rebuild`, a
+    package for another machine is rebuilt here from the sources it carries)."""
+    from .package import is_package, open_package, rebuild_from_sources
+    if is_package(path):
+        image, manifest, archive = open_package(path)
+        if rebuild and manifest["target"]["machine"] != host_machine():
+            image = rebuild_from_sources(archive, manifest, path)
+        return image
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            return f.read()
     except OSError as e:
         raise WasmbuildError(f"cannot read image: {e.strerror}", file=path) from None
+
+
+def load(path: str, imports: dict | None = None, store: Store | None = None,
+         rebuild: bool = False) -> GraphInstance:
+    """Load the image or package at `path` and instantiate its graph."""
+    data = read_runnable(path, rebuild)
     store = store or Store()
     image = load_image(store, data, path)
     return image.instantiate(_Namespaces(imports or {}))
 
 
 def run_wasi(path: str, args: list[str] | None = None, env: dict[str, str] | None = None,
-             dirs: dict[str, str] | None = None, stdin=None, stdout=None, stderr=None) -> int:
+             dirs: dict[str, str] | None = None, stdin=None, stdout=None, stderr=None,
+             rebuild: bool = False) -> int:
     """Run the WASI program of the image at `path` (its graph exports `_start` and `memory`) with
     `args`, `env` and the preopened `dirs` (guest path -> host path); gives its exit code."""
     from .wasi import NAMESPACE, Wasi
     wasi = Wasi([os.path.basename(path)] + list(args or []), env, dirs, stdin, stdout, stderr)
     store = Store()
-    instance = load(path, {NAMESPACE: wasi.namespace(store)}, store)
+    instance = load(path, {NAMESPACE: wasi.namespace(store)}, store, rebuild)
     start = instance.exports.get("_start")
     memory = instance.exports.get("memory")
     if start is None or memory is None:

@@ -5,7 +5,8 @@ Subcommands:
   build MODULE|MANIFEST -o IMAGE compile a module or a graph into a loadable image
   run IMAGE --invoke NAME ARGS   load an image and call an exported function
   run IMAGE [--dir H::G] [--env K=V] [-- ARGS]   run a WASI program, exit with its code
-  inspect IMAGE                  show an image's header, modules, functions, trampolines, sections
+  inspect IMAGE|PACKAGE          show an image's header, modules, functions, trampolines, sections
+  package IMAGE -o PACKAGE       one deployable file: image, manifest, checksums (and sources)
   cache stats|clear|prune        look after the per-function cache
   wast PATH... [--json]          run spec scripts (JSON form): `N passed, M failed, K skipped`
 
@@ -136,10 +137,10 @@ def cmd_run(args) -> int:
                 raise WasmbuildError(f"--env wants KEY=VALUE, not {item!r}")
             env[key] = value
         try:
-            return run_wasi(args.image, args.program_args, env, dirs)
+            return run_wasi(args.image, args.program_args, env, dirs, rebuild=args.rebuild)
         except NotADirectoryError as e:
             raise WasmbuildError(str(e)) from None
-    instance = load(args.image)
+    instance = load(args.image, rebuild=args.rebuild)
     name, *texts = args.invoke
     func = find_export(instance, name)
     if func is None or not hasattr(func, "type"):
@@ -159,7 +160,20 @@ def cmd_run(args) -> int:
 
 def cmd_inspect(args) -> int:
     from .inspect import describe_image
+    from .package import is_package, open_package
+    if is_package(args.image):
+        _image, manifest, _archive = open_package(args.image)
+        print(json.dumps(manifest, indent=1, sort_keys=True))
+        return 0
     print(describe_image(args.image), end="")
+    return 0
+
+
+def cmd_package(args) -> int:
+    import os
+    from .package import make_package
+    name = args.name or os.path.splitext(os.path.basename(args.image))[0]
+    write_atomically(args.output, make_package(args.image, name, args.sources))
     return 0
 
 
@@ -214,7 +228,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="WASI: preopen directory HOST, seen by the program as GUEST (default HOST)")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="WASI: environment variable")
 
+    p.add_argument("--rebuild", action="store_true",
+                   help="a package made for another machine: rebuild it here from its sources")
     p.set_defaults(func=cmd_run, program_args=[])
+
+    p = sub.add_parser("package", help="package an image into one deployable file")
+    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("-o", "--output", required=True, metavar="PACKAGE")
+    p.add_argument("--name", help="the package's name (default: the image's file name)")
+    p.add_argument("--sources", metavar="MANIFEST|MODULE",
+                   help="also pack the graph's manifest and modules (or the module), for --rebuild")
+    p.set_defaults(func=cmd_package)
 
     p = sub.add_parser("cache", help="show, clear or prune the per-function cache")
     p.add_argument("action", choices=("stats", "clear", "prune"))
@@ -222,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", metavar="DIR", help="the cache (default: $WASMBUILD_CACHE_DIR or ~/.cache/wasmbuild)")
     p.set_defaults(func=cmd_cache)
 
-    p = sub.add_parser("inspect", help="describe an image")
+    p = sub.add_parser("inspect", help="describe an image or a package")
     p.add_argument("image", metavar="IMAGE")
     p.set_defaults(func=cmd_inspect)
 
@@ -255,6 +279,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("wasmbuild: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (e.g. `| head`): not an error worth a traceback.
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
