@@ -16,6 +16,9 @@ The left side is an invocation `NAME ARG...`: NAME is a function the graph expor
 `trap: MESSAGE` when the call must trap with that message. All checks run in order on one loaded
 image, so state (globals, memory) carries from one line to the next.
 
+EXPECTED may instead be a `.toml` file describing the run of a WASI program (arguments,
+directories, expected exit code, stdout and written files; see `check_wasi`).
+
 Gives exit status 0 and one line `IMAGE: N checks passed (EXPECTED)` when every check passes, and
 then writes FILE (a stamp for build systems). Otherwise prints one line per failed check, naming the
 file and line (`EXPECTED:LINE: INVOCATION: expected X, got Y`), and exits 1 without writing FILE.
@@ -96,9 +99,67 @@ def run_check(instance, check: Check) -> str | None:
     return None
 
 
+def check_wasi(image: str, expected: str) -> tuple[int, list[str]]:
+    """Run a WASI program as `expected` (a TOML file) describes and compare what it did:
+
+        args = ["/data/input.txt", "/data/report.txt"]   # the program's arguments
+        dirs = { "/data" = "data" }     # guest path -> directory beside the TOML file; each is
+                                        # copied to a temporary directory before the run
+        env = { "KEY" = "VALUE" }
+        exit_code = 0
+        stdout = "..."                  # the exact output
+        [files]                         # files the program must have written: "guest path" = text
+        "/data/report.txt" = "..."
+    """
+    import io
+    import os
+    import shutil
+    import tempfile
+    import tomllib
+    from .api import run_wasi
+    try:
+        with open(expected, "rb") as f:
+            spec = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise WasmbuildError(f"cannot read expected results: {e}", file=expected) from None
+    base = os.path.dirname(os.path.abspath(expected))
+    failures = []
+    with tempfile.TemporaryDirectory(prefix="wasmbuild-check-") as tmp:
+        dirs = {}
+        for i, (guest, host) in enumerate(sorted(spec.get("dirs", {}).items())):
+            copy = os.path.join(tmp, f"dir{i}")
+            shutil.copytree(os.path.join(base, host), copy)
+            dirs[guest] = copy
+        out = io.BytesIO()
+        code = run_wasi(image, spec.get("args", []), spec.get("env", {}), dirs, io.BytesIO(), out, io.BytesIO())
+        checks = 2
+        if code != spec.get("exit_code", 0):
+            failures.append(f"{expected}: exit code: expected {spec.get('exit_code', 0)}, got {code}")
+        if "stdout" in spec and out.getvalue().decode("utf-8", "replace") != spec["stdout"]:
+            failures.append(f"{expected}: stdout: expected {spec['stdout']!r}, got {out.getvalue().decode('utf-8', 'replace')!r}")
+        for guest, text in sorted(spec.get("files", {}).items()):
+            checks += 1
+            root = next((g for g in dirs if guest.startswith(g.rstrip("/") + "/")), None)
+            if root is None:
+                failures.append(f"{expected}: file {guest} is in no preopened directory")
+                continue
+            host = os.path.join(dirs[root], guest[len(root.rstrip("/")) + 1:])
+            try:
+                with open(host, encoding="utf-8") as f:
+                    actual = f.read()
+            except OSError:
+                actual = None
+            if actual != text:
+                failures.append(f"{expected}: file {guest}: expected {text!r}, got {actual!r}")
+    return checks, failures
+
+
 def check_image(image: str, expected: str) -> tuple[int, list[str]]:
-    """Run every check of `expected` on `image`: (number of checks, failure messages)."""
+    """Run every check of `expected` on `image`: (number of checks, failure messages). A `.toml`
+    file describes the run of a WASI program instead (see `check_wasi`)."""
     from . import load
+    if expected.endswith(".toml"):
+        return check_wasi(image, expected)
     try:
         with open(expected, encoding="utf-8") as f:
             checks = parse_expected(f.read(), expected)

@@ -9,7 +9,10 @@ Takes an SCons Environment; gives it three builders and a pseudo-builder:
 
   env.WasmModule("m.wasm", "m.wat")        .wat -> .wasm with WABT's wat2wasm (WebAssembly 2.0 only);
   env.WasmModule("m.wasm", "m.c")          .c -> .wasm with `python -m ziglang cc --target=wasm32-wasi`
-                                           (a clear build error when ziglang is not installed)
+                                           (a clear build error when ziglang is not installed). The
+                                           default $WASMCCFLAGS make a WASI command (`main`); for a
+                                           library module add e.g. `-nostdlib -Wl,--no-entry
+                                           -Wl,--export=NAME`
   env.WasmGraph("app.img", "graph.toml")   a manifest, or a single .wat/.wasm module, -> loadable image,
                                            by `wasmbuild build`. A scanner reads the manifest, so the
                                            image depends on the module files its steps name (paths
@@ -168,7 +171,8 @@ def generate(env):
         WASMBUILD_TARGET="",
         WASMBUILD_VERSION=version_fingerprint(),
         _WASMBUILD_FLAGS=_build_flags,
-        WASMBUILDCOM="$WASMBUILD_PYTHON -m wasmbuild build -v $SOURCE -o $TARGET -O $WASMBUILD_OPT $_WASMBUILD_FLAGS",
+        WASMBUILDCOM=("$WASMBUILD_PYTHON -m wasmbuild build -v $SOURCE -o $TARGET -O $WASMBUILD_OPT "
+                      "$_WASMBUILD_FLAGS"),
         WASMBUILDCOMSTR="",
         WAT2WASM=find_wabt_tool("wat2wasm") or "",
         WAT2WASMFLAGS=list(WASM2_ONLY),
