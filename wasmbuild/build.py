@@ -58,13 +58,20 @@ class BuildReport:
     cached: int = 0
     trampolines: int = 0
     trampolines_compiled: int = 0
+    remote_hits: int | None = None  # with a remote cache: functions it gave us, uploads, errors
+    remote_uploads: int = 0
+    remote_errors: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         phases = ", ".join(f"{k} {v:.3f}s" for k, v in self.seconds.items())
+        remote = ""
+        if self.remote_hits is not None:
+            remote = (f"; remote cache: {self.remote_hits} hits, {self.remote_uploads} uploads, "
+                      f"{self.remote_errors} errors")
         return (f"{self.functions} functions ({self.compiled} compiled, {self.cached} from cache), "
                 f"{self.trampolines} trampolines ({self.trampolines_compiled} compiled, "
-                f"{self.trampolines - self.trampolines_compiled} reused); {phases}")
+                f"{self.trampolines - self.trampolines_compiled} reused){remote}; {phases}")
 
     def add_time(self, phase: str, start: float) -> float:
         now = time.perf_counter()
@@ -195,7 +202,7 @@ def _support_object(settings: CompileSettings, kind: str, ft: FuncType | None, c
     obj = _SUPPORT_MEMO.get(memo_key)
     key = support_key(kind, None if ft is None else abi.sig_key(ft), settings)
     if obj is None and cache is not None:
-        obj = cache.get(key)
+        obj = cache.get(key, remote=True)
     if obj is None:
         lm = ir.Module(name=kind if ft is None else f"{kind}_{abi.sig_key(ft)}")
         if kind == "runtime":
@@ -314,6 +321,7 @@ def build_image(inputs: list[ModuleInput], settings: CompileSettings | None = No
     # Look every function up in the cache by its key; compile the misses (in parallel).
     compiled: list = [None] * len(work)
     keys: list[str | None] = [None] * len(work)
+    ref_items: list = [None] * len(work)
     misses = []
     t = time.perf_counter()
     for w, (mi, j) in enumerate(work):
@@ -326,12 +334,23 @@ def build_image(inputs: list[ModuleInput], settings: CompileSettings | None = No
         except MalformedError as e:
             raise e.located(func=ctx.num_imported_funcs + j) from None
         keys[w], references = function_key(ctx, j, code, settings)
+        ref_items[w] = references.items
         obj = cache.get(keys[w])
         if obj is None:
             misses.append(w)
         else:
             compiled[w] = (obj, references.items, {})
     t = report.add_time("cache lookup", t)
+    if cache is not None and cache.remote is not None:
+        report.remote_hits = 0
+    if cache is not None and cache.remote is not None and misses:
+        fetched = cache.fetch_remote([keys[w] for w in misses])
+        for w in misses:
+            if keys[w] in fetched:
+                compiled[w] = (fetched[keys[w]], ref_items[w], {})
+        report.remote_hits = len(fetched)
+        misses = [w for w in misses if compiled[w] is None]
+        t = report.add_time("remote cache", t)
     results = _compile_all(modules, [work[w] for w in misses], settings, jobs)
     report.add_time("compile (wall)", t)
     for w, result in zip(misses, results):
@@ -339,7 +358,7 @@ def build_image(inputs: list[ModuleInput], settings: CompileSettings | None = No
         if cache is not None:
             cache.put(keys[w], result[0])
     report.compiled = len(misses)
-    report.cached = len(work) - len(misses)
+    report.cached = len(work) - len(misses) - (report.remote_hits or 0)
     for _obj, _refs, times in compiled:
         for phase, seconds in times.items():
             report.seconds[phase] = report.seconds.get(phase, 0.0) + seconds
@@ -418,7 +437,10 @@ def build_image(inputs: list[ModuleInput], settings: CompileSettings | None = No
     image = write_image(linked, header, meta, bytes(data_blob), func_symbols)
     report.add_time("link", t)
     if cache is not None:
-        cache.enforce_limit()
+        cache.finish()
+        if cache.remote is not None:
+            report.remote_uploads = cache.remote.uploads
+            report.remote_errors = cache.remote.errors
     return image, report
 
 

@@ -11,7 +11,8 @@ file `objects/<2 hex>/<key>` holding a magic string, the SHA-256 of the payload 
 `default_cache_dir()` is `$WASMBUILD_CACHE_DIR`, else `$XDG_CACHE_HOME/wasmbuild`, else
 `~/.cache/wasmbuild`. `stats()`, `clear()` and `prune(max_bytes)` serve `wasmbuild cache ...`;
 `enforce_limit()` prunes to the automatic limit (`$WASMBUILD_CACHE_MAX_SIZE`, default 2 GiB) after
-a build that added entries.
+a build that added entries. With a `remote` (`remote.RemoteCache`), local misses are looked up
+there (`fetch_remote`, verified, then kept locally) and new entries are uploaded (`put`).
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ def parse_size(text: str) -> int:
 
 
 class Cache:
-    def __init__(self, directory: str | None = None, max_bytes: int | None = None):
+    def __init__(self, directory: str | None = None, max_bytes: int | None = None, remote=None):
         self.directory = os.path.abspath(directory or default_cache_dir())
+        self.remote = remote  # a remote.RemoteCache shared by a team, or None
         self.objects = os.path.join(self.directory, "objects")
         if max_bytes is None:
             env = os.environ.get("WASMBUILD_CACHE_MAX_SIZE")
@@ -63,13 +65,20 @@ class Cache:
     def _path(self, key: str) -> str:
         return os.path.join(self.objects, key[:2], key)
 
-    def get(self, key: str) -> bytes | None:
+    def get(self, key: str, remote: bool = False) -> bytes | None:
+        """The entry for `key`, or None. With `remote`, a local miss is looked up in the remote
+        cache too (bulk lookups should use `fetch_remote`, which asks in parallel)."""
         path = self._path(key)
         try:
             with open(path, "rb") as f:
                 data = f.read()
                 mtime = os.fstat(f.fileno()).st_mtime
         except OSError:
+            if remote and self.remote is not None:
+                found = self.fetch_remote([key])
+                if key in found:
+                    self.hits += 1
+                    return found[key]
             self.misses += 1
             return None
         payload = data[_HEADER:]
@@ -91,7 +100,25 @@ class Cache:
         self.hits += 1
         return payload
 
+    def fetch_remote(self, keys: list[str], threads: int = 8) -> dict[str, bytes]:
+        """Ask the remote cache for `keys` (local misses), in parallel; what comes back has been
+        verified against its digest, and is stored locally too."""
+        if self.remote is None or not keys:
+            return {}
+        from concurrent.futures import ThreadPoolExecutor
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="wasmbuild-fetch") as pool:
+            blobs = dict(zip(keys, pool.map(self.remote.get, keys)))
+        found = {k: v for k, v in blobs.items() if v is not None}
+        for key, payload in found.items():
+            self._write_local(key, payload)
+        return found
+
     def put(self, key: str, payload: bytes) -> None:
+        self._write_local(key, payload)
+        if self.remote is not None:
+            self.remote.put(key, payload)
+
+    def _write_local(self, key: str, payload: bytes) -> None:
         if not self.writable:
             return
         path = self._path(key)
@@ -164,6 +191,12 @@ class Cache:
             total -= n
             removed += 1
         return removed, total
+
+    def finish(self) -> None:
+        """End of a build: wait for uploads to the remote, keep the local cache within its limit."""
+        if self.remote is not None:
+            self.remote.flush()
+        self.enforce_limit()
 
     def enforce_limit(self) -> None:
         """After a build that wrote entries: prune to 80% of the limit if it is exceeded."""

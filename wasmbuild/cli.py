@@ -67,7 +67,13 @@ def cmd_build(args) -> int:
     import os
     from .build import ModuleInput, build_graph, build_image
     from .cache import Cache
-    cache = None if args.no_cache else Cache(args.cache_dir)
+    from .remote import from_environment
+    try:
+        remote = None if args.no_cache else from_environment(args.remote_cache,
+                                                             True if args.remote_read_only else None)
+    except ValueError as e:
+        raise WasmbuildError(str(e)) from None
+    cache = None if args.no_cache else Cache(args.cache_dir, remote=remote)
     jobs = args.jobs or os.cpu_count() or 1
     if len(args.modules) == 1 and args.modules[0].endswith(".toml"):
         image, report = build_graph(args.modules[0], _settings(args), jobs, cache)
@@ -214,6 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache-dir", metavar="DIR",
                    help="per-function cache (default: $WASMBUILD_CACHE_DIR or ~/.cache/wasmbuild)")
     p.add_argument("--no-cache", action="store_true", help="compile everything, use no cache")
+    p.add_argument("--remote-cache", metavar="URL",
+                   help="shared HTTP cache (Bazel remote-cache layout; default $WASMBUILD_REMOTE_CACHE); "
+                        "credentials only from the environment")
+    p.add_argument("--remote-read-only", action="store_true", help="use the remote cache, never upload")
     p.add_argument("-o", "--output", required=True, metavar="IMAGE")
     p.add_argument("-v", "--verbose", action="store_true", help="print what was compiled and the time per phase")
     add_compile_options(p)

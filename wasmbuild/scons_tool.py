@@ -30,6 +30,8 @@ Construction variables (set with SetDefault, so values given to Environment() wi
   WASMBUILD_JOBS       compile processes per image (default: the number of CPUs)
   WASMBUILD_CACHE_DIR  the per-function cache ("" = wasmbuild's default, $WASMBUILD_CACHE_DIR or
                        ~/.cache/wasmbuild)
+  WASMBUILD_REMOTE_CACHE  a shared HTTP cache URL ("" = $WASMBUILD_REMOTE_CACHE, if set); its
+                       credentials come from the environment only (see docs/remote-cache.md)
   WASMBUILD_TARGET     target triple ("" = this machine)
   WASMBUILD_VERSION    wasmbuild's version and a fingerprint of its sources and of llvmlite's version
   WASMBUILDCOM/WASMBUILDCOMSTR     the image command and its message ("" prints the command)
@@ -44,8 +46,8 @@ the sources' contents, so upgrading wasmbuild or llvmlite, or changing a setting
 the job count and cache directory are left out of it (they do not change the image). Compiled
 functions live in wasmbuild's cache, never as SCons nodes: `scons -c` removes images and stamps
 and leaves the cache alone. The commands run in a subprocess each, so `scons -j N` builds images in
-parallel. The commands see PYTHONPATH, HOME, XDG_CACHE_HOME, WASMBUILD_CACHE_DIR and
-WASMBUILD_CACHE_MAX_SIZE from the environment SCons runs in (so they import the same wasmbuild and
+parallel. The commands see PYTHONPATH, HOME, XDG_CACHE_HOME and the WASMBUILD_CACHE_* and
+WASMBUILD_REMOTE_CACHE* variables from the environment SCons runs in (so they import the same wasmbuild and
 use the same cache as the command line).
 """
 
@@ -66,7 +68,9 @@ import SCons.Scanner
 import wasmbuild
 from wasmbuild.wat import WASM2_ONLY, find_wabt_tool
 
-PASSED_ENV = ("PYTHONPATH", "HOME", "XDG_CACHE_HOME", "WASMBUILD_CACHE_DIR", "WASMBUILD_CACHE_MAX_SIZE")
+PASSED_ENV = ("PYTHONPATH", "HOME", "XDG_CACHE_HOME", "WASMBUILD_CACHE_DIR", "WASMBUILD_CACHE_MAX_SIZE",
+              "WASMBUILD_REMOTE_CACHE", "WASMBUILD_REMOTE_CACHE_READONLY", "WASMBUILD_REMOTE_CACHE_TIMEOUT",
+              "WASMBUILD_REMOTE_CACHE_TOKEN", "WASMBUILD_REMOTE_CACHE_USER", "WASMBUILD_REMOTE_CACHE_PASSWORD")
 
 
 @functools.lru_cache(maxsize=None)
@@ -100,6 +104,9 @@ def _build_flags(target, source, env, for_signature):
         cache = env.subst("$WASMBUILD_CACHE_DIR", target=target, source=source)
         if cache:
             flags += ["--cache-dir", cache]
+        remote = env.subst("$WASMBUILD_REMOTE_CACHE", target=target, source=source)
+        if remote:
+            flags += ["--remote-cache", remote]
     triple = env.subst("$WASMBUILD_TARGET")
     if triple:
         flags += ["--target", triple]
@@ -168,6 +175,7 @@ def generate(env):
         WASMBUILD_OPT=2,
         WASMBUILD_JOBS=os.cpu_count() or 1,
         WASMBUILD_CACHE_DIR="",
+        WASMBUILD_REMOTE_CACHE="",
         WASMBUILD_TARGET="",
         WASMBUILD_VERSION=version_fingerprint(),
         _WASMBUILD_FLAGS=_build_flags,
