@@ -23,6 +23,9 @@ Takes an SCons Environment; gives it three builders and a pseudo-builder:
                                            runs `python -m wasmbuild.samplecheck IMAGE EXPECTED` and
                                            writes the stamp when every `INVOCATION => OUTPUT` line holds
   env.WasmTest(image, expected)            the same, with the stamp named IMAGE + $WASMCHECKSUFFIX
+  env.WasmPackage(pkg, image, sources=MANIFEST, name=NAME)
+                                           one deployable file (`wasmbuild package`), optionally with
+                                           the sources for --rebuild; WASMPACKAGECOM/WASMPACKAGECOMSTR
 
 Construction variables (set with SetDefault, so values given to Environment() win):
   WASMBUILD_PYTHON     the interpreter that runs wasmbuild (default: the one running SCons)
@@ -192,6 +195,11 @@ def generate(env):
         WASMCCCOMSTR="$WASMMODULECOMSTR",
         WASMRUNCOM="$WASMBUILD_PYTHON -m wasmbuild.samplecheck $SOURCES --stamp $TARGET",
         WASMRUNCOMSTR="",
+        WASMPACKAGECOM=("$WASMBUILD_PYTHON -m wasmbuild package $SOURCE -o $TARGET --name $WASMPACKAGE_NAME "
+                        "${_wasm_sources_flag(WASMPACKAGE_SOURCES)}"),
+        WASMPACKAGECOMSTR="",
+        WASMPACKAGESUFFIX=".wbpkg",
+        _wasm_sources_flag=lambda sources: f"--sources {sources}" if sources else "",
         WASMIMAGESUFFIX=".img",
         WASMCHECKSUFFIX=".passed",
     )
@@ -206,7 +214,28 @@ def generate(env):
     env["BUILDERS"]["WasmCheck"] = SCons.Builder.Builder(
         action=SCons.Action.Action("$WASMRUNCOM", "$WASMRUNCOMSTR", varlist=["WASMBUILD_VERSION"]),
         suffix="$WASMCHECKSUFFIX")
+    env["BUILDERS"]["_WasmPackage"] = SCons.Builder.Builder(
+        action=SCons.Action.Action("$WASMPACKAGECOM", "$WASMPACKAGECOMSTR", varlist=["WASMBUILD_VERSION"]),
+        suffix="$WASMPACKAGESUFFIX", single_source=True)
     env.AddMethod(WasmTest)
+    env.AddMethod(WasmPackage)
+
+
+def WasmPackage(env, target, image, sources=None, name=None):
+    """Package `image` into one deployable file (`wasmbuild package`); with `sources` (the graph's
+    manifest, or the module), the package also carries them so it can be rebuilt elsewhere."""
+    image = env.arg2nodes(image)[0] if not isinstance(image, (list, tuple)) else image[0]
+    name = name or os.path.splitext(os.path.basename(str(target)))[0]
+    extra = {"WASMPACKAGE_NAME": name, "WASMPACKAGE_SOURCES": ""}
+    deps = []
+    if sources:
+        source = env.File(sources)
+        extra["WASMPACKAGE_SOURCES"] = source.path
+        deps = [source] + (_scan_manifest(source, env, None) if source.path.endswith(".toml") else [])
+    package = env._WasmPackage(target, image, **extra)
+    if deps:
+        env.Depends(package, deps)
+    return package
 
 
 def exists(env):
