@@ -6,8 +6,8 @@ with every link-time relocation applied, a GOT, the symbol offsets and the few r
 can only be applied once the load address is known. `elf` reads objects and writes the image file.
 """
 
-from .elf import ObjectFile, parse_object, write_elf, OutSection, OutSymbol
+from .elf import ObjectFile, parse_object, parse_objects, write_elf, OutSection, OutSymbol
 from .linker import LinkedCode, LoadReloc, link, load_relocs_to_bytes, load_relocs_from_bytes
 
-__all__ = ["ObjectFile", "parse_object", "write_elf", "OutSection", "OutSymbol", "LinkedCode",
+__all__ = ["ObjectFile", "parse_object", "parse_objects", "write_elf", "OutSection", "OutSymbol", "LinkedCode",
            "LoadReloc", "link", "load_relocs_to_bytes", "load_relocs_from_bytes"]

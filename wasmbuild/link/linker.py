@@ -38,6 +38,11 @@ slot, and called through a stub because it may be more than 2 GiB away. An undef
 symbol must be defined by a unit: the compiler marks its own symbols hidden, so a missing one is a
 link error here rather than a failed dlsym at load time.
 
+Sections that are not SHF_ALLOC (.comment, .symtab, .llvm_addrsig, ...), `.eh_frame`, notes and
+SHF_EXCLUDE sections are ignored, with the relocations that apply to them. Empty writable sections
+are harmless and placed with `.data.rel.ro`. The cyclic GC is paused while linking (see
+`elf.gc_paused`); 20,000 small units link in about 0.4 s (bench/link.py).
+
 Errors raise `LinkError`: malformed objects, duplicate and undefined symbols, writable data other
 than `.data.rel.ro`, TLS, unsupported relocation types, values that do not fit their field.
 """
@@ -51,9 +56,9 @@ from typing import Callable, Iterable, NamedTuple
 from ..errors import LinkError
 from . import elf
 from .elf import (
-    ObjectFile, parse_object, reloc_name,
+    ObjectFile, gc_paused, parse_object, reloc_name,
     SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHF_TLS, SHF_MERGE, SHF_EXCLUDE,
-    SHT_NOBITS, SHT_NOTE, SHT_GROUP, SHT_X86_64_UNWIND,
+    SHT_NOTE, SHT_GROUP, SHT_X86_64_UNWIND,
     SHN_UNDEF, SHN_ABS, SHN_COMMON, SHN_LORESERVE,
     STB_LOCAL, STB_WEAK, STT_FUNC, STT_SECTION, STV_DEFAULT,
 )
@@ -236,6 +241,8 @@ MACHINE_SPECS: dict[str, MachineSpec] = {
 # Resolved symbol kinds.
 _INT, _ABS, _EXT, _LOST = 0, 1, 2, 3
 
+_MAX_IMAGE = 1 << 31  # PC-relative 32-bit references must reach across the whole image
+
 _IGNORED_ALLOC_TYPES = {SHT_NOTE, SHT_GROUP, SHT_X86_64_UNWIND}
 
 
@@ -256,8 +263,10 @@ def _as_objects(units, spec: MachineSpec) -> list[ObjectFile]:
             name, data = u
             obj = data if isinstance(data, ObjectFile) else parse_object(data, name)
         if obj.machine != spec.em or obj.byteorder != spec.byteorder:
-            raise LinkError(f"object is for e_machine {obj.machine} ({obj.byteorder}), "
-                            f"linking for {spec.name}", file=obj.name)
+            what = elf.MACHINE_NAMES.get(obj.machine, f"e_machine {obj.machine}")
+            order = "big-endian" if obj.byteorder == ">" else "little-endian"
+            raise LinkError(f"object is for {what} ({order}), linking for {spec.name}",
+                            file=obj.name)
         objs.append(obj)
     return objs
 
@@ -265,6 +274,11 @@ def _as_objects(units, spec: MachineSpec) -> list[ObjectFile]:
 def link(units, absolute_symbols: dict[str, int] | None = None,
          machine: str = "x86_64") -> LinkedCode:
     """Link `units` (see the module docstring) into a `LinkedCode`."""
+    with gc_paused():
+        return _link(units, absolute_symbols, machine)
+
+
+def _link(units, absolute_symbols, machine) -> LinkedCode:
     spec = MACHINE_SPECS.get(machine)
     if spec is None:
         raise LinkError(f"linking for machine {machine!r} is not implemented "
@@ -376,6 +390,9 @@ def link(units, absolute_symbols: dict[str, int] | None = None,
         off += s.size
     data_end = off
     got_offset = _align(data_end, 8)
+    if got_offset + 8 * len(externals) > _MAX_IMAGE:
+        raise LinkError(f"linked code would be {got_offset:#x} bytes; the small code model "
+                        f"allows at most {_MAX_IMAGE:#x}")
 
     # 3. Contents.
     img = bytearray(bytes([spec.text_fill]) * text_size)
@@ -424,7 +441,7 @@ def link(units, absolute_symbols: dict[str, int] | None = None,
                 return resolve_defined(*d)
             if sym.name in absolute:
                 return (_ABS, absolute[sym.name], 0, sym.name)
-            if sym.shndx == SHN_UNDEF:
+            if sym.shndx == SHN_UNDEF and sym.name in ext_index:
                 return (_EXT, ext_index[sym.name], 0, sym.name)
         return resolve_defined(ui, k)
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import errno as _errno
 import mmap as _mmap
 import os
 import platform
 import struct
+import sys
 from typing import Callable
 
 from ..errors import LinkError
@@ -89,24 +89,58 @@ def default_resolver(name: str) -> int:
     raise LinkError(f"unresolved external symbol {name} (not in the process nor in libm)")
 
 
+_ORDER_NAMES = {"<": "little-endian", ">": "big-endian"}
+
+
+def _check_layout(lc: LinkedCode) -> None:
+    """Refuse layout numbers that do not fit together (a damaged image), before mapping anything."""
+    page = _mmap.PAGESIZE
+
+    def bad(why: str) -> LinkError:
+        return LinkError(f"inconsistent linked code layout: {why}")
+
+    ints = (lc.page_size, lc.text_size, lc.data_offset, lc.got_offset, lc.got_size, lc.size)
+    if not all(isinstance(v, int) and 0 <= v < (1 << 47) for v in ints):
+        raise bad("a size or offset is not a plausible integer")
+    if lc.page_size <= 0 or lc.page_size & (lc.page_size - 1):
+        raise bad(f"page size {lc.page_size:#x} is not a power of two")
+    if lc.page_size % page:
+        raise LinkError(f"code is laid out for {lc.page_size:#x}-byte pages, which are not a "
+                        f"multiple of this host's {page:#x}-byte pages")
+    if lc.data_offset % lc.page_size:
+        raise bad(f"data offset {lc.data_offset:#x} is not page aligned")
+    if lc.size % lc.page_size:
+        raise bad(f"size {lc.size:#x} is not a whole number of pages")
+    if not lc.text_size <= len(lc.code) <= lc.data_offset:
+        raise bad(f"text size {lc.text_size:#x}, code size {len(lc.code):#x} and data offset "
+                  f"{lc.data_offset:#x} are out of order")
+    if lc.data_offset + len(lc.data) > lc.got_offset or lc.got_offset % 8 or lc.got_size % 8:
+        raise bad(f"GOT at {lc.got_offset:#x} (size {lc.got_size:#x}) does not follow the data "
+                  f"({lc.data_offset:#x} + {len(lc.data):#x})")
+    if lc.got_offset + lc.got_size > lc.size or lc.data_offset > lc.size:
+        raise bad(f"size {lc.size:#x} is too small for the contents")
+    for name, off in lc.symbols.items():
+        if not isinstance(off, int) or not 0 <= off < max(lc.size, 1):
+            raise bad(f"symbol {name} at {off!r} is outside the code")
+
+
 class CodeMemory:
     """Linked code mapped into this process; see the module docstring."""
 
     def __init__(self, linked: LinkedCode, resolve: Callable[[str], int] | None = None):
+        self._base = 0
+        self._size = 0
         host = host_machine()
         if linked.machine != host:
             raise LinkError(f"code is for {linked.machine}, this host is {host}")
-        if linked.page_size % _mmap.PAGESIZE or linked.data_offset % _mmap.PAGESIZE:
-            raise LinkError(f"code is laid out for {linked.page_size:#x}-byte pages, this host "
-                            f"uses {_mmap.PAGESIZE:#x}-byte pages")
-        self._base = 0
-        self._size = 0
+        host_order = "<" if sys.byteorder == "little" else ">"
+        if linked.byteorder != host_order:
+            raise LinkError(f"code is {_ORDER_NAMES.get(linked.byteorder, repr(linked.byteorder))}, "
+                            f"this host is {_ORDER_NAMES[host_order]}")
+        _check_layout(linked)
         self.symbols = dict(linked.symbols)
         resolve = resolve or default_resolver
         size = linked.size
-        if len(linked.code) > linked.data_offset or size < linked.got_offset + linked.got_size \
-                or linked.data_offset + len(linked.data) > linked.got_offset:
-            raise LinkError("inconsistent linked code layout")
 
         # Resolve first: a missing symbol must not leave a mapping behind.
         addrs: dict[str, int] = {}

@@ -1,0 +1,1 @@
+"""Loading images: mapping code (codemem), the runtime objects (runtime), instantiation (instance)."""
