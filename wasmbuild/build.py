@@ -28,7 +28,7 @@ from .cache import Cache
 from .errors import MalformedError, WasmbuildError
 from .graph import Graph, default_graph, load_manifest, resolve_graph
 from .image import write_image
-from .keys import function_key, support_key
+from .keys import KeyMemo, function_key, support_key
 from .link import elf
 from .link.layout import VMLayout
 from .link.linker import link
@@ -332,22 +332,31 @@ def _build_image(inputs: list[ModuleInput], settings: CompileSettings | None, jo
     ref_items: list = [None] * len(work)
     misses = []
     t = time.perf_counter()
+    memos = [KeyMemo(cache, d[0], settings) if cache is not None else None for d in decoded]
     for w, (mi, j) in enumerate(work):
         m, ctx, _info = decoded[mi]
         if cache is None:
             misses.append(w)
             continue
-        try:
-            code = decode_function(m, j)
-        except MalformedError as e:
-            raise e.located(func=ctx.num_imported_funcs + j) from None
-        keys[w], references = function_key(ctx, j, code, settings)
-        ref_items[w] = references.items
+        known = memos[mi].lookup(j)
+        if known is not None:
+            keys[w], ref_items[w] = known
+        else:
+            try:
+                code = decode_function(m, j)
+            except MalformedError as e:
+                raise e.located(func=ctx.num_imported_funcs + j) from None
+            keys[w], references = function_key(ctx, j, code, settings)
+            ref_items[w] = references.items
+            memos[mi].remember(j, keys[w], ref_items[w])
         obj = cache.get(keys[w])
         if obj is None:
             misses.append(w)
         else:
-            compiled[w] = (obj, references.items, {})
+            compiled[w] = (obj, ref_items[w], {})
+    for memo in memos:
+        if memo is not None:
+            memo.save()
     t = report.add_time("cache lookup", t)
     if cache is not None and cache.remote is not None:
         report.remote_hits = 0

@@ -18,12 +18,19 @@ type changes no key; changing a function's type changes its key and its callers'
 covers every fact validation looks at, a cache hit may skip validation as well as compilation.
 
 `support_key(kind, signature, settings)` names the runtime helpers and trampolines.
+
+`KeyMemo` spares a rebuild the work of decoding unchanged bodies to compute their keys: for one
+module *context* (the module's bytes outside the code section, the settings and the compiler
+fingerprint) it remembers, in the cache, which key and references each body (by its bytes' hash
+and its function's type index) had. Any change to the context starts a new memo, so a remembered
+key is always the one `function_key` would compute.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 
 from .binary import opcodes as ops
@@ -125,3 +132,46 @@ def support_key(kind: str, signature: str | None, settings: CompileSettings) -> 
     h.update(_settings_repr(settings))
     h.update(f"support:{kind}:{signature}".encode())
     return h.hexdigest()
+
+
+class KeyMemo:
+    """body hash and type index -> (function key, references) for one module context."""
+
+    def __init__(self, cache, module, settings: CompileSettings):
+        self.cache = cache
+        self.module = module
+        data = module.data
+        h = hashlib.sha256(b"keymemo:" + compiler_fingerprint().encode() + _settings_repr(settings))
+        if module.code_section is not None:
+            start, end = module.code_section
+            h.update(data[:start])
+            h.update(data[end:])
+        else:
+            h.update(data)
+        self.key = h.hexdigest()
+        raw = cache.get(self.key)
+        try:
+            self.entries = json.loads(raw) if raw else {}
+        except ValueError:
+            self.entries = {}
+        self.changed = False
+
+    def _id(self, j: int) -> str:
+        body = self.module.bodies[j]
+        digest = hashlib.sha256(self.module.data[body.offset:body.end]).hexdigest()
+        return f"{digest}:{self.module.func_type_indices[j]}"
+
+    def lookup(self, j: int):
+        entry = self.entries.get(self._id(j))
+        if entry is None:
+            return None
+        key, items = entry
+        return key, [(kind, index) for kind, index in items]
+
+    def remember(self, j: int, key: str, items) -> None:
+        self.entries[self._id(j)] = [key, [list(item) for item in items]]
+        self.changed = True
+
+    def save(self) -> None:
+        if self.changed:
+            self.cache.put(self.key, json.dumps(self.entries, sort_keys=True, separators=(",", ":")).encode())

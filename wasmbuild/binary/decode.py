@@ -127,6 +127,7 @@ def _decode_sections(r: Reader, m: Module) -> None:
         elif sid == SECTION_DATACOUNT:
             m.data_count = s.u32()
         elif sid == SECTION_CODE:
+            m.code_section = (id_offset, end)
             bodies = []
             for _ in range(s.length()):
                 n = s.length()

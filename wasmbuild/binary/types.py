@@ -154,6 +154,7 @@ class Module:
     start_offset: int = 0
     elems: list[ElemSegment] = field(default_factory=list)
     data_count: int | None = None
+    code_section: tuple[int, int] | None = None  # where the code section (header included) lies
     # Byte offsets of the entries of the function, table and memory sections (for error messages).
     func_type_offsets: list[int] = field(default_factory=list)
     table_offsets: list[int] = field(default_factory=list)
