@@ -166,13 +166,11 @@ def test_run_on_files_that_are_not_images(files, tmp_path):
     assert_user_error(cli("run", damaged, "--invoke", "add", "1", "2"), str(damaged), "damaged")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an image whose .wb.header JSON lacks a key (one byte changed, "
-                   "not covered by the checksum) makes `run` die with a KeyError traceback")
 def test_run_on_image_with_damaged_header_key(files, tmp_path):
     data = (files / "add.img").read_bytes()
-    assert data.count(b'"layout":') == 1
+    assert data.count(b'"layout":') >= 1  # the first is the header's (it precedes the metadata)
     bad = tmp_path / "key.img"
-    bad.write_bytes(data.replace(b'"layout":', b'"layouT":'))
+    bad.write_bytes(data.replace(b'"layout":', b'"layouT":', 1))
     assert_user_error(cli("run", bad, "--invoke", "add", "1", "2"), str(bad))
 
 

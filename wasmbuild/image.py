@@ -54,15 +54,12 @@ def write_image(linked: LinkedCode, header: dict, meta: dict, data_blob: bytes,
     """`symbols`: (name, offset in code, size) of each function, for readelf and inspect."""
     meta_bytes = _json_bytes(meta)
     relocs = load_relocs_to_bytes(linked.load_relocs)
-    digest = hashlib.sha256()
-    for part in (linked.code, linked.data, relocs, meta_bytes, data_blob):
-        digest.update(len(part).to_bytes(8, "little"))
-        digest.update(part)
-    header = dict(header, format=FORMAT_VERSION, checksum=digest.hexdigest(),
+    header = dict(header, format=FORMAT_VERSION,
                   layout={"page_size": linked.page_size, "text_size": linked.text_size,
                           "data_offset": linked.data_offset, "got_offset": linked.got_offset,
                           "got_size": linked.got_size, "size": linked.size,
                           "code_size": len(linked.code), "data_size": len(linked.data)})
+    header["checksum"] = _checksum(header, linked.code, linked.data, relocs, meta_bytes, data_blob)
     sections = [
         elf.OutSection(SECTION_TEXT, elf.SHT_PROGBITS, elf.SHF_ALLOC | elf.SHF_EXECINSTR, 16,
                        linked.code, addr=0),
@@ -101,23 +98,48 @@ def read_image(data: bytes, path: str | None = None) -> Image:
     relro = sections.get(SECTION_RELRO, b"")
     relocs = sections.get(SECTION_RELOCS, b"")
     blob = sections.get(SECTION_DATA, b"")
+    if not isinstance(header, dict) or _checksum(header, code, relro, relocs, meta_bytes, blob) != header.get("checksum"):
+        raise ImageError("image is damaged (checksum mismatch)", file=path)
+    try:
+        _check_header(header, len(code), len(relro))
+        load_relocs: list[LoadReloc] = load_relocs_from_bytes(relocs)
+        lay = header["layout"]
+        linked = LinkedCode(machine=header["target"]["machine"], byteorder=header["target"]["byteorder"],
+                            page_size=lay["page_size"], code=code, text_size=lay["text_size"],
+                            data_offset=lay["data_offset"], data=relro, got_offset=lay["got_offset"],
+                            got_size=lay["got_size"], size=lay["size"], symbols=dict(meta["symbols"]),
+                            func_sizes={}, load_relocs=load_relocs)
+    except (WasmbuildError, KeyError, TypeError, ValueError) as e:
+        reason = e.reason if isinstance(e, WasmbuildError) else f"{e.__class__.__name__}: {e}"
+        raise ImageError(f"damaged image: {reason}", file=path) from None
+    return Image(path, header, meta, linked, blob)
+
+
+def _checksum(header: dict, *parts: bytes) -> str:
+    """SHA-256 over the header (without its checksum field) and the contents of every other section
+    the loader uses, each preceded by its length."""
     digest = hashlib.sha256()
-    for part in (code, relro, relocs, meta_bytes, blob):
+    head = _json_bytes({k: v for k, v in header.items() if k != "checksum"})
+    for part in (head, *parts):
         digest.update(len(part).to_bytes(8, "little"))
         digest.update(part)
-    if digest.hexdigest() != header.get("checksum"):
-        raise ImageError("image is damaged (checksum mismatch)", file=path)
-    lay = header["layout"]
-    try:
-        load_relocs: list[LoadReloc] = load_relocs_from_bytes(relocs)
-    except WasmbuildError as e:
-        raise ImageError(f"damaged load relocations: {e.reason}", file=path) from None
-    linked = LinkedCode(machine=header["target"]["machine"], byteorder=header["target"]["byteorder"],
-                        page_size=lay["page_size"], code=code, text_size=lay["text_size"],
-                        data_offset=lay["data_offset"], data=relro, got_offset=lay["got_offset"],
-                        got_size=lay["got_size"], size=lay["size"], symbols=dict(meta["symbols"]),
-                        func_sizes={}, load_relocs=load_relocs)
-    return Image(path, header, meta, linked, blob)
+    return digest.hexdigest()
+
+
+def _check_header(header: dict, code_size: int, data_size: int) -> None:
+    """The header's fields have the types and relations the loader relies on."""
+    target, lay = header["target"], header["layout"]
+    if target["byteorder"] not in ("<", ">") or not isinstance(target["machine"], str):
+        raise ValueError("bad target")
+    names = ("page_size", "text_size", "data_offset", "got_offset", "got_size", "size", "code_size", "data_size")
+    if not all(isinstance(lay[n], int) and lay[n] >= 0 for n in names):
+        raise ValueError("bad layout numbers")
+    page = lay["page_size"]
+    if page <= 0 or page & (page - 1) or lay["code_size"] != code_size or lay["data_size"] != data_size \
+            or lay["text_size"] > code_size or code_size > lay["data_offset"] \
+            or lay["data_offset"] % page or lay["data_offset"] + data_size > lay["got_offset"] \
+            or lay["got_offset"] + lay["got_size"] > lay["size"]:
+        raise ValueError("inconsistent layout")
 
 
 def _sections(data: bytes) -> dict[str, bytes]:

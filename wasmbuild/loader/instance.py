@@ -17,7 +17,7 @@ import ctypes
 import platform
 
 from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType
-from ..errors import UnlinkableError
+from ..errors import LinkError, UnlinkableError
 from ..image import Image, ImageError, read_image
 from ..link.layout import VMLayout
 from ..translate import abi
@@ -39,7 +39,10 @@ class LoadedImage:
         self.meta = image.meta
         self.types = [FuncType(tuple(map(parse_type, p)), tuple(map(parse_type, r)))
                       for p, r in self.meta["types"]]
-        self.code = CodeMemory(image.linked)
+        try:
+            self.code = CodeMemory(image.linked)
+        except LinkError as e:
+            raise ImageError(f"cannot load the code: {e.reason}", file=image.path) from None
         store.keep_alive.append(self)
         self._data_buf = ctypes.create_string_buffer(image.data, max(len(image.data), 1))
         self.data_base = ctypes.addressof(self._data_buf)

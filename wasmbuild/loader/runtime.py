@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import struct
+import threading
 
 from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, PAGE_SIZE, V128, FuncType
 from ..errors import WasmbuildError
@@ -99,6 +100,34 @@ def from_bits(t: int, bits: int):
     if t == F64:
         return struct.unpack("<d", struct.pack("<Q", bits))[0]
     return bits
+
+
+# --- the calling thread's stack ---------------------------------------------------------------
+
+_STACK_MARGIN = 256 << 10  # left for the trap path and for Python code that host functions run
+_thread = threading.local()  # per thread (and gone with it): the stack floor found for it
+
+
+def _stack_floor() -> int:
+    """The lowest address wasm code on this thread may use: the bottom of the thread's stack plus a
+    margin, so that a thread with a small stack still traps ("call stack exhausted") instead of
+    overflowing. 0 if the C library cannot tell."""
+    floor = getattr(_thread, "stack_floor", None)
+    if floor is None:
+        floor = 0
+        try:
+            libc = ctypes.CDLL(None)
+            libc.pthread_self.restype = ctypes.c_ulong
+            attr = ctypes.create_string_buffer(256)
+            if libc.pthread_getattr_np(ctypes.c_ulong(libc.pthread_self()), attr) == 0:
+                addr, size = ctypes.c_void_p(), ctypes.c_size_t()
+                if libc.pthread_attr_getstack(attr, ctypes.byref(addr), ctypes.byref(size)) == 0 and addr.value:
+                    floor = addr.value + _STACK_MARGIN
+                libc.pthread_attr_destroy(attr)
+        except (OSError, AttributeError):
+            floor = 0
+        _thread.stack_floor = floor
+    return floor
 
 
 # --- store ----------------------------------------------------------------------------------------
@@ -183,7 +212,7 @@ class Store:
         except BaseException as e:  # noqa: BLE001 - any Python exception becomes a trap
             self.pending_exception = e
             return abi.TRAP_HOST
-        return 0
+        return abi.HOST_CALL_OK
 
     def host_function(self, ft: FuncType, fn, raw: bool = False) -> "Function":
         """Wrap a Python callable as a wasm function of type `ft`. With `raw`, it gets and returns
@@ -200,11 +229,15 @@ class Store:
         entry = self.entries.get(ft)
         if entry is None:
             raise WasmbuildError(f"no entry trampoline for signature {ft} in the loaded images")
+        _poke64(self.runtime + abi.RT_STACK_FLOOR, _stack_floor())
         status = entry(vmctx, code, values)
         if status:
             if status == abi.TRAP_HOST and self.pending_exception is not None:
                 exc, self.pending_exception = self.pending_exception, None
                 raise exc
+            if status == abi.TRAP_HOST:
+                raise Trap("host function failed: the call into Python did not complete "
+                           "(for example, the Python stack was exhausted)", status)
             message = abi.TRAP_MESSAGES.get(status, f"trap {status}")
             detail = _peek64(self.runtime + abi.RT_TRAP_DETAIL)
             if detail != 0xFFFFFFFFFFFFFFFF:

@@ -12,10 +12,12 @@ Memory layouts (all little or big endian as the target is, 8-byte fields unless 
     RT_STACK_LIMIT  lowest native stack address wasm code may use (0 = not in wasm)
     RT_GROW_MEMORY  i32 (*)(ptr memdef, i32 delta_pages): old size in pages, or -1
     RT_GROW_TABLE   i32 (*)(ptr tabledef, i32 delta, ptr init): old size, or -1
-    RT_HOST_CALL    i32 (*)(ptr hostrec, ptr values): 0, or a trap code
+    RT_HOST_CALL    i32 (*)(ptr hostrec, ptr values): HOST_CALL_OK, or anything else to trap
     RT_STACK_BUDGET bytes of native stack wasm code may use below the outermost entry
     RT_TRAP_DETAIL  a number that completes the trap message (the table index of an
                     uninitialized element), or -1
+    RT_STACK_FLOOR  lowest address the stack limit may be set to (the calling thread's stack
+                    bottom plus a margin), or 0 if unknown
 
   VMContext (one per instance; every "context" pointer, including host records, starts with the
   runtime pointer, so trap code can always find the runtime):
@@ -45,7 +47,8 @@ RT_GROW_TABLE = 32
 RT_HOST_CALL = 40
 RT_STACK_BUDGET = 48
 RT_TRAP_DETAIL = 56
-RUNTIME_SIZE = 64
+RT_STACK_FLOOR = 64
+RUNTIME_SIZE = 72
 
 VM_RUNTIME = 0
 VM_MEMORY = 8
@@ -79,6 +82,10 @@ HOST_ID = 8
 HOSTREC_SIZE = 16
 
 VALUE_SLOT_SIZE = 16
+
+# What the host-call hook returns on success. Not 0: ctypes makes a callback that failed before its
+# own code ran (e.g. RecursionError on entry) return 0, and that must trap, not pass for success.
+HOST_CALL_OK = 0x600D
 
 # Native stack that wasm code may use below the outermost entry point.
 DEFAULT_STACK_BUDGET = 1 << 20

@@ -12,7 +12,7 @@ slots, calls `code`, stores the results back and returns 0, or the trap code aft
 
 `build_host_trampoline(llmodule, ft)` adds the wasm-to-host trampoline of `ft`: it has the wasm
 signature (its vmctx is a host record), spills the arguments into value slots, calls the Runtime's
-host-call hook and either returns the results or traps with the code the hook returned.
+host-call hook and returns the results if the hook answered `HOST_CALL_OK`, else traps.
 """
 
 from __future__ import annotations
@@ -212,6 +212,8 @@ def build_entry_trampoline(m: ir.Module, ft: FuncType) -> str:
     here = b.ptrtoint(jmpbuf, I64T)
     budget = field(b, runtime, abi.RT_STACK_BUDGET, I64T)
     fresh = b.sub(here, budget)
+    floor = field(b, runtime, abi.RT_STACK_FLOOR, I64T)  # never below the thread's own stack
+    fresh = b.select(b.icmp_unsigned(">", fresh, floor), fresh, floor)
     limit = b.select(b.icmp_unsigned("==", old_limit, ir.Constant(I64T, 0)), fresh, old_limit)
     b.store(limit, field_ptr(b, runtime, abi.RT_STACK_LIMIT))
     args = [b.load(_slot(b, values, i), typ=LLVM_TYPES[t]) for i, t in enumerate(ft.params)]
@@ -257,10 +259,12 @@ def build_host_trampoline(m: ir.Module, ft: FuncType) -> str:
 
 
 def _trap_unless_status(fn: ir.Function, b: ir.IRBuilder, status) -> None:
+    """Continue only if the host hook said HOST_CALL_OK. Anything else traps: the hook's failure
+    code, or 0, which is what ctypes returns when the call into Python itself failed."""
     good = fn.append_basic_block("ok")
     bad = fn.append_basic_block("trap")
-    b.cbranch(b.icmp_unsigned("==", status, ir.Constant(I32T, 0)), good, bad)
+    b.cbranch(b.icmp_unsigned("==", status, ir.Constant(I32T, abi.HOST_CALL_OK)), good, bad)
     tb = ir.IRBuilder(bad)
-    tb.call(_declare_trap(fn.module), [fn.args[0], status])
+    tb.call(_declare_trap(fn.module), [fn.args[0], ir.Constant(I32T, abi.TRAP_HOST)])
     tb.unreachable()
     b.position_at_end(good)
