@@ -104,38 +104,38 @@ class RemoteCache:
             self._failures = 0
 
     # --- cache operations ---
+    def _download(self, path: str) -> bytes | None:
+        """The body at `path`, or None if the server does not have it (404)."""
+        status, body = self._request("GET", path)
+        if status == 404:
+            return None
+        if status != 200:
+            raise OSError(f"HTTP {status} for {path.split('/')[1]}")
+        return body
+
     def get(self, key: str) -> bytes | None:
         if self._disabled:
             return None
+        blob = None
         try:
-            status, record = self._request("GET", f"/ac/{key}")
-            if status == 404:
-                self._ok()
-                with self._lock:
-                    self.misses += 1
-                return None
-            if status != 200:
-                raise OSError(f"HTTP {status} for /ac")
-            fields = record.split()
-            if len(fields) != 4 or b" ".join(fields[:2]) != AC_FORMAT:
-                raise OSError("malformed action-cache record")
-            digest, size = fields[2].decode("ascii"), int(fields[3])
-            status, blob = self._request("GET", f"/cas/{digest}")
-            if status == 404:
-                self._ok()
-                with self._lock:
-                    self.misses += 1
-                return None
-            if status != 200:
-                raise OSError(f"HTTP {status} for /cas")
-            if len(blob) != size or hashlib.sha256(blob).hexdigest() != digest:
-                raise OSError("a blob did not match its digest (it was not used)")
+            record = self._download(f"/ac/{key}")
+            if record is not None:
+                fields = record.split()
+                if len(fields) != 4 or b" ".join(fields[:2]) != AC_FORMAT:
+                    raise OSError("malformed action-cache record")
+                digest, size = fields[2].decode("ascii"), int(fields[3])
+                blob = self._download(f"/cas/{digest}")
+                if blob is not None and (len(blob) != size or hashlib.sha256(blob).hexdigest() != digest):
+                    raise OSError("a blob did not match its digest (it was not used)")
         except (OSError, http.client.HTTPException, ValueError) as e:
             self._fault("a download", e)
             return None
         self._ok()
         with self._lock:
-            self.hits += 1
+            if blob is None:
+                self.misses += 1
+            else:
+                self.hits += 1
         return blob
 
     def put(self, key: str, payload: bytes) -> None:
