@@ -1,10 +1,8 @@
 """The WebAssembly spec suite, one test per script (marked `spec`).
 
-Core scripts: every command must pass; nothing may be skipped except text-form `assert_malformed`
-when WABT is absent. Modules are compiled at the default optimisation level (O2) and run.
-SIMD scripts: the front end must pass (each module decodes and validates, each `assert_malformed`
-and `assert_invalid` fails as expected); running SIMD code is not supported yet, so commands that
-need it are skipped, and nothing may fail.
+Core and SIMD scripts alike: every command must pass; nothing may be skipped except text-form
+`assert_malformed` when WABT is absent. Modules are compiled at the default optimisation level (O2)
+and run.
 """
 
 import json
@@ -13,10 +11,8 @@ import os
 import pytest
 
 from wasmbuild.testing import spec_dir
-from wasmbuild.wast import FAIL, PASS, SKIP, ScriptRunner
+from wasmbuild.wast import FAIL, SKIP, ScriptRunner
 from wasmbuild.wat import find_wat2wasm
-
-FRONT_END_KINDS = {"assert_malformed", "assert_invalid"}
 
 
 def _scripts(suite):
@@ -35,32 +31,25 @@ def test_spec_suite_is_present():
     assert len(CORE) == 90 and len(SIMD) == 58, f"spec suite incomplete under {spec_dir()} (WASMBUILD_SPEC_DIR)"
 
 
-def _run(script):
+def _run_all_passing(script):
     outcomes = ScriptRunner(script).run()
     failures = [str(o) for o in outcomes if o.status == FAIL]
     assert not failures, "\n".join(failures[:20])
     with open(script, encoding="utf-8") as f:
         commands = json.load(f)["commands"]
     assert len(outcomes) == len(commands)
-    return outcomes
-
-
-@pytest.mark.spec
-@pytest.mark.parametrize("script", CORE)
-def test_core_script(script):
-    outcomes = _run(script)
     wat_ok = find_wat2wasm() is not None
     skipped = [str(o) for o in outcomes if o.status == SKIP and (wat_ok or o.kind != "assert_malformed")]
     assert not skipped, "\n".join(skipped[:20])
 
 
 @pytest.mark.spec
+@pytest.mark.parametrize("script", CORE)
+def test_core_script(script):
+    _run_all_passing(script)
+
+
+@pytest.mark.spec
 @pytest.mark.parametrize("script", SIMD)
-def test_simd_script_front_end(script):
-    outcomes = _run(script)
-    wat_ok = find_wat2wasm() is not None
-    for o in outcomes:
-        if o.kind in FRONT_END_KINDS and (wat_ok or "text module" not in o.message):
-            assert o.status == PASS, str(o)
-        if o.kind == "module" and o.status == SKIP:
-            assert "not supported yet" in o.message, str(o)
+def test_simd_script(script):
+    _run_all_passing(script)

@@ -16,9 +16,12 @@ instantiated; `register` makes an instance's exports importable by name, and the
   assert_uninstantiable  instantiation traps with the expected message
   action, assert_return, assert_trap, assert_exhaustion
                          the call's results (bit-exact, NaN patterns as the spec allows) or trap
-Reasons and trap messages match when ours starts with the expected text, as in the reference
-runner. A command that uses what wasmbuild cannot compile yet (SIMD) is skipped with that reason.
-A skipped command is never counted as passed.
+Values of every 2.0 type are handled; a v128 (given as lanes of `lane_type`) is passed as a 128-bit
+little-endian integer and an expected v128 is checked lane by lane, each float lane bit-exact or
+matching its NaN pattern. Reasons and trap messages match when ours starts with the expected text,
+as in the reference runner. A command that uses what wasmbuild cannot compile (an
+`UnsupportedError`; nothing in the 2.0 suites) is skipped with that reason. A skipped command is
+never counted as passed.
 """
 
 from __future__ import annotations
@@ -40,6 +43,14 @@ from .valid import validate_module
 from .wat import find_wat2wasm, wat_to_wasm
 
 PASS, FAIL, SKIP = "passed", "failed", "skipped"
+_LANE_BITS = {"i8": 8, "i16": 16, "i32": 32, "i64": 64, "f32": 32, "f64": 64}
+
+
+def _lanes(bits: int, lane_type: str) -> list[int]:
+    """The lanes (unsigned) of a v128 given as a 128-bit little-endian integer."""
+    width = _LANE_BITS[lane_type]
+    return [(bits >> (i * width)) & ((1 << width) - 1) for i in range(128 // width)]
+
 
 def reason_matches(actual: str, expected: str) -> bool:
     """True if `actual` gives the reason `expected` (a prefix, as the reference runner checks)."""
@@ -195,6 +206,12 @@ class ScriptRunner:
             return 0 if v["value"] == "null" else self.store.extern_handle(self._extern(int(v["value"])))
         if t == "funcref":
             return 0
+        if t == "v128":
+            width = _LANE_BITS[v["lane_type"]]
+            bits = 0
+            for i, lane in enumerate(v["value"]):
+                bits |= (int(lane) & ((1 << width) - 1)) << (i * width)
+            return bits
         raise _Skip(f"{t} values are not supported yet")
 
     def _extern(self, n: int) -> _Extern:
@@ -216,6 +233,16 @@ class ScriptRunner:
     def _matches(self, expected: dict, actual: int) -> bool:
         t = expected["type"]
         value = expected.get("value")
+        if t == "v128":
+            lane_type = expected["lane_type"]
+            lanes = value if isinstance(value, list) else []
+            actual_lanes = _lanes(actual, lane_type)
+            if len(lanes) != len(actual_lanes):
+                return False
+            mask = (1 << _LANE_BITS[lane_type]) - 1
+            return all(self._matches({"type": lane_type,
+                                      "value": lane if lane_type[0] == "f" else str(int(lane) & mask)}, got)
+                       for lane, got in zip(lanes, actual_lanes))
         if t in ("f32", "f64"):
             bits = 32 if t == "f32" else 64
             exp_bits = 23 if t == "f32" else 52
@@ -227,7 +254,7 @@ class ScriptRunner:
             if value == "nan:arithmetic":
                 return bool(is_nan) and bool(actual & quiet)
             return actual == int(value)
-        if t in ("i32", "i64"):
+        if t in ("i32", "i64", "i8", "i16"):
             return actual == int(value)
         if t == "externref":
             if value == "null":
@@ -278,6 +305,8 @@ class ScriptRunner:
             return FAIL, f"expected {len(expected)} results, got {len(results)}"
         for i, (exp, got) in enumerate(zip(expected, results)):
             if not self._matches(exp, got):
+                if exp["type"] == "v128":
+                    got = _lanes(got, exp["lane_type"])
                 return FAIL, f"result {i}: expected {exp.get('value')} ({exp['type']}), got {got}"
         return PASS, ""
 

@@ -25,6 +25,7 @@ from .irtypes import (F32T, F64T, I1, I8, I16, I32T, I64T, LLVM_TYPES, NULL, PTR
                       absolute_symbol, field_ptr, get_function, result_type, wasm_function_type,
                       zero_value)
 from .refs import References, scan_references
+from .simd import SIMD_DISPATCH
 
 _FC = ops.FC
 
@@ -916,6 +917,7 @@ def _build_dispatch() -> dict:
         d[op] = t.op_reinterpret
     for op in range(0xC0, 0xC5):
         d[op] = t.op_sign_extend
+    d.update(SIMD_DISPATCH)
     return d
 
 
