@@ -1395,8 +1395,10 @@ def test_image_for_another_machine_is_refused(image_file, tmp_path):
 def test_image_of_another_format_version_is_refused(image_file, tmp_path):
     with open(image_file, "rb") as f:
         data = f.read()
-    err = _load_error(str(tmp_path / "v2.img"), _rewrite_header(data, lambda h: h.update(format=2)))
-    assert "format 2" in err.reason
+    err = _load_error(str(tmp_path / "v99.img"), _rewrite_header(data, lambda h: h.update(format=99)))
+    assert "format 99" in err.reason
+    err = _load_error(str(tmp_path / "abi99.img"), _rewrite_header(data, lambda h: h.update(abi=99)))
+    assert "ABI 99" in err.reason and "rebuild" in err.reason
 
 
 _SWEEP = textwrap.dedent("""

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from .errors import WasmbuildError
 from .link import elf
 from .link.linker import LinkedCode, LoadReloc, load_relocs_from_bytes, load_relocs_to_bytes
+from .translate.abi import ABI_VERSION
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 SECTION_TEXT = ".text"
 SECTION_RELRO = ".data.rel.ro"
@@ -54,7 +55,7 @@ def write_image(linked: LinkedCode, header: dict, meta: dict, data_blob: bytes,
     """`symbols`: (name, offset in code, size) of each function, for readelf and inspect."""
     meta_bytes = _json_bytes(meta)
     relocs = load_relocs_to_bytes(linked.load_relocs)
-    header = dict(header, format=FORMAT_VERSION,
+    header = dict(header, format=FORMAT_VERSION, abi=ABI_VERSION,
                   layout={"page_size": linked.page_size, "text_size": linked.text_size,
                           "data_offset": linked.data_offset, "got_offset": linked.got_offset,
                           "got_size": linked.got_size, "size": linked.size,
@@ -79,7 +80,8 @@ def write_image(linked: LinkedCode, header: dict, meta: dict, data_blob: bytes,
     syms = [elf.OutSymbol(name, SECTION_TEXT, offset, size, "FUNC", "GLOBAL")
             for name, offset, size in symbols]
     byteorder = "<" if linked.byteorder in ("<", "little") else ">"
-    return elf.write_elf(linked.machine, byteorder, sections, syms)
+    return elf.write_elf(linked.machine, byteorder, sections, syms, e_flags=linked.e_flags,
+                         page_size=linked.page_size)
 
 
 def read_image(data: bytes, path: str | None = None) -> Image:
@@ -93,7 +95,10 @@ def read_image(data: bytes, path: str | None = None) -> Image:
         raise ImageError(f"not a wasmbuild image ({e.__class__.__name__}: {e})", file=path) from None
     if header.get("format") != FORMAT_VERSION:
         raise ImageError(f"image format {header.get('format')!r} is not supported "
-                         f"(this wasmbuild reads format {FORMAT_VERSION})", file=path)
+                         f"(this wasmbuild reads format {FORMAT_VERSION}): rebuild the image", file=path)
+    if header.get("abi") != ABI_VERSION:
+        raise ImageError(f"image made for runtime ABI {header.get('abi')!r}, this wasmbuild uses "
+                         f"{ABI_VERSION}: rebuild the image", file=path)
     code = sections.get(SECTION_TEXT, b"")
     relro = sections.get(SECTION_RELRO, b"")
     relocs = sections.get(SECTION_RELOCS, b"")
@@ -136,10 +141,16 @@ def _check_header(header: dict, code_size: int, data_size: int) -> None:
         raise ValueError("bad layout numbers")
     page = lay["page_size"]
     if page <= 0 or page & (page - 1) or lay["code_size"] != code_size or lay["data_size"] != data_size \
-            or lay["text_size"] > code_size or code_size > lay["data_offset"] \
-            or lay["data_offset"] % page or lay["data_offset"] + data_size > lay["got_offset"] \
-            or lay["got_offset"] + lay["got_size"] > lay["size"]:
+            or lay["text_size"] > code_size or lay["got_size"] % 8:
         raise ValueError("inconsistent layout")
+    # The linker's layout rules (link/linker.py): data on the page after the code, the GOT after
+    # the data, the mapping rounded up to whole pages.
+    data_offset = -(-code_size // page) * page
+    got_offset = -(-(data_offset + data_size) // 8) * 8
+    end = got_offset + lay["got_size"]
+    size = -(-end // page) * page if end > data_offset else data_offset
+    if (lay["data_offset"], lay["got_offset"], lay["size"]) != (data_offset, got_offset, size):
+        raise ValueError("layout does not follow from the section sizes")
 
 
 def _sections(data: bytes) -> dict[str, bytes]:

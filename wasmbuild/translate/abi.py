@@ -37,6 +37,10 @@ from __future__ import annotations
 
 from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType
 
+# Bumped whenever compiled code and the loader's runtime structures stop agreeing (field offsets,
+# hook protocols); an image made for another ABI version is refused, never run.
+ABI_VERSION = 2
+
 PTR_SIZE = 8
 
 RT_JMPBUF = 0
