@@ -58,7 +58,8 @@ class BuildReport:
     cached: int = 0
     trampolines: int = 0
     trampolines_compiled: int = 0
-    remote_hits: int | None = None  # with a remote cache: functions it gave us, uploads, errors
+    remote_hits: int | None = None  # with a remote cache: functions it gave us, misses, uploads, errors
+    remote_misses: int = 0
     remote_uploads: int = 0
     remote_errors: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
@@ -67,8 +68,8 @@ class BuildReport:
         phases = ", ".join(f"{k} {v:.3f}s" for k, v in self.seconds.items())
         remote = ""
         if self.remote_hits is not None:
-            remote = (f"; remote cache: {self.remote_hits} hits, {self.remote_uploads} uploads, "
-                      f"{self.remote_errors} errors")
+            remote = (f"; remote cache: {self.remote_hits} hits, {self.remote_misses} misses, "
+                      f"{self.remote_uploads} uploads, {self.remote_errors} errors")
         return (f"{self.functions} functions ({self.compiled} compiled, {self.cached} from cache), "
                 f"{self.trampolines} trampolines ({self.trampolines_compiled} compiled, "
                 f"{self.trampolines - self.trampolines_compiled} reused){remote}; {phases}")
@@ -458,6 +459,7 @@ def _build_image(inputs: list[ModuleInput], settings: CompileSettings | None, jo
         if cache.remote is not None:
             report.remote_uploads = cache.remote.uploads
             report.remote_errors = cache.remote.errors
+            report.remote_misses = cache.remote.misses
     return image, report
 
 
