@@ -266,11 +266,7 @@ class ScriptRunner:
 
     # --- commands ---
     def _cmd_module(self, cmd):
-        try:
-            self._load(cmd)
-        except WasmbuildError as e:
-            self.current = f"module at line {cmd.get('line')} is not valid"
-            return FAIL, str(e)
+        # Building the image decodes and validates the module, then compiles and links it.
         try:
             inst = self._instantiate(cmd)
         except UnsupportedError as e:
