@@ -42,8 +42,11 @@ def cmd_check(args) -> int:
 
 
 def _settings(args):
+    import os
     from .compile import CompileSettings
-    return CompileSettings(opt_level=args.opt_level, triple=args.target or "", cpu=args.cpu or "")
+    return CompileSettings(opt_level=args.opt_level,
+                           triple=args.target or os.environ.get("WASMBUILD_TARGET", ""),
+                           cpu=args.cpu or "", features=args.features or "")
 
 
 def write_atomically(path: str, data: bytes) -> None:
@@ -214,8 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
     def add_compile_options(p):
         p.add_argument("-O", dest="opt_level", type=int, default=2, choices=range(4),
                        help="LLVM optimisation level (default 2)")
-        p.add_argument("--target", help="target triple (default: this machine)")
+        p.add_argument("--target", help="target triple, e.g. aarch64-unknown-linux-gnu, "
+                                        "riscv64-unknown-linux-gnu, s390x-unknown-linux-gnu "
+                                        "(default: $WASMBUILD_TARGET, else this machine)")
         p.add_argument("--cpu", help="target CPU (default: a baseline CPU of the target)")
+        p.add_argument("--features", help="LLVM target features, e.g. +sve or -c (default: the CPU's)")
 
     p = sub.add_parser("build", help="compile a module, or a graph (manifest .toml), into a loadable image")
     p.add_argument("modules", nargs="+", metavar="MODULE|MANIFEST")

@@ -18,6 +18,23 @@ from llvmlite import ir
 from .errors import WasmbuildError
 
 DEFAULT_CPU = {"x86_64": "x86-64-v2", "aarch64": "generic", "riscv64": "generic-rv64", "s390x": "z13"}
+# Features every target of an architecture has, put before the user's (which can still turn one
+# off): riscv64 Linux is RV64GC with the lp64d ABI, whose calls into libm pass doubles in FP
+# registers; without these LLVM would make soft-float code calling __adddf3 and friends.
+BASE_FEATURES = {"riscv64": "+m,+a,+f,+d,+c"}
+# ABI names for LLVM's target options (TargetOptions::MCOptions::ABIName).
+ABI_NAME = {"riscv64": "lp64d"}
+# Architectures whose back end does not fold `!absolute_symbol` globals into immediates: a hidden
+# symbol would be addressed PC-relatively (ADRP+ADD, AUIPC+ADDI), which is wrong once the code
+# moves. Declared with default visibility they are loaded from a GOT entry, which the linker makes
+# a read-only constant slot holding the value. (s390x loads them through the GOT already.)
+ABSOLUTE_VIA_GOT = {"aarch64", "riscv64"}
+
+
+def triple_arch(triple: str) -> str:
+    """wasmbuild's name of a triple's architecture ('arm64' is 'aarch64')."""
+    arch = triple.split("-")[0]
+    return {"arm64": "aarch64", "amd64": "x86_64"}.get(arch, arch)
 
 
 class CompileError(WasmbuildError):
@@ -35,8 +52,13 @@ class CompileSettings:
         """The same settings with the host triple and default CPU filled in."""
         _init_llvm()
         triple = self.triple or llvm.get_default_triple()
-        cpu = self.cpu or DEFAULT_CPU.get(triple.split("-")[0], "generic")
-        return CompileSettings(self.opt_level, triple, cpu, self.features)
+        arch = triple_arch(triple)
+        cpu = self.cpu or DEFAULT_CPU.get(arch, "generic")
+        features = self.features
+        base = BASE_FEATURES.get(arch)
+        if base and not features.startswith(base):
+            features = f"{base},{features}" if features else base
+        return CompileSettings(self.opt_level, triple, cpu, features)
 
     def describe(self) -> dict:
         r = self.resolved()
@@ -69,7 +91,8 @@ def target_machine(settings: CompileSettings) -> llvm.TargetMachine:
     except RuntimeError as e:
         raise CompileError(f"unknown target {s.triple!r}: {e}") from None
     return target.create_target_machine(cpu=s.cpu, features=s.features, opt=s.opt_level,
-                                        reloc="pic", codemodel="small")
+                                        reloc="pic", codemodel="small",
+                                        abiname=ABI_NAME.get(triple_arch(s.triple), ""))
 
 
 def compile_ir(module: ir.Module, settings: CompileSettings) -> bytes:
@@ -77,6 +100,10 @@ def compile_ir(module: ir.Module, settings: CompileSettings) -> bytes:
     tm = target_machine(settings)
     module.triple = tm.triple
     module.data_layout = str(tm.target_data)
+    if triple_arch(tm.triple) in ABSOLUTE_VIA_GOT:
+        for gv in module.global_values:
+            if isinstance(gv, ir.GlobalVariable) and "absolute_symbol" in gv.metadata:
+                gv.storage_class = ""  # default visibility: reached through the GOT
     text = str(module)
     try:
         mod = llvm.parse_assembly(text)

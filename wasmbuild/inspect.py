@@ -41,7 +41,9 @@ def describe_image(path: str) -> str:
     w = out.write
     t = header["target"]
     w(f"image {path}\n")
-    w(f"  format {header['format']}, {machine}, {t['triple']} cpu={t['cpu']} features={t['features'] or '-'}\n")
+    order = {"<": "little-endian", ">": "big-endian"}.get(t.get("byteorder"), t.get("byteorder"))
+    w(f"  format {header['format']}, {machine} {order}, {t['triple']} cpu={t['cpu']} "
+      f"features={t['features'] or '-'}\n")
     v = header["versions"]
     w(f"  built by wasmbuild {v['wasmbuild']} with LLVM {v['llvm']} (llvmlite {v['llvmlite']}); "
       f"settings {json.dumps(header['settings'], sort_keys=True)}\n")

@@ -35,7 +35,8 @@ Construction variables (set with SetDefault, so values given to Environment() wi
                        ~/.cache/wasmbuild)
   WASMBUILD_REMOTE_CACHE  a shared HTTP cache URL ("" = $WASMBUILD_REMOTE_CACHE, if set); its
                        credentials come from the environment only (see docs/remote-cache.md)
-  WASMBUILD_TARGET     target triple ("" = this machine)
+  WASMBUILD_TARGET     target triple ("" = this machine), e.g. aarch64-unknown-linux-gnu
+  WASMBUILD_CPU, WASMBUILD_FEATURES  target CPU and LLVM features ("" = the target's baseline)
   WASMBUILD_VERSION    wasmbuild's version and a fingerprint of its sources and of llvmlite's version
   WASMBUILDCOM/WASMBUILDCOMSTR     the image command and its message ("" prints the command)
   WASMMODULECOM/WASMMODULECOMSTR   wat2wasm ($WAT2WASM $WAT2WASMFLAGS)
@@ -110,9 +111,11 @@ def _build_flags(target, source, env, for_signature):
         remote = env.subst("$WASMBUILD_REMOTE_CACHE", target=target, source=source)
         if remote:
             flags += ["--remote-cache", remote]
-    triple = env.subst("$WASMBUILD_TARGET")
-    if triple:
-        flags += ["--target", triple]
+    for var, option in (("$WASMBUILD_TARGET", "--target"), ("$WASMBUILD_CPU", "--cpu"),
+                        ("$WASMBUILD_FEATURES", "--features")):
+        value = env.subst(var)
+        if value:
+            flags += [f"{option}={value}"]
     return flags
 
 
@@ -180,6 +183,8 @@ def generate(env):
         WASMBUILD_CACHE_DIR="",
         WASMBUILD_REMOTE_CACHE="",
         WASMBUILD_TARGET="",
+        WASMBUILD_CPU="",
+        WASMBUILD_FEATURES="",
         WASMBUILD_VERSION=version_fingerprint(),
         _WASMBUILD_FLAGS=_build_flags,
         WASMBUILDCOM=("$WASMBUILD_PYTHON -m wasmbuild build -v $SOURCE -o $TARGET -O $WASMBUILD_OPT "
@@ -207,7 +212,8 @@ def generate(env):
         generator=_module_action, suffix=".wasm", src_suffix=[".wat", ".c"], single_source=True)
     env["BUILDERS"]["WasmGraph"] = SCons.Builder.Builder(
         action=SCons.Action.Action("$WASMBUILDCOM", "$WASMBUILDCOMSTR",
-                                   varlist=["WASMBUILD_VERSION", "WASMBUILD_OPT", "WASMBUILD_TARGET"]),
+                                   varlist=["WASMBUILD_VERSION", "WASMBUILD_OPT", "WASMBUILD_TARGET",
+                                            "WASMBUILD_CPU", "WASMBUILD_FEATURES"]),
         suffix="$WASMIMAGESUFFIX", src_suffix=[".toml", ".wat", ".wasm"], single_source=True,
         source_scanner=SCons.Scanner.ScannerBase(_scan_manifest, name="WasmManifestScanner"),
         emitter=_image_emitter)

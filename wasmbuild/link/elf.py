@@ -176,9 +176,124 @@ R_X86_64_RELATIVE64 = 38
 R_X86_64_GOTPCRELX = 41
 R_X86_64_REX_GOTPCRELX = 42
 
+# --- AArch64 relocation types (ELF for the Arm 64-bit Architecture) ---------------------------
+
+R_AARCH64_NONE = 0
+R_AARCH64_ABS64 = 257
+R_AARCH64_ABS32 = 258
+R_AARCH64_ABS16 = 259
+R_AARCH64_PREL64 = 260
+R_AARCH64_PREL32 = 261
+R_AARCH64_PREL16 = 262
+R_AARCH64_MOVW_UABS_G0 = 263
+R_AARCH64_MOVW_UABS_G0_NC = 264
+R_AARCH64_MOVW_UABS_G1 = 265
+R_AARCH64_MOVW_UABS_G1_NC = 266
+R_AARCH64_MOVW_UABS_G2 = 267
+R_AARCH64_MOVW_UABS_G2_NC = 268
+R_AARCH64_MOVW_UABS_G3 = 269
+R_AARCH64_LD_PREL_LO19 = 273
+R_AARCH64_ADR_PREL_LO21 = 274
+R_AARCH64_ADR_PREL_PG_HI21 = 275
+R_AARCH64_ADR_PREL_PG_HI21_NC = 276
+R_AARCH64_ADD_ABS_LO12_NC = 277
+R_AARCH64_LDST8_ABS_LO12_NC = 278
+R_AARCH64_TSTBR14 = 279
+R_AARCH64_CONDBR19 = 280
+R_AARCH64_JUMP26 = 282
+R_AARCH64_CALL26 = 283
+R_AARCH64_LDST16_ABS_LO12_NC = 284
+R_AARCH64_LDST32_ABS_LO12_NC = 285
+R_AARCH64_LDST64_ABS_LO12_NC = 286
+R_AARCH64_LDST128_ABS_LO12_NC = 299
+R_AARCH64_GOT_LD_PREL19 = 309
+R_AARCH64_ADR_GOT_PAGE = 311
+R_AARCH64_LD64_GOT_LO12_NC = 312
+
+# --- RISC-V relocation types (RISC-V ELF psABI) -----------------------------------------------
+
+R_RISCV_NONE = 0
+R_RISCV_32 = 1
+R_RISCV_64 = 2
+R_RISCV_BRANCH = 16
+R_RISCV_JAL = 17
+R_RISCV_CALL = 18
+R_RISCV_CALL_PLT = 19
+R_RISCV_GOT_HI20 = 20
+R_RISCV_PCREL_HI20 = 23
+R_RISCV_PCREL_LO12_I = 24
+R_RISCV_PCREL_LO12_S = 25
+R_RISCV_HI20 = 26
+R_RISCV_LO12_I = 27
+R_RISCV_LO12_S = 28
+R_RISCV_ADD8 = 33
+R_RISCV_ADD16 = 34
+R_RISCV_ADD32 = 35
+R_RISCV_ADD64 = 36
+R_RISCV_SUB8 = 37
+R_RISCV_SUB16 = 38
+R_RISCV_SUB32 = 39
+R_RISCV_SUB64 = 40
+R_RISCV_ALIGN = 43
+R_RISCV_RVC_BRANCH = 44
+R_RISCV_RVC_JUMP = 45
+R_RISCV_RELAX = 51
+R_RISCV_SUB6 = 52
+R_RISCV_SET6 = 53
+R_RISCV_SET8 = 54
+R_RISCV_SET16 = 55
+R_RISCV_SET32 = 56
+R_RISCV_32_PCREL = 57
+R_RISCV_PLT32 = 59
+R_RISCV_SET_ULEB128 = 60
+R_RISCV_SUB_ULEB128 = 61
+
+#: RISC-V e_flags: compressed instructions, and the floating-point ABI (a 2-bit field).
+EF_RISCV_RVC = 0x1
+EF_RISCV_FLOAT_ABI = 0x6
+EF_RISCV_FLOAT_ABI_DOUBLE = 0x4
+
+# --- s390x relocation types (z/Architecture ELF ABI) ------------------------------------------
+
+R_390_NONE = 0
+R_390_8 = 1
+R_390_12 = 2
+R_390_16 = 3
+R_390_32 = 4
+R_390_PC32 = 5
+R_390_GOT12 = 6
+R_390_GOT32 = 7
+R_390_PLT32 = 8
+R_390_GOTOFF32 = 13
+R_390_GOTPC = 14
+R_390_GOT16 = 15
+R_390_PC16 = 16
+R_390_PC16DBL = 17
+R_390_PLT16DBL = 18
+R_390_PC32DBL = 19
+R_390_PLT32DBL = 20
+R_390_GOTPCDBL = 21
+R_390_64 = 22
+R_390_PC64 = 23
+R_390_GOT64 = 24
+R_390_PLT64 = 25
+R_390_GOTENT = 26
+R_390_GOTOFF16 = 27
+R_390_GOTOFF64 = 28
+R_390_GOTPLTENT = 33
+R_390_20 = 57
+R_390_GOT20 = 58
+R_390_PC12DBL = 62
+R_390_PLT12DBL = 63
+R_390_PC24DBL = 64
+R_390_PLT24DBL = 65
+
 #: e_machine → {relocation type number: name}, for messages.
 RELOC_NAMES: dict[int, dict[int, str]] = {
     EM_X86_64: {v: k for k, v in globals().items() if k.startswith("R_X86_64_")},
+    EM_AARCH64: {v: k for k, v in globals().items() if k.startswith("R_AARCH64_")},
+    EM_RISCV: {v: k for k, v in globals().items() if k.startswith("R_RISCV_")},
+    EM_S390: {v: k for k, v in globals().items() if k.startswith("R_390_")},
 }
 
 
@@ -240,6 +355,7 @@ class ObjectFile:
     byteorder: str  # '<' or '>'
     sections: list[Section]
     symbols: list[Symbol]
+    flags: int = 0  # e_flags (RISC-V: float ABI and RVC)
 
     def section(self, name: str) -> Section | None:
         """The first section called `name`, or None."""
@@ -324,7 +440,7 @@ def _parse(data: bytes, name: str) -> ObjectFile:
     else:
         raise _bad(name, f"unknown byte order (EI_DATA {data[5]})")
     F = _FORMATS[bo]
-    (_ident, e_type, e_machine, _ver, _entry, _phoff, e_shoff, _flags, _ehsize, _phentsize,
+    (_ident, e_type, e_machine, _ver, _entry, _phoff, e_shoff, e_flags, _ehsize, _phentsize,
      _phnum, e_shentsize, e_shnum, e_shstrndx) = F.ehdr.unpack_from(data, 0)
     if e_type != ET_REL:
         raise _bad(name, f"not a relocatable object (e_type {e_type})")
@@ -434,7 +550,7 @@ def _parse(data: bytes, name: str) -> ObjectFile:
         if rel and max(map(_reloc_symbol, rel)) >= nsym:
             raise _bad(name, f"relocation in {s.name} names a symbol beyond the {nsym} symbols")
         target.relocs = [*target.relocs, *rel] if target.relocs else rel
-    return ObjectFile(name, e_machine, bo, sections, symbols)
+    return ObjectFile(name, e_machine, bo, sections, symbols, e_flags)
 
 
 _new_reloc = partial(tuple.__new__, Reloc)

@@ -5,15 +5,20 @@ Takes `link(units, absolute_symbols, machine)`:
   the order their code must be laid out;
 - `absolute_symbols`: name → int for the symbols whose *value* is the datum (vmctx field offsets,
   type ids), which the compiler declares with `!absolute_symbol` so that LLVM folds them into
-  instructions as immediates and displacements;
-- `machine`: a key of `MACHINE_SPECS` (only 'x86_64' has relocations implemented so far).
+  instructions as immediates and displacements (x86-64), or loads them from a GOT entry (aarch64,
+  riscv64, s390x: the linker gives each distinct value a read-only "constant slot");
+- `machine`: a key of `MACHINE_SPECS`: 'x86_64', 'aarch64', 'riscv64' or 's390x' (see
+  docs/targets.md for the relocation types each handles).
 
 Gives a `LinkedCode`. Its layout (offsets from the load address, all deterministic):
 
     0            .text-like sections (SHF_EXECINSTR) of every unit, in unit order, each aligned
-                 PLT stubs: one per external symbol, `jmp *slot(%rip)` (sorted like the GOT)
+                 PLT stubs: one per external symbol, `jmp *slot(%rip)` (sorted like the GOT; on
+                 the other machines: load the slot's address PC-relatively, jump through it)
     text_size    read-only sections (.rodata, .rodata.cst*, ...) of every unit, in unit order;
                  identical mergeable constant sections without relocations are stored once
+                 constant slots (abs_via_got machines): 8 bytes per distinct absolute value
+                 referenced, in the machine's byte order, sorted by value
     len(code)    --- `code` ends here; the loader maps [0, data_offset) read + execute
     data_offset  (page aligned) `.data.rel.ro`-like sections: written by load relocations, then
                  made read-only
@@ -27,8 +32,17 @@ link time (PC-relative ones, GOT-relative ones, the ones against absolute symbol
 are `LoadReloc(offset, kind, symbol, addend)`, pointer-sized stores the loader makes:
 kind "base" stores `load_address + addend` (an R_X86_64_64 against an internal symbol, an internal
 GOT slot), kind "symbol" stores `address_of(symbol) + addend` (a GOT slot, an R_X86_64_64 against
-an external symbol). `load_relocs_to_bytes`/`load_relocs_from_bytes` serialise them
-(little-endian, independent of the host).
+an external symbol); the stores are pointer-sized in the target's byte order.
+`load_relocs_to_bytes`/`load_relocs_from_bytes` serialise them (little-endian, independent of the
+host and of the target).
+
+Relocations whose field is an instruction immediate (AArch64, RISC-V, s390x) are encoded by the
+inserters of `fields.py`. RISC-V `%pcrel_lo` relocations name the AUIPC of their `%pcrel_hi` or
+`%got_pcrel_hi` by a label: they are applied after the other relocations of their section, with
+the value computed for that AUIPC. R_RISCV_RELAX and R_RISCV_ALIGN are accepted and ignored (no
+relaxation: the code stays as compiled, which is correct, just not shortened). Page-relative
+AArch64 relocations (ADRP, `:lo12:`) use 4 KiB pages, so they hold wherever the image is loaded on
+a page boundary.
 
 Symbols: a global (or weak) symbol, whatever its visibility, must be defined once over all units
 ("duplicate symbol"; a global definition overrides weak ones, the first weak one wins among weak
@@ -54,7 +68,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, NamedTuple
 
 from ..errors import LinkError
-from . import elf
+from . import elf, fields
 from .elf import (
     ObjectFile, gc_paused, parse_object, reloc_name,
     SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHF_TLS, SHF_MERGE, SHF_EXCLUDE,
@@ -94,6 +108,11 @@ class LinkedCode:
     func_sizes: dict[str, int]
     load_relocs: list[LoadReloc]
     got_symbols: list[str] = field(default_factory=list)  # slot i → external name or "" (internal)
+    e_flags: int = 0  # the ELF header's e_flags for the image (RISC-V: float ABI, RVC)
+    const_slots: dict[int, int] = field(default_factory=dict)  # absolute value → its slot's offset
+    # Where each unit's sections went (unit index → section index → offset, None if not linked):
+    # for tests and diagnostics; not stored in images.
+    section_bases: list = field(default_factory=list, repr=False, compare=False)
 
     def image(self) -> bytes:
         """The whole mapping's initial contents (`size` bytes, load relocations not applied)."""
@@ -164,12 +183,23 @@ F_GOTPCREL = 4  # G + A - P
 F_GOTPC = 5  # GOT + A - P
 F_GOTOFF = 6  # S + A - GOT (internal only)
 F_SIZE = 7  # Z + A
+F_PAGE_PCREL = 8  # Page(S + A) - Page(P), 4 KiB pages (AArch64 ADRP; internal only)
+F_LO = 9  # S + A, of which the field keeps only bits below 4 KiB (internal: valid, the load
+#           address being page aligned; absolute: the value)
+F_GOT_PAGE = 10  # Page(G) - Page(P)
+F_GOT_LO = 11  # G, of which the field keeps only bits below 4 KiB
+F_PCREL_LO = 12  # RISC-V: the low 12 bits of the value of the HI20 relocation at the label S
+F_ADD = 13  # field + S + A  (RISC-V ADD*; used in pairs with F_SUB, so the sum is position free)
+F_SUB = 14  # field - (S + A)
+
+_GOT_FORMULAS = (F_GOTPCREL, F_GOT_PAGE, F_GOT_LO)
 
 
 class RelocSpec(NamedTuple):
     formula: int
     width: int  # bytes patched
-    pack: struct.Struct  # how the value is stored (its byte order is the machine's)
+    pack: struct.Struct  # how the value is stored (its byte order is the machine's), or a
+    #                      `fields` inserter for immediates inside instruction words
     lo: int  # allowed value range (inclusive)
     hi: int
     wrap: bool  # reduce modulo 2**(8*width) instead of checking (pointer-sized fields)
@@ -177,9 +207,8 @@ class RelocSpec(NamedTuple):
 
 @dataclass(frozen=True)
 class MachineSpec:
-    """What the linker needs to know about one machine. Adding aarch64/riscv64/s390x means a new
-    entry: relocation table, stub code, page size (and, for field encodings that are not plain
-    integers, a RelocSpec.pack that inserts bits)."""
+    """What the linker needs to know about one machine: relocation table, stub code, page size
+    (for field encodings that are not plain integers, RelocSpec.pack is a `fields` inserter)."""
 
     name: str
     em: int
@@ -191,6 +220,40 @@ class MachineSpec:
     stub_align: int
     make_stub: Callable[[int, int], bytes]  # (stub offset, GOT slot offset) → bytes
     relocs: dict[int, RelocSpec]
+    # Absolute symbols reached through GOT relocations get a read-only slot holding their value
+    # (the "constant slots" after the read-only data): for back ends that do not fold absolute
+    # symbols into immediates.
+    abs_via_got: bool = False
+    # Relocations whose value a later F_PCREL_LO relocation names by the label at their place.
+    hi_relocs: frozenset = frozenset()
+    merge_flags: Callable[[list], int] | None = None  # objects' e_flags → the image's
+
+
+def _masked(formula: int, fmt: str, lo: int, hi: int) -> RelocSpec:
+    m = fields.Masked(fmt)
+    return RelocSpec(formula, m.size, m, lo, hi, False)
+
+
+def _insn(formula: int, fmt: str, encode, lo: int, hi: int, wrap: bool = False) -> RelocSpec:
+    f = fields.Insn(fmt, encode)
+    return RelocSpec(formula, f.size, f, lo, hi, wrap)
+
+
+_NONE = RelocSpec(F_NONE, 0, struct.Struct("<"), 0, 0, True)
+_ANY = (-(1 << 64), 1 << 64)  # no range check (the field keeps what it can: "_NC" relocations)
+
+
+def _addsub(formula: int, fmt: str, sign: int) -> RelocSpec:
+    f = fields.AddSub(fmt, sign)
+    return RelocSpec(formula, f.size, f, 0, (1 << (8 * f.size)) - 1, True)
+
+
+def _s(bits: int) -> tuple[int, int]:
+    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+
+def _u(bits: int) -> tuple[int, int]:
+    return 0, (1 << bits) - 1
 
 
 def _x86_64_stub(stub: int, slot: int) -> bytes:
@@ -230,9 +293,134 @@ def _x86_64_relocs() -> dict[int, RelocSpec]:
     }
 
 
+def _aarch64_relocs() -> dict[int, RelocSpec]:
+    E, F = elf, fields
+    lo12 = _ANY
+    return {
+        E.R_AARCH64_NONE: _NONE,
+        256: _NONE,  # R_AARCH64_NONE's other number
+        E.R_AARCH64_ABS64: _spec(F_ABS, "<Q", wrap=True),
+        E.R_AARCH64_ABS32: _masked(F_ABS, "<I", -(1 << 31), (1 << 32) - 1),
+        E.R_AARCH64_ABS16: _masked(F_ABS, "<H", -(1 << 15), (1 << 16) - 1),
+        E.R_AARCH64_PREL64: _spec(F_PCREL, "<q", wrap=True),
+        E.R_AARCH64_PREL32: _masked(F_PCREL, "<I", -(1 << 31), (1 << 32) - 1),
+        E.R_AARCH64_PREL16: _masked(F_PCREL, "<H", -(1 << 15), (1 << 16) - 1),
+        E.R_AARCH64_MOVW_UABS_G0: _insn(F_ABS, "<I", F.a64_movw(0), *_u(16)),
+        E.R_AARCH64_MOVW_UABS_G0_NC: _insn(F_ABS, "<I", F.a64_movw(0), *_ANY),
+        E.R_AARCH64_MOVW_UABS_G1: _insn(F_ABS, "<I", F.a64_movw(1), *_u(32)),
+        E.R_AARCH64_MOVW_UABS_G1_NC: _insn(F_ABS, "<I", F.a64_movw(1), *_ANY),
+        E.R_AARCH64_MOVW_UABS_G2: _insn(F_ABS, "<I", F.a64_movw(2), *_u(48)),
+        E.R_AARCH64_MOVW_UABS_G2_NC: _insn(F_ABS, "<I", F.a64_movw(2), *_ANY),
+        E.R_AARCH64_MOVW_UABS_G3: _insn(F_ABS, "<I", F.a64_movw(3), *_ANY),
+        E.R_AARCH64_LD_PREL_LO19: _insn(F_PCREL, "<I", F.a64_imm19, *_s(21)),
+        E.R_AARCH64_ADR_PREL_LO21: _insn(F_PCREL, "<I", F.a64_adr, *_s(21)),
+        E.R_AARCH64_ADR_PREL_PG_HI21: _insn(F_PAGE_PCREL, "<I", F.a64_adrp, *_s(33)),
+        E.R_AARCH64_ADR_PREL_PG_HI21_NC: _insn(F_PAGE_PCREL, "<I", F.a64_adrp, *_ANY),
+        E.R_AARCH64_ADD_ABS_LO12_NC: _insn(F_LO, "<I", F.a64_add_lo12, *lo12),
+        E.R_AARCH64_LDST8_ABS_LO12_NC: _insn(F_LO, "<I", F.a64_ldst_lo12(0), *lo12),
+        E.R_AARCH64_LDST16_ABS_LO12_NC: _insn(F_LO, "<I", F.a64_ldst_lo12(1), *lo12),
+        E.R_AARCH64_LDST32_ABS_LO12_NC: _insn(F_LO, "<I", F.a64_ldst_lo12(2), *lo12),
+        E.R_AARCH64_LDST64_ABS_LO12_NC: _insn(F_LO, "<I", F.a64_ldst_lo12(3), *lo12),
+        E.R_AARCH64_LDST128_ABS_LO12_NC: _insn(F_LO, "<I", F.a64_ldst_lo12(4), *lo12),
+        E.R_AARCH64_TSTBR14: _insn(F_PLT, "<I", F.a64_imm14, *_s(16)),
+        E.R_AARCH64_CONDBR19: _insn(F_PLT, "<I", F.a64_imm19, *_s(21)),
+        E.R_AARCH64_JUMP26: _insn(F_PLT, "<I", F.a64_imm26, *_s(28)),
+        E.R_AARCH64_CALL26: _insn(F_PLT, "<I", F.a64_imm26, *_s(28)),
+        E.R_AARCH64_GOT_LD_PREL19: _insn(F_GOTPCREL, "<I", F.a64_imm19, *_s(21)),
+        E.R_AARCH64_ADR_GOT_PAGE: _insn(F_GOT_PAGE, "<I", F.a64_adrp, *_s(33)),
+        E.R_AARCH64_LD64_GOT_LO12_NC: _insn(F_GOT_LO, "<I", F.a64_ldst_lo12(3), *lo12),
+    }
+
+
+def _riscv64_relocs() -> dict[int, RelocSpec]:
+    E, F = elf, fields
+    hi20 = (-(1 << 31) - 0x800, (1 << 31) - 0x801)  # what AUIPC/LUI + a 12-bit part can reach
+    return {
+        E.R_RISCV_NONE: _NONE,
+        E.R_RISCV_RELAX: _NONE,  # we do not relax: the code stays as compiled
+        E.R_RISCV_ALIGN: _NONE,  # no relaxation, so the padding NOPs stay (still correct code)
+        E.R_RISCV_64: _spec(F_ABS, "<Q", wrap=True),
+        E.R_RISCV_32: _masked(F_ABS, "<I", -(1 << 31), (1 << 32) - 1),
+        E.R_RISCV_32_PCREL: _spec(F_PCREL, "<i"),
+        E.R_RISCV_PLT32: _spec(F_PLT, "<i"),
+        E.R_RISCV_BRANCH: _insn(F_PLT, "<I", F.rv_branch, *_s(13)),
+        E.R_RISCV_JAL: _insn(F_PLT, "<I", F.rv_jal, *_s(21)),
+        E.R_RISCV_RVC_BRANCH: _insn(F_PLT, "<H", F.rv_cb, *_s(9)),
+        E.R_RISCV_RVC_JUMP: _insn(F_PLT, "<H", F.rv_cj, *_s(12)),
+        E.R_RISCV_CALL: _insn(F_PLT, "<Q", F.rv_call, *hi20),
+        E.R_RISCV_CALL_PLT: _insn(F_PLT, "<Q", F.rv_call, *hi20),
+        E.R_RISCV_PCREL_HI20: _insn(F_PCREL, "<I", F.rv_u, *hi20),
+        E.R_RISCV_GOT_HI20: _insn(F_GOTPCREL, "<I", F.rv_u, *hi20),
+        E.R_RISCV_PCREL_LO12_I: _insn(F_PCREL_LO, "<I", F.rv_i, *_ANY),
+        E.R_RISCV_PCREL_LO12_S: _insn(F_PCREL_LO, "<I", F.rv_s, *_ANY),
+        E.R_RISCV_HI20: _insn(F_ABS, "<I", F.rv_u, *hi20),
+        E.R_RISCV_LO12_I: _insn(F_ABS, "<I", F.rv_i, *_ANY),
+        E.R_RISCV_LO12_S: _insn(F_ABS, "<I", F.rv_s, *_ANY),
+        E.R_RISCV_ADD8: _addsub(F_ADD, "<B", 1),
+        E.R_RISCV_ADD16: _addsub(F_ADD, "<H", 1),
+        E.R_RISCV_ADD32: _addsub(F_ADD, "<I", 1),
+        E.R_RISCV_ADD64: _addsub(F_ADD, "<Q", 1),
+        E.R_RISCV_SUB8: _addsub(F_SUB, "<B", -1),
+        E.R_RISCV_SUB16: _addsub(F_SUB, "<H", -1),
+        E.R_RISCV_SUB32: _addsub(F_SUB, "<I", -1),
+        E.R_RISCV_SUB64: _addsub(F_SUB, "<Q", -1),
+    }
+
+
+def _riscv_flags(flags: list) -> int:
+    """RVC if any object uses compressed instructions; one float ABI for all objects."""
+    abis = {f & elf.EF_RISCV_FLOAT_ABI for f in flags}
+    if len(abis) > 1:
+        names = {0: "soft", 2: "single", 4: "double", 6: "quad"}
+        raise LinkError(f"objects use different RISC-V float ABIs "
+                        f"({', '.join(names[a] for a in sorted(abis))}); compile all of them with "
+                        f"the same target features")
+    out = 0
+    for f in flags:
+        out |= f
+    return out
+
+
+def _s390x_relocs() -> dict[int, RelocSpec]:
+    E, F = elf, fields
+    dbl32 = (-(1 << 32), (1 << 32) - 2)
+    dbl16 = (-(1 << 16), (1 << 16) - 2)
+    return {
+        E.R_390_NONE: RelocSpec(F_NONE, 0, struct.Struct(">"), 0, 0, True),
+        E.R_390_64: _spec(F_ABS, ">Q", wrap=True),
+        E.R_390_32: _masked(F_ABS, ">I", -(1 << 31), (1 << 32) - 1),
+        E.R_390_16: _masked(F_ABS, ">H", -(1 << 15), (1 << 16) - 1),
+        E.R_390_8: _masked(F_ABS, ">B", -(1 << 7), (1 << 8) - 1),
+        E.R_390_12: _insn(F_ABS, ">H", F.s390_12, *_u(12)),
+        E.R_390_20: _insn(F_ABS, ">I", F.s390_20, *_s(20)),
+        E.R_390_PC64: _spec(F_PCREL, ">q"),
+        E.R_390_PC32: _spec(F_PCREL, ">i"),
+        E.R_390_PC16: _spec(F_PCREL, ">h"),
+        E.R_390_PLT64: _spec(F_PLT, ">q"),
+        E.R_390_PLT32: _spec(F_PLT, ">i"),
+        E.R_390_PC32DBL: _insn(F_PCREL, ">i", F.s390_dbl, *dbl32),
+        E.R_390_PLT32DBL: _insn(F_PLT, ">i", F.s390_dbl, *dbl32),
+        E.R_390_PC16DBL: _insn(F_PCREL, ">h", F.s390_dbl, *dbl16),
+        E.R_390_PLT16DBL: _insn(F_PLT, ">h", F.s390_dbl, *dbl16),
+        E.R_390_GOTENT: _insn(F_GOTPCREL, ">i", F.s390_dbl, *dbl32),
+        E.R_390_GOTPCDBL: _insn(F_GOTPC, ">i", F.s390_dbl, *dbl32),
+        E.R_390_GOTOFF64: _spec(F_GOTOFF, ">q"),
+    }
+
+
 MACHINE_SPECS: dict[str, MachineSpec] = {
     "x86_64": MachineSpec("x86_64", elf.EM_X86_64, "<", 0x1000, elf.R_X86_64_64, 0xCC, 8, 8,
                           _x86_64_stub, _x86_64_relocs()),
+    # 64 KiB: the largest page size an aarch64 Linux kernel may use (4, 16 or 64 KiB).
+    # All-zero words are permanently undefined instructions on aarch64, riscv64 and s390x.
+    "aarch64": MachineSpec("aarch64", elf.EM_AARCH64, "<", 0x10000, elf.R_AARCH64_ABS64, 0x00,
+                           16, 16, fields.a64_stub, _aarch64_relocs(), abs_via_got=True),
+    "riscv64": MachineSpec("riscv64", elf.EM_RISCV, "<", 0x1000, elf.R_RISCV_64, 0x00, 16, 16,
+                           fields.rv_stub, _riscv64_relocs(), abs_via_got=True,
+                           hi_relocs=frozenset({elf.R_RISCV_PCREL_HI20, elf.R_RISCV_GOT_HI20}),
+                           merge_flags=_riscv_flags),
+    "s390x": MachineSpec("s390x", elf.EM_S390, ">", 0x1000, elf.R_390_64, 0x00, 16, 16,
+                         fields.s390_stub, _s390x_relocs(), abs_via_got=True),
 }
 
 
@@ -344,9 +532,15 @@ def _link(units, absolute_symbols, machine) -> LinkedCode:
                 raise LinkError(f"duplicate symbol {name} (in {objs[pu].name} and {o.name})")
 
     ext_set = set()
+    pool_values = set()  # values of the absolute symbols referenced (spec.abs_via_got)
+    abs_via_got = spec.abs_via_got
     for ui, sym in undefs:
         name = sym.name
-        if name in defs or name in absolute:
+        if name in defs:
+            continue
+        if name in absolute:
+            if abs_via_got:
+                pool_values.add(absolute[name])
             continue
         if sym.visibility != STV_DEFAULT and sym.bind != STB_WEAK:
             raise LinkError(f"undefined hidden symbol {name} (referenced from {objs[ui].name}); "
@@ -381,6 +575,14 @@ def _link(units, absolute_symbols, machine) -> LinkedCode:
             merged[key] = off
         copies.append((ui, s))
         off += s.size
+    # Constant slots: one 8-byte read-only slot per distinct absolute value that code may load
+    # through a GOT relocation (machines whose back end does not fold absolute symbols).
+    const_slots: dict[int, int] = {}
+    if pool_values:
+        off = _align(off, 8)
+        for v in sorted(pool_values):
+            const_slots[v] = off
+            off += 8
     code_size = off
     data_offset = _align(code_size, page)
     off = data_offset
@@ -409,6 +611,10 @@ def _link(units, absolute_symbols, machine) -> LinkedCode:
         if s.data:
             b = bases[ui][s.index]
             img[b:b + s.size] = s.data
+    if const_slots:
+        q = struct.Struct(spec.byteorder + "Q")
+        for v, at in const_slots.items():
+            q.pack_into(img, at, v & 0xFFFFFFFFFFFFFFFF)
     got_slot: dict[int, int] = {}  # internal symbol offset → slot index
     got_symbols = list(externals)
     load: list[LoadReloc] = []
@@ -447,6 +653,7 @@ def _link(units, absolute_symbols, machine) -> LinkedCode:
 
     relocs_table = spec.relocs
     stub_size = spec.stub_size
+    hi_relocs = spec.hi_relocs
     for ui, o in enumerate(objs):
         base_u = bases[ui]
         res = None
@@ -459,6 +666,8 @@ def _link(units, absolute_symbols, machine) -> LinkedCode:
             if res is None:
                 res = [None] * len(o.symbols)
             size = s.size
+            hi_values: dict[int, int] | None = {} if hi_relocs else None
+            deferred = []
             for r_off, rtype, k, A in s.relocs:
                 rs = relocs_table.get(rtype)
                 if rs is None:
@@ -468,6 +677,9 @@ def _link(units, absolute_symbols, machine) -> LinkedCode:
                 if r_off + width > size:
                     raise LinkError(f"malformed object: relocation at {r_off:#x} outside "
                                     f"{s.name} (size {size:#x})", file=o.name)
+                if formula == F_PCREL_LO:
+                    deferred.append((r_off, rtype, k, rs))
+                    continue
                 t = res[k]
                 if t is None:
                     t = res[k] = resolve(ui, k)
@@ -491,18 +703,42 @@ def _link(units, absolute_symbols, machine) -> LinkedCode:
                         load.append(LoadReloc(P, "symbol", tname, A))
                     else:
                         raise _bad_target(spec, o, s, r_off, rtype, tkind, tname)
-                elif formula == F_GOTPCREL:
+                elif formula == F_GOTPCREL or formula == F_GOT_PAGE or formula == F_GOT_LO:
                     if tkind == _EXT:
-                        slot = S
+                        G = got_offset + 8 * S
                     elif tkind == _INT:
                         slot = got_slot.get(S)
                         if slot is None:
                             slot = got_slot[S] = len(got_symbols)
                             got_symbols.append("")
                             load.append(LoadReloc(got_offset + 8 * slot, "base", "", S))
+                        G = got_offset + 8 * slot
+                    elif tkind == _ABS and S in const_slots:
+                        G = const_slots[S]
                     else:
                         raise _bad_target(spec, o, s, r_off, rtype, tkind, tname)
-                    v = got_offset + 8 * slot + A - P
+                    if formula == F_GOTPCREL:
+                        v = G + A - P
+                    elif A:
+                        raise LinkError(f"{reloc_name(spec.em, rtype)} against {tname} in {s.name} "
+                                        f"at {r_off:#x} has addend {A}; GOT entries for "
+                                        f"symbol + addend are not supported", file=o.name)
+                    elif formula == F_GOT_PAGE:
+                        v = (G & -0x1000) - (P & -0x1000)
+                    else:
+                        v = G
+                elif formula == F_PAGE_PCREL:
+                    if tkind != _INT:
+                        raise _bad_target(spec, o, s, r_off, rtype, tkind, tname)
+                    v = ((S + A) & -0x1000) - (P & -0x1000)
+                elif formula == F_LO:
+                    if tkind != _INT and tkind != _ABS:
+                        raise _bad_target(spec, o, s, r_off, rtype, tkind, tname)
+                    v = S + A
+                elif formula == F_ADD or formula == F_SUB:
+                    if tkind != _INT and tkind != _ABS:
+                        raise _bad_target(spec, o, s, r_off, rtype, tkind, tname)
+                    v = S + A
                 elif formula == F_GOTPC:
                     v = got_offset + A - P
                 elif formula == F_GOTOFF:
@@ -522,7 +758,25 @@ def _link(units, absolute_symbols, machine) -> LinkedCode:
                     raise LinkError(f"{reloc_name(spec.em, rtype)} against {what} in {s.name} at "
                                     f"{r_off:#x}: value {v:#x} does not fit "
                                     f"[{lo:#x}, {hi:#x}]", file=o.name)
-                pack.pack_into(img, P, v)
+                if hi_values is not None and rtype in hi_relocs:
+                    hi_values[P] = v
+                try:
+                    pack.pack_into(img, P, v)
+                except fields.FieldError as e:
+                    raise LinkError(f"{reloc_name(spec.em, rtype)} against {tname} in {s.name} at "
+                                    f"{r_off:#x}: {e}", file=o.name) from None
+            for r_off, rtype, k, rs in deferred:
+                # RISC-V %pcrel_lo(label): the low part of the value computed for the
+                # %pcrel_hi / %got_pcrel_hi relocation at `label` (an AUIPC in this section).
+                sym = o.symbols[k]
+                v = None
+                if sym.shndx == s.index:
+                    v = hi_values.get(sbase + sym.value) if hi_values is not None else None
+                if v is None:
+                    raise LinkError(f"{reloc_name(spec.em, rtype)} in {s.name} at {r_off:#x} "
+                                    f"names {sym.name or 'a symbol'}, which is not the place of a "
+                                    f"PCREL_HI20 or GOT_HI20 relocation in {s.name}", file=o.name)
+                rs.pack.pack_into(img, sbase + r_off, v)
 
     got_size = 8 * len(got_symbols)
     end = got_offset + got_size
@@ -537,17 +791,19 @@ def _link(units, absolute_symbols, machine) -> LinkedCode:
         if objs[ui].symbols[k].type == STT_FUNC:
             func_sizes[name] = Z
     load.sort(key=lambda r: r.offset)
+    e_flags = spec.merge_flags([o.flags for o in objs]) if spec.merge_flags and objs else 0
     return LinkedCode(spec.name, spec.byteorder, page, bytes(img[:code_size]), text_size,
                       data_offset, bytes(img[data_offset:data_end]), got_offset, got_size, size,
-                      symbols, func_sizes, load, got_symbols)
+                      symbols, func_sizes, load, got_symbols, e_flags, const_slots, bases)
 
 
 def _bad_target(spec: MachineSpec, o: ObjectFile, s: elf.Section, r_off: int, rtype: int,
                 tkind: int, tname: str) -> LinkError:
     rn = reloc_name(spec.em, rtype)
     if tkind == _ABS:
+        ok = (F_ABS, F_LO) + (_GOT_FORMULAS if spec.abs_via_got else ())
         why = (f"{rn} cannot refer to absolute symbol {tname} (only "
-               f"{', '.join(reloc_name(spec.em, t) for t, r in spec.relocs.items() if r.formula == F_ABS)} can)")
+               f"{', '.join(reloc_name(spec.em, t) for t, r in spec.relocs.items() if r.formula in ok)} can)")
     elif tkind == _LOST:
         why = f"{rn} refers to {tname}, which is in a section that is not linked"
     elif tkind == _EXT:

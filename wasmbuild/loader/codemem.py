@@ -91,6 +91,45 @@ def default_resolver(name: str) -> int:
 
 _ORDER_NAMES = {"<": "little-endian", ">": "big-endian"}
 
+# Machines whose instruction cache is not kept coherent with data writes by the hardware: after
+# writing code, the data cache must be cleaned and the instruction cache invalidated over it.
+_INCOHERENT_ICACHE = {"aarch64", "riscv64"}
+_clear_cache = None
+
+
+def _clear_cache_fn():
+    """libgcc's `__clear_cache(begin, end)` (the function `__builtin___clear_cache` calls), found
+    in libgcc_s; False where it is not there."""
+    global _clear_cache
+    if _clear_cache is None:
+        _clear_cache = False
+        for name in (ctypes.util.find_library("gcc_s"), "libgcc_s.so.1"):
+            if not name:
+                continue
+            try:
+                fn = ctypes.CDLL(name).__clear_cache
+            except (OSError, AttributeError):
+                continue
+            fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+            fn.restype = None
+            _clear_cache = fn
+            break
+    return _clear_cache
+
+
+def flush_icache(start: int, size: int) -> None:
+    """Make instructions just written to [start, start + size) visible to instruction fetch.
+    Nothing to do on x86-64 and s390x (coherent). On aarch64 (and riscv64) this calls libgcc's
+    `__clear_cache` (DC CVAU + IC IVAU + barriers on aarch64; the icache-flush system call on
+    riscv64). Without libgcc_s we rely on the kernel, which on arm64 Linux cleans and invalidates a
+    page the first time it is mapped executable (our code pages are fresh anonymous pages made
+    executable by mprotect after writing), and on riscv64 Linux flushes at mprotect."""
+    if host_machine() not in _INCOHERENT_ICACHE:
+        return
+    fn = _clear_cache_fn()
+    if fn:
+        fn(start, start + size)
+
 
 def _check_layout(lc: LinkedCode) -> None:
     """Refuse layout numbers that do not fit together (a damaged image), before mapping anything."""
@@ -176,10 +215,11 @@ class CodeMemory:
                 raise _oserror("mprotect(read+exec)")
             if map_size > d and _mprotect_fn(base + d, map_size - d, PROT_READ) != 0:
                 raise _oserror("mprotect(read)")
+            if d:
+                flush_icache(base, d)
         except BaseException:
             self.close()
             raise
-        # On machines with incoherent instruction caches (aarch64) an icache flush goes here.
 
     @property
     def base(self) -> int:
