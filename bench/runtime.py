@@ -298,13 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.size_scale <= 0 or args.repeat < 1:
         ap.error("--size-scale must be positive and --repeat at least 1")
-    if args.cpu == "native":
-        import llvmlite.binding as llvm
-        llvm.initialize_native_target()
-        CPU["cpu"] = llvm.get_host_cpu_name()
-        CPU["features"] = llvm.get_host_cpu_features().flatten()
-    elif args.cpu:
-        CPU["cpu"] = args.cpu
+    CPU["cpu"] = args.cpu  # "native" is resolved by CompileSettings
 
     only = {n for item in args.only for n in item.split(",") if n}
     unknown = only - {p.name for p in PROGRAMS}

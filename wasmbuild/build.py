@@ -23,7 +23,7 @@ from .binary import decode_function, decode_module
 from .binary import opcodes as ops
 from .binary.types import (EXTERN_FUNC, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE,
                            ConstExpr, FuncType, Module, type_name)
-from .compile import CompileSettings, compile_ir, target_machine, toolchain_versions
+from .compile import CompileSettings, compile_ir, target_machine, toolchain_versions, triple_arch
 from .cache import Cache
 from .errors import MalformedError, WasmbuildError
 from .graph import Graph, default_graph, load_manifest, resolve_graph
@@ -39,9 +39,6 @@ from .valid import check_module_level, segment_refs, validate_function
 
 SELF = "wb_self"  # what a function's object calls itself before linking names it
 RUNTIME_UNIT = "wb_runtime"
-
-_ARCH_OF_TRIPLE = {"x86_64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64", "riscv64": "riscv64",
-                   "s390x": "s390x"}
 
 
 @dataclass
@@ -429,7 +426,7 @@ def _build_image(inputs: list[ModuleInput], settings: CompileSettings | None, jo
     t = report.add_time("trampolines", t)
 
     tm = target_machine(settings)
-    machine = _ARCH_OF_TRIPLE.get(settings.triple.split("-")[0], settings.triple.split("-")[0])
+    machine = triple_arch(settings.triple)
     linked = link(units, absolutes, machine=machine)
     header = {
         "target": {"triple": settings.triple, "cpu": settings.cpu, "features": settings.features,

@@ -220,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--target", help="target triple, e.g. aarch64-unknown-linux-gnu, "
                                         "riscv64-unknown-linux-gnu, s390x-unknown-linux-gnu "
                                         "(default: $WASMBUILD_TARGET, else this machine)")
-        p.add_argument("--cpu", help="target CPU (default: a baseline CPU of the target)")
+        p.add_argument("--cpu", help="target CPU (default: a baseline CPU of the target; 'native': this machine's)")
         p.add_argument("--features", help="LLVM target features, e.g. +sve or -c (default: the CPU's)")
 
     p = sub.add_parser("build", help="compile a module, or a graph (manifest .toml), into a loadable image")

@@ -45,16 +45,22 @@ class CompileError(WasmbuildError):
 class CompileSettings:
     opt_level: int = 2
     triple: str = ""      # "" = the host's
-    cpu: str = ""         # "" = a baseline CPU for the triple's architecture
+    cpu: str = ""         # "" = a baseline CPU for the triple's architecture; "native" = this machine's
     features: str = ""
 
     def resolved(self) -> "CompileSettings":
-        """The same settings with the host triple and default CPU filled in."""
+        """The same settings with the host triple and default CPU filled in ("native" becomes this
+        machine's CPU name and features, recorded as such in the image)."""
         _init_llvm()
         triple = self.triple or llvm.get_default_triple()
         arch = triple_arch(triple)
         cpu = self.cpu or DEFAULT_CPU.get(arch, "generic")
         features = self.features
+        if cpu == "native":
+            if triple_arch(llvm.get_default_triple()) != arch:
+                raise CompileError(f"--cpu native describes this machine, not a {arch} target")
+            cpu = llvm.get_host_cpu_name()
+            features = ",".join(filter(None, [llvm.get_host_cpu_features().flatten(), features]))
         base = BASE_FEATURES.get(arch)
         if base and not features.startswith(base):
             features = f"{base},{features}" if features else base
