@@ -715,8 +715,6 @@ def test_samples_run_under_qemu(arch, tmp_path):
     cache = Cache(str(tmp_path / "cache"))
     failures = []
     for name in SAMPLES:
-        if arch == "s390x" and name in ("nbody", "wordfreq"):
-            continue  # linear memory is accessed in the target's byte order: see docs/targets.md
         d = os.path.join(ROOT, "samples", name)
         src = os.path.join(d, "graph.toml")
         if not os.path.exists(src):
@@ -725,8 +723,7 @@ def test_samples_run_under_qemu(arch, tmp_path):
         out = str(tmp_path / f"{name}.img")
         args = [src, "-o", out, "-j", "1", "--cache-dir", cache.directory, "--target", TARGETS[arch][0]]
         assert cli_main(["build", *args]) == 0
-        r = emu.run_python(["-m", "wasmbuild.samplecheck", out, expected], cwd=d,
-                           env={"WASMBUILD_ALLOW_BIG_ENDIAN": "1"})
+        r = emu.run_python(["-m", "wasmbuild.samplecheck", out, expected], cwd=d)
         if r.returncode != 0 or "checks passed" not in r.stdout:
             failures.append(f"{name}: {r.stdout}{r.stderr[-2000:]}")
     assert not failures, "\n".join(failures)
@@ -738,9 +735,10 @@ QEMU_SCRIPTS = {
     "aarch64": ["traps", "br_table", "call_indirect", "call", "fac", "memory_trap", "conversions",
                 "int_exprs", "float_exprs", "f64", "global", "table_copy", "memory_copy",
                 "memory_grow", "skip-stack-guard-page", "linking", "imports"],
-    # no linear memory byte-order dependence (see docs/targets.md)
+    # big-endian: linear memory is little-endian, so every multi-byte access is byte-swapped
     "s390x": ["traps", "br_table", "call_indirect", "call", "fac", "conversions", "int_exprs",
-              "i32", "i64", "f64", "global", "table_copy", "linking"],
+              "i32", "i64", "f64", "global", "table_copy", "linking", "endianness", "memory",
+              "address", "float_memory", "left-to-right", "memory_copy"],
 }
 
 
@@ -754,7 +752,7 @@ def test_spec_scripts_run_under_qemu(arch, tmp_path):
     scripts = find_scripts([os.path.join(SPEC, s) for s in QEMU_SCRIPTS[arch]])
     prebuild_wast(scripts, CompileSettings(triple=TARGETS[arch][0]), str(tmp_path))
     r = emu.run_python(["-m", "wasmbuild.testing.qemu", "wast", str(tmp_path), *scripts],
-                       timeout=1200, env={"WASMBUILD_ALLOW_BIG_ENDIAN": "1"})
+                       timeout=1200)
     last = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.stderr[-3000:]
     assert r.returncode == 0, r.stdout[-5000:] + r.stderr[-3000:]
     assert last.endswith(" 0 failed, 0 skipped") and int(last.split()[0]) > 1000, last

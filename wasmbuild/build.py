@@ -23,7 +23,8 @@ from .binary import decode_function, decode_module
 from .binary import opcodes as ops
 from .binary.types import (EXTERN_FUNC, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE,
                            ConstExpr, FuncType, Module, type_name)
-from .compile import CompileSettings, compile_ir, target_machine, toolchain_versions, triple_arch
+from .compile import (CompileSettings, compile_ir, is_big_endian, target_machine, toolchain_versions,
+                      triple_arch)
 from .cache import Cache
 from .errors import MalformedError, WasmbuildError
 from .graph import Graph, default_graph, load_manifest, resolve_graph
@@ -227,6 +228,7 @@ def compile_function(modules: _Modules, mi: int, j: int, settings: CompileSettin
     code = validate_function(ctx, j)
     t1 = time.perf_counter()
     lm = ir.Module(name=function_symbol(mi, ctx.num_imported_funcs + j))
+    info.big_endian = is_big_endian(settings)
     fn_refs = translate_function(lm, SELF, info, j, code)
     t2 = time.perf_counter()
     obj = compile_ir(lm, settings)

@@ -121,3 +121,8 @@ def compile_ir(module: ir.Module, settings: CompileSettings) -> bytes:
         pb = llvm.create_pass_builder(tm, pto)
         pb.getModulePassManager().run(mod, pb)
     return tm.emit_object(mod)
+
+
+def is_big_endian(settings: CompileSettings) -> bool:
+    """Whether the target stores numbers most significant byte first (its data layout says "E")."""
+    return str(target_machine(settings).target_data).startswith("E")

@@ -14,7 +14,6 @@ and runs the start function.
 from __future__ import annotations
 
 import ctypes
-import os
 import platform
 
 from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType
@@ -74,12 +73,6 @@ def load_image(store: Store, data: bytes, path: str | None = None) -> LoadedImag
         raise ImageError(f"image is for {target['triple']} ({target['machine']}); this machine is "
                          f"{platform.machine()}: it cannot run here (build it again without "
                          f"--target, or run it on a {target['machine']} machine)", file=path)
-    if target.get("byteorder") == ">" and not os.environ.get("WASMBUILD_ALLOW_BIG_ENDIAN"):
-        # The code is right for the machine, but wasm linear memory is little-endian and the
-        # translator does not byte-swap memory accesses yet (docs/targets.md).
-        raise ImageError(f"image is for {target['triple']}, a big-endian target: such images can "
-                         f"be built and inspected but not run yet (linear memory accesses are "
-                         f"not byte-swapped)", file=path)
     return LoadedImage(store, image)
 
 

@@ -47,6 +47,8 @@ class ModuleInfo:
         self.tables = tables
         self.num_imported_funcs = num_imported_funcs
         self.has_memory = has_memory
+        # Linear memory is little-endian; on a big-endian target every multi-byte access swaps.
+        self.big_endian = False
 
     @classmethod
     def from_context(cls, ctx) -> "ModuleInfo":
@@ -280,6 +282,9 @@ class _Translator:
                 else:
                     continue
             handler = dispatch.get(op)
+            if op >= ops.FD and self.info.big_endian:
+                raise UnsupportedError(f"SIMD instruction {ops.name(op)} is not supported on big-endian "
+                                       f"targets yet (v128 lane order)", offset=_offset)
             if handler is None:
                 raise UnsupportedError(f"instruction {ops.name(op)} is not supported yet", offset=_offset)
             handler(self, op, imm)
@@ -602,7 +607,14 @@ class _Translator:
     def op_load(self, op, memarg) -> None:
         size, mem_type, result, signed = _MEM_ACCESS[op]
         ptr = self.address(self.pop(), memarg[1], size)
-        value = self.tagged(self.b.load(ptr, typ=mem_type, align=1), "heap")
+        if self.info.big_endian and size > 1:
+            bits = ir.IntType(8 * size)
+            value = self.b.call(self.intrinsic(f"llvm.bswap.i{8 * size}", bits, [bits]),
+                                [self.tagged(self.b.load(ptr, typ=bits, align=1), "heap")])
+            if mem_type != bits:
+                value = self.b.bitcast(value, mem_type)
+        else:
+            value = self.tagged(self.b.load(ptr, typ=mem_type, align=1), "heap")
         target = LLVM_TYPES[result]
         if signed is True:
             value = self.b.sext(value, target)
@@ -614,7 +626,14 @@ class _Translator:
         size, mem_type = _MEM_STORE[op]
         value = self.pop()
         ptr = self.address(self.pop(), memarg[1], size)
-        if value.type != mem_type:
+        if self.info.big_endian and size > 1:
+            bits = ir.IntType(8 * size)
+            if value.type in (F32T, F64T):
+                value = self.b.bitcast(value, bits)
+            elif value.type != bits:
+                value = self.b.trunc(value, bits)
+            value = self.b.call(self.intrinsic(f"llvm.bswap.i{8 * size}", bits, [bits]), [value])
+        elif value.type != mem_type:
             value = self.b.trunc(value, mem_type)
         self.tagged(self.b.store(value, ptr, align=1), "heap")
 
