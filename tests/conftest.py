@@ -40,8 +40,8 @@ def pytest_configure(config):
 
 
 def spec_dir() -> Path:
-    env = os.environ.get("WASMBUILD_SPEC_DIR")
-    return Path(env) if env else (REPO_ROOT / ".." / "shared" / "spec").resolve()
+    from wasmbuild.testing import spec_dir as package_spec_dir
+    return Path(package_spec_dir()).resolve()
 
 
 @pytest.fixture
