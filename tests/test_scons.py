@@ -156,7 +156,7 @@ class Tree:
 
 
 def compiled(output: str) -> dict[str, int]:
-    """Image -> functions compiled, from the `wasmbuild build -v` lines of a run."""
+    """Image -> functions compiled, from the `wasmbuild build --summary` lines of a run."""
     return {m.group(1): int(m.group(3)) for m in COMPILED.finditer(output)}
 
 
@@ -306,7 +306,7 @@ def test_dry_run_builds_nothing(tree):
     image = tree.read(APP)
     tree.edit("core.wat", "(i32.mul (local.get 0) (local.get 1))", "(i32.mul (local.get 1) (local.get 1))")
     out = tree.run("-n", "-Q").output
-    assert "-m wasmbuild build -v graph.toml -o build/app.img" in out
+    assert "-m wasmbuild build --summary graph.toml -o build/app.img" in out
     assert not compiled(out)  # printed, not run
     assert tree.read(APP) == image
     assert compiled(tree.run("-Q", APP).output).keys() == {APP}  # still out of date afterwards
@@ -317,7 +317,7 @@ def test_quiet_output_has_only_our_lines(tree):
     for name in outputs:
         tree.file(name).unlink()
     lines = tree.run("-Q").output.splitlines()
-    assert len(lines) == 9  # 5 commands; a -v line per image and a line per check
+    assert len(lines) == 9  # 5 commands; a summary line per image and a line per check
     for line in lines:
         assert not line.startswith("scons:") and "Building" not in line and "Reading" not in line, line
         assert (line.startswith((sys.executable, find_wabt_tool("wat2wasm"))) or COMPILED.match(line)

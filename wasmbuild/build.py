@@ -62,6 +62,11 @@ class BuildReport:
     remote_errors: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
+    def short(self) -> str:
+        """One concise line: what was compiled and what came from a cache."""
+        remote = f", {self.remote_hits} from the remote cache" if self.remote_hits else ""
+        return f"{self.functions} functions ({self.compiled} compiled, {self.cached} from cache{remote})"
+
     def summary(self) -> str:
         phases = ", ".join(f"{k} {v:.3f}s" for k, v in self.seconds.items())
         remote = ""

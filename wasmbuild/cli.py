@@ -93,6 +93,8 @@ def cmd_build(args) -> int:
     write_atomically(args.output, image)
     if args.verbose:
         print(f"{args.output}: {report.summary()}")
+    elif args.summary:
+        print(f"{args.output}: {report.short()}")
     return 0
 
 
@@ -235,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--remote-read-only", action="store_true", help="use the remote cache, never upload")
     p.add_argument("-o", "--output", required=True, metavar="IMAGE")
     p.add_argument("-v", "--verbose", action="store_true", help="print what was compiled and the time per phase")
+    p.add_argument("--summary", action="store_true",
+                   help="print one concise line: functions compiled and taken from the cache")
     add_compile_options(p)
     p.set_defaults(func=cmd_build)
 

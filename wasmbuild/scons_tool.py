@@ -187,7 +187,7 @@ def generate(env):
         WASMBUILD_FEATURES="",
         WASMBUILD_VERSION=version_fingerprint(),
         _WASMBUILD_FLAGS=_build_flags,
-        WASMBUILDCOM=("$WASMBUILD_PYTHON -m wasmbuild build -v $SOURCE -o $TARGET -O $WASMBUILD_OPT "
+        WASMBUILDCOM=("$WASMBUILD_PYTHON -m wasmbuild build --summary $SOURCE -o $TARGET -O $WASMBUILD_OPT "
                       "$_WASMBUILD_FLAGS"),
         WASMBUILDCOMSTR="",
         WAT2WASM=find_wabt_tool("wat2wasm") or "",
