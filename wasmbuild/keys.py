@@ -154,24 +154,30 @@ class KeyMemo:
             self.entries = json.loads(raw) if raw else {}
         except ValueError:
             self.entries = {}
-        self.changed = False
+        self.used: dict[str, list] = {}  # the entries of this build's functions: what is saved
+        self._last: tuple[int, str] | None = None
 
     def _id(self, j: int) -> str:
+        if self._last is not None and self._last[0] == j:
+            return self._last[1]
         body = self.module.bodies[j]
         digest = hashlib.sha256(self.module.data[body.offset:body.end]).hexdigest()
-        return f"{digest}:{self.module.func_type_indices[j]}"
+        self._last = (j, f"{digest}:{self.module.func_type_indices[j]}")
+        return self._last[1]
 
     def lookup(self, j: int):
-        entry = self.entries.get(self._id(j))
+        ident = self._id(j)
+        entry = self.entries.get(ident)
         if entry is None:
             return None
+        self.used[ident] = entry
         key, items = entry
         return key, [(kind, index) for kind, index in items]
 
     def remember(self, j: int, key: str, items) -> None:
-        self.entries[self._id(j)] = [key, [list(item) for item in items]]
-        self.changed = True
+        self.used[self._id(j)] = [key, [list(item) for item in items]]
 
     def save(self) -> None:
-        if self.changed:
-            self.cache.put(self.key, json.dumps(self.entries, sort_keys=True, separators=(",", ":")).encode())
+        """Keep the memo of this build's functions only (so it does not grow with every edit)."""
+        if self.used != self.entries:
+            self.cache.put(self.key, json.dumps(self.used, sort_keys=True, separators=(",", ":")).encode())
