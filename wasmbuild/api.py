@@ -19,17 +19,6 @@ from .loader.instance import GraphInstance, load_image
 from .loader.runtime import Store
 
 
-class _Namespaces:
-    """Host imports given as {namespace: {name: value}}."""
-
-    def __init__(self, imports: dict):
-        self.imports = imports
-
-    def get(self, key):
-        namespace, name = key
-        return self.imports.get(namespace, {}).get(name)
-
-
 def read_runnable(path: str, rebuild: bool = False) -> bytes:
     """The image bytes of `path`: an image file, or a package (verified first; with `rebuild`, a
     package for another machine is rebuilt here from the sources it carries)."""
@@ -52,7 +41,7 @@ def load(path: str, imports: dict | None = None, store: Store | None = None,
     data = read_runnable(path, rebuild)
     store = store or Store()
     image = load_image(store, data, path)
-    return image.instantiate(_Namespaces(imports or {}))
+    return image.instantiate(imports or {})
 
 
 def run_wasi(path: str, args: list[str] | None = None, env: dict[str, str] | None = None,

@@ -165,19 +165,9 @@ class ScriptRunner:
         image, _report = build_image([ModuleInput(cmd["filename"], data, cmd["filename"])], self.settings)
         return load_image(self.store, image, cmd["filename"])
 
-    def _imports(self):
-        """The import resolver: (namespace, name) -> item, over registered instances and spectest."""
-        registry = self.registry
-
-        class Resolver:
-            def get(self, key):
-                namespace, name = key
-                return registry.get(namespace, {}).get(name)
-
-        return Resolver()
-
     def _instantiate(self, cmd):
-        return self._build(cmd).instantiate(self._imports())
+        # Host imports: the registered instances' exports and spectest, by namespace.
+        return self._build(cmd).instantiate(self.registry)
 
     def _expect_failure(self, cmd, error_type, action=None, success="the module is valid"):
         """`action` (default: decode and validate) must fail with `error_type` and the reason."""

@@ -59,10 +59,10 @@ class LoadedImage:
         params, results = key.split("_")
         return FuncType(tuple(letters[c] for c in params), tuple(letters[c] for c in results))
 
-    def instantiate(self, host=None) -> "GraphInstance":
-        """Run the image's initializers; `host` resolves host imports: `host.get((namespace, name))`
-        gives a Function, Table, Memory, Global or a Python callable (made a host function)."""
-        return GraphInstance(self, host if host is not None else {})
+    def instantiate(self, host: dict | None = None) -> "GraphInstance":
+        """Run the image's initializers; `host` provides the host imports as
+        {namespace: {name: Function | Table | Memory | Global | Python callable}}."""
+        return GraphInstance(self, host or {})
 
 
 def load_image(store: Store, data: bytes, path: str | None = None) -> LoadedImage:
@@ -76,7 +76,19 @@ def load_image(store: Store, data: bytes, path: str | None = None) -> LoadedImag
     return LoadedImage(store, image)
 
 
-class Instance:
+class _Exports:
+    """`instance.name` reaches export `name` (as `instance.exports["name"]` does)."""
+
+    exports: dict
+
+    def __getattr__(self, name: str):
+        exports = self.__dict__.get("exports")
+        if exports is not None and name in exports:
+            return exports[name]
+        raise AttributeError(name)
+
+
+class Instance(_Exports):
     def __init__(self, image: LoadedImage, module_index: int, imports, name: str | None):
         store = image.store
         self.store = store
@@ -181,12 +193,6 @@ class Instance:
         if meta["start"] is not None:
             self.functions[meta["start"]].call_bits([])
 
-    def __getattr__(self, name: str):
-        exports = self.__dict__.get("exports")
-        if exports is not None and name in exports:
-            return exports[name]
-        raise AttributeError(name)
-
     def _resolve_import(self, imp: dict, imports, image: LoadedImage):
         key = (imp["module"], imp["name"])
         item = imports.get(key) if hasattr(imports, "get") else None
@@ -242,7 +248,7 @@ def _limits_match(size: int, maximum: int | None, want_min: int, want_max: int |
 del _peek64
 
 
-class GraphInstance:
+class GraphInstance(_Exports):
     """An instantiated image: the instances its initializers made and the graph's exports (items,
     or whole instances)."""
 
@@ -261,7 +267,7 @@ class GraphInstance:
                     if source == "instance":
                         item = self.instances[owner].exports.get(name)
                     else:
-                        item = host.get((owner, name))
+                        item = host.get(owner, {}).get(name)
                         if imp["kind"] == "func" and callable(item) \
                                 and not isinstance(item, (Function, Table, Memory, Global)):
                             item = store.host_function(image.types[imp["type"]], item)
@@ -270,9 +276,3 @@ class GraphInstance:
             elif op == "export":
                 instance = self.instances[init["instance"]]
                 self.exports[init["name"]] = instance if init["item"] is None else instance.exports[init["item"]]
-
-    def __getattr__(self, name: str):
-        exports = self.__dict__.get("exports")
-        if exports is not None and name in exports:
-            return exports[name]
-        raise AttributeError(name)
