@@ -56,6 +56,11 @@ def _in_bounds(b: ir.IRBuilder, start_i32, n_i32, limit_i64):
     return b.icmp_unsigned("<=", end, limit_i64)
 
 
+def _element(b: ir.IRBuilder, base, index_i32, etype: ir.Type):
+    """Address of element `index_i32` (an unsigned i32) of an array of `etype` at `base`."""
+    return b.gep(base, [b.zext(index_i32, I64T)], source_etype=etype)
+
+
 def _memcpy_like(m: ir.Module, b: ir.IRBuilder, name: str, dst, src, n_i64) -> None:
     fn = get_function(m, f"{name}.p0.p0.i64", ir.FunctionType(VOID, [PTR, PTR, I64T, I1]))
     b.call(fn, [dst, src, n_i64, ir.Constant(I1, 0)])
@@ -102,8 +107,8 @@ def build_runtime(m: ir.Module) -> None:
     _trap_unless(fn, b, ok, abi.TRAP_MEMORY_OOB)
     base = field(b, memdef, abi.MEM_BASE, PTR)
     seg_ptr = field(b, seg, abi.SEG_PTR, PTR)
-    _memcpy_like(m, b, "llvm.memcpy", b.gep(base, [b.zext(dst, I64T)], source_etype=I8),
-                 b.gep(seg_ptr, [b.zext(src, I64T)], source_etype=I8), b.zext(n, I64T))
+    _memcpy_like(m, b, "llvm.memcpy", _element(b, base, dst, I8),
+                 _element(b, seg_ptr, src, I8), b.zext(n, I64T))
     b.ret_void()
 
     # memory.copy(vmctx, dst, src, n)
@@ -113,8 +118,8 @@ def build_runtime(m: ir.Module) -> None:
     size = field(b, memdef, abi.MEM_SIZE, I64T)
     _trap_unless(fn, b, b.and_(_in_bounds(b, src, n, size), _in_bounds(b, dst, n, size)), abi.TRAP_MEMORY_OOB)
     base = field(b, memdef, abi.MEM_BASE, PTR)
-    _memcpy_like(m, b, "llvm.memmove", b.gep(base, [b.zext(dst, I64T)], source_etype=I8),
-                 b.gep(base, [b.zext(src, I64T)], source_etype=I8), b.zext(n, I64T))
+    _memcpy_like(m, b, "llvm.memmove", _element(b, base, dst, I8),
+                 _element(b, base, src, I8), b.zext(n, I64T))
     b.ret_void()
 
     # memory.fill(vmctx, dst, value, n)
@@ -124,7 +129,7 @@ def build_runtime(m: ir.Module) -> None:
     _trap_unless(fn, b, _in_bounds(b, dst, n, field(b, memdef, abi.MEM_SIZE, I64T)), abi.TRAP_MEMORY_OOB)
     base = field(b, memdef, abi.MEM_BASE, PTR)
     memset = get_function(m, "llvm.memset.p0.i64", ir.FunctionType(VOID, [PTR, I8, I64T, I1]))
-    b.call(memset, [b.gep(base, [b.zext(dst, I64T)], source_etype=I8), b.trunc(value, I8), b.zext(n, I64T),
+    b.call(memset, [_element(b, base, dst, I8), b.trunc(value, I8), b.zext(n, I64T),
                     ir.Constant(I1, 0)])
     b.ret_void()
 
@@ -136,8 +141,8 @@ def build_runtime(m: ir.Module) -> None:
     _trap_unless(fn, b, ok, abi.TRAP_TABLE_OOB)
     elems = field(b, tdef, abi.TAB_ELEMS, PTR)
     seg_ptr = field(b, seg, abi.SEG_PTR, PTR)
-    _memcpy_like(m, b, "llvm.memcpy", b.gep(elems, [b.zext(dst, I64T)], source_etype=PTR),
-                 b.gep(seg_ptr, [b.zext(src, I64T)], source_etype=PTR),
+    _memcpy_like(m, b, "llvm.memcpy", _element(b, elems, dst, PTR),
+                 _element(b, seg_ptr, src, PTR),
                  b.mul(b.zext(n, I64T), ir.Constant(I64T, abi.PTR_SIZE)))
     b.ret_void()
 
@@ -148,8 +153,8 @@ def build_runtime(m: ir.Module) -> None:
                 _in_bounds(b, dst, n, field(b, tdst, abi.TAB_SIZE, I64T)))
     _trap_unless(fn, b, ok, abi.TRAP_TABLE_OOB)
     _memcpy_like(m, b, "llvm.memmove",
-                 b.gep(field(b, tdst, abi.TAB_ELEMS, PTR), [b.zext(dst, I64T)], source_etype=PTR),
-                 b.gep(field(b, tsrc, abi.TAB_ELEMS, PTR), [b.zext(src, I64T)], source_etype=PTR),
+                 _element(b, field(b, tdst, abi.TAB_ELEMS, PTR), dst, PTR),
+                 _element(b, field(b, tsrc, abi.TAB_ELEMS, PTR), src, PTR),
                  b.mul(b.zext(n, I64T), ir.Constant(I64T, abi.PTR_SIZE)))
     b.ret_void()
 
