@@ -18,8 +18,8 @@ import pytest
 from conftest import objdump, wabt_tool, wat
 
 from wasmbuild.binary import check_bodies, decode_function, decode_module
-from wasmbuild.binary.types import (ACTIVE, DECLARATIVE, EXTERNREF, F32, F64, FUNCREF, I32, I64,
-                                    PASSIVE, GlobalType, Limits, MemoryType, TableType)
+from wasmbuild.contract.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, GlobalType, Limits, MemoryType, TableType)
+from wasmbuild.binary.types import ACTIVE, DECLARATIVE, PASSIVE
 from wasmbuild.errors import InvalidError, MalformedError, WasmbuildError
 from wasmbuild.testing import gen as g
 from wasmbuild.valid import validate_module

@@ -13,7 +13,7 @@ import pytest
 from conftest import objdump, wat
 
 from wasmbuild.binary import decode_module
-from wasmbuild.binary.types import F32, F64, I32, I64
+from wasmbuild.contract.types import F32, F64, I32, I64
 from wasmbuild.errors import InvalidError
 from wasmbuild.testing import gen as g
 from wasmbuild.valid import validate_module

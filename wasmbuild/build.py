@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from llvmlite import ir
 
 from .binary import decode_function, decode_module
-from .binary import opcodes as ops
-from .binary.types import (EXTERN_FUNC, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE,
-                           ConstExpr, FuncType, Module, type_name)
+from .contract import opcodes as ops
+from .contract.types import EXTERN_FUNC, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, FuncType, sig_key, type_name
+from .binary.types import ConstExpr, Module
 from .compile import (CompileSettings, compile_ir, is_big_endian, target_machine, toolchain_versions,
                       triple_arch)
 from .cache import Cache
@@ -33,7 +33,8 @@ from .keys import KeyMemo, function_key, support_key
 from .link import elf
 from .link.layout import VMLayout
 from .link.linker import link
-from .translate import abi, refs
+from .contract import abi
+from .translate import refs
 from .translate.function import ModuleInfo, translate_function
 from .translate.runtime import build_entry_trampoline, build_host_trampoline, build_runtime
 from .valid import check_module_level, segment_refs, validate_function
@@ -204,11 +205,11 @@ def _support_object(settings: CompileSettings, kind: str, ft: FuncType | None, c
     process and kept in the cache."""
     memo_key = (settings, kind, ft)
     obj = _SUPPORT_MEMO.get(memo_key)
-    key = support_key(kind, None if ft is None else abi.sig_key(ft), settings)
+    key = support_key(kind, None if ft is None else sig_key(ft), settings)
     if obj is None and cache is not None:
         obj = cache.get(key, remote=True)
     if obj is None:
-        lm = ir.Module(name=kind if ft is None else f"{kind}_{abi.sig_key(ft)}")
+        lm = ir.Module(name=kind if ft is None else f"{kind}_{sig_key(ft)}")
         if kind == "runtime":
             build_runtime(lm)
         elif kind == "entry":
@@ -423,10 +424,10 @@ def _build_image(inputs: list[ModuleInput], settings: CompileSettings | None, jo
     # Runtime helpers, then one trampoline per escaping signature, in a deterministic order.
     t = time.perf_counter()
     units.append(elf.parse_object(_support_object(settings, "runtime", None, cache, report), RUNTIME_UNIT))
-    for ft in sorted(entry_sigs, key=abi.sig_key):
+    for ft in sorted(entry_sigs, key=sig_key):
         units.append(elf.parse_object(_support_object(settings, "entry", ft, cache, report),
                                       abi.entry_symbol(ft)))
-    for ft in sorted(host_sigs, key=abi.sig_key):
+    for ft in sorted(host_sigs, key=sig_key):
         units.append(elf.parse_object(_support_object(settings, "host", ft, cache, report),
                                       abi.host_symbol(ft)))
     report.trampolines = len(entry_sigs) + len(host_sigs)
@@ -448,10 +449,10 @@ def _build_image(inputs: list[ModuleInput], settings: CompileSettings | None, jo
         "modules": modules_meta,
         "initializers": initializers,
         "trampolines": {
-            "entry": [{"signature": abi.sig_key(ft), "symbol": abi.entry_symbol(ft), "users": users}
-                      for ft, users in sorted(entry_sigs.items(), key=lambda kv: abi.sig_key(kv[0]))],
-            "host": [{"signature": abi.sig_key(ft), "symbol": abi.host_symbol(ft), "users": users}
-                     for ft, users in sorted(host_sigs.items(), key=lambda kv: abi.sig_key(kv[0]))],
+            "entry": [{"signature": sig_key(ft), "symbol": abi.entry_symbol(ft), "users": users}
+                      for ft, users in sorted(entry_sigs.items(), key=lambda kv: sig_key(kv[0]))],
+            "host": [{"signature": sig_key(ft), "symbol": abi.host_symbol(ft), "users": users}
+                     for ft, users in sorted(host_sigs.items(), key=lambda kv: sig_key(kv[0]))],
         },
         "symbols": sorted(linked.symbols.items()),
     }

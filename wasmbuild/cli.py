@@ -120,7 +120,7 @@ def cmd_cache(args) -> int:
 
 
 def _parse_arg(t: int, text: str):
-    from .binary.types import F32, F64
+    from .contract.types import F32, F64
     if t in (F32, F64):
         return float(text)
     return int(text, 0)

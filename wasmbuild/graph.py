@@ -27,8 +27,8 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 
-from .binary.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE,
-                           Module)
+from .contract.types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE
+from .binary.types import Module
 from .errors import WasmbuildError
 
 STEP_KINDS = ("import", "module", "instance", "export")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from .errors import WasmbuildError
 from .link import elf
 from .link.linker import LinkedCode, LoadReloc, load_relocs_from_bytes, load_relocs_to_bytes
-from .translate.abi import ABI_VERSION
+from .contract.abi import ABI_VERSION
 
 FORMAT_VERSION = 2
 

@@ -33,7 +33,7 @@ import hashlib
 import json
 import os
 
-from .binary import opcodes as ops
+from .contract import opcodes as ops
 from .binary.decode import FunctionCode
 from .compile import CompileSettings, toolchain_versions
 from .translate import refs as R
@@ -54,10 +54,9 @@ def compiler_fingerprint() -> str:
     h = hashlib.sha256(repr(sorted(toolchain_versions().items())).encode())
     h.update(str(KEY_FORMAT).encode())
     package = os.path.dirname(os.path.abspath(__file__))
-    sources = [os.path.join("translate", f) for f in sorted(os.listdir(os.path.join(package, "translate")))
-               if f.endswith(".py")]
-    sources += ["compile.py", "keys.py", os.path.join("binary", "opcodes.py"),
-                os.path.join("binary", "decode.py"), os.path.join("valid", "validate.py")]
+    sources = [os.path.join(folder, f) for folder in ("contract", "translate")
+               for f in sorted(os.listdir(os.path.join(package, folder))) if f.endswith(".py")]
+    sources += ["compile.py", "keys.py", os.path.join("binary", "decode.py"), os.path.join("valid", "validate.py")]
     for rel in sources:
         with open(os.path.join(package, rel), "rb") as f:
             h.update(rel.encode() + b"\0" + f.read())

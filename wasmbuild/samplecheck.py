@@ -65,7 +65,7 @@ def parse_expected(text: str, path: str) -> list[Check]:
 
 
 def _parse_arg(t, text: str):
-    from .binary.types import F32, F64
+    from .contract.types import F32, F64
     return float(text) if t in (F32, F64) else int(text, 0)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 
-from .binary.types import F32, F64, FUNCREF, I32, I64, FuncType
+from .contract.types import F32, F64, FUNCREF, I32, I64, FuncType
 from .loader.runtime import Global, Memory, Store, Table
 
 _PRINTS = {

@@ -24,7 +24,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from .binary.types import I32, I64, FuncType
+from .contract.types import I32, I64, FuncType
 from .loader.runtime import Function, Memory, Store
 
 NAMESPACE = "wasi_snapshot_preview1"

@@ -15,12 +15,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..errors import MalformedError
-from . import opcodes as ops
+from ..contract import opcodes as ops
 from .reader import Reader
-from .types import (ACTIVE, DECLARATIVE, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE,
-                    FUNCREF, PASSIVE, ConstExpr, CustomSection, DataSegment, ElemSegment, Export,
-                    FuncType, FunctionBody, Global, GlobalType, Import, Limits, MemoryType, Module,
-                    TableType)
+from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, FUNCREF, FuncType, GlobalType, Limits, MemoryType, TableType)
+from .types import (ACTIVE, DECLARATIVE, PASSIVE, ConstExpr, CustomSection, DataSegment, ElemSegment, Export, FunctionBody, Global, Import, Module)
 
 MAGIC = b"\0asm"
 VERSION = b"\x01\0\0\0"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 
 from ..errors import MalformedError
-from .types import REF_TYPES, VAL_TYPES
+from ..contract.types import REF_TYPES, VAL_TYPES
 
 _F32 = struct.Struct("<I")
 _F64 = struct.Struct("<Q")

@@ -1,4 +1,4 @@
-"""The WebAssembly 2.0 types and the decoded module, as plain Python data.
+"""The decoded module, as plain Python data (its types are in `contract.types`).
 
 Value types are the small integers of their binary encoding (`I32 == 0x7F`, ...), which keeps the
 decoder and the validator's hot loops free of lookups. A `Module` keeps the original bytes; each
@@ -11,57 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-# Value types, by their binary encoding.
-I32, I64, F32, F64, V128 = 0x7F, 0x7E, 0x7D, 0x7C, 0x7B
-FUNCREF, EXTERNREF = 0x70, 0x6F
-NUM_TYPES = frozenset((I32, I64, F32, F64))
-VEC_TYPES = frozenset((V128,))
-REF_TYPES = frozenset((FUNCREF, EXTERNREF))
-VAL_TYPES = NUM_TYPES | VEC_TYPES | REF_TYPES
-
-VALTYPE_NAMES = {I32: "i32", I64: "i64", F32: "f32", F64: "f64", V128: "v128",
-                 FUNCREF: "funcref", EXTERNREF: "externref"}
-
-# External kinds, by their binary encoding in imports and exports.
-EXTERN_FUNC, EXTERN_TABLE, EXTERN_MEMORY, EXTERN_GLOBAL = 0, 1, 2, 3
-EXTERN_NAMES = ("func", "table", "memory", "global")
-
-PAGE_SIZE = 65536
-MAX_PAGES = 65536
-
-
-def type_name(t: int) -> str:
-    return VALTYPE_NAMES.get(t, f"<type {t:#x}>")
-
-
-class FuncType(NamedTuple):
-    """A function signature; hashable, so equal signatures can be canonicalised across modules."""
-
-    params: tuple[int, ...]
-    results: tuple[int, ...]
-
-    def __str__(self) -> str:
-        return "[{}] -> [{}]".format(" ".join(map(type_name, self.params)),
-                                     " ".join(map(type_name, self.results)))
-
-
-class Limits(NamedTuple):
-    min: int
-    max: int | None
-
-
-class TableType(NamedTuple):
-    elem: int  # FUNCREF or EXTERNREF
-    limits: Limits
-
-
-class MemoryType(NamedTuple):
-    limits: Limits
-
-
-class GlobalType(NamedTuple):
-    valtype: int
-    mutable: bool
+from ..contract.types import (  # noqa: F401  (the decoded module is made of these)
+    EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, FuncType, GlobalType, MemoryType, TableType)
 
 
 class Instr(NamedTuple):

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from ..binary.types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_TABLE, Module
-from ..translate import abi, refs
+from ..contract.types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_TABLE
+from ..binary.types import Module
+from ..contract import abi
+from ..translate import refs
 
 @dataclass
 class VMLayout:

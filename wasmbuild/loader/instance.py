@@ -16,29 +16,20 @@ from __future__ import annotations
 import ctypes
 import platform
 
-from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType
+from ..contract import abi
+from ..contract.types import functype_from_json, parse_sig_key, parse_type
 from ..errors import LinkError, UnlinkableError
 from ..image import Image, ImageError, read_image
 from ..link.layout import VMLayout
-from ..translate import abi
 from .codemem import CodeMemory, host_machine
 from .runtime import Function, Global, Memory, Store, Table, Trap, _buffer, _peek64, _poke64, entry_function
-
-_TYPES = {"i32": I32, "i64": I64, "f32": F32, "f64": F64, "v128": V128, "funcref": FUNCREF,
-          "externref": EXTERNREF}
-
-
-def parse_type(name: str) -> int:
-    return _TYPES[name]
-
 
 class LoadedImage:
     def __init__(self, store: Store, image: Image):
         self.store = store
         self.image = image
         self.meta = image.meta
-        self.types = [FuncType(tuple(map(parse_type, p)), tuple(map(parse_type, r)))
-                      for p, r in self.meta["types"]]
+        self.types = [functype_from_json(t) for t in self.meta["types"]]
         try:
             self.code = CodeMemory(image.linked)
         except LinkError as e:
@@ -47,17 +38,12 @@ class LoadedImage:
         self._data_buf = ctypes.create_string_buffer(image.data, max(len(image.data), 1))
         self.data_base = ctypes.addressof(self._data_buf)
         for entry in self.meta["trampolines"]["entry"]:
-            ft = self._sig(entry["signature"])
+            ft = parse_sig_key(entry["signature"])
             if ft not in store.entries:
                 store.entries[ft] = entry_function(self.code.address(entry["symbol"]))
         for host in self.meta["trampolines"]["host"]:
-            ft = self._sig(host["signature"])
+            ft = parse_sig_key(host["signature"])
             store.host_trampolines.setdefault(ft, self.code.address(host["symbol"]))
-
-    def _sig(self, key: str) -> FuncType:
-        letters = {"i": I32, "I": I64, "f": F32, "F": F64, "v": V128, "r": FUNCREF, "x": EXTERNREF}
-        params, results = key.split("_")
-        return FuncType(tuple(letters[c] for c in params), tuple(letters[c] for c in results))
 
     def instantiate(self, host: dict | None = None) -> "GraphInstance":
         """Run the image's initializers; `host` provides the host imports as

@@ -20,9 +20,9 @@ import ctypes
 import struct
 import threading
 
-from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, PAGE_SIZE, V128, FuncType
+from ..contract.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, PAGE_SIZE, V128, FuncType
 from ..errors import WasmbuildError
-from ..translate import abi
+from ..contract import abi
 from .codemem import PROT_READ, PROT_WRITE, _mmap_fn, _mprotect_fn, _munmap_fn, _oserror
 
 _MAP_NORESERVE = 0x4000

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from ..binary import opcodes as ops
+from ..contract import opcodes as ops
 from ..binary.decode import FunctionCode
-from ..binary.types import F32, F64, I32, I64, FuncType, GlobalType, TableType
+from ..contract.types import F32, F64, I32, I64, FuncType, GlobalType, TableType
 from ..errors import WasmbuildError
-from . import abi, refs
+from ..contract import abi
+from . import refs
 from .irtypes import (F32T, F64T, I1, I8, I16, I32T, I64T, LLVM_TYPES, NULL, PTR, VOID, FunctionPointer,
                       absolute_symbol, field_ptr, get_function, result_type, wasm_function_type,
                       zero_value)

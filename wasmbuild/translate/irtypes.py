@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType
+from ..contract.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)

@@ -11,7 +11,7 @@ translator and the linker both use it, so they agree by construction.
 
 from __future__ import annotations
 
-from ..binary import opcodes as ops
+from ..contract import opcodes as ops
 
 CALL = "call"        # direct call of a function defined in the module -> its code symbol
 IMPORT = "import"    # call of an imported function -> vmctx offset of its import slot

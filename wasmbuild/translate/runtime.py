@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from ..binary.types import FuncType
-from . import abi
+from ..contract.types import FuncType
+from ..contract import abi
 from .irtypes import (I1, I8, I32T, I64T, LLVM_TYPES, PTR, VOID, FunctionPointer, alloca_bytes, field,
                       field_ptr, get_function, result_type, wasm_function_type)
 

@@ -30,7 +30,7 @@ import struct
 
 from llvmlite import ir
 
-from ..binary import opcodes as ops
+from ..contract import opcodes as ops
 from .irtypes import F32T, F64T, I1, I8, I16, I32T, I64T, V128T
 
 FD = ops.FD

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
-from ..binary import opcodes as ops
+from ..contract import opcodes as ops
 from ..binary.decode import FunctionCode, decode_function
-from ..binary.types import (ACTIVE, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES,
-                            EXTERN_TABLE, F32, F64, FUNCREF, I32, I64, MAX_PAGES, REF_TYPES, V128,
-                            ConstExpr, FuncType, Limits, Module)
+from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, F32, F64, FUNCREF, I32, I64, MAX_PAGES, REF_TYPES, V128, FuncType, Limits)
+from ..binary.types import ACTIVE, ConstExpr, Module
 from ..errors import InvalidError, MalformedError
 
 UNKNOWN = 0  # the bottom type of a polymorphic stack: matches anything

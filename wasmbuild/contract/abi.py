@@ -35,7 +35,7 @@ Memory layouts (all little or big endian as the target is, 8-byte fields unless 
 
 from __future__ import annotations
 
-from ..binary.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType
+from .types import FuncType, sig_key
 
 # Bumped whenever compiled code and the loader's runtime structures stop agreeing (field offsets,
 # hook protocols); an image made for another ABI version is refused, never run.
@@ -134,14 +134,6 @@ SYM_MEMORY_FILL = "wb_rt_memory_fill"
 SYM_TABLE_INIT = "wb_rt_table_init"
 SYM_TABLE_COPY = "wb_rt_table_copy"
 SYM_TABLE_FILL = "wb_rt_table_fill"
-
-_SIG_LETTERS = {I32: "i", I64: "I", F32: "f", F64: "F", V128: "v", FUNCREF: "r", EXTERNREF: "x"}
-
-
-def sig_key(ft: FuncType) -> str:
-    """A symbol-safe name for a signature, e.g. `iI_f` for [i32 i64] -> [f32]."""
-    return "".join(_SIG_LETTERS[t] for t in ft.params) + "_" + "".join(_SIG_LETTERS[t] for t in ft.results)
-
 
 def entry_symbol(ft: FuncType) -> str:
     """Host-to-wasm trampoline: i32 (ptr vmctx, ptr code, ptr values) -> 0 or trap code."""
