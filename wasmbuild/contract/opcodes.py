@@ -10,6 +10,20 @@ Tables given here:
   SIGNATURES[op]   -> (param types, result types) for instructions whose typing is fixed
   MEMARG_ALIGN[op] -> natural alignment (log2 bytes) of a memory access
   LANES[op]        -> number of lanes addressed by a lane-index immediate
+  INDEXES[op]      -> ((part, index space), ...): the indices of things outside the function that
+                      the immediate holds (see below)
+  OPCODES[name]    -> op, for the name of each opcode constant
+
+Opcode constants: every instruction is also a module-level int named after its mnemonic, upper-case
+with `.` as `_` (`I32_ADD`, `LOCAL_GET`, `MEMORY_INIT`, `I8X16_SHUFFLE`); the one mnemonic that two
+opcodes share is told apart by its immediate (`SELECT`, and `SELECT_T` for `select t*`). They are
+made from the definitions below, so the table stays the one list of instructions.
+
+INDEXES: for each instruction whose immediate is or contains an index of a function, type, table,
+global, data or element segment, one `(part, space)` pair per index, where `part` is the index's
+position in a tuple immediate (None when the immediate is the index itself) and `space` one of the
+*_INDEX strings. Pairs are listed in the order in which `translate/refs.py` numbers the references
+(call_indirect: its table before its type), an order compiled objects depend on.
 """
 
 from __future__ import annotations
@@ -48,11 +62,21 @@ IMM_SHUFFLE = "shuffle"        # 16 lane indices
 IMM_LANE = "lane"              # one lane index byte
 IMM_MEMARG_LANE = "memarg_lane"  # ((align, offset), lane)
 
+# Index spaces outside a function that an immediate can index (INDEXES).
+FUNC_INDEX = "func"
+TYPE_INDEX = "type"
+TABLE_INDEX = "table"
+GLOBAL_INDEX = "global"
+DATA_INDEX = "data"
+ELEM_INDEX = "elem"
+
 NAMES: dict[int, str] = {}
 IMMEDIATES: dict[int, str] = {}
 SIGNATURES: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 MEMARG_ALIGN: dict[int, int] = {}
 LANES: dict[int, int] = {}
+INDEXES: dict[int, tuple[tuple[int | None, str], ...]] = {}
+OPCODES: dict[str, int] = {}
 
 _LETTER = {"i": I32, "I": I64, "f": F32, "F": F64, "v": V128}
 
@@ -63,9 +87,15 @@ def _sig(spec: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
 
 
 def _def(op: int, name: str, imm: str = IMM_NONE, sig: str | None = None, align: int | None = None,
-         lanes: int | None = None) -> None:
+         lanes: int | None = None, indexes: tuple[tuple[int | None, str], ...] | None = None,
+         constant: str | None = None) -> None:
+    """Define instruction `op`; `constant` names its opcode constant when the mnemonic's upper-case
+    form is taken."""
     assert op not in NAMES, hex(op)
+    constant = constant or name.upper().replace(".", "_")
+    assert constant not in OPCODES, constant
     NAMES[op] = name
+    OPCODES[constant] = op
     IMMEDIATES[op] = imm
     if sig is not None:
         SIGNATURES[op] = _sig(sig)
@@ -73,6 +103,8 @@ def _def(op: int, name: str, imm: str = IMM_NONE, sig: str | None = None, align:
         MEMARG_ALIGN[op] = align
     if lanes is not None:
         LANES[op] = lanes
+    if indexes is not None:
+        INDEXES[op] = indexes
 
 
 def _run(first: int, names: str, sig: str, prefix: str = "") -> None:
@@ -93,20 +125,20 @@ _def(0x0C, "br", IMM_LABEL)
 _def(0x0D, "br_if", IMM_LABEL)
 _def(0x0E, "br_table", IMM_BR_TABLE)
 _def(0x0F, "return")
-_def(0x10, "call", IMM_FUNC)
-_def(0x11, "call_indirect", IMM_CALL_INDIRECT)
+_def(0x10, "call", IMM_FUNC, indexes=((None, FUNC_INDEX),))
+_def(0x11, "call_indirect", IMM_CALL_INDIRECT, indexes=((1, TABLE_INDEX), (0, TYPE_INDEX)))
 _def(0x1A, "drop")
 _def(0x1B, "select")
-_def(0x1C, "select", IMM_SELECT_T)
+_def(0x1C, "select", IMM_SELECT_T, constant="SELECT_T")
 
 # --- variables and tables ---
 _def(0x20, "local.get", IMM_LOCAL)
 _def(0x21, "local.set", IMM_LOCAL)
 _def(0x22, "local.tee", IMM_LOCAL)
-_def(0x23, "global.get", IMM_GLOBAL)
-_def(0x24, "global.set", IMM_GLOBAL)
-_def(0x25, "table.get", IMM_TABLE)
-_def(0x26, "table.set", IMM_TABLE)
+_def(0x23, "global.get", IMM_GLOBAL, indexes=((None, GLOBAL_INDEX),))
+_def(0x24, "global.set", IMM_GLOBAL, indexes=((None, GLOBAL_INDEX),))
+_def(0x25, "table.get", IMM_TABLE, indexes=((None, TABLE_INDEX),))
+_def(0x26, "table.set", IMM_TABLE, indexes=((None, TABLE_INDEX),))
 
 # --- memory ---
 for _op, _name, _align, _sig_ in (
@@ -163,23 +195,23 @@ for _op, _name, _sig_ in (
 # --- reference ---
 _def(0xD0, "ref.null", IMM_REFTYPE)
 _def(0xD1, "ref.is_null")
-_def(0xD2, "ref.func", IMM_FUNC)
+_def(0xD2, "ref.func", IMM_FUNC, indexes=((None, FUNC_INDEX),))
 
 # --- 0xFC prefix: saturating truncation, bulk memory, tables ---
 _run(FC | 0, "i32.trunc_sat_f32_s i32.trunc_sat_f32_u", "f:i")
 _run(FC | 2, "i32.trunc_sat_f64_s i32.trunc_sat_f64_u", "F:i")
 _run(FC | 4, "i64.trunc_sat_f32_s i64.trunc_sat_f32_u", "f:I")
 _run(FC | 6, "i64.trunc_sat_f64_s i64.trunc_sat_f64_u", "F:I")
-_def(FC | 8, "memory.init", IMM_DATA_ZERO, "iii:")
-_def(FC | 9, "data.drop", IMM_DATA, ":")
+_def(FC | 8, "memory.init", IMM_DATA_ZERO, "iii:", indexes=((None, DATA_INDEX),))
+_def(FC | 9, "data.drop", IMM_DATA, ":", indexes=((None, DATA_INDEX),))
 _def(FC | 10, "memory.copy", IMM_ZERO2, "iii:")
 _def(FC | 11, "memory.fill", IMM_ZERO, "iii:")
-_def(FC | 12, "table.init", IMM_ELEM_TABLE, "iii:")
-_def(FC | 13, "elem.drop", IMM_ELEM, ":")
-_def(FC | 14, "table.copy", IMM_TABLE_TABLE, "iii:")
-_def(FC | 15, "table.grow", IMM_TABLE)
-_def(FC | 16, "table.size", IMM_TABLE, ":i")
-_def(FC | 17, "table.fill", IMM_TABLE)
+_def(FC | 12, "table.init", IMM_ELEM_TABLE, "iii:", indexes=((0, ELEM_INDEX), (1, TABLE_INDEX)))
+_def(FC | 13, "elem.drop", IMM_ELEM, ":", indexes=((None, ELEM_INDEX),))
+_def(FC | 14, "table.copy", IMM_TABLE_TABLE, "iii:", indexes=((0, TABLE_INDEX), (1, TABLE_INDEX)))
+_def(FC | 15, "table.grow", IMM_TABLE, indexes=((None, TABLE_INDEX),))
+_def(FC | 16, "table.size", IMM_TABLE, ":i", indexes=((None, TABLE_INDEX),))
+_def(FC | 17, "table.fill", IMM_TABLE, indexes=((None, TABLE_INDEX),))
 
 # --- 0xFD prefix: SIMD ---
 for _sub, _name, _align in ((0x00, "v128.load", 4), (0x01, "v128.load8x8_s", 3), (0x02, "v128.load8x8_u", 3),
@@ -283,8 +315,12 @@ for _sub, _name, _sig_ in (
 _run(FD | 0xE4, "add sub mul div min max pmin pmax", _VV_V, "f32x4.")
 _run(FD | 0xF0, "add sub mul div min max pmin pmax", _VV_V, "f64x2.")
 
+# The opcode constants (I32_ADD, ...), made from the definitions above.
+assert not OPCODES.keys() & globals().keys()
+globals().update(OPCODES)
+
 # Opcodes that need an active data count section (a decoding rule, not a validation one).
-NEEDS_DATA_COUNT = frozenset((FC | 8, FC | 9))
+NEEDS_DATA_COUNT = frozenset((OPCODES["MEMORY_INIT"], OPCODES["DATA_DROP"]))
 
 
 def name(op: int) -> str:
