@@ -37,15 +37,11 @@ from .contract import opcodes as ops
 from .binary.decode import FunctionCode
 from .compile import CompileSettings, toolchain_versions
 from .translate import refs as R
-from .translate.refs import scan_references
+from .translate.refs import instruction_references, scan_references
 
 KEY_FORMAT = 1
 
-_FC = ops.FC
-# Instructions whose immediate is (or contains) an index of something outside the function.
-_INDEX_OPS = {0x10, 0x11, 0x23, 0x24, 0x25, 0x26, 0xD2, _FC | 8, _FC | 9, _FC | 12, _FC | 13, _FC | 14,
-              _FC | 15, _FC | 16, _FC | 17}
-_BLOCK_OPS = {0x02, 0x03, 0x04}
+_BLOCK_OPS = frozenset((ops.BLOCK, ops.LOOP, ops.IF))
 
 
 @functools.lru_cache(maxsize=None)
@@ -76,26 +72,17 @@ def function_key(ctx, defined_index: int, code: FunctionCode, settings: CompileS
     name = references.name
     normalised = []
     append = normalised.append
+    indexes = ops.INDEXES
     for op, imm, _offset in code.instrs:
-        if op in _INDEX_OPS:
-            if op == 0x10:
-                imm = name(R.CALL if imm >= n_imp else R.IMPORT, imm)
-            elif op == 0x11:
-                imm = (name(R.TYPE, imm[0]), name(R.TABLE, imm[1]))
-            elif op == 0x23 or op == 0x24:
-                imm = name(R.GLOBAL, imm)
-            elif op == 0xD2:
-                imm = name(R.FUNCREF, imm)
-            elif op == _FC | 8 or op == _FC | 9:
-                imm = name(R.DATA, imm)
-            elif op == _FC | 12:
-                imm = (name(R.ELEM, imm[0]), name(R.TABLE, imm[1]))
-            elif op == _FC | 13:
-                imm = name(R.ELEM, imm)
-            elif op == _FC | 14:
-                imm = (name(R.TABLE, imm[0]), name(R.TABLE, imm[1]))
+        if op in indexes:
+            found = instruction_references(op, imm, n_imp)
+            if found[0][0] is None:  # the immediate is the index
+                imm = name(found[0][1], imm)
             else:
-                imm = name(R.TABLE, imm)
+                named = list(imm)
+                for part, kind, index in found:
+                    named[part] = name(kind, index)
+                imm = tuple(named)
         elif op in _BLOCK_OPS and type(imm) is tuple:
             imm = types[imm[1]] if imm[1] < len(types) else "missing type"
         append((op, imm))

@@ -24,9 +24,10 @@ ELEM = "elem"        # vmctx offset of the element segment slot
 
 KINDS = (CALL, IMPORT, FUNCREF, GLOBAL, TABLE, TYPE, DATA, ELEM)
 
-_FC = ops.FC
-_GLOBAL_OPS = frozenset((0x23, 0x24))
-_TABLE_OPS = frozenset((0x25, 0x26, _FC | 15, _FC | 16, _FC | 17))
+# The kind of reference an index makes, by its index space (opcodes.INDEXES); a function index is
+# a callee (CALL or IMPORT), or FUNCREF in ref.func.
+_KINDS_OF_SPACES = {ops.TYPE_INDEX: TYPE, ops.TABLE_INDEX: TABLE, ops.GLOBAL_INDEX: GLOBAL,
+                    ops.DATA_INDEX: DATA, ops.ELEM_INDEX: ELEM}
 
 
 def symbol(kind: str, ordinal: int) -> str:
@@ -55,33 +56,29 @@ class References:
             yield item, self._names[item]
 
 
+def instruction_references(op: int, imm, num_imported_funcs: int) -> list[tuple[int | None, str, int]]:
+    """`(part, kind, index)` of each reference the immediate `imm` of `op` holds, in numbering order;
+    `part` is the position of the index in the immediate, as in `opcodes.INDEXES` (empty for an
+    instruction that refers to nothing outside the function)."""
+    found = []
+    for part, space in ops.INDEXES.get(op, ()):
+        index = imm if part is None else imm[part]
+        if space != ops.FUNC_INDEX:
+            kind = _KINDS_OF_SPACES[space]
+        elif op == ops.REF_FUNC:
+            kind = FUNCREF
+        else:
+            kind = CALL if index >= num_imported_funcs else IMPORT
+        found.append((part, kind, index))
+    return found
+
+
 def scan_references(instrs, num_imported_funcs: int) -> References:
+    """The references of the `(op, imm, offset)` instructions `instrs`, numbered in order of first use."""
     seen: dict[tuple[str, int], None] = {}
-
-    def add(kind, index):
-        if (kind, index) not in seen:
-            seen[(kind, index)] = None
-
+    indexes = ops.INDEXES
     for op, imm, _ in instrs:
-        if op == 0x10:
-            add(CALL if imm >= num_imported_funcs else IMPORT, imm)
-        elif op in _GLOBAL_OPS:
-            add(GLOBAL, imm)
-        elif op == 0x11:
-            add(TABLE, imm[1])
-            add(TYPE, imm[0])
-        elif op in _TABLE_OPS:
-            add(TABLE, imm)
-        elif op == 0xD2:
-            add(FUNCREF, imm)
-        elif op == _FC | 8 or op == _FC | 9:
-            add(DATA, imm)
-        elif op == _FC | 12:
-            add(ELEM, imm[0])
-            add(TABLE, imm[1])
-        elif op == _FC | 13:
-            add(ELEM, imm)
-        elif op == _FC | 14:
-            add(TABLE, imm[0])
-            add(TABLE, imm[1])
+        if op in indexes:
+            for _part, kind, index in instruction_references(op, imm, num_imported_funcs):
+                seen[(kind, index)] = None  # a key seen before keeps its place
     return References(list(seen))
