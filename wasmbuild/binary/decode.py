@@ -16,18 +16,23 @@ from typing import NamedTuple
 
 from ..errors import MalformedError
 from ..contract import opcodes as ops
+from ..contract.opcodes import ELSE, END, FC, FD, IF, PREFIX_FC, PREFIX_FD
 from .reader import Reader
-from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, FUNCREF, FuncType, GlobalType, Limits, MemoryType, TableType)
+from ..contract.types import (EMPTY_BLOCK_TYPE, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, FUNCREF, FuncType, GlobalType, Limits, MemoryType, TableType)
 from .types import (ACTIVE, DECLARATIVE, PASSIVE, ConstExpr, CustomSection, DataSegment, ElemSegment, Export, FunctionBody, Global, Import, Module)
 
 MAGIC = b"\0asm"
 VERSION = b"\x01\0\0\0"
+FUNC_TYPE_FORM = 0x60  # the byte that starts a function type
+ELEM_KIND_FUNCREF = 0x00  # the one element kind of segments given as function indices
 
 SECTION_CUSTOM, SECTION_TYPE, SECTION_IMPORT, SECTION_FUNCTION = 0, 1, 2, 3
 SECTION_TABLE, SECTION_MEMORY, SECTION_GLOBAL, SECTION_EXPORT = 4, 5, 6, 7
 SECTION_START, SECTION_ELEM, SECTION_CODE, SECTION_DATA, SECTION_DATACOUNT = 8, 9, 10, 11, 12
 # Position of each non-custom section in the required order (data count comes before code).
-_SECTION_RANK = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9, 12: 10, 10: 11, 11: 12}
+_SECTION_RANK = {sid: rank for rank, sid in enumerate(
+    (SECTION_TYPE, SECTION_IMPORT, SECTION_FUNCTION, SECTION_TABLE, SECTION_MEMORY, SECTION_GLOBAL, SECTION_EXPORT,
+     SECTION_START, SECTION_ELEM, SECTION_DATACOUNT, SECTION_CODE, SECTION_DATA), 1)}
 
 _IN_SECTION = "unexpected end of section or function"
 MAX_LOCALS = 0xFFFF_FFFF  # the total count must fit in a u32
@@ -151,7 +156,7 @@ def _functype(s: Reader) -> FuncType:
     form = s.byte()
     if form & 0x80:
         raise s.error("integer representation too long", pos)
-    if form != 0x60:
+    if form != FUNC_TYPE_FORM:
         raise s.error("malformed function type", pos)
     params = tuple(_valtype(s) for _ in range(s.length()))
     results = tuple(_valtype(s) for _ in range(s.length()))
@@ -219,7 +224,7 @@ def _export(s: Reader) -> Export:
 
 def _elem_kind(s: Reader) -> int:
     pos = s.pos
-    if s.byte() != 0x00:
+    if s.byte() != ELEM_KIND_FUNCREF:
         raise s.error("malformed element kind", pos)
     return FUNCREF
 
@@ -313,7 +318,6 @@ def check_bodies(m: Module) -> None:
 
 
 _IMM = ops.IMMEDIATES
-_BLOCK_OPS = (0x02, 0x03, 0x04)
 
 
 def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
@@ -334,10 +338,10 @@ def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
             raise s.eof_error()
         op = data[offset]
         s.pos = offset + 1
-        if op == 0xFC or op == 0xFD:
+        if op == PREFIX_FC or op == PREFIX_FD:
             sub = s.u32()
-            full = (ops.FC if op == 0xFC else ops.FD) | sub
-            if sub > 0xFFF or full not in imm_kind:
+            full = (FC if op == PREFIX_FC else FD) | sub
+            if sub > 0xFFF or full not in imm_kind:  # a sub-opcode has 12 bits of the opcode number
                 raise s.error(f"illegal opcode {op:02x} {sub:02x}", offset)
             op = full
             if op in ops.NEEDS_DATA_COUNT and not has_data_count:
@@ -347,12 +351,12 @@ def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
             raise s.error(f"illegal opcode {op:02x}", offset)
         if not kind:
             imm = None
-            if op == 0x0B:
+            if op == END:
                 if not open_blocks:
                     append((op, None, offset))
                     return out
                 open_blocks.pop()
-            elif op == 0x05:
+            elif op == ELSE:
                 if not open_blocks or not open_blocks[-1]:
                     # The reference decoder ends the enclosing block here and then wants its `end`.
                     raise s.error("END opcode expected", offset)
@@ -366,7 +370,7 @@ def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
             imm = _memarg(s)
         elif kind == "block":
             imm = _blocktype(s)
-            open_blocks.append(op == 0x04)
+            open_blocks.append(op == IF)
         elif kind == "i64":
             imm = s.s64()
         elif kind == "f32":
@@ -428,10 +432,10 @@ def _memarg(s: Reader) -> tuple[int, int]:
 def _blocktype(s: Reader):
     """None (empty), a value type, or ("type", index) for a type-indexed block."""
     b = s.peek()
-    if b == 0x40:
+    if b == EMPTY_BLOCK_TYPE:
         s.pos += 1
         return None
-    if b is not None and b & 0xC0 == 0x40:
+    if b is not None and b & 0xC0 == 0x40:  # one byte, and negative as an s33: a value type
         return _valtype(s)
     pos = s.pos
     idx = s.sleb(33)

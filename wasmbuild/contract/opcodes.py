@@ -30,8 +30,11 @@ from __future__ import annotations
 
 from .types import F32, F64, I32, I64, V128
 
-FC = 0xFC000
-FD = 0xFD000
+# Prefix bytes, and the numbers of their opcode groups.
+PREFIX_FC = 0xFC
+PREFIX_FD = 0xFD
+FC = PREFIX_FC << 12
+FD = PREFIX_FD << 12
 
 # Immediate kinds.
 IMM_NONE = ""

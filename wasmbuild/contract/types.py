@@ -19,6 +19,9 @@ VEC_TYPES = frozenset((V128,))
 REF_TYPES = frozenset((FUNCREF, EXTERNREF))
 VAL_TYPES = NUM_TYPES | VEC_TYPES | REF_TYPES
 
+# The block type of a block without parameters or results (others are a value type or a type index).
+EMPTY_BLOCK_TYPE = 0x40
+
 VALTYPE_NAMES = {I32: "i32", I64: "i64", F32: "f32", F64: "f64", V128: "v128",
                  FUNCREF: "funcref", EXTERNREF: "externref"}
 
