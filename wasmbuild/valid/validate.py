@@ -16,6 +16,10 @@ from __future__ import annotations
 from bisect import bisect_right
 
 from ..contract import opcodes as ops
+from ..contract.opcodes import (BLOCK, BR, BR_IF, BR_TABLE, CALL, CALL_INDIRECT, DROP, ELSE, END, F32_CONST,
+                                F64_CONST, GLOBAL_GET, GLOBAL_SET, I32_CONST, I64_CONST, IF, LOCAL_GET, LOCAL_SET,
+                                LOCAL_TEE, LOOP, NOP, REF_FUNC, REF_IS_NULL, REF_NULL, RETURN, SELECT, SELECT_T,
+                                TABLE_FILL, TABLE_GET, TABLE_GROW, TABLE_SET, UNREACHABLE, V128_CONST)
 from ..binary.decode import FunctionCode, decode_function
 from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, F32, F64, FUNCREF, I32, I64, MAX_PAGES, REF_TYPES, V128, FuncType, Limits)
 from ..binary.types import ACTIVE, ConstExpr, Module
@@ -65,7 +69,7 @@ def segment_refs(m: Module) -> set[int]:
             refs.update(seg.init)
     for expr in exprs:
         for op, imm, _ in expr.instrs:
-            if op == 0xD2:
+            if op == REF_FUNC:
                 refs.add(imm)
     return refs
 
@@ -171,7 +175,7 @@ def _check_memory_limits(ctx: Context, lim: Limits, offset: int | None) -> None:
         raise ctx.error("size minimum must not be greater than maximum", offset)
 
 
-_CONST_PUSH = {0x41: I32, 0x42: I64, 0x43: F32, 0x44: F64, ops.FD | 0x0C: V128}
+_CONST_PUSH = {I32_CONST: I32, I64_CONST: I64, F32_CONST: F32, F64_CONST: F64, V128_CONST: V128}
 
 
 def check_const_expr(ctx: Context, expr: ConstExpr, expected: int) -> None:
@@ -180,13 +184,13 @@ def check_const_expr(ctx: Context, expr: ConstExpr, expected: int) -> None:
     for op, imm, offset in expr.instrs:
         if op in _CONST_PUSH:
             stack.append(_CONST_PUSH[op])
-        elif op == 0xD0:
+        elif op == REF_NULL:
             stack.append(imm)
-        elif op == 0xD2:
+        elif op == REF_FUNC:
             if imm >= len(ctx.funcs):
                 raise ctx.error(f"unknown function {imm}", offset)
             stack.append(FUNCREF)
-        elif op == 0x23:
+        elif op == GLOBAL_GET:
             # In Wasm 2.0 constant expressions can read imported globals only.
             if imm >= ctx.num_imported_globals:
                 raise ctx.error(f"unknown global {imm}", offset)
@@ -207,7 +211,25 @@ _SIG = ops.SIGNATURES
 _ALIGN = ops.MEMARG_ALIGN
 _LANES = ops.LANES
 _IMM = ops.IMMEDIATES
-_FC, _FD = ops.FC, ops.FD
+
+
+class _Frame:
+    """A control frame: the instruction that opened it (BLOCK, LOOP or IF, ELSE once an `if` has seen
+    its `else`; BLOCK for the function body), its parameter and result types, the height of the operand
+    stack at its start, and whether the rest of it is unreachable (its stack is polymorphic)."""
+
+    __slots__ = ("op", "params", "results", "height", "unreachable")
+
+    def __init__(self, op: int, params: tuple, results: tuple, height: int):
+        self.op = op
+        self.params = params
+        self.results = results
+        self.height = height
+        self.unreachable = False
+
+    def label_types(self) -> tuple:
+        """The types a branch to this frame passes: a loop's parameters, or the results."""
+        return self.params if self.op == LOOP else self.results
 
 
 class _Locals:
@@ -273,8 +295,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
     err = ctx.error
     local_types = _Locals(ftype.params, code.locals, code.num_locals)
     vals: list[int] = []
-    # Control frames: [opcode, start types, end types, height, unreachable]
-    ctrls: list[list] = [[0x02, _EMPTY, ftype.results, 0, False]]
+    ctrls: list[_Frame] = [_Frame(BLOCK, _EMPTY, ftype.results, 0)]
     push = vals.append
     pop = vals.pop
     sig_table = _SIG
@@ -283,16 +304,16 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
 
     def pop_any(offset):
         frame = ctrls[-1]
-        if len(vals) == frame[3]:
-            if frame[4]:
+        if len(vals) == frame.height:
+            if frame.unreachable:
                 return UNKNOWN
             raise err("type mismatch", offset)
         return pop()
 
     def pop_expect(expected, offset):
         frame = ctrls[-1]
-        if len(vals) == frame[3]:
-            if frame[4]:
+        if len(vals) == frame.height:
+            if frame.unreachable:
                 return UNKNOWN
             raise err("type mismatch", offset)
         actual = pop()
@@ -305,13 +326,10 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
         popped.reverse()
         return popped
 
-    def label_types(frame):
-        return frame[1] if frame[0] == 0x03 else frame[2]
-
     def set_unreachable():
         frame = ctrls[-1]
-        del vals[frame[3]:]
-        frame[4] = True
+        del vals[frame.height:]
+        frame.unreachable = True
 
     def need_memory(offset):
         if not memories:
@@ -375,7 +393,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             frame = ctrls[-1]
             n = len(params)
             if n:
-                if len(vals) - frame[3] >= n:
+                if len(vals) - frame.height >= n:
                     # Fast path: enough known operands on the stack.
                     for t in reversed(params):
                         actual = pop()
@@ -387,98 +405,98 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
                 vals.extend(results)
             continue
 
-        if op == 0x20:  # local.get
+        if op == LOCAL_GET:
             t = local_types.type_of(imm)
             if t is None:
                 raise err(f"unknown local {imm}", offset)
             push(t)
-        elif op == 0x21 or op == 0x22:  # local.set / local.tee
+        elif op == LOCAL_SET or op == LOCAL_TEE:
             t = local_types.type_of(imm)
             if t is None:
                 raise err(f"unknown local {imm}", offset)
             pop_expect(t, offset)
-            if op == 0x22:
+            if op == LOCAL_TEE:
                 push(t)
-        elif op == 0x23:  # global.get
+        elif op == GLOBAL_GET:
             if imm >= len(globals_):
                 raise err(f"unknown global {imm}", offset)
             push(globals_[imm].valtype)
-        elif op == 0x24:  # global.set
+        elif op == GLOBAL_SET:
             if imm >= len(globals_):
                 raise err(f"unknown global {imm}", offset)
             if not globals_[imm].mutable:
                 raise err("global is immutable", offset)
             pop_expect(globals_[imm].valtype, offset)
-        elif op == 0x10:  # call
+        elif op == CALL:
             if imm >= len(funcs):
                 raise err(f"unknown function {imm}", offset)
             ft = types[funcs[imm]]
             pop_types(ft.params, offset)
             vals.extend(ft.results)
-        elif op == 0x02 or op == 0x03 or op == 0x04:  # block, loop, if
+        elif op == BLOCK or op == LOOP or op == IF:
             params, results = _block_type(ctx, imm, offset)
-            if op == 0x04:
+            if op == IF:
                 pop_expect(I32, offset)
             pop_types(params, offset)
-            ctrls.append([op, params, results, len(vals), False])
+            ctrls.append(_Frame(op, params, results, len(vals)))
             vals.extend(params)
-        elif op == 0x0B:  # end
+        elif op == END:
             frame = ctrls[-1]
-            pop_types(frame[2], offset)
-            if len(vals) != frame[3]:
+            pop_types(frame.results, offset)
+            if len(vals) != frame.height:
                 raise err("type mismatch", offset)
-            if frame[0] == 0x04 and frame[1] != frame[2]:
+            if frame.op == IF and frame.params != frame.results:
                 # An `if` without `else` passes its parameters through as its results.
                 raise err("type mismatch", offset)
             ctrls.pop()
-            vals.extend(frame[2])
+            vals.extend(frame.results)
             if not ctrls:
                 return
-        elif op == 0x05:  # else
+        elif op == ELSE:
             frame = ctrls[-1]
-            pop_types(frame[2], offset)
-            if len(vals) != frame[3]:
+            pop_types(frame.results, offset)
+            if len(vals) != frame.height:
                 raise err("type mismatch", offset)
-            frame[0] = 0x05
-            frame[4] = False
-            vals.extend(frame[1])
-        elif op == 0x0C:  # br
+            frame.op = ELSE
+            frame.unreachable = False
+            vals.extend(frame.params)
+        elif op == BR:
             if imm >= len(ctrls):
                 raise err(f"unknown label {imm}", offset)
-            pop_types(label_types(ctrls[-1 - imm]), offset)
+            pop_types(ctrls[-1 - imm].label_types(), offset)
             set_unreachable()
-        elif op == 0x0D:  # br_if
+        elif op == BR_IF:
             if imm >= len(ctrls):
                 raise err(f"unknown label {imm}", offset)
             pop_expect(I32, offset)
-            lt = label_types(ctrls[-1 - imm])
+            lt = ctrls[-1 - imm].label_types()
             pop_types(lt, offset)
             vals.extend(lt)
-        elif op == 0x0E:  # br_table
+        elif op == BR_TABLE:
             labels, default = imm
             pop_expect(I32, offset)
             if default >= len(ctrls):
                 raise err(f"unknown label {default}", offset)
-            arity = len(label_types(ctrls[-1 - default]))
+            arity = len(ctrls[-1 - default].label_types())
             for label in labels:
                 if label >= len(ctrls):
                     raise err(f"unknown label {label}", offset)
-                lt = label_types(ctrls[-1 - label])
+                lt = ctrls[-1 - label].label_types()
                 if len(lt) != arity:
                     raise err("type mismatch", offset)
                 vals.extend(pop_types(lt, offset))
-            pop_types(label_types(ctrls[-1 - default]), offset)
+            pop_types(ctrls[-1 - default].label_types(), offset)
             set_unreachable()
-        elif op == 0x0F:  # return
+        elif op == RETURN:
             pop_types(ftype.results, offset)
             set_unreachable()
-        elif op == 0x00:  # unreachable
+        elif op == UNREACHABLE:
             set_unreachable()
-        elif op == 0x01:  # nop
+        elif op == NOP:
             pass
-        elif op == 0x1A:  # drop
+        elif op == DROP:
             pop_any(offset)
-        elif op == 0x1B:  # select (numeric or vector operands)
+        elif op == SELECT:  # numeric or vector operands
             pop_expect(I32, offset)
             t1 = pop_any(offset)
             t2 = pop_any(offset)
@@ -487,7 +505,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             if t1 != t2 and t1 != UNKNOWN and t2 != UNKNOWN:
                 raise err("type mismatch", offset)
             push(t2 if t1 == UNKNOWN else t1)
-        elif op == 0x1C:  # select t
+        elif op == SELECT_T:
             if len(imm) != 1:
                 raise err("invalid result arity", offset)
             t = imm[0]
@@ -495,7 +513,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             pop_expect(t, offset)
             pop_expect(t, offset)
             push(t)
-        elif op == 0x11:  # call_indirect
+        elif op == CALL_INDIRECT:
             type_index, table_index = imm
             tt = need_table(table_index, offset)
             if tt.elem != FUNCREF:
@@ -506,33 +524,33 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             pop_expect(I32, offset)
             pop_types(ft.params, offset)
             vals.extend(ft.results)
-        elif op == 0x25:  # table.get
+        elif op == TABLE_GET:
             tt = need_table(imm, offset)
             pop_expect(I32, offset)
             push(tt.elem)
-        elif op == 0x26:  # table.set
+        elif op == TABLE_SET:
             tt = need_table(imm, offset)
             pop_expect(tt.elem, offset)
             pop_expect(I32, offset)
-        elif op == 0xD0:  # ref.null
+        elif op == REF_NULL:
             push(imm)
-        elif op == 0xD1:  # ref.is_null
+        elif op == REF_IS_NULL:
             t = pop_any(offset)
             if t not in _REF_OR_UNKNOWN:
                 raise err("type mismatch", offset)
             push(I32)
-        elif op == 0xD2:  # ref.func
+        elif op == REF_FUNC:
             if imm >= len(funcs):
                 raise err(f"unknown function {imm}", offset)
             if imm not in ctx.refs:
                 raise err(f"undeclared function reference {imm}", offset)
             push(FUNCREF)
-        elif op == _FC | 15:  # table.grow
+        elif op == TABLE_GROW:
             tt = need_table(imm, offset)
             pop_expect(I32, offset)
             pop_expect(tt.elem, offset)
             push(I32)
-        elif op == _FC | 17:  # table.fill
+        elif op == TABLE_FILL:
             tt = need_table(imm, offset)
             pop_expect(I32, offset)
             pop_expect(tt.elem, offset)
