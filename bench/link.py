@@ -14,7 +14,8 @@ import time
 
 import llvmlite.binding as llvm
 
-from wasmbuild.link import link, parse_object, parse_objects
+from wasmbuild.link.elf import parse_object, parse_objects
+from wasmbuild.link.linker import link
 
 IR = r"""
 @off_g = external hidden global i8, !absolute_symbol !0

@@ -41,8 +41,6 @@ def build(inp, cache, settings=O1, jobs=1):
 
 
 def test_second_build_compiles_nothing_and_is_identical(tmp_path, monkeypatch):
-    # Start without the process-wide memo of support objects, so the first build compiles them.
-    monkeypatch.setattr("wasmbuild.build._SUPPORT_MEMO", {})
     cache = Cache(str(tmp_path / "c"))
     inp = module(tmp_path, base())
     first, r1 = build(inp, cache)

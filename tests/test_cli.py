@@ -286,3 +286,22 @@ def test_version_and_usage():
     assert proc.returncode == 0 and proc.stdout.strip() == f"wasmbuild {__version__}"
     proc = cli()
     assert proc.returncode == 2 and "usage" in proc.stderr
+
+
+def test_build_tells_a_manifest_from_a_module_by_content(tmp_path):
+    """A manifest named without .toml, and modules named .toml or with no suffix, build as what
+    they are."""
+    lib = tmp_path / "lib.wat"
+    lib.write_text('(module (func (export "seven") (result i32) (i32.const 7)))')
+    manifest = tmp_path / "graph.manifest"
+    manifest.write_text('[[step]]\nmodule = "lib"\npath = "lib.wat"\n\n[[step]]\ninstance = "l"\nof = "lib"\n\n'
+                        '[[step]]\nexport = "seven"\nfrom = "l.seven"\n')
+    text_module = tmp_path / "text.toml"
+    text_module.write_text(';; a module, whatever its name\n(module (func (export "seven") (result i32) (i32.const 7)))')
+    binary_module = tmp_path / "binary"
+    binary_module.write_bytes(wat('(module (func (export "seven") (result i32) (i32.const 7)))'))
+    for source in (manifest, text_module, binary_module):
+        out = tmp_path / (source.name + ".img")
+        proc = cli("build", source, "-o", out, "--no-cache")
+        assert proc.returncode == 0, proc.stderr
+        assert wasmbuild.load(str(out)).exports["seven"]() == 7

@@ -14,6 +14,7 @@ import pytest
 
 import wasmbuild
 from wasmbuild.build import build_graph
+from wasmbuild.contract.types import sig_key
 from wasmbuild.compile import CompileSettings
 from wasmbuild.graph import ManifestError
 from wasmbuild.image import read_image
@@ -165,11 +166,11 @@ def test_trampolines_one_per_escaping_signature_over_the_whole_graph(tmp_path):
     letters = {"i32": "i", "i64": "I", "f32": "f", "f64": "F"}
     want = {"".join(letters[t] for t in p.split()) + "_" + "".join(letters[t] for t in r.split())
             for p, r in expected}
-    got = [t["signature"] for t in image.meta["trampolines"]["entry"]]
+    got = [sig_key(t.signature) for t in image.meta.entry_trampolines]
     assert sorted(got) == sorted(want)
     assert len(got) == len(set(got))
     assert "FI_i" not in got  # the internal-only signature
-    assert image.meta["trampolines"]["host"] == []
+    assert image.meta.host_trampolines == ()
     g = wasmbuild.load(path)
     assert g.exports["call_g"]() == 7
     # Module 3 got palette[3] ([] -> [f64]) and palette[4] ([f32 f32] -> [f32 f32]); k is the constant.

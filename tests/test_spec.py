@@ -10,6 +10,7 @@ import os
 
 import pytest
 
+from wasmbuild.build import BuildSession
 from wasmbuild.testing import spec_dir
 from wasmbuild.wast import FAIL, SKIP, ScriptRunner
 from wasmbuild.wat import find_wat2wasm
@@ -31,8 +32,14 @@ def test_spec_suite_is_present():
     assert len(CORE) == 90 and len(SIMD) == 58, f"spec suite incomplete under {spec_dir()} (WASMBUILD_SPEC_DIR)"
 
 
-def _run_all_passing(script):
-    outcomes = ScriptRunner(script).run()
+@pytest.fixture(scope="module")
+def session():
+    """One build session for the module's scripts: helpers and trampolines compiled once."""
+    return BuildSession()
+
+
+def _run_all_passing(script, session):
+    outcomes = ScriptRunner(script, session=session).run()
     failures = [str(o) for o in outcomes if o.status == FAIL]
     assert not failures, "\n".join(failures[:20])
     with open(script, encoding="utf-8") as f:
@@ -45,11 +52,11 @@ def _run_all_passing(script):
 
 @pytest.mark.spec
 @pytest.mark.parametrize("script", CORE)
-def test_core_script(script):
-    _run_all_passing(script)
+def test_core_script(script, session):
+    _run_all_passing(script, session)
 
 
 @pytest.mark.spec
 @pytest.mark.parametrize("script", SIMD)
-def test_simd_script(script):
-    _run_all_passing(script)
+def test_simd_script(script, session):
+    _run_all_passing(script, session)

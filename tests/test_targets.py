@@ -16,6 +16,7 @@ scripts, under the emulated Python loading the images with wasmbuild's own loade
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -27,11 +28,12 @@ from dataclasses import dataclass
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from wasmbuild import build as B
+from wasmbuild.build import linking as B
 from wasmbuild.build import build_graph
 from wasmbuild.cache import Cache
 from wasmbuild.cli import main as cli_main
 from wasmbuild.compile import CompileSettings
+from wasmbuild.contract.records import ImageMeta, TargetRecord
 from wasmbuild.errors import LinkError
 from wasmbuild.image import ImageError, read_image, write_image
 from wasmbuild.link import elf
@@ -169,17 +171,17 @@ def test_inspect_reports_the_target(shared_lib, arch, capsys):
     _triple, em, bo, _m, _d = TARGETS[arch]
     assert b.triple in first and em in first
     assert ("big-endian" if bo == ">" else "little-endian") in first
-    assert f"cpu={read_image(b.image).header['target']['cpu']}" in first
+    assert f"cpu={read_image(b.image).header.target.cpu}" in first
 
 
 def test_metadata_does_not_depend_on_the_target(shared_lib):
     """Types, modules (with their VMContext layouts), initializers and trampolines are the same
     JSON for every target; only the code offsets in "symbols" differ."""
     metas = {arch: read_image(b.image).meta for arch, b in shared_lib.items()}
-    ref = dict(metas["x86_64"], symbols=None)
+    ref = dataclasses.replace(metas["x86_64"], symbols=None)
     for arch, meta in metas.items():
-        assert dict(meta, symbols=None) == ref, arch
-        assert [n for n, _ in meta["symbols"]] == [n for n, _ in metas["x86_64"]["symbols"]]
+        assert dataclasses.replace(meta, symbols=None) == ref, arch
+        assert [n for n, _ in meta.symbols] == [n for n, _ in metas["x86_64"].symbols]
 
 
 def test_big_endian_image_reads_back(shared_lib):
@@ -216,12 +218,9 @@ def test_big_endian_data_and_relocations_round_trip():
     relocs = [LoadReloc(0x1000, "base", "", 0x40), LoadReloc(0x1010, "symbol", "memmove", -8)]
     lc = LinkedCode("s390x", ">", 0x1000, b"\x07\x07" * 8, 16, 0x1000, data, 0x1010, 8, 0x2000,
                     {"f": 0}, {"f": 16}, relocs, ["memmove"])
-    header = {"target": {"triple": "s390x-unknown-linux-gnu", "cpu": "z13", "features": "",
-                         "machine": "s390x", "byteorder": ">"},
-              "versions": {}, "settings": {}}
-    meta = {"types": [], "modules": [], "initializers": [],
-            "trampolines": {"entry": [], "host": []}, "symbols": [["f", 0]]}
-    blob = write_image(lc, header, meta, b"", [("f", 0, 16)])
+    target = TargetRecord("s390x-unknown-linux-gnu", "z13", "", "s390x", ">", "E")
+    meta = ImageMeta((), (), (), (), (), (("f", 0),))
+    blob = write_image(lc, target, {}, 2, meta, b"", [("f", 0, 16)])
     back = read_image(blob)
     assert struct.unpack_from(">Q", back.linked.data, 0)[0] == value
     assert struct.unpack_from(">I", back.linked.data, 8)[0] == 0xCAFEBABE
@@ -474,10 +473,9 @@ def test_absolute_symbols_hold_the_layout_offsets(shared_lib, arch):
     """Every vmctx offset a function uses is the one its module's layout (as the image metadata
     records it) gives that kind of item; on x86-64 it is an immediate, elsewhere a read-only
     constant slot the code loads through a GOT relocation (checked by the golden test)."""
-    from wasmbuild.link.layout import VMLayout
     b = shared_lib[arch]
     meta = read_image(b.image).meta
-    layouts = [VMLayout.from_json(m["layout"]) for m in meta["modules"]]
+    layouts = [m.layout for m in meta.modules]
     fields = {"import": lambda l: l.import_slots.values(), "funcref": lambda l: l.funcrefs.values(),
               "global": lambda l: l.global_ptrs, "table": lambda l: l.table_ptrs,
               "type": lambda l: l.type_ids, "data": lambda l: l.data_slots,
@@ -521,13 +519,13 @@ def test_target_from_the_environment(tmp_path, monkeypatch):
     assert cli_main(["build", SHARED_LIB, "-o", out, "--no-cache", "-j", "1"]) == 0
     with open(out, "rb") as f:
         header = read_image(f.read()).header
-    assert header["target"]["triple"] == "aarch64-unknown-linux-gnu"
-    assert header["target"]["machine"] == "aarch64"
+    assert header.target.triple == "aarch64-unknown-linux-gnu"
+    assert header.target.machine == "aarch64"
     # --target wins over the environment
     assert cli_main(["build", SHARED_LIB, "-o", out, "--no-cache", "-j", "1",
                      "--target", "s390x-unknown-linux-gnu"]) == 0
     with open(out, "rb") as f:
-        assert read_image(f.read()).header["target"]["byteorder"] == ">"
+        assert read_image(f.read()).header.target.byteorder == ">"
 
 
 def test_riscv64_baseline_is_rv64gc():

@@ -55,7 +55,7 @@ def sample_lines(settings: CompileSettings) -> list[str]:
 
 def _spec_modules(spec_dir: str) -> list[str]:
     paths = []
-    for script in sorted(glob.glob(os.path.join(spec_dir, "*", "*.json"))):
+    for script in sorted(glob.glob(os.path.join(spec_dir, "*", "*", "*.json"))):
         with open(script, encoding="utf-8") as f:
             commands = json.load(f)["commands"]
         for cmd in commands:

@@ -72,6 +72,7 @@ def write_atomically(path: str, data: bytes) -> None:
 def cmd_build(args) -> int:
     import os
     from .build import ModuleInput, build_graph, build_image
+    from .graph import is_manifest
     from .cache import Cache
     from .remote import from_environment
     try:
@@ -81,7 +82,7 @@ def cmd_build(args) -> int:
         raise WasmbuildError(str(e)) from None
     cache = None if args.no_cache else Cache(args.cache_dir, remote=remote)
     jobs = args.jobs or os.cpu_count() or 1
-    if len(args.modules) == 1 and args.modules[0].endswith(".toml"):
+    if len(args.modules) == 1 and is_manifest(args.modules[0]):
         image, report = build_graph(args.modules[0], _settings(args), jobs, cache)
     elif len(args.modules) == 1:
         path = args.modules[0]

@@ -15,27 +15,8 @@ import llvmlite
 import llvmlite.binding as llvm
 from llvmlite import ir
 
+from .contract.targets import Target, target_of_triple, triple_arch
 from .errors import WasmbuildError
-
-DEFAULT_CPU = {"x86_64": "x86-64-v2", "aarch64": "generic", "riscv64": "generic-rv64", "s390x": "z13"}
-# Features every target of an architecture has, put before the user's (which can still turn one
-# off): riscv64 Linux is RV64GC with the lp64d ABI, whose calls into libm pass doubles in FP
-# registers; without these LLVM would make soft-float code calling __adddf3 and friends.
-BASE_FEATURES = {"riscv64": "+m,+a,+f,+d,+c"}
-# ABI names for LLVM's target options (TargetOptions::MCOptions::ABIName).
-ABI_NAME = {"riscv64": "lp64d"}
-# Architectures whose back end does not fold `!absolute_symbol` globals into immediates: a hidden
-# symbol would be addressed PC-relatively (ADRP+ADD, AUIPC+ADDI), which is wrong once the code
-# moves. Declared with default visibility they are loaded from a GOT entry, which the linker makes
-# a read-only constant slot holding the value. (s390x loads them through the GOT already.)
-ABSOLUTE_VIA_GOT = {"aarch64", "riscv64"}
-
-
-def triple_arch(triple: str) -> str:
-    """wasmbuild's name of a triple's architecture ('arm64' is 'aarch64')."""
-    arch = triple.split("-")[0]
-    return {"arm64": "aarch64", "amd64": "x86_64"}.get(arch, arch)
-
 
 class CompileError(WasmbuildError):
     phase = "compile"
@@ -54,14 +35,15 @@ class CompileSettings:
         _init_llvm()
         triple = self.triple or llvm.get_default_triple()
         arch = triple_arch(triple)
-        cpu = self.cpu or DEFAULT_CPU.get(arch, "generic")
+        target = target_of_triple(triple)
+        cpu = self.cpu or (target.default_cpu if target else "generic")
         features = self.features
         if cpu == "native":
             if triple_arch(llvm.get_default_triple()) != arch:
                 raise CompileError(f"--cpu native describes this machine, not a {arch} target")
             cpu = llvm.get_host_cpu_name()
             features = ",".join(filter(None, [llvm.get_host_cpu_features().flatten(), features]))
-        base = BASE_FEATURES.get(arch)
+        base = target.base_features if target else ""
         if base and not features.startswith(base):
             features = f"{base},{features}" if features else base
         return CompileSettings(self.opt_level, triple, cpu, features)
@@ -98,7 +80,7 @@ def target_machine(settings: CompileSettings) -> llvm.TargetMachine:
         raise CompileError(f"unknown target {s.triple!r}: {e}") from None
     return target.create_target_machine(cpu=s.cpu, features=s.features, opt=s.opt_level,
                                         reloc="pic", codemodel="small",
-                                        abiname=ABI_NAME.get(triple_arch(s.triple), ""))
+                                        abiname=_target(s).abi_name if _target(s) else "")
 
 
 def compile_ir(module: ir.Module, settings: CompileSettings) -> bytes:
@@ -106,7 +88,8 @@ def compile_ir(module: ir.Module, settings: CompileSettings) -> bytes:
     tm = target_machine(settings)
     module.triple = tm.triple
     module.data_layout = str(tm.target_data)
-    if triple_arch(tm.triple) in ABSOLUTE_VIA_GOT:
+    target = target_of_triple(tm.triple)
+    if target is not None and target.absolute_via_got:
         for gv in module.global_values:
             if isinstance(gv, ir.GlobalVariable) and "absolute_symbol" in gv.metadata:
                 gv.storage_class = ""  # default visibility: reached through the GOT
@@ -123,6 +106,11 @@ def compile_ir(module: ir.Module, settings: CompileSettings) -> bytes:
     return tm.emit_object(mod)
 
 
+def _target(settings: CompileSettings) -> Target | None:
+    return target_of_triple(settings.triple)
+
+
 def is_big_endian(settings: CompileSettings) -> bool:
-    """Whether the target stores numbers most significant byte first (its data layout says "E")."""
-    return str(target_machine(settings).target_data).startswith("E")
+    """Whether the target stores numbers most significant byte first."""
+    target = _target(settings.resolved())
+    return target.big_endian if target else str(target_machine(settings).target_data).startswith("E")

@@ -6,16 +6,17 @@ of steps, each one of
   module   a module definition (a .wasm or .wat file)
   instance an instantiation of a module, with its import wiring
   export   an export of the graph: one item of an instance, or a whole instance
-Order matters: a step can only use what the steps before it defined.
+Order matters: a step can only use what the steps before it defined. `is_manifest(path)` tells a
+manifest from a module file by its content (whatever its name).
 
 `resolve_graph(graph, modules)` checks the wiring against the decoded modules (unknown module,
 instance or export, an import left unwired, an item whose type does not match the import, a
 reference to an instance defined later or to itself, duplicate names) and gives the initializers
-the image records and the loader interprets:
-  {"op": "import", "name": NS}
-  {"op": "instantiate", "instance": NAME, "module": INDEX, "imports": [SOURCE per module import]}
-      SOURCE = ["instance", INSTANCE, EXPORT] or ["host", NS, ITEM]
-  {"op": "export", "name": NAME, "instance": INSTANCE, "item": EXPORT or null for the whole instance}
+the image records and the loader interprets (`contract.records`):
+  ImportStep(namespace)                      the graph needs a host namespace
+  InstantiateStep(instance, module index, (ImportSource per module import, in order))
+      ImportSource(INSTANCE, instance, export) or ImportSource(HOST, namespace, item)
+  ExportStep(name, instance, export or None for the whole instance)
 `default_graph(name, module)` is the graph of a single module built on its own: its import
 namespaces become host imports, and its exports the graph's.
 Errors raise `ManifestError` naming the manifest, the step and the import.
@@ -27,7 +28,9 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 
-from .contract.types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE
+from .contract.matching import import_mismatch
+from .contract.records import HOST, INSTANCE, ExportStep, ImportSource, ImportStep, Initializer, InstantiateStep
+from .contract.types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_TABLE
 from .binary.types import Module
 from .errors import WasmbuildError
 
@@ -61,6 +64,20 @@ class Graph:
 
     def where(self, step: Step) -> str:
         return f"step {step.index + 1} ({step.kind} {step.name!r})"
+
+
+def is_manifest(path: str) -> bool:
+    """Whether the file at `path` is a manifest rather than a module, by its content: a binary
+    module starts with the wasm magic and a text module with "(" (after blanks and ";;" comments);
+    anything else is read as a manifest. An unreadable file counts as a manifest (its error is
+    reported when it is read)."""
+    from .wat import looks_like_text_module
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return True
+    return not head.startswith(b"\0asm") and not looks_like_text_module(head)
 
 
 def load_manifest(path: str) -> Graph:
@@ -139,7 +156,7 @@ def _split(ref: str) -> tuple[str, str | None]:
     return head, (tail if dot else None)
 
 
-def resolve_graph(graph: Graph, modules: dict[str, Module]) -> list[dict]:
+def resolve_graph(graph: Graph, modules: dict[str, Module]) -> list[Initializer]:
     """Check the wiring of `graph` against its decoded `modules`; give the initializers."""
     module_index = {s.name: i for i, s in enumerate(graph.modules)}
     hosts: set[str] = set()
@@ -147,7 +164,7 @@ def resolve_graph(graph: Graph, modules: dict[str, Module]) -> list[dict]:
     export_names: dict[str, dict] = {}  # instance -> its exports by name
     exports: set[str] = set()
     names_seen: dict[str, str] = {}
-    inits: list[dict] = []
+    inits: list[Initializer] = []
 
     def fail(step: Step, message: str):
         raise ManifestError(f"{graph.where(step)}: {message}", file=graph.path)
@@ -167,7 +184,7 @@ def resolve_graph(graph: Graph, modules: dict[str, Module]) -> list[dict]:
             module_names.add(step.name)
         if step.kind == "import":
             hosts.add(step.name)
-            inits.append({"op": "import", "name": step.name})
+            inits.append(ImportStep(step.name))
         elif step.kind == "module":
             continue
         elif step.kind == "instance":
@@ -193,7 +210,7 @@ def resolve_graph(graph: Graph, modules: dict[str, Module]) -> list[dict]:
                 if src == step.name:
                     fail(step, f"{what}: an instance cannot import from itself (a cycle)")
                 if src in hosts:
-                    wired.append(["host", src, item])
+                    wired.append(ImportSource(HOST, src, item))
                     continue
                 if src not in instances:
                     if any(s.name == src for s in graph.steps[step.index:]):
@@ -201,11 +218,10 @@ def resolve_graph(graph: Graph, modules: dict[str, Module]) -> list[dict]:
                                    f"what comes before them, so wiring cannot form a cycle)")
                     fail(step, f"{what}: unknown instance or host import {src!r}")
                 _check_import(step, what, m, imp, instances[src], export_names[src].get(item), src, item, fail)
-                wired.append(["instance", src, item])
+                wired.append(ImportSource(INSTANCE, src, item))
             instances[step.name] = m
             export_names[step.name] = {e.name: e for e in m.exports}
-            inits.append({"op": "instantiate", "instance": step.name, "module": module_index[step.module],
-                          "imports": wired})
+            inits.append(InstantiateStep(step.name, module_index[step.module], tuple(wired)))
         else:  # export
             if step.name in exports:
                 fail(step, f"duplicate export name {step.name!r}")
@@ -215,34 +231,27 @@ def resolve_graph(graph: Graph, modules: dict[str, Module]) -> list[dict]:
                 fail(step, f"unknown instance {src!r}")
             if item is not None and item not in export_names[src]:
                 fail(step, f"instance {src!r} has no export {item!r}")
-            inits.append({"op": "export", "name": step.name, "instance": src, "item": item})
+            inits.append(ExportStep(step.name, src, item))
     return inits
 
 
 def _check_import(step: Step, what: str, importer: Module, imp, source: Module, exp, src: str, item: str,
                   fail) -> None:
+    """Types that can be checked before anything runs: function signatures, global types, and the
+    declared limits of tables and memories."""
     if exp is None:
         fail(step, f"{what}: instance {src!r} has no export {item!r}")
     if exp.kind != imp.kind:
-        fail(step, f"{what}: {src}.{item} is a {EXTERN_NAMES[exp.kind]}, the import wants a "
-                   f"{EXTERN_NAMES[imp.kind]}")
-    # Types that can be checked before anything runs: function signatures, global types, and
-    # the declared limits of tables and memories.
-    if imp.kind == EXTERN_FUNC:
+        have = None
+    elif imp.kind == EXTERN_FUNC:
         have = source.types[source.all_func_types()[exp.index]]
-        want = importer.types[imp.desc]
-        if have != want:
-            fail(step, f"{what}: {src}.{item} has type {have}, the import wants {want}")
     elif imp.kind == EXTERN_GLOBAL:
         have = source.all_globals()[exp.index]
-        if have != imp.desc:
-            fail(step, f"{what}: incompatible global type")
-    elif imp.kind in (EXTERN_TABLE, EXTERN_MEMORY):
-        have = (source.all_tables() if imp.kind == EXTERN_TABLE else source.all_memories())[exp.index]
-        want = imp.desc
-        if imp.kind == EXTERN_TABLE and have.elem != want.elem:
-            fail(step, f"{what}: incompatible table element type")
-        hl, wl = have.limits, want.limits
-        if hl.min < wl.min or (wl.max is not None and (hl.max is None or hl.max > wl.max)):
-            fail(step, f"{what}: {src}.{item} has limits {hl.min}..{hl.max}, the import wants "
-                       f"{wl.min}..{wl.max}")
+    elif imp.kind == EXTERN_TABLE:
+        have = source.all_tables()[exp.index]
+    else:
+        have = source.all_memories()[exp.index]
+    want = importer.types[imp.desc] if imp.kind == EXTERN_FUNC else imp.desc
+    reason = import_mismatch(imp.kind, want, exp.kind, have)
+    if reason is not None:
+        fail(step, f"{what}: {src}.{item} {reason}")

@@ -1,10 +1,12 @@
 """The image file: an ELF file holding linked native code and the metadata to instantiate it.
 
-`write_image(linked, header, meta, data_blob, symbols)` gives the bytes of an image;
-`read_image(data, path)` parses one back into an `Image` (header, metadata, linked code, data
-segments), checking the format version and that the file is whole. The format is documented in
-docs/image-format.md; section names are the constants below. Every multi-byte number outside the
-code is either JSON text or explicitly little-endian, so nothing depends on the host's byte order.
+`write_image(linked, target, versions, opt_level, meta, data_blob, symbols)` gives the bytes of an
+image; `read_image(data, path)` parses one back into an `Image` (its `ImageHeader` and `ImageMeta`
+records, linked code, data segments), verifying the format and ABI versions, the checksum over the
+header and every section the loader uses, and the header's layout before anything is parsed
+further. The format is documented in docs/image-format.md; section names are the constants below;
+the records and their JSON are in `contract/records.py`. Every multi-byte number outside the code
+is either JSON text or explicitly little-endian, so nothing depends on the host's byte order.
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from .contract.abi import ABI_VERSION
+from .contract.records import CodeLayout, ImageHeader, ImageMeta, TargetRecord, canonical_json
 from .errors import WasmbuildError
 from .link import elf
 from .link.linker import LinkedCode, LoadReloc, load_relocs_from_bytes, load_relocs_to_bytes
-from .contract.abi import ABI_VERSION
-
 FORMAT_VERSION = 2
 
 SECTION_TEXT = ".text"
@@ -28,9 +30,6 @@ SECTION_META = ".wb.meta"          # JSON: types, modules, trampolines, initiali
 SECTION_RELOCS = ".wb.relocs"      # load relocations (little-endian records)
 SECTION_DATA = ".wb.data"          # data segment bytes, referenced by offset from .wb.meta
 
-_MACHINE_BY_ARCH = {"x86_64": "x86_64", "aarch64": "aarch64", "riscv64": "riscv64", "s390x": "s390x"}
-
-
 class ImageError(WasmbuildError):
     """An image file that is not ours, damaged, or made for something else."""
 
@@ -40,27 +39,24 @@ class ImageError(WasmbuildError):
 @dataclass
 class Image:
     path: str | None
-    header: dict
-    meta: dict
+    header: ImageHeader
+    meta: ImageMeta
     linked: LinkedCode
     data: bytes  # the .wb.data payload
 
 
-def _json_bytes(obj) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode("utf-8")
-
-
-def write_image(linked: LinkedCode, header: dict, meta: dict, data_blob: bytes,
-                symbols: list[tuple[str, int, int]]) -> bytes:
+def write_image(linked: LinkedCode, target: TargetRecord, versions: dict, opt_level: int, meta: ImageMeta,
+                data_blob: bytes, symbols: list[tuple[str, int, int]]) -> bytes:
     """`symbols`: (name, offset in code, size) of each function, for readelf and inspect."""
-    meta_bytes = _json_bytes(meta)
+    meta_bytes = meta.to_bytes()
     relocs = load_relocs_to_bytes(linked.load_relocs)
-    header = dict(header, format=FORMAT_VERSION, abi=ABI_VERSION,
-                  layout={"page_size": linked.page_size, "text_size": linked.text_size,
-                          "data_offset": linked.data_offset, "got_offset": linked.got_offset,
-                          "got_size": linked.got_size, "size": linked.size,
-                          "code_size": len(linked.code), "data_size": len(linked.data)})
-    header["checksum"] = _checksum(header, linked.code, linked.data, relocs, meta_bytes, data_blob)
+    layout = CodeLayout(page_size=linked.page_size, text_size=linked.text_size, data_offset=linked.data_offset,
+                        got_offset=linked.got_offset, got_size=linked.got_size, size=linked.size,
+                        code_size=len(linked.code), data_size=len(linked.data))
+    header = ImageHeader(FORMAT_VERSION, ABI_VERSION, target, versions, opt_level, layout)
+    checksum = _checksum(header.to_json(with_checksum=False), linked.code, linked.data, relocs, meta_bytes,
+                         data_blob)
+    header = ImageHeader(FORMAT_VERSION, ABI_VERSION, target, versions, opt_level, layout, checksum)
     sections = [
         elf.OutSection(SECTION_TEXT, elf.SHT_PROGBITS, elf.SHF_ALLOC | elf.SHF_EXECINSTR, 16,
                        linked.code, addr=0),
@@ -72,7 +68,7 @@ def write_image(linked: LinkedCode, header: dict, meta: dict, data_blob: bytes,
         sections.append(elf.OutSection(SECTION_GOT, elf.SHT_NOBITS, elf.SHF_ALLOC | elf.SHF_WRITE, 8,
                                        addr=linked.got_offset, size=linked.got_size))
     sections += [
-        elf.OutSection(SECTION_HEADER, elf.SHT_PROGBITS, 0, 1, _json_bytes(header)),
+        elf.OutSection(SECTION_HEADER, elf.SHT_PROGBITS, 0, 1, header.to_bytes()),
         elf.OutSection(SECTION_META, elf.SHT_PROGBITS, 0, 1, meta_bytes),
         elf.OutSection(SECTION_RELOCS, elf.SHT_PROGBITS, 0, 8, relocs),
         elf.OutSection(SECTION_DATA, elf.SHT_PROGBITS, 0, 1, data_blob),
@@ -90,9 +86,10 @@ def read_image(data: bytes, path: str | None = None) -> Image:
         sections = _sections(data)
         header = json.loads(sections[SECTION_HEADER])
         meta_bytes = sections[SECTION_META]
-        meta = json.loads(meta_bytes)
     except (KeyError, ValueError, UnicodeDecodeError) as e:
         raise ImageError(f"not a wasmbuild image ({e.__class__.__name__}: {e})", file=path) from None
+    if not isinstance(header, dict):
+        raise ImageError("not a wasmbuild image (its header is not a JSON object)", file=path)
     if header.get("format") != FORMAT_VERSION:
         raise ImageError(f"image format {header.get('format')!r} is not supported "
                          f"(this wasmbuild reads format {FORMAT_VERSION}): rebuild the image", file=path)
@@ -103,18 +100,20 @@ def read_image(data: bytes, path: str | None = None) -> Image:
     relro = sections.get(SECTION_RELRO, b"")
     relocs = sections.get(SECTION_RELOCS, b"")
     blob = sections.get(SECTION_DATA, b"")
-    if not isinstance(header, dict) or _checksum(header, code, relro, relocs, meta_bytes, blob) != header.get("checksum"):
+    if _checksum(header, code, relro, relocs, meta_bytes, blob) != header.get("checksum"):
         raise ImageError("image is damaged (checksum mismatch)", file=path)
     try:
+        header = ImageHeader.from_json(header)
         _check_header(header, len(code), len(relro))
+        meta = ImageMeta.from_bytes(meta_bytes)
         load_relocs: list[LoadReloc] = load_relocs_from_bytes(relocs)
-        lay = header["layout"]
-        linked = LinkedCode(machine=header["target"]["machine"], byteorder=header["target"]["byteorder"],
-                            page_size=lay["page_size"], code=code, text_size=lay["text_size"],
-                            data_offset=lay["data_offset"], data=relro, got_offset=lay["got_offset"],
-                            got_size=lay["got_size"], size=lay["size"], symbols=dict(meta["symbols"]),
+        lay = header.layout
+        linked = LinkedCode(machine=header.target.machine, byteorder=header.target.byteorder,
+                            page_size=lay.page_size, code=code, text_size=lay.text_size,
+                            data_offset=lay.data_offset, data=relro, got_offset=lay.got_offset,
+                            got_size=lay.got_size, size=lay.size, symbols=dict(meta.symbols),
                             func_sizes={}, load_relocs=load_relocs)
-    except (WasmbuildError, KeyError, TypeError, ValueError) as e:
+    except (WasmbuildError, KeyError, TypeError, ValueError, AttributeError) as e:
         reason = e.reason if isinstance(e, WasmbuildError) else f"{e.__class__.__name__}: {e}"
         raise ImageError(f"damaged image: {reason}", file=path) from None
     return Image(path, header, meta, linked, blob)
@@ -124,32 +123,27 @@ def _checksum(header: dict, *parts: bytes) -> str:
     """SHA-256 over the header (without its checksum field) and the contents of every other section
     the loader uses, each preceded by its length."""
     digest = hashlib.sha256()
-    head = _json_bytes({k: v for k, v in header.items() if k != "checksum"})
+    head = canonical_json({k: v for k, v in header.items() if k != "checksum"})
     for part in (head, *parts):
         digest.update(len(part).to_bytes(8, "little"))
         digest.update(part)
     return digest.hexdigest()
 
 
-def _check_header(header: dict, code_size: int, data_size: int) -> None:
-    """The header's fields have the types and relations the loader relies on."""
-    target, lay = header["target"], header["layout"]
-    if target["byteorder"] not in ("<", ">") or not isinstance(target["machine"], str):
-        raise ValueError("bad target")
-    names = ("page_size", "text_size", "data_offset", "got_offset", "got_size", "size", "code_size", "data_size")
-    if not all(isinstance(lay[n], int) and lay[n] >= 0 for n in names):
-        raise ValueError("bad layout numbers")
-    page = lay["page_size"]
-    if page <= 0 or page & (page - 1) or lay["code_size"] != code_size or lay["data_size"] != data_size \
-            or lay["text_size"] > code_size or lay["got_size"] % 8:
+def _check_header(header: ImageHeader, code_size: int, data_size: int) -> None:
+    """The header's layout has the relations the loader relies on (its types `from_json` checked)."""
+    lay = header.layout
+    page = lay.page_size
+    if page <= 0 or page & (page - 1) or lay.code_size != code_size or lay.data_size != data_size \
+            or lay.text_size > code_size or lay.got_size % 8:
         raise ValueError("inconsistent layout")
     # The linker's layout rules (link/linker.py): data on the page after the code, the GOT after
     # the data, the mapping rounded up to whole pages.
     data_offset = -(-code_size // page) * page
     got_offset = -(-(data_offset + data_size) // 8) * 8
-    end = got_offset + lay["got_size"]
+    end = got_offset + lay.got_size
     size = -(-end // page) * page if end > data_offset else data_offset
-    if (lay["data_offset"], lay["got_offset"], lay["size"]) != (data_offset, got_offset, size):
+    if (lay.data_offset, lay.got_offset, lay.size) != (data_offset, got_offset, size):
         raise ValueError("layout does not follow from the section sizes")
 
 

@@ -26,7 +26,10 @@ import json
 import os
 import zipfile
 
+from .contract.records import HOST, ExportStep, InstantiateStep
+from .contract.types import EXTERN_FUNC, EXTERN_NAMES, type_name
 from .errors import WasmbuildError
+from .graph import is_manifest
 from .image import ImageError, read_image
 
 PACKAGE_FORMAT = 1
@@ -56,45 +59,42 @@ def _describe(image_bytes: bytes, path: str) -> dict:
     """What the manifest says about an image: target, versions, entry, exports, host imports."""
     image = read_image(image_bytes, path)
     meta = image.meta
-    types = meta["types"]
 
     def sig(type_id: int) -> str:
-        params, results = types[type_id]
-        return f"[{' '.join(params)}] -> [{' '.join(results)}]"
+        ft = meta.types[type_id]
+        return f"[{' '.join(map(type_name, ft.params))}] -> [{' '.join(map(type_name, ft.results))}]"
 
     instances = {}
     host_imports = []
-    for init in meta["initializers"]:
-        if init["op"] == "instantiate":
-            module = meta["modules"][init["module"]]
-            instances[init["instance"]] = module
-            for imp, (source, owner, item) in zip(module["imports"], init["imports"]):
-                if source == "host":
-                    entry = {"module": owner, "name": item, "kind": imp["kind"]}
-                    if imp["kind"] == "func":
-                        entry["type"] = sig(imp["type"])
+    for init in meta.initializers:
+        if isinstance(init, InstantiateStep):
+            module = meta.modules[init.module]
+            instances[init.instance] = module
+            for imp, source in zip(module.imports, init.imports):
+                if source.source == HOST:
+                    entry = {"module": source.owner, "name": source.item, "kind": EXTERN_NAMES[imp.kind]}
+                    if imp.kind == EXTERN_FUNC:
+                        entry["type"] = sig(imp.desc)
                     if entry not in host_imports:
                         host_imports.append(entry)
     exports = []
-    for init in meta["initializers"]:
-        if init["op"] != "export":
+    for init in meta.initializers:
+        if not isinstance(init, ExportStep):
             continue
-        module = instances[init["instance"]]
-        items = [e for e in module["exports"] if init["item"] in (None, e["name"])]
-        for e in items:
-            name = init["name"] if init["item"] is not None else f"{init['name']}.{e['name']}"
-            entry = {"name": name, "kind": e["kind"]}
-            if e["kind"] == "func":
-                imported = [i for i in module["imports"] if i["kind"] == "func"]
-                index = e["index"]
-                type_id = imported[index]["type"] if index < len(imported) else \
-                    module["functions"][index - len(imported)][1]
-                entry["type"] = sig(type_id)
+        module = instances[init.instance]
+        for e in module.exports:
+            if init.item not in (None, e.name):
+                continue
+            name = init.name if init.item is not None else f"{init.name}.{e.name}"
+            entry = {"name": name, "kind": EXTERN_NAMES[e.kind]}
+            if e.kind == EXTERN_FUNC:
+                entry["type"] = sig(module.func_type_id(e.index))
             exports.append(entry)
     names = {e["name"] for e in exports}
     entry = "_start" if "_start" in names else None
-    return {"target": image.header["target"], "versions": image.header["versions"],
-            "settings": image.header["settings"], "entry": entry, "exports": exports,
+    header = image.header
+    return {"target": header.target.to_json(), "versions": header.versions,
+            "settings": {"opt_level": header.opt_level}, "entry": entry, "exports": exports,
             "host_imports": host_imports}
 
 
@@ -107,7 +107,7 @@ def make_package(image_path: str, name: str, sources: str | None = None) -> byte
         raise PackageError(f"cannot read image: {e.strerror}", file=image_path) from None
     described = _describe(image_bytes, image_path)
     members: list[tuple[str, bytes]] = [(IMAGE, image_bytes)]
-    if sources_manifest and sources_manifest.endswith(".toml"):
+    if sources_manifest and is_manifest(sources_manifest):
         members += _source_members(sources_manifest)
     elif sources_manifest:
         try:

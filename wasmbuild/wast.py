@@ -32,7 +32,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from .binary import decode_module
-from .build import ModuleInput, build_image
+from .build import BuildSession, ModuleInput
 from .compile import CompileSettings
 from .errors import InvalidError, MalformedError, ToolError, UnlinkableError, WasmbuildError
 from .loader.instance import load_image
@@ -113,11 +113,13 @@ class ScriptRunner:
     """Runs the commands of one script; keeps the per-script state: a store, the instances made so
     far (the current one, the named ones) and the registered import namespaces."""
 
-    def __init__(self, script_path: str, settings: CompileSettings | None = None):
+    def __init__(self, script_path: str, settings: CompileSettings | None = None,
+                 session: BuildSession | None = None):
         self.path = script_path
         self.base = os.path.dirname(script_path)
         self.wat_available = find_wat2wasm() is not None
-        self.settings = settings or CompileSettings()
+        self.settings = settings
+        self._session = session
         self.store = Store()
         self.registry: dict[str, dict] = {"spectest": spectest_exports(self.store)}
         self.current = None  # the last instance made, or an error string saying why there is none
@@ -162,8 +164,15 @@ class ScriptRunner:
     def _build(self, cmd):
         """Compile the module a command names into a loaded image."""
         data = self._read(cmd)
-        image, _report = build_image([ModuleInput(cmd["filename"], data, cmd["filename"])], self.settings)
+        image, _report = self.session.build([ModuleInput(cmd["filename"], data, cmd["filename"])])
         return load_image(self.store, image, cmd["filename"])
+
+    @property
+    def session(self) -> BuildSession:
+        """The build session, made on first use (a runner of prebuilt images never needs one)."""
+        if self._session is None:
+            self._session = BuildSession(self.settings)
+        return self._session
 
     def _instantiate(self, cmd):
         # Host imports: the registered instances' exports and spectest, by namespace.
@@ -360,6 +369,7 @@ def find_scripts(paths: list[str]) -> list[str]:
 
 def run_paths(paths: list[str], settings: CompileSettings | None = None) -> Report:
     report = Report()
+    session = BuildSession(settings)  # helpers and trampolines compiled once for every script
     for script in find_scripts(paths):
-        report.outcomes.extend(ScriptRunner(script, settings).run())
+        report.outcomes.extend(ScriptRunner(script, session=session).run())
     return report

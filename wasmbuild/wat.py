@@ -58,11 +58,25 @@ def wat_to_wasm(path: str) -> bytes:
 
 
 def read_module_bytes(path: str) -> bytes:
-    """The binary module stored in `path` (a .wasm file, or a .wat file converted by wat2wasm)."""
+    """The binary module stored in `path`: a binary module as it is, or a text module (a .wat
+    file, or any file that starts with "(" after blanks and comments) converted by wat2wasm."""
     if path.endswith(WAT_SUFFIXES):
         return wat_to_wasm(path)
     try:
         with open(path, "rb") as f:
-            return f.read()
+            data = f.read()
     except OSError as e:
         raise WasmbuildError(f"cannot read module: {e.strerror}", file=path) from None
+    return wat_to_wasm(path) if looks_like_text_module(data) else data
+
+
+def looks_like_text_module(data: bytes) -> bool:
+    """Whether `data` is a text module: its first line that is not blank or a ";;" comment starts
+    with "(" (a binary module starts with the wasm magic; a manifest with neither)."""
+    if data.startswith(b"\0asm"):
+        return False
+    for line in data[:4096].decode("utf-8", "replace").splitlines():
+        text = line.strip()
+        if text and not text.startswith(";;"):
+            return text.startswith("(")
+    return False

@@ -34,6 +34,7 @@ from functools import partial
 from operator import itemgetter
 from typing import NamedTuple, Sequence
 
+from ..contract.targets import TARGETS
 from ..errors import LinkError
 
 # --- identification ---------------------------------------------------------------------------
@@ -51,21 +52,10 @@ ET_REL = 1
 ET_EXEC = 2
 ET_DYN = 3
 
-EM_S390 = 22
-EM_X86_64 = 62
-EM_AARCH64 = 183
-EM_RISCV = 243
-
-#: wasmbuild's machine names (as `platform.machine()` spells them on Linux) → e_machine.
-MACHINES = {
-    "x86_64": EM_X86_64,
-    "aarch64": EM_AARCH64,
-    "riscv64": EM_RISCV,
-    "s390x": EM_S390,
-}
-#: e_machine → the byte order a machine uses ('<' little, '>' big).
-MACHINE_BYTEORDER = {EM_X86_64: "<", EM_AARCH64: "<", EM_RISCV: "<", EM_S390: ">"}
-MACHINE_NAMES = {v: k for k, v in MACHINES.items()}
+#: wasmbuild's machine names (contract/targets.py) → e_machine, and back.
+MACHINES = {t.name: t.elf_machine for t in TARGETS.values()}
+MACHINE_NAMES = {em: name for name, em in MACHINES.items()}
+EM_X86_64, EM_AARCH64, EM_RISCV, EM_S390 = (MACHINES[n] for n in ("x86_64", "aarch64", "riscv64", "s390x"))
 
 # --- sections ---------------------------------------------------------------------------------
 

@@ -67,6 +67,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, NamedTuple
 
+from ..contract.targets import TARGETS, Target
 from ..errors import LinkError
 from . import elf, fields
 from .elf import (
@@ -207,26 +208,42 @@ class RelocSpec(NamedTuple):
 
 @dataclass(frozen=True)
 class MachineSpec:
-    """What the linker needs to know about one machine: relocation table, stub code, page size
-    (for field encodings that are not plain integers, RelocSpec.pack is a `fields` inserter)."""
+    """What the linker needs to know about one machine besides its `Target` record (name, ELF
+    machine, byte order, page size, constant slots): relocation table and stub code (for field
+    encodings that are not plain integers, RelocSpec.pack is a `fields` inserter)."""
 
-    name: str
-    em: int
-    byteorder: str
-    page_size: int
+    target: Target
     pointer_reloc: int  # the pointer-sized absolute relocation (becomes a load relocation)
     text_fill: int  # padding byte between code sections (a trap instruction)
     stub_size: int
     stub_align: int
     make_stub: Callable[[int, int], bytes]  # (stub offset, GOT slot offset) → bytes
     relocs: dict[int, RelocSpec]
-    # Absolute symbols reached through GOT relocations get a read-only slot holding their value
-    # (the "constant slots" after the read-only data): for back ends that do not fold absolute
-    # symbols into immediates.
-    abs_via_got: bool = False
     # Relocations whose value a later F_PCREL_LO relocation names by the label at their place.
     hi_relocs: frozenset = frozenset()
     merge_flags: Callable[[list], int] | None = None  # objects' e_flags → the image's
+
+    @property
+    def name(self) -> str:
+        return self.target.name
+
+    @property
+    def em(self) -> int:
+        return self.target.elf_machine
+
+    @property
+    def byteorder(self) -> str:
+        return self.target.byteorder
+
+    @property
+    def page_size(self) -> int:
+        return self.target.page_size
+
+    @property
+    def abs_via_got(self) -> bool:
+        """Absolute symbols reached through GOT relocations get a read-only slot holding their
+        value (the "constant slots" after the read-only data)."""
+        return self.target.constant_slots
 
 
 def _masked(formula: int, fmt: str, lo: int, hi: int) -> RelocSpec:
@@ -409,18 +426,14 @@ def _s390x_relocs() -> dict[int, RelocSpec]:
 
 
 MACHINE_SPECS: dict[str, MachineSpec] = {
-    "x86_64": MachineSpec("x86_64", elf.EM_X86_64, "<", 0x1000, elf.R_X86_64_64, 0xCC, 8, 8,
-                          _x86_64_stub, _x86_64_relocs()),
-    # 64 KiB: the largest page size an aarch64 Linux kernel may use (4, 16 or 64 KiB).
+    "x86_64": MachineSpec(TARGETS["x86_64"], elf.R_X86_64_64, 0xCC, 8, 8, _x86_64_stub, _x86_64_relocs()),
     # All-zero words are permanently undefined instructions on aarch64, riscv64 and s390x.
-    "aarch64": MachineSpec("aarch64", elf.EM_AARCH64, "<", 0x10000, elf.R_AARCH64_ABS64, 0x00,
-                           16, 16, fields.a64_stub, _aarch64_relocs(), abs_via_got=True),
-    "riscv64": MachineSpec("riscv64", elf.EM_RISCV, "<", 0x1000, elf.R_RISCV_64, 0x00, 16, 16,
-                           fields.rv_stub, _riscv64_relocs(), abs_via_got=True,
+    "aarch64": MachineSpec(TARGETS["aarch64"], elf.R_AARCH64_ABS64, 0x00, 16, 16, fields.a64_stub,
+                           _aarch64_relocs()),
+    "riscv64": MachineSpec(TARGETS["riscv64"], elf.R_RISCV_64, 0x00, 16, 16, fields.rv_stub, _riscv64_relocs(),
                            hi_relocs=frozenset({elf.R_RISCV_PCREL_HI20, elf.R_RISCV_GOT_HI20}),
                            merge_flags=_riscv_flags),
-    "s390x": MachineSpec("s390x", elf.EM_S390, ">", 0x1000, elf.R_390_64, 0x00, 16, 16,
-                         fields.s390_stub, _s390x_relocs(), abs_via_got=True),
+    "s390x": MachineSpec(TARGETS["s390x"], elf.R_390_64, 0x00, 16, 16, fields.s390_stub, _s390x_relocs()),
 }
 
 

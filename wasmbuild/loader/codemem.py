@@ -18,11 +18,11 @@ import ctypes
 import ctypes.util
 import mmap as _mmap
 import os
-import platform
 import struct
 import sys
 from typing import Callable
 
+from ..contract.targets import TARGETS, host_target_name
 from ..errors import LinkError
 from ..link.linker import LinkedCode
 
@@ -46,13 +46,9 @@ MAP_PRIVATE = _mmap.MAP_PRIVATE
 MAP_ANONYMOUS = _mmap.MAP_ANONYMOUS
 _MAP_FAILED = ctypes.c_void_p(-1).value
 
-_MACHINE_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64"}
-
-
 def host_machine() -> str:
     """The host's machine in wasmbuild's spelling ('x86_64', 'aarch64', 'riscv64', 's390x')."""
-    m = platform.machine().lower()
-    return _MACHINE_ALIASES.get(m, m)
+    return host_target_name()
 
 
 def _oserror(what: str) -> OSError:
@@ -91,9 +87,6 @@ def default_resolver(name: str) -> int:
 
 _ORDER_NAMES = {"<": "little-endian", ">": "big-endian"}
 
-# Machines whose instruction cache is not kept coherent with data writes by the hardware: after
-# writing code, the data cache must be cleaned and the instruction cache invalidated over it.
-_INCOHERENT_ICACHE = {"aarch64", "riscv64"}
 _clear_cache = None
 
 
@@ -124,7 +117,8 @@ def flush_icache(start: int, size: int) -> None:
     riscv64). Without libgcc_s we rely on the kernel, which on arm64 Linux cleans and invalidates a
     page the first time it is mapped executable (our code pages are fresh anonymous pages made
     executable by mprotect after writing), and on riscv64 Linux flushes at mprotect."""
-    if host_machine() not in _INCOHERENT_ICACHE:
+    target = TARGETS.get(host_machine())
+    if target is None or not target.incoherent_icache:
         return
     fn = _clear_cache_fn()
     if fn:

@@ -2,13 +2,14 @@
 
 `load_image(store, data, path)` reads an image (`image.read_image`), checks that it was made for
 this machine, maps its code (`CodeMemory`) and registers its trampolines with the store, giving a
-`LoadedImage`. `LoadedImage.instantiate(host)` interprets the image's initializers (import,
-instantiate, export; see graph.py) and gives a `GraphInstance` whose `exports` are the graph's.
-Each `Instance` it makes resolves its module's imports (from earlier instances or the host,
-checked against the import's type: "unknown import", "incompatible import type"), fills the
-VMContext as laid out by `link/layout.py`, evaluates global initialisers, applies active element
-and data segments in order (a segment out of bounds traps, keeping what earlier segments wrote),
-and runs the start function.
+`LoadedImage`. `LoadedImage.instantiate(host)` interprets the image's initializers (the
+`contract.records` ImportStep, InstantiateStep and ExportStep; see graph.py) and gives a
+`GraphInstance` whose `exports` are the graph's. Each `Instance` it makes resolves its module's
+imports (from earlier instances or the host, checked against the import's type by
+`contract.matching`: "unknown import", "incompatible import type"), fills the VMContext as laid out
+by `link/layout.py`, evaluates global initialisers, applies active element and data segments in
+order (a segment out of bounds traps, keeping what earlier segments wrote), and runs the start
+function.
 """
 
 from __future__ import annotations
@@ -17,19 +18,22 @@ import ctypes
 import platform
 
 from ..contract import abi
-from ..contract.types import functype_from_json, parse_sig_key, parse_type
+from ..contract.matching import import_mismatch
+from ..contract.records import INSTANCE, ExportStep, ImportRecord, InstantiateStep, ModuleRecord
+from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, GlobalType, Limits,
+                              MemoryType, TableType)
 from ..errors import LinkError, UnlinkableError
 from ..image import Image, ImageError, read_image
-from ..link.layout import VMLayout
 from .codemem import CodeMemory, host_machine
-from .runtime import Function, Global, Memory, Store, Table, Trap, _buffer, _peek64, _poke64, entry_function
+from .runtime import Function, Global, Memory, Store, Table, Trap, _buffer, _poke64, entry_function
+
 
 class LoadedImage:
     def __init__(self, store: Store, image: Image):
         self.store = store
         self.image = image
         self.meta = image.meta
-        self.types = [functype_from_json(t) for t in self.meta["types"]]
+        self.types = list(self.meta.types)
         try:
             self.code = CodeMemory(image.linked)
         except LinkError as e:
@@ -37,13 +41,11 @@ class LoadedImage:
         store.keep_alive.append(self)
         self._data_buf = ctypes.create_string_buffer(image.data, max(len(image.data), 1))
         self.data_base = ctypes.addressof(self._data_buf)
-        for entry in self.meta["trampolines"]["entry"]:
-            ft = parse_sig_key(entry["signature"])
-            if ft not in store.entries:
-                store.entries[ft] = entry_function(self.code.address(entry["symbol"]))
-        for host in self.meta["trampolines"]["host"]:
-            ft = parse_sig_key(host["signature"])
-            store.host_trampolines.setdefault(ft, self.code.address(host["symbol"]))
+        for entry in self.meta.entry_trampolines:
+            if entry.signature not in store.entries:
+                store.entries[entry.signature] = entry_function(self.code.address(entry.symbol))
+        for host in self.meta.host_trampolines:
+            store.host_trampolines.setdefault(host.signature, self.code.address(host.symbol))
 
     def instantiate(self, host: dict | None = None) -> "GraphInstance":
         """Run the image's initializers; `host` provides the host imports as
@@ -53,12 +55,11 @@ class LoadedImage:
 
 def load_image(store: Store, data: bytes, path: str | None = None) -> LoadedImage:
     image = read_image(data, path)
-    target = image.header["target"]
-    host = host_machine()
-    if target["machine"] != host:
-        raise ImageError(f"image is for {target['triple']} ({target['machine']}); this machine is "
+    target = image.header.target
+    if target.machine != host_machine():
+        raise ImageError(f"image is for {target.triple} ({target.machine}); this machine is "
                          f"{platform.machine()}: it cannot run here (build it again without "
-                         f"--target, or run it on a {target['machine']} machine)", file=path)
+                         f"--target, or run it on a {target.machine} machine)", file=path)
     return LoadedImage(store, image)
 
 
@@ -79,15 +80,15 @@ class Instance(_Exports):
         store = image.store
         self.store = store
         self.image = image
-        meta = image.meta["modules"][module_index]
+        meta: ModuleRecord = image.meta.modules[module_index]
         self.meta = meta
-        self.name = name or meta["name"]
-        layout = VMLayout.from_json(meta["layout"])
+        self.name = name or meta.name
+        layout = meta.layout
         self._vm_buf, vm = _buffer(layout.size)
         self.vmctx = vm
         store.keep_alive.append(self)
         _poke64(vm + abi.VM_RUNTIME, store.runtime)
-        types = [image.types[t] for t in meta["types"]]
+        types = [image.types[t] for t in meta.type_ids]
         for i, slot in enumerate(layout.type_ids):
             _poke64(vm + slot, store.type_id(types[i]))
 
@@ -96,20 +97,13 @@ class Instance(_Exports):
         self.tables: list[Table] = []
         self.memories: list[Memory] = []
         self.globals: list[Global] = []
-        for imp in meta["imports"]:
-            item = self._resolve_import(imp, imports, image)
-            kind = imp["kind"]
-            if kind == "func":
-                self.functions.append(item)
-            elif kind == "table":
-                self.tables.append(item)
-            elif kind == "memory":
-                self.memories.append(item)
-            else:
-                self.globals.append(item)
+        spaces = {EXTERN_FUNC: self.functions, EXTERN_TABLE: self.tables, EXTERN_MEMORY: self.memories,
+                  EXTERN_GLOBAL: self.globals}
+        for imp in meta.imports:
+            spaces[imp.kind].append(self._resolve_import(imp, imports, image))
         code = image.code
-        for sym, type_id in meta["functions"]:
-            self.functions.append(Function(store, image.types[type_id], code=code.address(sym), vmctx=vm))
+        for f in meta.functions:
+            self.functions.append(Function(store, image.types[f.type_id], code=code.address(f.symbol), vmctx=vm))
         for f, slot in layout.import_slots.items():
             fcode, fvm = self.functions[f].native
             _poke64(vm + slot + abi.IMP_CODE, fcode)
@@ -124,13 +118,12 @@ class Instance(_Exports):
             if not func.funcref:
                 func.funcref = rec
         self._funcref_slots = layout.funcrefs
-        for t in meta["tables"]:
-            self.tables.append(Table(store, parse_type(t["elem"]), t["min"], t["max"]))
-        for mem in meta["memories"]:
-            self.memories.append(Memory(store, mem["min"], mem["max"]))
-        for g in meta["globals"]:
-            t = parse_type(g["type"])
-            self.globals.append(Global(store, t, g["mutable"], self.eval_const(g["init"])))
+        for t in meta.tables:
+            self.tables.append(Table(store, t.elem, t.limits.min, t.limits.max))
+        for mem in meta.memories:
+            self.memories.append(Memory(store, mem.limits.min, mem.limits.max))
+        for g in meta.globals:
+            self.globals.append(Global(store, g.type.valtype, g.type.mutable, self.eval_const(g.init)))
         for i, slot in enumerate(layout.global_ptrs):
             _poke64(vm + slot, self.globals[i].cell)
         for i, slot in enumerate(layout.table_ptrs):
@@ -139,68 +132,51 @@ class Instance(_Exports):
             _poke64(vm + abi.VM_MEMORY, self.memories[0].memdef)
 
         self.exports = {}
-        for e in meta["exports"]:
-            space = {"func": self.functions, "table": self.tables, "memory": self.memories,
-                     "global": self.globals}[e["kind"]]
-            item = space[e["index"]]
-            if e["kind"] == "func" and not item.funcref and e["index"] in self._funcref_slots:
-                item.funcref = vm + self._funcref_slots[e["index"]]
-            self.exports[e["name"]] = item
+        for e in meta.exports:
+            item = spaces[e.kind][e.index]
+            if e.kind == EXTERN_FUNC and not item.funcref and e.index in self._funcref_slots:
+                item.funcref = vm + self._funcref_slots[e.index]
+            self.exports[e.name] = item
 
         # Segments: element segments, then data segments, in order; then the start function.
         self._segment_arrays = []
-        for seg, slot in zip(meta["elems"], layout.elem_slots):
-            values = [self.eval_const(item) for item in seg["items"]]
+        for seg, slot in zip(meta.elems, layout.elem_slots):
+            values = [self.eval_const(item) for item in seg.items]
             arr = (ctypes.c_uint64 * max(len(values), 1))(*values)
             self._segment_arrays.append(arr)
             _poke64(vm + slot + abi.SEG_PTR, ctypes.addressof(arr))
-            _poke64(vm + slot + abi.SEG_LEN, len(values) if seg["mode"] == "passive" else 0)
-        for seg, slot in zip(meta["datas"], layout.data_slots):
-            start, length = seg["data"]
-            _poke64(vm + slot + abi.SEG_PTR, image.data_base + start)
-            _poke64(vm + slot + abi.SEG_LEN, length if seg["mode"] == "passive" else 0)
-        for seg in meta["elems"]:
-            if seg["mode"] == "active":
-                table = self.tables[seg["table"]]
-                offset = self.eval_const(seg["offset"])
-                values = [self.eval_const(item) for item in seg["items"]]
+            _poke64(vm + slot + abi.SEG_LEN, len(values) if seg.mode == "passive" else 0)
+        for seg, slot in zip(meta.datas, layout.data_slots):
+            _poke64(vm + slot + abi.SEG_PTR, image.data_base + seg.start)
+            _poke64(vm + slot + abi.SEG_LEN, seg.length if seg.mode == "passive" else 0)
+        for seg in meta.elems:
+            if seg.mode == "active":
+                table = self.tables[seg.table]
+                offset = self.eval_const(seg.offset)
+                values = [self.eval_const(item) for item in seg.items]
                 if offset + len(values) > table.size:
                     raise Trap("out of bounds table access", abi.TRAP_TABLE_OOB)
                 for i, v in enumerate(values):
                     table.set_raw(offset + i, v)
-        for seg in meta["datas"]:
-            if seg["mode"] == "active":
-                memory = self.memories[seg["memory"]]
-                offset = self.eval_const(seg["offset"])
-                start, length = seg["data"]
-                if offset + length > memory.size:
+        for seg in meta.datas:
+            if seg.mode == "active":
+                memory = self.memories[seg.memory]
+                offset = self.eval_const(seg.offset)
+                if offset + seg.length > memory.size:
                     raise Trap("out of bounds memory access", abi.TRAP_MEMORY_OOB)
-                memory.write(offset, image.image.data[start:start + length])
-        if meta["start"] is not None:
-            self.functions[meta["start"]].call_bits([])
+                memory.write(offset, image.image.data[seg.start:seg.start + seg.length])
+        if meta.start is not None:
+            self.functions[meta.start].call_bits([])
 
-    def _resolve_import(self, imp: dict, imports, image: LoadedImage):
-        key = (imp["module"], imp["name"])
+    def _resolve_import(self, imp: ImportRecord, imports, image: LoadedImage):
+        key = (imp.module, imp.name)
         item = imports.get(key) if hasattr(imports, "get") else None
-        where = f"{imp['module']}.{imp['name']}"
+        where = f"{imp.module}.{imp.name}"
         if item is None:
             raise UnlinkableError(f"unknown import {where}")
-        kind = imp["kind"]
-        if kind == "func":
-            if not isinstance(item, Function) or item.type != image.types[imp["type"]]:
-                raise UnlinkableError(f"incompatible import type for {where}")
-        elif kind == "table":
-            if not isinstance(item, Table) or item.elem != parse_type(imp["elem"]) \
-                    or not _limits_match(item.size, item.maximum, imp["min"], imp["max"]):
-                raise UnlinkableError(f"incompatible import type for {where}")
-        elif kind == "memory":
-            if not isinstance(item, Memory) \
-                    or not _limits_match(item.pages, item.maximum, imp["min"], imp["max"]):
-                raise UnlinkableError(f"incompatible import type for {where}")
-        else:
-            if not isinstance(item, Global) or item.valtype != parse_type(imp["type"]) \
-                    or item.mutable != imp["mutable"]:
-                raise UnlinkableError(f"incompatible import type for {where}")
+        want = image.types[imp.desc] if imp.kind == EXTERN_FUNC else imp.desc
+        if import_mismatch(imp.kind, want, *_extern_type(item)) is not None:
+            raise UnlinkableError(f"incompatible import type for {where}")
         return item
 
     def eval_const(self, expr: list) -> int:
@@ -223,15 +199,17 @@ class Instance(_Exports):
         raise ImageError(f"unsupported constant expression {op}")
 
 
-def _limits_match(size: int, maximum: int | None, want_min: int, want_max: int | None) -> bool:
-    if size < want_min:
-        return False
-    if want_max is None:
-        return True
-    return maximum is not None and maximum <= want_max
-
-
-del _peek64
+def _extern_type(item) -> tuple[int | None, object]:
+    """The kind and type of a live extern, its current size as the minimum of its limits."""
+    if isinstance(item, Function):
+        return EXTERN_FUNC, item.type
+    if isinstance(item, Table):
+        return EXTERN_TABLE, TableType(item.elem, Limits(item.size, item.maximum))
+    if isinstance(item, Memory):
+        return EXTERN_MEMORY, MemoryType(Limits(item.pages, item.maximum))
+    if isinstance(item, Global):
+        return EXTERN_GLOBAL, GlobalType(item.valtype, item.mutable)
+    return None, None
 
 
 class GraphInstance(_Exports):
@@ -243,22 +221,20 @@ class GraphInstance(_Exports):
         self.instances: dict[str, Instance] = {}
         self.exports: dict[str, object] = {}
         store = image.store
-        for init in image.meta["initializers"]:
-            op = init["op"]
-            if op == "instantiate":
-                module_index = init["module"]
-                meta = image.meta["modules"][module_index]
+        for init in image.meta.initializers:
+            if isinstance(init, InstantiateStep):
+                meta = image.meta.modules[init.module]
                 items = {}
-                for imp, (source, owner, name) in zip(meta["imports"], init["imports"]):
-                    if source == "instance":
-                        item = self.instances[owner].exports.get(name)
+                for imp, source in zip(meta.imports, init.imports):
+                    if source.source == INSTANCE:
+                        item = self.instances[source.owner].exports.get(source.item)
                     else:
-                        item = host.get(owner, {}).get(name)
-                        if imp["kind"] == "func" and callable(item) \
+                        item = host.get(source.owner, {}).get(source.item)
+                        if imp.kind == EXTERN_FUNC and callable(item) \
                                 and not isinstance(item, (Function, Table, Memory, Global)):
-                            item = store.host_function(image.types[imp["type"]], item)
-                    items[(imp["module"], imp["name"])] = item
-                self.instances[init["instance"]] = Instance(image, module_index, items, init["instance"])
-            elif op == "export":
-                instance = self.instances[init["instance"]]
-                self.exports[init["name"]] = instance if init["item"] is None else instance.exports[init["item"]]
+                            item = store.host_function(image.types[imp.desc], item)
+                    items[(imp.module, imp.name)] = item
+                self.instances[init.instance] = Instance(image, init.module, items, init.instance)
+            elif isinstance(init, ExportStep):
+                instance = self.instances[init.instance]
+                self.exports[init.name] = instance if init.item is None else instance.exports[init.item]

@@ -80,7 +80,7 @@ def _image_name(data: bytes) -> str:
 def prebuild_wast(scripts: list[str], settings, directory: str) -> int:
     """Compile every module the scripts build into `directory`; gives the number of images."""
     import pickle
-    from ..build import ModuleInput, build_image
+    from ..build import BuildSession, ModuleInput
     from ..errors import WasmbuildError
     from ..wast import ScriptRunner, _Skip
 
@@ -94,8 +94,7 @@ def prebuild_wast(scripts: list[str], settings, directory: str) -> int:
             path = os.path.join(directory, _image_name(data))
             if not os.path.exists(path) and not os.path.exists(path + ".err"):
                 try:
-                    image, _report = build_image(
-                        [ModuleInput(cmd["filename"], data, cmd["filename"])], self.settings)
+                    image, _report = session.build([ModuleInput(cmd["filename"], data, cmd["filename"])])
                 except WasmbuildError as e:  # the guest raises it again
                     with open(path + ".err", "wb") as f:
                         pickle.dump(e, f)
@@ -105,8 +104,9 @@ def prebuild_wast(scripts: list[str], settings, directory: str) -> int:
                     count += 1
             raise _Skip("prebuilt")
 
+    session = BuildSession(settings)
     for script in scripts:
-        Prebuild(script, settings).run()
+        Prebuild(script, session=session).run()
     return count
 
 

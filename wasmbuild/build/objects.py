@@ -1,0 +1,155 @@
+"""Stage 2 of a build, the objects: one compiled object per defined function, and the objects of
+the runtime helpers and trampolines.
+
+`function_objects(plan, decoded, settings, cache, workers, report)` gives a `FunctionObject` per job
+of the plan, in job order: from the cache where the function's key is there (no validation,
+translation or compilation then), else compiled (`compile_function`: validate, translate to LLVM
+IR, compile), in `workers` processes when there is more than one (`workers.py`). Compiled objects
+are put in the cache. `SupportObjects` makes (and memoises for the session) the objects of the
+runtime helpers and of the entry and host trampoline of a signature.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from llvmlite import ir
+
+from ..compile import CompileSettings, compile_ir
+from ..contract.types import FuncType, sig_key
+from ..errors import MalformedError
+from ..binary import decode_function
+from ..keys import KeyMemo, function_key, support_key
+from ..translate.function import translate_function
+from ..translate.runtime import build_entry_trampoline, build_host_trampoline, build_runtime
+from ..valid import validate_function
+from .plan import BuildPlan, DecodedModules
+from .report import BuildReport
+
+SELF = "wb_self"  # what a function's object calls itself before linking names it
+
+RUNTIME, ENTRY, HOST = "runtime", "entry", "host"
+
+
+def function_symbol(module_index: int, func_index: int) -> str:
+    return f"wasm{module_index}_f{func_index}"
+
+
+@dataclass
+class FunctionObject:
+    object: bytes
+    references: list[tuple[str, int]]  # (kind, index) in first-use order (translate/refs.py)
+    seconds: dict[str, float]  # time per phase, when compiled
+
+
+def compile_function(modules: DecodedModules, mi: int, j: int, settings: CompileSettings) -> FunctionObject:
+    """Validate, translate and compile defined function `j` of module `mi`."""
+    d = modules.get(mi)
+    t0 = time.perf_counter()
+    code = validate_function(d.context, j)
+    t1 = time.perf_counter()
+    lm = ir.Module(name=function_symbol(mi, d.context.num_imported_funcs + j))
+    fn_refs = translate_function(lm, SELF, d.info, j, code)
+    t2 = time.perf_counter()
+    obj = compile_ir(lm, settings)
+    t3 = time.perf_counter()
+    return FunctionObject(obj, fn_refs.items, {"validate": t1 - t0, "translate": t2 - t1, "compile": t3 - t2})
+
+
+def function_objects(plan: BuildPlan, decoded: DecodedModules, settings: CompileSettings, cache,
+                     workers: int, report: BuildReport) -> list[FunctionObject]:
+    from .workers import compile_jobs
+    jobs = plan.jobs
+    report.functions = len(jobs)
+    objects: list[FunctionObject | None] = [None] * len(jobs)
+    misses = list(range(len(jobs)))
+    t = time.perf_counter()
+    if cache is not None:
+        keys, references = _function_keys(plan, settings, cache)
+        misses = []
+        for w, key in enumerate(keys):
+            obj = cache.get(key)
+            if obj is None:
+                misses.append(w)
+            else:
+                objects[w] = FunctionObject(obj, references[w], {})
+    t = report.add_time("cache lookup", t)
+    if cache is not None and cache.remote is not None:
+        report.remote_hits = 0
+        if misses:
+            fetched = cache.fetch_remote([keys[w] for w in misses])
+            for w in misses:
+                if keys[w] in fetched:
+                    objects[w] = FunctionObject(fetched[keys[w]], references[w], {})
+            report.remote_hits = len(fetched)
+            misses = [w for w in misses if objects[w] is None]
+            t = report.add_time("remote cache", t)
+    compiled = compile_jobs(decoded, [jobs[w] for w in misses], settings, workers)
+    report.add_time("compile (wall)", t)
+    for w, result in zip(misses, compiled):
+        objects[w] = result
+        if cache is not None:
+            cache.put(keys[w], result.object)
+    report.compiled = len(misses)
+    report.cached = len(jobs) - len(misses) - (report.remote_hits or 0)
+    for obj in objects:
+        report.add_seconds(obj.seconds)
+    return objects
+
+
+def _function_keys(plan: BuildPlan, settings: CompileSettings, cache):
+    """The cache key and references of every job; unchanged bodies take both from the module's
+    `KeyMemo` instead of being decoded."""
+    keys, references = [], []
+    memos = [KeyMemo(cache, d.module, settings) for d in plan.modules]
+    for mi, j in plan.jobs:
+        known = memos[mi].lookup(j)
+        if known is None:
+            d = plan.modules[mi]
+            try:
+                code = decode_function(d.module, j)
+            except MalformedError as e:
+                raise e.located(func=d.context.num_imported_funcs + j) from None
+            key, refs = function_key(d.context, j, code, settings)
+            known = key, refs.items
+            memos[mi].remember(j, *known)
+        keys.append(known[0])
+        references.append(known[1])
+    for memo in memos:
+        memo.save()
+    return keys, references
+
+
+class SupportObjects:
+    """Objects of the runtime helpers and of one trampoline per (kind, signature). They depend only
+    on the settings and the signature: each is made once per session and kept in the cache."""
+
+    def __init__(self, cache=None):
+        self.cache = cache
+        self._memo: dict[tuple, bytes] = {}
+
+    def get(self, settings: CompileSettings, kind: str, ft: FuncType | None, report: BuildReport) -> bytes:
+        memo_key = (settings, kind, ft)
+        obj = self._memo.get(memo_key)
+        if obj is not None:
+            return obj
+        signature = None if ft is None else sig_key(ft)
+        key = support_key(kind, signature, settings)
+        if self.cache is not None:
+            obj = self.cache.get(key, remote=True)
+        if obj is None:
+            lm = ir.Module(name=kind if ft is None else f"{kind}_{signature}")
+            if kind == RUNTIME:
+                build_runtime(lm)
+            elif kind == ENTRY:
+                build_entry_trampoline(lm, ft)
+            else:
+                build_host_trampoline(lm, ft)
+            obj = compile_ir(lm, settings)
+            if self.cache is not None:
+                self.cache.put(key, obj)
+            if ft is not None:
+                report.trampolines_compiled += 1
+        self._memo[memo_key] = obj
+        return obj
