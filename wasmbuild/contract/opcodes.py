@@ -12,14 +12,14 @@ Tables given here:
   LANES[op]        -> number of lanes addressed by a lane-index immediate
   INDEXES[op]      -> ((part, index space), ...): the indices of things outside the function that
                       the immediate holds (see below)
-  OPCODES[name]    -> op, for the name of each opcode constant
-and by mnemonic: `opcode("i32.add")`, and `by_opcode(prefixes, {operation: value})` for a table of the
-same operation of several value types or lane shapes.
+  OPCODES[name]    -> op, by the name of its opcode constant
 
 Opcode constants: every instruction is also a module-level int named after its mnemonic, upper-case
 with `.` as `_` (`I32_ADD`, `LOCAL_GET`, `MEMORY_INIT`, `I8X16_SHUFFLE`); the one mnemonic that two
 opcodes share is told apart by its immediate (`SELECT`, and `SELECT_T` for `select t*`). They are
-made from the definitions below, so the table stays the one list of instructions.
+made from the definitions below, so the table stays the one list of instructions. By mnemonic:
+`opcode("i32.add")`, and `by_opcode(prefixes, {operation: value})` for a table of one operation of
+several value types or lane shapes.
 
 INDEXES: for each instruction whose immediate is or contains an index of a function, type, table,
 global, data or element segment, one `(part, space)` pair per index, where `part` is the index's
