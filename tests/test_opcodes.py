@@ -35,3 +35,10 @@ def test_indexes_name_the_index_parts_of_immediates():
     assert named == {"call", "call_indirect", "global.get", "global.set", "table.get", "table.set", "table.size",
                      "table.grow", "table.fill", "ref.func", "memory.init", "data.drop", "table.init", "elem.drop",
                      "table.copy"}
+
+
+def test_opcodes_by_mnemonic():
+    assert all(ops.opcode(mnemonic) == op for op, mnemonic in ops.NAMES.items() if op != ops.SELECT_T)
+    assert ops.opcode("select") == ops.SELECT
+    assert ops.by_opcode(("i32", "f64x2"), {"add": 1, "sub": 2}) == {ops.I32_ADD: 1, ops.I32_SUB: 2,
+                                                                      ops.F64X2_ADD: 1, ops.F64X2_SUB: 2}

@@ -12,12 +12,14 @@ Tables given here:
   LANES[op]        -> number of lanes addressed by a lane-index immediate
   INDEXES[op]      -> ((part, index space), ...): the indices of things outside the function that
                       the immediate holds (see below)
-  OPCODES[name]    -> op, for the name of each opcode constant
+  OPCODES[name]    -> op, by the name of its opcode constant
 
 Opcode constants: every instruction is also a module-level int named after its mnemonic, upper-case
 with `.` as `_` (`I32_ADD`, `LOCAL_GET`, `MEMORY_INIT`, `I8X16_SHUFFLE`); the one mnemonic that two
 opcodes share is told apart by its immediate (`SELECT`, and `SELECT_T` for `select t*`). They are
-made from the definitions below, so the table stays the one list of instructions.
+made from the definitions below, so the table stays the one list of instructions. By mnemonic:
+`opcode("i32.add")`, and `by_opcode(prefixes, {operation: value})` for a table of one operation of
+several value types or lane shapes.
 
 INDEXES: for each instruction whose immediate is or contains an index of a function, type, table,
 global, data or element segment, one `(part, space)` pair per index, where `part` is the index's
@@ -89,13 +91,17 @@ def _sig(spec: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return tuple(_LETTER[c] for c in params), tuple(_LETTER[c] for c in results)
 
 
+def _constant_name(mnemonic: str) -> str:
+    return mnemonic.upper().replace(".", "_")
+
+
 def _def(op: int, name: str, imm: str = IMM_NONE, sig: str | None = None, align: int | None = None,
          lanes: int | None = None, indexes: tuple[tuple[int | None, str], ...] | None = None,
          constant: str | None = None) -> None:
     """Define instruction `op`; `constant` names its opcode constant when the mnemonic's upper-case
     form is taken."""
     assert op not in NAMES, hex(op)
-    constant = constant or name.upper().replace(".", "_")
+    constant = constant or _constant_name(name)
     assert constant not in OPCODES, constant
     NAMES[op] = name
     OPCODES[constant] = op
@@ -328,3 +334,15 @@ NEEDS_DATA_COUNT = frozenset((OPCODES["MEMORY_INIT"], OPCODES["DATA_DROP"]))
 
 def name(op: int) -> str:
     return NAMES.get(op, f"<op {op:#x}>")
+
+
+def opcode(mnemonic: str) -> int:
+    """The opcode of `mnemonic` ("i32.add"; "select" is the one without a type immediate)."""
+    return OPCODES[_constant_name(mnemonic)]
+
+
+def by_opcode(prefixes, by_operation: dict) -> dict:
+    """`by_operation` keyed by the opcode of `prefix.operation`, for each of `prefixes`: a table of an
+    operation that several value types or lane shapes have, e.g. `by_opcode(("i32", "i64"), {"eq": x})`
+    is `{I32_EQ: x, I64_EQ: x}`."""
+    return {opcode(f"{prefix}.{operation}"): value for prefix in prefixes for operation, value in by_operation.items()}

@@ -22,13 +22,11 @@ from ..contract.types import F32, F64, I32, I64, FuncType, GlobalType, TableType
 from ..errors import WasmbuildError
 from ..contract import abi
 from . import refs
-from .irtypes import (F32T, F64T, I1, I8, I16, I32T, I64T, LLVM_TYPES, NULL, PTR, VOID, FunctionPointer,
-                      absolute_symbol, field_ptr, get_function, result_type, wasm_function_type,
-                      zero_value)
+from .irtypes import (F32T, F64T, FLOAT_PREDICATES, I1, I8, I16, I32T, I64T, INT_PREDICATES, LLVM_TYPES, NULL, PTR,
+                      VOID, FunctionPointer, absolute_symbol, field_ptr, get_function, result_type,
+                      wasm_function_type, zero_value)
 from .refs import References, scan_references
 from .simd import SIMD_DISPATCH
-
-_FC = ops.FC
 
 
 class UnsupportedError(WasmbuildError):
@@ -64,7 +62,7 @@ class _Frame:
                  "end_preds", "else_block", "else_params")
 
     def __init__(self, op, params, results, height, end):
-        self.op = op  # 0x02 block, 0x03 loop, 0x04 if, 0x05 if after else, 0 function
+        self.op = op  # BLOCK, LOOP, IF, ELSE (an `if` after its `else`), or None for the function body
         self.params = params
         self.results = results
         self.height = height
@@ -77,25 +75,39 @@ class _Frame:
         self.else_params = None
 
     def label_types(self):
-        return self.params if self.op == 0x03 else self.results
+        return self.params if self.op == ops.LOOP else self.results
 
 
 _MEM_ACCESS = {
     # op: (bytes accessed, LLVM type in memory, wasm result type, sign-extend?)
-    0x28: (4, I32T, I32, None), 0x29: (8, I64T, I64, None), 0x2A: (4, F32T, F32, None),
-    0x2B: (8, F64T, F64, None), 0x2C: (1, I8, I32, True), 0x2D: (1, I8, I32, False),
-    0x2E: (2, I16, I32, True), 0x2F: (2, I16, I32, False), 0x30: (1, I8, I64, True),
-    0x31: (1, I8, I64, False), 0x32: (2, I16, I64, True), 0x33: (2, I16, I64, False),
-    0x34: (4, I32T, I64, True), 0x35: (4, I32T, I64, False),
+    ops.I32_LOAD: (4, I32T, I32, None), ops.I64_LOAD: (8, I64T, I64, None), ops.F32_LOAD: (4, F32T, F32, None),
+    ops.F64_LOAD: (8, F64T, F64, None), ops.I32_LOAD8_S: (1, I8, I32, True), ops.I32_LOAD8_U: (1, I8, I32, False),
+    ops.I32_LOAD16_S: (2, I16, I32, True), ops.I32_LOAD16_U: (2, I16, I32, False),
+    ops.I64_LOAD8_S: (1, I8, I64, True), ops.I64_LOAD8_U: (1, I8, I64, False),
+    ops.I64_LOAD16_S: (2, I16, I64, True), ops.I64_LOAD16_U: (2, I16, I64, False),
+    ops.I64_LOAD32_S: (4, I32T, I64, True), ops.I64_LOAD32_U: (4, I32T, I64, False),
 }
 _MEM_STORE = {
-    0x36: (4, I32T), 0x37: (8, I64T), 0x38: (4, F32T), 0x39: (8, F64T), 0x3A: (1, I8), 0x3B: (2, I16),
-    0x3C: (1, I8), 0x3D: (2, I16), 0x3E: (4, I32T),
+    # op: (bytes accessed, LLVM type in memory)
+    ops.I32_STORE: (4, I32T), ops.I64_STORE: (8, I64T), ops.F32_STORE: (4, F32T), ops.F64_STORE: (8, F64T),
+    ops.I32_STORE8: (1, I8), ops.I32_STORE16: (2, I16),
+    ops.I64_STORE8: (1, I8), ops.I64_STORE16: (2, I16), ops.I64_STORE32: (4, I32T),
 }
 
-_ICMP = {0x46: "==", 0x47: "!=", 0x48: "<", 0x49: "<", 0x4A: ">", 0x4B: ">", 0x4C: "<=", 0x4D: "<=",
-         0x4E: ">=", 0x4F: ">="}
-_FCMP = {0: ("==", True), 1: ("!=", False), 2: ("<", True), 3: (">", True), 4: ("<=", True), 5: (">=", True)}
+_INT_TYPES, _FLOAT_TYPES = ("i32", "i64"), ("f32", "f64")
+_ICMP = ops.by_opcode(_INT_TYPES, INT_PREDICATES)  # op: (predicate, signed?)
+_FCMP = ops.by_opcode(_FLOAT_TYPES, FLOAT_PREDICATES)  # op: (predicate, ordered?)
+_INT_UNARY = ops.by_opcode(_INT_TYPES, {"clz": "llvm.ctlz", "ctz": "llvm.cttz", "popcnt": "llvm.ctpop"})
+# op: operation, for the integer and float arithmetic that one handler each translates
+_INT_BINARY = ops.by_opcode(_INT_TYPES, {operation: operation for operation in (
+    "add", "sub", "mul", "div_s", "div_u", "rem_s", "rem_u", "and", "or", "xor", "shl", "shr_s", "shr_u", "rotl",
+    "rotr")})
+_FLOAT_BINARY = ops.by_opcode(_FLOAT_TYPES, {operation: operation for operation in (
+    "add", "sub", "mul", "div", "min", "max", "copysign")})
+_FLOAT_UNARY_INTRINSIC = ops.by_opcode(_FLOAT_TYPES, {
+    "abs": "llvm.fabs", "ceil": "llvm.ceil", "floor": "llvm.floor", "trunc": "llvm.trunc",
+    "nearest": "llvm.roundeven", "sqrt": "llvm.sqrt"})
+_FLOAT_BINARY_INTRINSIC = {"min": "llvm.minimum", "max": "llvm.maximum", "copysign": "llvm.copysign"}
 
 # Ranges (exclusive lower, exclusive upper) of floats that truncate to the integer type without trapping.
 _TRUNC_LIMITS = {
@@ -105,20 +117,29 @@ _TRUNC_LIMITS = {
     (I64, False): (-1.0, 18446744073709551616.0),
 }
 _TRUNC_OPS = {
-    0xA8: (I32, F32, True), 0xA9: (I32, F32, False), 0xAA: (I32, F64, True), 0xAB: (I32, F64, False),
-    0xAE: (I64, F32, True), 0xAF: (I64, F32, False), 0xB0: (I64, F64, True), 0xB1: (I64, F64, False),
+    # op: (integer type, float type, signed?)
+    ops.I32_TRUNC_F32_S: (I32, F32, True), ops.I32_TRUNC_F32_U: (I32, F32, False),
+    ops.I32_TRUNC_F64_S: (I32, F64, True), ops.I32_TRUNC_F64_U: (I32, F64, False),
+    ops.I64_TRUNC_F32_S: (I64, F32, True), ops.I64_TRUNC_F32_U: (I64, F32, False),
+    ops.I64_TRUNC_F64_S: (I64, F64, True), ops.I64_TRUNC_F64_U: (I64, F64, False),
 }
 _TRUNC_SAT_OPS = {
-    _FC | 0: (I32, F32, True), _FC | 1: (I32, F32, False), _FC | 2: (I32, F64, True), _FC | 3: (I32, F64, False),
-    _FC | 4: (I64, F32, True), _FC | 5: (I64, F32, False), _FC | 6: (I64, F64, True), _FC | 7: (I64, F64, False),
+    ops.I32_TRUNC_SAT_F32_S: (I32, F32, True), ops.I32_TRUNC_SAT_F32_U: (I32, F32, False),
+    ops.I32_TRUNC_SAT_F64_S: (I32, F64, True), ops.I32_TRUNC_SAT_F64_U: (I32, F64, False),
+    ops.I64_TRUNC_SAT_F32_S: (I64, F32, True), ops.I64_TRUNC_SAT_F32_U: (I64, F32, False),
+    ops.I64_TRUNC_SAT_F64_S: (I64, F64, True), ops.I64_TRUNC_SAT_F64_U: (I64, F64, False),
 }
 _CONVERT_OPS = {
-    0xB2: (F32, True), 0xB3: (F32, False), 0xB4: (F32, True), 0xB5: (F32, False),
-    0xB7: (F64, True), 0xB8: (F64, False), 0xB9: (F64, True), 0xBA: (F64, False),
+    # op: (float type, signed?)
+    ops.F32_CONVERT_I32_S: (F32, True), ops.F32_CONVERT_I32_U: (F32, False),
+    ops.F32_CONVERT_I64_S: (F32, True), ops.F32_CONVERT_I64_U: (F32, False),
+    ops.F64_CONVERT_I32_S: (F64, True), ops.F64_CONVERT_I32_U: (F64, False),
+    ops.F64_CONVERT_I64_S: (F64, True), ops.F64_CONVERT_I64_U: (F64, False),
 }
-_FLOAT_UNARY = {0: "llvm.fabs", 2: "llvm.ceil", 3: "llvm.floor", 4: "llvm.trunc", 5: "llvm.roundeven",
-                6: "llvm.sqrt"}
-_FLOAT_BINARY_INTRINSIC = {4: "llvm.minimum", 5: "llvm.maximum", 6: "llvm.copysign"}
+_REINTERPRET_OPS = {ops.I32_REINTERPRET_F32: I32T, ops.I64_REINTERPRET_F64: I64T,
+                    ops.F32_REINTERPRET_I32: F32T, ops.F64_REINTERPRET_I64: F64T}  # op: result type
+_SIGN_EXTEND_OPS = {ops.I32_EXTEND8_S: I8, ops.I32_EXTEND16_S: I16, ops.I64_EXTEND8_S: I8,
+                    ops.I64_EXTEND16_S: I16, ops.I64_EXTEND32_S: I32T}  # op: the narrow type extended
 
 
 def _suffix(t: ir.Type) -> str:
@@ -264,20 +285,20 @@ class _Translator:
             self.memdef = self.vmfield(self.vmctx, abi.VM_MEMORY, PTR, "memdef")
             self.membase = self.vmfield(self.memdef, abi.MEM_BASE, PTR, "membase")
         body_end = self.fn.append_basic_block("return")
-        self.frames.append(_Frame(0, (), ftype.results, 0, body_end))
+        self.frames.append(_Frame(None, (), ftype.results, 0, body_end))
         self.dead = False
         self.dead_depth = 0
         dispatch = self.dispatch
         for op, imm, _offset in self.code.instrs:
             if self.dead:
-                if op in (0x02, 0x03, 0x04):
+                if op == ops.BLOCK or op == ops.LOOP or op == ops.IF:
                     self.dead_depth += 1
                     continue
-                if op == 0x0B:
+                if op == ops.END:
                     if self.dead_depth:
                         self.dead_depth -= 1
                         continue
-                elif op == 0x05:
+                elif op == ops.ELSE:
                     if self.dead_depth:
                         continue
                 else:
@@ -332,9 +353,9 @@ class _Translator:
         frame = self.frames[-1 - depth]
         types = frame.label_types()
         values = self.stack[len(self.stack) - len(types):] if types else []
-        if frame.op == 0:
+        if frame.op is None:
             self.emit_return(values)
-        elif frame.op == 0x03:
+        elif frame.op == ops.LOOP:
             block = self.b.block
             for phi, v in zip(frame.header_phis, values):
                 phi.add_incoming(v, block)
@@ -348,7 +369,7 @@ class _Translator:
         height = len(self.stack) - len(params)
         end = self.fn.append_basic_block()
         frame = _Frame(op, params, results, height, end)
-        if op == 0x03:
+        if op == ops.LOOP:
             header = self.fn.append_basic_block()
             entry_values = self.popn(len(params))
             pred = self.b.block
@@ -361,7 +382,7 @@ class _Translator:
                 phi.add_incoming(v, pred)
                 frame.header_phis.append(phi)
                 self.push(phi)
-        elif op == 0x04:
+        elif op == ops.IF:
             cond = self.pop()
             height -= 1
             frame.height = height
@@ -381,12 +402,12 @@ class _Translator:
         self.dead = False
         self.b.position_at_end(frame.else_block)
         frame.else_block = None
-        frame.op = 0x05
+        frame.op = ops.ELSE
         self.stack.extend(frame.else_params)
 
     def op_end(self, op, imm) -> None:
         frame = self.frames.pop()
-        if frame.op == 0:
+        if frame.op is None:
             if not self.dead:
                 self.emit_return(self.stack[len(self.stack) - len(frame.results):])
             self.b.position_at_end(frame.end)
@@ -687,28 +708,24 @@ class _Translator:
         self.push(self.b.zext(self.b.icmp_unsigned("==", v, ir.Constant(v.type, 0)), I32T))
 
     def op_icmp(self, op, imm) -> None:
-        rel = op - 0x46 if op < 0x51 else op - 0x51  # eq ne lt_s lt_u gt_s gt_u le_s le_u ge_s ge_u
         rhs = self.pop()
         lhs = self.pop()
-        pred = _ICMP[0x46 + rel]
-        cmp = (self.b.icmp_signed(pred, lhs, rhs) if rel in (2, 4, 6, 8)
-               else self.b.icmp_unsigned(pred, lhs, rhs))
+        pred, signed = _ICMP[op]
+        cmp = self.b.icmp_signed(pred, lhs, rhs) if signed else self.b.icmp_unsigned(pred, lhs, rhs)
         self.push(self.b.zext(cmp, I32T))
 
     def op_fcmp(self, op, imm) -> None:
-        rel = (op - 0x5B) if op < 0x61 else (op - 0x61)
         rhs = self.pop()
         lhs = self.pop()
-        pred, ordered = _FCMP[rel]
+        pred, ordered = _FCMP[op]
         cmp = self.b.fcmp_ordered(pred, lhs, rhs) if ordered else self.b.fcmp_unordered(pred, lhs, rhs)
         self.push(self.b.zext(cmp, I32T))
 
     def op_int_unary(self, op, imm) -> None:
         v = self.pop()
-        kind = (op - 0x67) if op < 0x79 else (op - 0x79)
-        name = ("llvm.ctlz", "llvm.cttz", "llvm.ctpop")[kind]
+        name = _INT_UNARY[op]
         suffix = _suffix(v.type)
-        if kind == 2:
+        if name == "llvm.ctpop":
             self.push(self.b.call(self.intrinsic(f"{name}.{suffix}", v.type, [v.type]), [v]))
         else:
             fn = self.intrinsic(f"{name}.{suffix}", v.type, [v.type, I1])
@@ -718,27 +735,27 @@ class _Translator:
         b = self.b
         rhs = self.pop()
         lhs = self.pop()
-        kind = (op - 0x6A) if op < 0x7C else (op - 0x7C)
+        kind = _INT_BINARY[op]
         t = lhs.type
         bits = t.width
-        if kind == 0:
+        if kind == "add":
             r = b.add(lhs, rhs)
-        elif kind == 1:
+        elif kind == "sub":
             r = b.sub(lhs, rhs)
-        elif kind == 2:
+        elif kind == "mul":
             r = b.mul(lhs, rhs)
-        elif kind in (3, 4, 5, 6):
+        elif kind in ("div_s", "div_u", "rem_s", "rem_u"):
             zero = ir.Constant(t, 0)
             self.trap_if(b.icmp_unsigned("==", rhs, zero), abi.TRAP_DIV_ZERO)
-            if kind == 3:
+            if kind == "div_s":
                 minus_one = ir.Constant(t, (1 << bits) - 1)
                 int_min = ir.Constant(t, 1 << (bits - 1))
                 overflow = b.and_(b.icmp_unsigned("==", lhs, int_min), b.icmp_unsigned("==", rhs, minus_one))
                 self.trap_if(overflow, abi.TRAP_INT_OVERFLOW)
                 r = b.sdiv(lhs, rhs)
-            elif kind == 4:
+            elif kind == "div_u":
                 r = b.udiv(lhs, rhs)
-            elif kind == 5:
+            elif kind == "rem_s":
                 # INT_MIN % -1 is 0 in wasm but faults natively: divide by 1 instead.
                 minus_one = ir.Constant(t, (1 << bits) - 1)
                 is_m1 = b.icmp_unsigned("==", rhs, minus_one)
@@ -746,28 +763,27 @@ class _Translator:
                 r = b.srem(lhs, safe)
             else:
                 r = b.urem(lhs, rhs)
-        elif kind == 7:
+        elif kind == "and":
             r = b.and_(lhs, rhs)
-        elif kind == 8:
+        elif kind == "or":
             r = b.or_(lhs, rhs)
-        elif kind == 9:
+        elif kind == "xor":
             r = b.xor(lhs, rhs)
-        elif kind in (10, 11, 12):
+        elif kind in ("shl", "shr_s", "shr_u"):
             count = b.and_(rhs, ir.Constant(t, bits - 1))
-            r = (b.shl, b.ashr, b.lshr)[kind - 10](lhs, count)
-        else:
-            name = "llvm.fshl" if kind == 13 else "llvm.fshr"
+            r = {"shl": b.shl, "shr_s": b.ashr, "shr_u": b.lshr}[kind](lhs, count)
+        else:  # rotl, rotr
+            name = "llvm.fshl" if kind == "rotl" else "llvm.fshr"
             fn = self.intrinsic(f"{name}.{_suffix(t)}", t, [t, t, t])
             r = b.call(fn, [lhs, lhs, rhs])
         self.push(r)
 
+    def op_float_neg(self, op, imm) -> None:
+        self.push(self.b.fneg(self.pop()))
+
     def op_float_unary(self, op, imm) -> None:
         v = self.pop()
-        kind = (op - 0x8B) if op < 0x99 else (op - 0x99)
-        if kind == 1:
-            self.push(self.b.fneg(v))
-            return
-        name = _FLOAT_UNARY[kind]
+        name = _FLOAT_UNARY_INTRINSIC[op]
         self.push(self.b.call(self.intrinsic(f"{name}.{_suffix(v.type)}", v.type, [v.type]), [v]))
 
     def literal_bits(self, value) -> int | None:
@@ -782,7 +798,7 @@ class _Translator:
         r = self.b.call(self.intrinsic(f"llvm.canonicalize.{_suffix(t)}", t, [t]), [value])
         return self.b.fneg(r) if negate else r
 
-    def identity_operation(self, kind: int, lhs, rhs):
+    def identity_operation(self, kind: str, lhs, rhs):
         """If the operation is x+(-0), x-0, -0-x, x*(+-1), x/(+-1) with a literal, its NaN-exact
         replacement, else None."""
         wide = lhs.type == F64T
@@ -790,23 +806,23 @@ class _Translator:
         one = 0x3FF0000000000000 if wide else 0x3F800000
         minus_one = one | neg_zero
         lb, rb = self.literal_bits(lhs), self.literal_bits(rhs)
-        if kind == 0:
+        if kind == "add":
             if rb == neg_zero:
                 return self.canonical(lhs)
             if lb == neg_zero:
                 return self.canonical(rhs)
-        elif kind == 1:
+        elif kind == "sub":
             if rb == 0:
                 return self.canonical(lhs)
             if lb == neg_zero:
                 return self.canonical(rhs, negate=True)
-        elif kind == 2:
+        elif kind == "mul":
             for x, c in ((lhs, rb), (rhs, lb)):
                 if c == one:
                     return self.canonical(x)
                 if c == minus_one:
                     return self.canonical(x, negate=True)
-        elif kind == 3:
+        elif kind == "div":
             if rb == one:
                 return self.canonical(lhs)
             if rb == minus_one:
@@ -816,17 +832,18 @@ class _Translator:
     def op_float_binary(self, op, imm) -> None:
         rhs = self.pop()
         lhs = self.pop()
-        kind = (op - 0x92) if op < 0xA0 else (op - 0xA0)
-        if kind < 4:
+        kind = _FLOAT_BINARY[op]
+        if kind in ("add", "sub", "mul", "div"):
             result = self.identity_operation(kind, lhs, rhs) if self.float_literals else None
             if result is None:
-                result = (self.b.fadd, self.b.fsub, self.b.fmul, self.b.fdiv)[kind](lhs, rhs)
+                b = self.b
+                result = {"add": b.fadd, "sub": b.fsub, "mul": b.fmul, "div": b.fdiv}[kind](lhs, rhs)
             self.push(result)
             return
         name = _FLOAT_BINARY_INTRINSIC[kind]
         t = lhs.type
         result = self.b.call(self.intrinsic(f"{name}.{_suffix(t)}", t, [t, t]), [lhs, rhs])
-        if kind != 6:
+        if kind != "copysign":
             # llvm.minimum/maximum may pass a signalling NaN operand through unchanged; wasm wants a
             # quiet NaN, which an addition of the operands produces.
             either_nan = self.b.fcmp_unordered("uno", lhs, rhs)
@@ -869,7 +886,7 @@ class _Translator:
 
     def op_extend_i32(self, op, imm) -> None:
         v = self.pop()
-        self.push(self.b.sext(v, I64T) if op == 0xAC else self.b.zext(v, I64T))
+        self.push(self.b.sext(v, I64T) if op == ops.I64_EXTEND_I32_S else self.b.zext(v, I64T))
 
     def op_demote(self, op, imm) -> None:
         v = self.pop()
@@ -882,12 +899,11 @@ class _Translator:
         self.push(self.b.fpext(self.pop(), F64T))
 
     def op_reinterpret(self, op, imm) -> None:
-        target = {0xBC: I32T, 0xBD: I64T, 0xBE: F32T, 0xBF: F64T}[op]
-        self.push(self.b.bitcast(self.pop(), target))
+        self.push(self.b.bitcast(self.pop(), _REINTERPRET_OPS[op]))
 
     def op_sign_extend(self, op, imm) -> None:
         v = self.pop()
-        narrow = {0xC0: I8, 0xC1: I16, 0xC2: I8, 0xC3: I16, 0xC4: I32T}[op]
+        narrow = _SIGN_EXTEND_OPS[op]
         self.push(self.b.sext(self.b.trunc(v, narrow), v.type))
 
     dispatch: dict = {}
@@ -896,47 +912,32 @@ class _Translator:
 def _build_dispatch() -> dict:
     t = _Translator
     d = {
-        0x00: t.op_unreachable, 0x01: t.op_nop, 0x02: t.op_block, 0x03: t.op_block, 0x04: t.op_block,
-        0x05: t.op_else, 0x0B: t.op_end, 0x0C: t.op_br, 0x0D: t.op_br_if, 0x0E: t.op_br_table,
-        0x0F: t.op_return, 0x10: t.op_call, 0x11: t.op_call_indirect, 0x1A: t.op_drop,
-        0x1B: t.op_select, 0x1C: t.op_select, 0x20: t.op_local_get, 0x21: t.op_local_set,
-        0x22: t.op_local_tee, 0x23: t.op_global_get, 0x24: t.op_global_set, 0x25: t.op_table_get,
-        0x26: t.op_table_set, 0x3F: t.op_memory_size, 0x40: t.op_memory_grow,
-        0x41: t.op_i32_const, 0x42: t.op_i64_const, 0x43: t.op_f32_const, 0x44: t.op_f64_const,
-        0x45: t.op_eqz, 0x50: t.op_eqz, 0xA7: t.op_wrap, 0xAC: t.op_extend_i32, 0xAD: t.op_extend_i32,
-        0xB6: t.op_demote, 0xBB: t.op_promote, 0xD0: t.op_ref_null, 0xD1: t.op_ref_is_null,
-        0xD2: t.op_ref_func,
-        _FC | 8: t.op_memory_init, _FC | 9: t.op_data_drop, _FC | 10: t.op_memory_copy,
-        _FC | 11: t.op_memory_fill, _FC | 12: t.op_table_init, _FC | 13: t.op_elem_drop,
-        _FC | 14: t.op_table_copy, _FC | 15: t.op_table_grow, _FC | 16: t.op_table_size,
-        _FC | 17: t.op_table_fill,
+        ops.UNREACHABLE: t.op_unreachable, ops.NOP: t.op_nop, ops.BLOCK: t.op_block, ops.LOOP: t.op_block,
+        ops.IF: t.op_block, ops.ELSE: t.op_else, ops.END: t.op_end, ops.BR: t.op_br, ops.BR_IF: t.op_br_if,
+        ops.BR_TABLE: t.op_br_table, ops.RETURN: t.op_return, ops.CALL: t.op_call,
+        ops.CALL_INDIRECT: t.op_call_indirect, ops.DROP: t.op_drop, ops.SELECT: t.op_select,
+        ops.SELECT_T: t.op_select, ops.LOCAL_GET: t.op_local_get, ops.LOCAL_SET: t.op_local_set,
+        ops.LOCAL_TEE: t.op_local_tee, ops.GLOBAL_GET: t.op_global_get, ops.GLOBAL_SET: t.op_global_set,
+        ops.TABLE_GET: t.op_table_get, ops.TABLE_SET: t.op_table_set, ops.MEMORY_SIZE: t.op_memory_size,
+        ops.MEMORY_GROW: t.op_memory_grow, ops.I32_CONST: t.op_i32_const, ops.I64_CONST: t.op_i64_const,
+        ops.F32_CONST: t.op_f32_const, ops.F64_CONST: t.op_f64_const, ops.I32_EQZ: t.op_eqz,
+        ops.I64_EQZ: t.op_eqz, ops.F32_NEG: t.op_float_neg, ops.F64_NEG: t.op_float_neg,
+        ops.I32_WRAP_I64: t.op_wrap, ops.I64_EXTEND_I32_S: t.op_extend_i32, ops.I64_EXTEND_I32_U: t.op_extend_i32,
+        ops.F32_DEMOTE_F64: t.op_demote, ops.F64_PROMOTE_F32: t.op_promote, ops.REF_NULL: t.op_ref_null,
+        ops.REF_IS_NULL: t.op_ref_is_null, ops.REF_FUNC: t.op_ref_func,
+        ops.MEMORY_INIT: t.op_memory_init, ops.DATA_DROP: t.op_data_drop, ops.MEMORY_COPY: t.op_memory_copy,
+        ops.MEMORY_FILL: t.op_memory_fill, ops.TABLE_INIT: t.op_table_init, ops.ELEM_DROP: t.op_elem_drop,
+        ops.TABLE_COPY: t.op_table_copy, ops.TABLE_GROW: t.op_table_grow, ops.TABLE_SIZE: t.op_table_size,
+        ops.TABLE_FILL: t.op_table_fill,
     }
-    for op in _MEM_ACCESS:
-        d[op] = t.op_load
-    for op in _MEM_STORE:
-        d[op] = t.op_store
-    for op in list(range(0x46, 0x50)) + list(range(0x51, 0x5B)):
-        d[op] = t.op_icmp
-    for op in range(0x5B, 0x67):
-        d[op] = t.op_fcmp
-    for op in list(range(0x67, 0x6A)) + list(range(0x79, 0x7C)):
-        d[op] = t.op_int_unary
-    for op in list(range(0x6A, 0x79)) + list(range(0x7C, 0x8B)):
-        d[op] = t.op_int_binary
-    for op in list(range(0x8B, 0x92)) + list(range(0x99, 0xA0)):
-        d[op] = t.op_float_unary
-    for op in list(range(0x92, 0x99)) + list(range(0xA0, 0xA7)):
-        d[op] = t.op_float_binary
-    for op in _TRUNC_OPS:
-        d[op] = t.op_trunc
-    for op in _TRUNC_SAT_OPS:
-        d[op] = t.op_trunc_sat
-    for op in _CONVERT_OPS:
-        d[op] = t.op_convert
-    for op in (0xBC, 0xBD, 0xBE, 0xBF):
-        d[op] = t.op_reinterpret
-    for op in range(0xC0, 0xC5):
-        d[op] = t.op_sign_extend
+    for table, handler in ((_MEM_ACCESS, t.op_load), (_MEM_STORE, t.op_store), (_ICMP, t.op_icmp),
+                           (_FCMP, t.op_fcmp), (_INT_UNARY, t.op_int_unary), (_INT_BINARY, t.op_int_binary),
+                           (_FLOAT_UNARY_INTRINSIC, t.op_float_unary), (_FLOAT_BINARY, t.op_float_binary),
+                           (_TRUNC_OPS, t.op_trunc), (_TRUNC_SAT_OPS, t.op_trunc_sat), (_CONVERT_OPS, t.op_convert),
+                           (_REINTERPRET_OPS, t.op_reinterpret), (_SIGN_EXTEND_OPS, t.op_sign_extend)):
+        for op in table:
+            assert op not in d, ops.name(op)
+            d[op] = handler
     d.update(SIMD_DISPATCH)
     return d
 

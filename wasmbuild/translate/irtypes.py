@@ -1,5 +1,5 @@
-"""LLVM types of wasm values and functions, and small IR-building helpers shared by the translator,
-the runtime helpers and the trampolines."""
+"""LLVM types of wasm values and functions, the LLVM predicates of wasm comparisons, and small
+IR-building helpers shared by the translator (scalar and SIMD), the runtime helpers and the trampolines."""
 
 from __future__ import annotations
 
@@ -20,6 +20,14 @@ VOID = ir.VoidType()
 NULL = ir.Constant(PTR, None)
 
 LLVM_TYPES = {I32: I32T, I64: I64T, F32: F32T, F64: F64T, V128: V128T, FUNCREF: PTR, EXTERNREF: PTR}
+
+# The LLVM predicate of each wasm comparison, by its operation: (predicate, signed?) for integers (eq
+# and ne compare unsigned), (predicate, ordered?) for floats (ne alone holds for unordered operands).
+INT_PREDICATES = {"eq": ("==", False), "ne": ("!=", False), "lt_s": ("<", True), "lt_u": ("<", False),
+                  "gt_s": (">", True), "gt_u": (">", False), "le_s": ("<=", True), "le_u": ("<=", False),
+                  "ge_s": (">=", True), "ge_u": (">=", False)}
+FLOAT_PREDICATES = {"eq": ("==", True), "ne": ("!=", False), "lt": ("<", True), "gt": (">", True),
+                    "le": ("<=", True), "ge": (">=", True)}
 
 # Range metadata for absolute symbols: vmctx offsets and type ids fit in 31 bits, which lets LLVM fold
 # them into instructions as immediates (R_X86_64_32/32S on x86-64).

@@ -6,7 +6,9 @@ the body. The link step maps those names to real symbols and vmctx offsets. So i
 an unrelated function or global changes no compiled object, only the mapping.
 
 `scan_references(instrs, num_imported_funcs)` gives the ordered list of `(kind, index)` pairs; the
-translator and the linker both use it, so they agree by construction.
+translator and the linker both use it, so they agree by construction. Which immediates hold which
+indices, and in which order they are numbered, is `opcodes.INDEXES`; `instruction_references` gives
+the references of one instruction (for the cache key's normalised instructions, too).
 """
 
 from __future__ import annotations

@@ -31,9 +31,7 @@ import struct
 from llvmlite import ir
 
 from ..contract import opcodes as ops
-from .irtypes import F32T, F64T, I1, I8, I16, I32T, I64T, V128T
-
-FD = ops.FD
+from .irtypes import F32T, F64T, FLOAT_PREDICATES, I1, I8, I16, I32T, I64T, INT_PREDICATES, V128T
 
 V8x16 = ir.VectorType(I8, 16)
 V16x8 = ir.VectorType(I16, 8)
@@ -141,24 +139,30 @@ def _store(t, op, memarg) -> None:
 
 # op: (narrow lane type, lane count, signed, wide lane type)
 _LOAD_EXTEND = {
-    0x01: (I8, 8, True, I16), 0x02: (I8, 8, False, I16), 0x03: (I16, 4, True, I32T),
-    0x04: (I16, 4, False, I32T), 0x05: (I32T, 2, True, I64T), 0x06: (I32T, 2, False, I64T),
+    ops.V128_LOAD8X8_S: (I8, 8, True, I16), ops.V128_LOAD8X8_U: (I8, 8, False, I16),
+    ops.V128_LOAD16X4_S: (I16, 4, True, I32T), ops.V128_LOAD16X4_U: (I16, 4, False, I32T),
+    ops.V128_LOAD32X2_S: (I32T, 2, True, I64T), ops.V128_LOAD32X2_U: (I32T, 2, False, I64T),
 }
 
 
 def _load_extend(t, op, memarg) -> None:
-    narrow, count, signed, wide = _LOAD_EXTEND[op & 0xFF]
+    narrow, count, signed, wide = _LOAD_EXTEND[op]
     ptr = t.address(t.pop(), memarg[1], 8)
     v = t.tagged(t.b.load(ptr, typ=_vec(narrow, count), align=1), "heap")
     _push(t, _widen(t, v, signed, _vec(wide, count)))
 
 
 _SCALAR_OF_SIZE = {1: I8, 2: I16, 4: I32T, 8: I64T}
-_LOAD_SPLAT = {0x07: 1, 0x08: 2, 0x09: 4, 0x0A: 8}
+# op: bytes accessed, for splat, zero-extending and lane loads and for lane stores
+_LOAD_SPLAT = {ops.V128_LOAD8_SPLAT: 1, ops.V128_LOAD16_SPLAT: 2, ops.V128_LOAD32_SPLAT: 4, ops.V128_LOAD64_SPLAT: 8}
+_LOAD_ZERO = {ops.V128_LOAD32_ZERO: 4, ops.V128_LOAD64_ZERO: 8}
+_LOAD_LANE = {ops.V128_LOAD8_LANE: 1, ops.V128_LOAD16_LANE: 2, ops.V128_LOAD32_LANE: 4, ops.V128_LOAD64_LANE: 8}
+_STORE_LANE = {ops.V128_STORE8_LANE: 1, ops.V128_STORE16_LANE: 2, ops.V128_STORE32_LANE: 4,
+               ops.V128_STORE64_LANE: 8}
 
 
 def _load_splat(t, op, memarg) -> None:
-    size = _LOAD_SPLAT[op & 0xFF]
+    size = _LOAD_SPLAT[op]
     lane = _SCALAR_OF_SIZE[size]
     ptr = t.address(t.pop(), memarg[1], size)
     v = t.tagged(t.b.load(ptr, typ=lane, align=1), "heap")
@@ -166,7 +170,7 @@ def _load_splat(t, op, memarg) -> None:
 
 
 def _load_zero(t, op, memarg) -> None:
-    size = 4 if op & 0xFF == 0x5C else 8
+    size = _LOAD_ZERO[op]
     lane = _SCALAR_OF_SIZE[size]
     ptr = t.address(t.pop(), memarg[1], size)
     v = t.tagged(t.b.load(ptr, typ=lane, align=1), "heap")
@@ -174,12 +178,9 @@ def _load_zero(t, op, memarg) -> None:
     _push(t, t.b.insert_element(_zero(vt), v, ir.Constant(I32T, 0)))
 
 
-_LANE_ACCESS = {0x54: 1, 0x55: 2, 0x56: 4, 0x57: 8, 0x58: 1, 0x59: 2, 0x5A: 4, 0x5B: 8}
-
-
 def _load_lane(t, op, imm) -> None:
     memarg, lane = imm
-    size = _LANE_ACCESS[op & 0xFF]
+    size = _LOAD_LANE[op]
     scalar = _SCALAR_OF_SIZE[size]
     vt = _vec(scalar, 16 // size)
     v = _pop(t, vt)
@@ -190,7 +191,7 @@ def _load_lane(t, op, imm) -> None:
 
 def _store_lane(t, op, imm) -> None:
     memarg, lane = imm
-    size = _LANE_ACCESS[op & 0xFF]
+    size = _STORE_LANE[op]
     scalar = _SCALAR_OF_SIZE[size]
     v = _pop(t, _vec(scalar, 16 // size))
     ptr = t.address(t.pop(), memarg[1], size)
@@ -228,12 +229,13 @@ def _swizzle(t, op, imm) -> None:
     _push(t, b.select(in_range, r, _zero(V8x16)))
 
 
-# op: (lane vector type, lane count)
-_SPLAT = {0x0F: V8x16, 0x10: V16x8, 0x11: V32x4, 0x12: V64x2, 0x13: VF32x4, 0x14: VF64x2}
+# op: lane vector type
+_SPLAT = {ops.I8X16_SPLAT: V8x16, ops.I16X8_SPLAT: V16x8, ops.I32X4_SPLAT: V32x4, ops.I64X2_SPLAT: V64x2,
+          ops.F32X4_SPLAT: VF32x4, ops.F64X2_SPLAT: VF64x2}
 
 
 def _splat_op(t, op, imm) -> None:
-    vt = _SPLAT[op & 0xFF]
+    vt = _SPLAT[op]
     x = t.pop()
     if x.type != vt.element:
         x = t.b.trunc(x, vt.element)
@@ -241,13 +243,17 @@ def _splat_op(t, op, imm) -> None:
 
 
 # op: (lane vector type, None = no extension / True sign / False zero)
-_EXTRACT = {0x15: (V8x16, True), 0x16: (V8x16, False), 0x18: (V16x8, True), 0x19: (V16x8, False),
-            0x1B: (V32x4, None), 0x1D: (V64x2, None), 0x1F: (VF32x4, None), 0x21: (VF64x2, None)}
-_REPLACE = {0x17: V8x16, 0x1A: V16x8, 0x1C: V32x4, 0x1E: V64x2, 0x20: VF32x4, 0x22: VF64x2}
+_EXTRACT = {ops.I8X16_EXTRACT_LANE_S: (V8x16, True), ops.I8X16_EXTRACT_LANE_U: (V8x16, False),
+            ops.I16X8_EXTRACT_LANE_S: (V16x8, True), ops.I16X8_EXTRACT_LANE_U: (V16x8, False),
+            ops.I32X4_EXTRACT_LANE: (V32x4, None), ops.I64X2_EXTRACT_LANE: (V64x2, None),
+            ops.F32X4_EXTRACT_LANE: (VF32x4, None), ops.F64X2_EXTRACT_LANE: (VF64x2, None)}
+# op: lane vector type
+_REPLACE = {ops.I8X16_REPLACE_LANE: V8x16, ops.I16X8_REPLACE_LANE: V16x8, ops.I32X4_REPLACE_LANE: V32x4,
+            ops.I64X2_REPLACE_LANE: V64x2, ops.F32X4_REPLACE_LANE: VF32x4, ops.F64X2_REPLACE_LANE: VF64x2}
 
 
 def _extract_lane(t, op, lane) -> None:
-    vt, signed = _EXTRACT[op & 0xFF]
+    vt, signed = _EXTRACT[op]
     x = t.b.extract_element(_pop(t, vt), ir.Constant(I32T, lane))
     if signed is not None:
         x = t.b.sext(x, I32T) if signed else t.b.zext(x, I32T)
@@ -255,7 +261,7 @@ def _extract_lane(t, op, lane) -> None:
 
 
 def _replace_lane(t, op, lane) -> None:
-    vt = _REPLACE[op & 0xFF]
+    vt = _REPLACE[op]
     x = t.pop()
     if x.type != vt.element:
         x = t.b.trunc(x, vt.element)
@@ -265,37 +271,18 @@ def _replace_lane(t, op, lane) -> None:
 
 # --- comparisons ---------------------------------------------------------------------------------
 
-_ICMP_RELS = (("==", None), ("!=", None), ("<", True), ("<", False), (">", True), (">", False),
-              ("<=", True), ("<=", False), (">=", True), (">=", False))
-
-
-def _int_compare(t, vt, lhs, rhs, rel) -> None:
-    pred, signed = rel
+def _icmp(t, op, vt, predicate) -> None:
+    pred, signed = predicate
+    rhs = _pop(t, vt)
+    lhs = _pop(t, vt)
     b = t.b
     cmp = b.icmp_signed(pred, lhs, rhs) if signed else b.icmp_unsigned(pred, lhs, rhs)
     _push(t, b.sext(cmp, vt))
 
 
-def _icmp(t, op, imm) -> None:
-    sub = op & 0xFF
-    if sub >= 0xD6:  # i64x2: eq ne lt_s gt_s le_s ge_s
-        vt = V64x2
-        rel = (("==", None), ("!=", None), ("<", True), (">", True), ("<=", True), (">=", True))[sub - 0xD6]
-    else:
-        base, vt = (0x23, V8x16) if sub < 0x2D else (0x2D, V16x8) if sub < 0x37 else (0x37, V32x4)
-        rel = _ICMP_RELS[sub - base]
-    rhs = _pop(t, vt)
-    lhs = _pop(t, vt)
-    _int_compare(t, vt, lhs, rhs, rel)
-
-
-_FCMP_RELS = (("==", True), ("!=", False), ("<", True), (">", True), ("<=", True), (">=", True))
-
-
-def _fcmp(t, op, imm) -> None:
-    sub = op & 0xFF
-    vt, ivt, base = (VF32x4, V32x4, 0x41) if sub < 0x47 else (VF64x2, V64x2, 0x47)
-    pred, ordered = _FCMP_RELS[sub - base]
+def _fcmp(t, op, vt, ivt, predicate) -> None:
+    """A comparison of the float lanes of `vt`, giving integer lanes of `ivt`."""
+    pred, ordered = predicate
     rhs = _pop(t, vt)
     lhs = _pop(t, vt)
     b = t.b
@@ -316,12 +303,11 @@ def _bitwise(t, op, imm) -> None:
     b = t.b
     rhs = t.pop()
     lhs = t.pop()
-    sub = op & 0xFF
-    if sub == 0x4E:
+    if op == ops.V128_AND:
         r = b.and_(lhs, rhs)
-    elif sub == 0x4F:
+    elif op == ops.V128_ANDNOT:
         r = b.and_(lhs, b.xor(rhs, _ONES))
-    elif sub == 0x50:
+    elif op == ops.V128_OR:
         r = b.or_(lhs, rhs)
     else:
         r = b.xor(lhs, rhs)
@@ -557,8 +543,10 @@ def _pminmax(t, op, vt, is_max) -> None:
 # op: (source vector type, signed, lowest and highest source values that convert in range, or None
 # for the highest when every value up to the integer maximum is exact in the source type)
 _TRUNC_SAT = {
-    0xF8: (VF32x4, True, -2147483648.0, 2147483520.0), 0xF9: (VF32x4, False, 0.0, 4294967040.0),
-    0xFC: (VF64x2, True, -2147483648.0, 2147483647.0), 0xFD: (VF64x2, False, 0.0, 4294967295.0),
+    ops.I32X4_TRUNC_SAT_F32X4_S: (VF32x4, True, -2147483648.0, 2147483520.0),
+    ops.I32X4_TRUNC_SAT_F32X4_U: (VF32x4, False, 0.0, 4294967040.0),
+    ops.I32X4_TRUNC_SAT_F64X2_S_ZERO: (VF64x2, True, -2147483648.0, 2147483647.0),
+    ops.I32X4_TRUNC_SAT_F64X2_U_ZERO: (VF64x2, False, 0.0, 4294967295.0),
 }
 
 
@@ -567,7 +555,7 @@ def _trunc_sat(t, op, imm) -> None:
     registers; llvm.fpto[su]i.sat vectors are scalarised on x86), then the lanes at or above the
     integer maximum set to it and NaN lanes to 0."""
     b = t.b
-    vt, signed, lo, hi = _TRUNC_SAT[op & 0xFF]
+    vt, signed, lo, hi = _TRUNC_SAT[op]
     v = _pop(t, vt)
     ivt = _vec(I32T, vt.count)
     clamped = _call(t, f"llvm.maxnum.{_suffix(vt)}", vt, [v, _splat_const(vt, lo)])
@@ -583,15 +571,18 @@ def _trunc_sat(t, op, imm) -> None:
     _push(t, r)
 
 
+# op: (float lane vector type, signed?); f64x2 converts the low two lanes
+_CONVERT = {ops.F32X4_CONVERT_I32X4_S: (VF32x4, True), ops.F32X4_CONVERT_I32X4_U: (VF32x4, False),
+            ops.F64X2_CONVERT_LOW_I32X4_S: (VF64x2, True), ops.F64X2_CONVERT_LOW_I32X4_U: (VF64x2, False)}
+
+
 def _convert(t, op, imm) -> None:
     b = t.b
-    sub = op & 0xFF
-    if sub in (0xFA, 0xFB):
-        v = _pop(t, V32x4)
-        _push(t, b.sitofp(v, VF32x4) if sub == 0xFA else b.uitofp(v, VF32x4))
-    else:
-        v = _half(t, _pop(t, V32x4), False)
-        _push(t, b.sitofp(v, VF64x2) if sub == 0xFE else b.uitofp(v, VF64x2))
+    vt, signed = _CONVERT[op]
+    v = _pop(t, V32x4)
+    if vt == VF64x2:
+        v = _half(t, v, False)
+    _push(t, b.sitofp(v, vt) if signed else b.uitofp(v, vt))
 
 
 def _demote(t, op, imm) -> None:
@@ -623,113 +614,92 @@ def _bind(fn, *args):
 def _build() -> dict:
     d = {}
 
-    def at(sub, handler):
-        assert FD | sub in ops.NAMES, hex(sub)
-        assert FD | sub not in d, hex(sub)
-        d[FD | sub] = handler
+    def at(op, handler):
+        assert op in ops.NAMES and op >= ops.FD, hex(op)
+        assert op not in d, ops.name(op)
+        d[op] = handler
+
+    def each(prefixes, handlers):
+        """`at` for every `prefix.operation` of the `operation: handler` items of `handlers`."""
+        for op, handler in ops.by_opcode(prefixes, handlers).items():
+            at(op, handler)
 
     # memory
-    at(0x00, _load)
-    at(0x0B, _store)
-    for sub in _LOAD_EXTEND:
-        at(sub, _load_extend)
-    for sub in _LOAD_SPLAT:
-        at(sub, _load_splat)
-    at(0x5C, _load_zero)
-    at(0x5D, _load_zero)
-    for sub in (0x54, 0x55, 0x56, 0x57):
-        at(sub, _load_lane)
-    for sub in (0x58, 0x59, 0x5A, 0x5B):
-        at(sub, _store_lane)
+    at(ops.V128_LOAD, _load)
+    at(ops.V128_STORE, _store)
+    for table, handler in ((_LOAD_EXTEND, _load_extend), (_LOAD_SPLAT, _load_splat), (_LOAD_ZERO, _load_zero),
+                           (_LOAD_LANE, _load_lane), (_STORE_LANE, _store_lane)):
+        for op in table:
+            at(op, handler)
     # constants, shuffles, lanes
-    at(0x0C, _const)
-    at(0x0D, _shuffle)
-    at(0x0E, _swizzle)
-    for sub in _SPLAT:
-        at(sub, _splat_op)
-    for sub in _EXTRACT:
-        at(sub, _extract_lane)
-    for sub in _REPLACE:
-        at(sub, _replace_lane)
+    at(ops.V128_CONST, _const)
+    at(ops.I8X16_SHUFFLE, _shuffle)
+    at(ops.I8X16_SWIZZLE, _swizzle)
+    for table, handler in ((_SPLAT, _splat_op), (_EXTRACT, _extract_lane), (_REPLACE, _replace_lane)):
+        for op in table:
+            at(op, handler)
     # comparisons
-    for sub in list(range(0x23, 0x41)) + list(range(0xD6, 0xDC)):
-        at(sub, _icmp)
-    for sub in range(0x41, 0x4D):
-        at(sub, _fcmp)
+    for shape, vt in (("i8x16", V8x16), ("i16x8", V16x8), ("i32x4", V32x4)):
+        each((shape,), {name: _bind(_icmp, vt, predicate) for name, predicate in INT_PREDICATES.items()})
+    each(("i64x2",), {name: _bind(_icmp, V64x2, INT_PREDICATES[name])
+                      for name in ("eq", "ne", "lt_s", "gt_s", "le_s", "ge_s")})
+    for shape, vt, ivt in (("f32x4", VF32x4, V32x4), ("f64x2", VF64x2, V64x2)):
+        each((shape,), {name: _bind(_fcmp, vt, ivt, predicate) for name, predicate in FLOAT_PREDICATES.items()})
     # bitwise
-    at(0x4D, _not)
-    for sub in range(0x4E, 0x52):
-        at(sub, _bitwise)
-    at(0x52, _bitselect)
-    at(0x53, _any_true)
-    # integer lanes: one block per lane shape (first sub-opcode of abs and of the shifts/arith)
-    for vt, abs_, all_true, bitmask, shl, add in ((V8x16, 0x60, 0x63, 0x64, 0x6B, 0x6E),
-                                                  (V16x8, 0x80, 0x83, 0x84, 0x8B, 0x8E),
-                                                  (V32x4, 0xA0, 0xA3, 0xA4, 0xAB, 0xAE),
-                                                  (V64x2, 0xC0, 0xC3, 0xC4, 0xCB, 0xCE)):
-        at(abs_, _bind(_abs, vt))
-        at(abs_ + 1, _bind(_neg, vt))
-        at(all_true, _bind(_all_true, vt))
-        at(bitmask, _bind(_bitmask, vt))
-        for k in range(3):
-            at(shl + k, _bind(_shift, vt, k))
-        at(add, _bind(_binary, vt, "add"))
-        at(add + 3, _bind(_binary, vt, "sub"))
-        if vt.element.width <= 16:
-            at(add + 1, _bind(_binary, vt, "sadd.sat"))
-            at(add + 2, _bind(_binary, vt, "uadd.sat"))
-            at(add + 4, _bind(_binary, vt, "ssub.sat"))
-            at(add + 5, _bind(_binary, vt, "usub.sat"))
-        if vt.element.width >= 16:
-            at(add + 7, _bind(_binary, vt, "mul"))
-        if vt.element.width <= 32:
-            at(add + 8, _bind(_binary, vt, "smin"))
-            at(add + 9, _bind(_binary, vt, "umin"))
-            at(add + 10, _bind(_binary, vt, "smax"))
-            at(add + 11, _bind(_binary, vt, "umax"))
-    at(0x62, _bind(_popcnt, V8x16))
-    at(0x7B, _bind(_avgr_u, V8x16))
-    at(0x9B, _bind(_avgr_u, V16x8))
-    at(0x65, _bind(_narrow, V16x8, True))
-    at(0x66, _bind(_narrow, V16x8, False))
-    at(0x85, _bind(_narrow, V32x4, True))
-    at(0x86, _bind(_narrow, V32x4, False))
-    at(0x7C, _bind(_extadd_pairwise, V8x16, True))
-    at(0x7D, _bind(_extadd_pairwise, V8x16, False))
-    at(0x7E, _bind(_extadd_pairwise, V16x8, True))
-    at(0x7F, _bind(_extadd_pairwise, V16x8, False))
-    at(0x82, _q15mulr_sat)
-    at(0xBA, _dot)
-    for vt, extend, extmul in ((V8x16, 0x87, 0x9C), (V16x8, 0xA7, 0xBC), (V32x4, 0xC7, 0xDC)):
-        # low_s, high_s, low_u, high_u
-        for k, (high, signed) in enumerate(((False, True), (True, True), (False, False), (True, False))):
-            at(extend + k, _bind(_extend, vt, high, signed))
-            at(extmul + k, _bind(_extmul, vt, high, signed))
+    at(ops.V128_NOT, _not)
+    each(("v128",), {"and": _bitwise, "andnot": _bitwise, "or": _bitwise, "xor": _bitwise})
+    at(ops.V128_BITSELECT, _bitselect)
+    at(ops.V128_ANY_TRUE, _any_true)
+    # integer lanes
+    for shape, vt in (("i8x16", V8x16), ("i16x8", V16x8), ("i32x4", V32x4), ("i64x2", V64x2)):
+        width = vt.element.width
+        handlers = {"abs": _bind(_abs, vt), "neg": _bind(_neg, vt), "all_true": _bind(_all_true, vt),
+                    "bitmask": _bind(_bitmask, vt), "shl": _bind(_shift, vt, 0), "shr_s": _bind(_shift, vt, 1),
+                    "shr_u": _bind(_shift, vt, 2), "add": _bind(_binary, vt, "add"),
+                    "sub": _bind(_binary, vt, "sub")}
+        if width <= 16:
+            handlers.update({"add_sat_s": _bind(_binary, vt, "sadd.sat"), "add_sat_u": _bind(_binary, vt, "uadd.sat"),
+                             "sub_sat_s": _bind(_binary, vt, "ssub.sat"), "sub_sat_u": _bind(_binary, vt, "usub.sat"),
+                             "avgr_u": _bind(_avgr_u, vt)})
+        if width >= 16:
+            handlers["mul"] = _bind(_binary, vt, "mul")
+        if width <= 32:
+            handlers.update({"min_s": _bind(_binary, vt, "smin"), "min_u": _bind(_binary, vt, "umin"),
+                             "max_s": _bind(_binary, vt, "smax"), "max_u": _bind(_binary, vt, "umax")})
+        each((shape,), handlers)
+    at(ops.I8X16_POPCNT, _bind(_popcnt, V8x16))
+    at(ops.I8X16_NARROW_I16X8_S, _bind(_narrow, V16x8, True))
+    at(ops.I8X16_NARROW_I16X8_U, _bind(_narrow, V16x8, False))
+    at(ops.I16X8_NARROW_I32X4_S, _bind(_narrow, V32x4, True))
+    at(ops.I16X8_NARROW_I32X4_U, _bind(_narrow, V32x4, False))
+    at(ops.I16X8_EXTADD_PAIRWISE_I8X16_S, _bind(_extadd_pairwise, V8x16, True))
+    at(ops.I16X8_EXTADD_PAIRWISE_I8X16_U, _bind(_extadd_pairwise, V8x16, False))
+    at(ops.I32X4_EXTADD_PAIRWISE_I16X8_S, _bind(_extadd_pairwise, V16x8, True))
+    at(ops.I32X4_EXTADD_PAIRWISE_I16X8_U, _bind(_extadd_pairwise, V16x8, False))
+    at(ops.I16X8_Q15MULR_SAT_S, _q15mulr_sat)
+    at(ops.I32X4_DOT_I16X8_S, _dot)
+    for shape, narrow, vt in (("i16x8", "i8x16", V8x16), ("i32x4", "i16x8", V16x8), ("i64x2", "i32x4", V32x4)):
+        for half, high in (("low", False), ("high", True)):
+            for sign, signed in (("s", True), ("u", False)):
+                each((shape,), {f"extend_{half}_{narrow}_{sign}": _bind(_extend, vt, high, signed),
+                                f"extmul_{half}_{narrow}_{sign}": _bind(_extmul, vt, high, signed)})
     # float lanes
-    for vt, ceil, floor, trunc, nearest, abs_ in ((VF32x4, 0x67, 0x68, 0x69, 0x6A, 0xE0),
-                                                  (VF64x2, 0x74, 0x75, 0x7A, 0x94, 0xEC)):
-        at(ceil, _bind(_float_unary, vt, "ceil"))
-        at(floor, _bind(_float_unary, vt, "floor"))
-        at(trunc, _bind(_float_unary, vt, "trunc"))
-        at(nearest, _bind(_float_unary, vt, "roundeven"))
-        at(abs_, _bind(_float_unary, vt, "fabs"))
-        at(abs_ + 1, _bind(_float_unary, vt, "neg"))
-        at(abs_ + 3, _bind(_float_unary, vt, "sqrt"))
-        add = abs_ + 4
-        for k, kind in enumerate(("fadd", "fsub", "fmul", "fdiv")):
-            at(add + k, _bind(_float_arith, vt, kind))
-        at(add + 4, _bind(_float_minmax, vt, "minimum"))
-        at(add + 5, _bind(_float_minmax, vt, "maximum"))
-        at(add + 6, _bind(_pminmax, vt, False))
-        at(add + 7, _bind(_pminmax, vt, True))
+    for shape, vt in (("f32x4", VF32x4), ("f64x2", VF64x2)):
+        each((shape,), {"ceil": _bind(_float_unary, vt, "ceil"), "floor": _bind(_float_unary, vt, "floor"),
+                        "trunc": _bind(_float_unary, vt, "trunc"), "nearest": _bind(_float_unary, vt, "roundeven"),
+                        "abs": _bind(_float_unary, vt, "fabs"), "neg": _bind(_float_unary, vt, "neg"),
+                        "sqrt": _bind(_float_unary, vt, "sqrt"), "add": _bind(_float_arith, vt, "fadd"),
+                        "sub": _bind(_float_arith, vt, "fsub"), "mul": _bind(_float_arith, vt, "fmul"),
+                        "div": _bind(_float_arith, vt, "fdiv"), "min": _bind(_float_minmax, vt, "minimum"),
+                        "max": _bind(_float_minmax, vt, "maximum"), "pmin": _bind(_pminmax, vt, False),
+                        "pmax": _bind(_pminmax, vt, True)})
     # conversions
-    for sub in (0xF8, 0xF9, 0xFC, 0xFD):
-        at(sub, _trunc_sat)
-    for sub in (0xFA, 0xFB, 0xFE, 0xFF):
-        at(sub, _convert)
-    at(0x5E, _demote)
-    at(0x5F, _promote)
-    missing = [ops.name(op) for op in ops.NAMES if op & ~0xFF == FD and op not in d]
+    for table, handler in ((_TRUNC_SAT, _trunc_sat), (_CONVERT, _convert)):
+        for op in table:
+            at(op, handler)
+    at(ops.F32X4_DEMOTE_F64X2_ZERO, _demote)
+    at(ops.F64X2_PROMOTE_LOW_F32X4, _promote)
+    missing = [ops.name(op) for op in ops.NAMES if op >= ops.FD and op not in d]
     assert not missing, missing
     return d
 

@@ -6,8 +6,8 @@ returns the `Context` that function validation needs) and then every function bo
 the functions whose cached results it cannot reuse.
 
 Function bodies are checked with the operand-stack algorithm of the spec's appendix: a stack of value
-types and a stack of control frames, with the stack becoming polymorphic after `unreachable`, `br`,
-`br_table` and `return`. Errors raise `InvalidError` naming the file, function index, instruction
+types and a stack of control frames (`_Frame`), with the stack becoming polymorphic after
+`unreachable`, `br`, `br_table` and `return`. Errors raise `InvalidError` naming the file, function index, instruction
 offset and the reason in the spec's wording.
 """
 
