@@ -6,6 +6,7 @@ as a real edit does. Expected counts of compiled functions come from the edit ea
 """
 
 import os
+import stat
 import subprocess
 import sys
 
@@ -14,6 +15,7 @@ import pytest
 from wasmbuild.build import ModuleInput, build_image
 from wasmbuild.cache import MAGIC, Cache, parse_size
 from wasmbuild.compile import CompileSettings
+from wasmbuild.fsutil import atomic_write
 from wasmbuild.wat import wat_to_wasm
 
 O1 = CompileSettings(opt_level=1)
@@ -199,3 +201,20 @@ def test_parse_size():
     assert parse_size("2GiB") == 2 << 30
     with pytest.raises(ValueError):
         parse_size("many")
+
+
+def test_atomic_write(tmp_path):
+    path = tmp_path / "out"
+    old = os.umask(0o027)
+    try:
+        atomic_write(str(path), b"first")
+        atomic_write(str(path), b"second", durable=True)
+    finally:
+        os.umask(old)
+    assert path.read_bytes() == b"second"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    with pytest.raises(TypeError):
+        atomic_write(str(path), "not bytes")
+    assert path.read_bytes() == b"second" and os.listdir(tmp_path) == ["out"]  # no temporary left
+    with pytest.raises(FileNotFoundError):
+        atomic_write(str(tmp_path / "missing" / "out"), b"x")

@@ -49,24 +49,14 @@ def _settings(args):
                            cpu=args.cpu or "", features=args.features or "")
 
 
-def write_atomically(path: str, data: bytes) -> None:
-    """Write `path` via a temporary file and rename, so a reader never sees half a file and a
-    failed build leaves the previous file in place."""
-    import os
-    import tempfile
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".wasmbuild-", dir=directory)
+def _write_output(path: str, data: bytes) -> None:
+    """Write an output file atomically and durably (a failed build leaves the previous file in
+    place); a path that cannot be written is a user error."""
+    from .fsutil import atomic_write
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        atomic_write(path, data, durable=True)
+    except OSError as e:
+        raise WasmbuildError(f"cannot write {path}: {e.strerror or e}") from None
 
 
 def cmd_build(args) -> int:
@@ -90,7 +80,7 @@ def cmd_build(args) -> int:
                                     jobs, cache=cache)
     else:
         raise WasmbuildError("give one module, or a manifest (.toml) for a graph of several")
-    write_atomically(args.output, image)
+    _write_output(args.output, image)
     if args.verbose:
         print(f"{args.output}: {report.summary()}")
     elif args.summary:
@@ -187,7 +177,7 @@ def cmd_package(args) -> int:
     import os
     from .package import make_package
     name = args.name or os.path.splitext(os.path.basename(args.image))[0]
-    write_atomically(args.output, make_package(args.image, name, args.sources))
+    _write_output(args.output, make_package(args.image, name, args.sources))
     return 0
 
 
