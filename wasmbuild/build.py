@@ -25,7 +25,7 @@ from .contract.types import EXTERN_FUNC, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TAB
 from .binary.types import ConstExpr, Module
 from .compile import (CompileSettings, compile_ir, is_big_endian, target_machine, toolchain_versions,
                       triple_arch)
-from .cache import Cache
+from .cache import ObjectCache
 from .errors import MalformedError, WasmbuildError
 from .graph import Graph, default_graph, load_manifest, resolve_graph
 from .image import write_image
@@ -62,6 +62,7 @@ class BuildReport:
     remote_uploads: int = 0
     remote_errors: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # the cache's (CacheStats.warnings)
 
     def short(self) -> str:
         """One concise line: what was compiled and what came from a cache."""
@@ -198,7 +199,7 @@ class _Modules:
 _SUPPORT_MEMO: dict[tuple, bytes] = {}
 
 
-def _support_object(settings: CompileSettings, kind: str, ft: FuncType | None, cache: Cache | None,
+def _support_object(settings: CompileSettings, kind: str, ft: FuncType | None, cache: ObjectCache | None,
                     report: BuildReport) -> bytes:
     """Object code of the runtime helpers ("runtime") or of one trampoline ("entry"/"host" of
     signature `ft`). They depend only on the settings and the signature: each is made once per
@@ -207,7 +208,7 @@ def _support_object(settings: CompileSettings, kind: str, ft: FuncType | None, c
     obj = _SUPPORT_MEMO.get(memo_key)
     key = support_key(kind, None if ft is None else sig_key(ft), settings)
     if obj is None and cache is not None:
-        obj = cache.get(key, remote=True)
+        obj = cache.get(key)
     if obj is None:
         lm = ir.Module(name=kind if ft is None else f"{kind}_{sig_key(ft)}")
         if kind == "runtime":
@@ -272,7 +273,7 @@ def _compile_all(modules: _Modules, jobs: list[tuple[int, int]], settings: Compi
 
 
 def build_image(inputs: list[ModuleInput], settings: CompileSettings | None = None,
-                jobs: int = 1, graph: Graph | None = None, cache: Cache | None = None) -> tuple[bytes, BuildReport]:
+                jobs: int = 1, graph: Graph | None = None, cache: ObjectCache | None = None) -> tuple[bytes, BuildReport]:
     # A build allocates millions of small, acyclic objects (decoded instructions, symbols); Python's
     # cyclic garbage collector would scan them over and over for nothing.
     with elf.gc_paused():
@@ -280,13 +281,15 @@ def build_image(inputs: list[ModuleInput], settings: CompileSettings | None = No
 
 
 def _build_image(inputs: list[ModuleInput], settings: CompileSettings | None, jobs: int,
-                 graph: Graph | None, cache: Cache | None) -> tuple[bytes, BuildReport]:
+                 graph: Graph | None, cache: ObjectCache | None) -> tuple[bytes, BuildReport]:
     """Compile the modules `inputs` into an image of `graph` (whose module steps name the inputs,
     in order); with no graph, `inputs` must be one module, built as `default_graph` makes it.
     `jobs` worker processes compile functions in parallel; with a `cache`, functions whose key is
     there are neither validated nor compiled again."""
     settings = (settings or CompileSettings()).resolved()
     report = BuildReport()
+    if cache is not None and not cache.keyed:
+        cache = None
     types = TypeTable()
     absolutes: dict[str, int] = {}
     modules_meta = []
@@ -355,25 +358,20 @@ def _build_image(inputs: list[ModuleInput], settings: CompileSettings | None, jo
             keys[w], references = function_key(ctx, j, code, settings)
             ref_items[w] = references.items
             memos[mi].remember(j, keys[w], ref_items[w])
-        obj = cache.get(keys[w])
-        if obj is None:
-            misses.append(w)
-        else:
-            compiled[w] = (obj, ref_items[w], {})
     for memo in memos:
         if memo is not None:
             memo.save()
+    if cache is not None:
+        remote_before = cache.stats.remote_hits
+        found = cache.get_many(keys)
+        for w in range(len(work)):
+            if keys[w] in found:
+                compiled[w] = (found[keys[w]], ref_items[w], {})
+            else:
+                misses.append(w)
+        if cache.stats.remote is not None:
+            report.remote_hits = cache.stats.remote_hits - remote_before
     t = report.add_time("cache lookup", t)
-    if cache is not None and cache.remote is not None:
-        report.remote_hits = 0
-    if cache is not None and cache.remote is not None and misses:
-        fetched = cache.fetch_remote([keys[w] for w in misses])
-        for w in misses:
-            if keys[w] in fetched:
-                compiled[w] = (fetched[keys[w]], ref_items[w], {})
-        report.remote_hits = len(fetched)
-        misses = [w for w in misses if compiled[w] is None]
-        t = report.add_time("remote cache", t)
     results = _compile_all(modules, [work[w] for w in misses], settings, jobs)
     report.add_time("compile (wall)", t)
     for w, result in zip(misses, results):
@@ -460,16 +458,17 @@ def _build_image(inputs: list[ModuleInput], settings: CompileSettings | None, jo
     image = write_image(linked, header, meta, bytes(data_blob), func_symbols)
     report.add_time("link", t)
     if cache is not None:
-        cache.finish()
-        if cache.remote is not None:
-            report.remote_uploads = cache.remote.uploads
-            report.remote_errors = cache.remote.errors
-            report.remote_misses = cache.remote.misses
+        stats = cache.finish()
+        report.warnings = stats.warnings
+        if stats.remote is not None:
+            report.remote_uploads = stats.remote_uploads
+            report.remote_errors = stats.remote_errors
+            report.remote_misses = stats.remote_misses
     return image, report
 
 
 def build_graph(manifest: str, settings: CompileSettings | None = None, jobs: int = 1,
-                cache: Cache | None = None):
+                cache: ObjectCache | None = None):
     """Build the graph of the manifest at `manifest`: read its modules, compile, link."""
     from .wat import read_module_bytes
     graph = load_manifest(manifest)
