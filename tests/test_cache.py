@@ -9,6 +9,7 @@ as a real edit does. Expected counts of compiled functions come from the edit ea
 
 import hashlib
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pytest
 from wasmbuild.binary import decode_function, decode_module
 from wasmbuild.build import ModuleInput, build_image
 from wasmbuild.cache import LocalStore, NullCache, TieredCache, open_cache, parse_size
-from wasmbuild.cache.local import MAGIC
+from wasmbuild.cache.local import MAGIC, OLD_MAGIC
 from wasmbuild.compile import CompileSettings
 from wasmbuild.errors import WasmbuildError
 from wasmbuild.fsutil import atomic_write
@@ -82,6 +83,32 @@ def test_local_store_round_trip_and_statistics_per_build(tmp_path):
     assert store.stats.hits == 0  # the next build starts afresh
     with pytest.raises(ValueError):
         store.get("../../etc/passwd")
+
+
+def test_an_entry_copied_under_another_key_is_a_miss(tmp_path):
+    cache_dir = str(tmp_path / "c")
+    store = LocalStore(cache_dir)
+    store.put(KEY_A, b"object a")
+    store.put(KEY_B, b"object b")
+    shutil.copyfile(entry_path(cache_dir, KEY_A), entry_path(cache_dir, KEY_B))
+    assert store.get(KEY_B) is None
+    assert store.get(KEY_A) == b"object a"
+    assert store.stats.damaged == 1
+    assert store.stats.warnings == [f"damaged cache entry {entry_path(cache_dir, KEY_B)} ignored (it will be rebuilt)"]
+    store.put(KEY_B, b"object b")  # what the build does after compiling it again
+    assert store.get(KEY_B) == b"object b"
+
+
+def test_entries_of_the_earlier_format_are_quiet_misses(tmp_path):
+    cache_dir = str(tmp_path / "c")
+    store = LocalStore(cache_dir)
+    os.makedirs(os.path.dirname(entry_path(cache_dir, KEY_A)))
+    with open(entry_path(cache_dir, KEY_A), "wb") as f:
+        f.write(OLD_MAGIC + hashlib.sha256(b"old").digest() + b"old")
+    assert store.get(KEY_A) is None
+    assert (store.stats.misses, store.stats.damaged, store.stats.warnings) == (1, 0, [])
+    store.put(KEY_A, b"new")
+    assert store.get(KEY_A) == b"new"
 
 
 def test_tiered_cache_reads_through_and_writes_both_tiers(tmp_path):
@@ -241,6 +268,20 @@ def test_damaged_entries_are_misses_reported_not_printed(tmp_path, capsys, damag
     # The entries were rewritten: a third build takes everything from the cache again.
     _, r = build(inp, LocalStore(cache_dir))
     assert r.compiled == 0 and r.warnings == []
+
+
+def test_an_entry_copied_under_another_functions_key_gives_the_right_image(tmp_path):
+    # The verified digest covers the key: f1's object copied to f2's place is not taken for f2's
+    # (f2 would then call f1 with 1 instead of 2, and the image would silently differ).
+    cache_dir = str(tmp_path / "c")
+    inp = module(tmp_path, base())
+    good, _ = build(inp, LocalStore(cache_dir))
+    keys = function_keys(inp)
+    shutil.copyfile(entry_path(cache_dir, keys[1]), entry_path(cache_dir, keys[2]))
+    again, r = build(inp, LocalStore(cache_dir))
+    assert again == good
+    assert (r.compiled, r.cached) == (1, 11)
+    assert r.warnings == [f"damaged cache entry {entry_path(cache_dir, keys[2])} ignored (it will be rebuilt)"]
 
 
 def test_the_command_line_prints_the_cache_warnings(tmp_path):

@@ -5,16 +5,20 @@ it afterwards. Skipped, saying why, when nginx is not installed (`.ci/run` insta
 """
 
 import hashlib
+import shutil
 import threading
 
 import pytest
 
+from wasmbuild.binary import decode_function, decode_module
 from wasmbuild.build import ModuleInput, build_image
 from wasmbuild.cache import LocalStore, TieredCache
-from wasmbuild.cache.remote import RemoteTier
+from wasmbuild.cache.remote import OLD_AC_FORMAT, RemoteTier
 from wasmbuild.compile import CompileSettings
 from wasmbuild.errors import WasmbuildError
+from wasmbuild.keys import function_key
 from wasmbuild.testing.nginx import NGINX, Nginx
+from wasmbuild.valid import check_module_level
 from wasmbuild.wat import wat_to_wasm
 
 pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install -y nginx)")
@@ -37,6 +41,12 @@ def module(tmp_path, n=24) -> ModuleInput:
     return ModuleInput("m", wat_to_wasm(str(path)), str(path))
 
 
+def function_keys(inp) -> list[str]:
+    m = decode_module(inp.data)
+    ctx = check_module_level(m)
+    return [function_key(ctx, j, decode_function(m, j), O1.resolved())[0] for j in range(len(m.bodies))]
+
+
 def build(inp, cache_dir, remote):
     return build_image([inp], O1, 1, cache=TieredCache(LocalStore(str(cache_dir)), remote))
 
@@ -50,6 +60,30 @@ def test_round_trip_and_statistics(nginx):
     assert remote.get_many([KEY_A, KEY_B, KEY_A]) == {KEY_A: b"object a"}
     stats = remote.finish()
     assert (stats.remote_hits, stats.remote_misses, stats.warnings) == (2, 2, [])
+
+
+def test_a_record_copied_under_another_key_is_refused(nginx):
+    remote = RemoteTier(nginx.url)
+    remote.put(KEY_A, b"object a")
+    remote.finish()
+    ac = nginx.root / "wasmbuild" / "ac"
+    shutil.copyfile(ac / KEY_A, ac / KEY_B)
+    assert remote.get(KEY_B) is None
+    stats = remote.finish()
+    assert stats.remote_errors == 1 and stats.remote_hits == 0
+    assert stats.warnings == [f"remote cache {nginx.url}: a download failed (an action-cache record was "
+                              f"stored under another key (it was not used)); compiling locally"]
+
+
+def test_records_of_the_earlier_format_are_quiet_misses(nginx):
+    remote = RemoteTier(nginx.url)
+    remote.put(KEY_A, b"object a")
+    remote.finish()
+    digest = hashlib.sha256(b"object a").hexdigest()
+    (nginx.root / "wasmbuild" / "ac" / KEY_B).write_bytes(OLD_AC_FORMAT + f" {digest} 8\n".encode())
+    assert remote.get(KEY_B) is None
+    stats = remote.finish()
+    assert (stats.remote_misses, stats.remote_errors, stats.warnings) == (1, 0, [])
 
 
 def test_second_tree_compiles_nothing(tmp_path, nginx):
@@ -97,6 +131,20 @@ def test_corrupt_blob_on_the_server_is_detected_and_not_used(tmp_path, nginx):
     assert again == good
     assert r.compiled == 24 and r.remote_hits == 0
     assert "did not match its digest" in r.warnings[0]
+
+
+def test_a_record_copied_under_another_functions_key_gives_the_right_image(tmp_path, nginx):
+    # f0's record copied over f1's: the server now sends f0's object for f1's key; it is refused
+    # (otherwise f1 would multiply by 2 instead of 3, silently).
+    inp = module(tmp_path)
+    good, _ = build(inp, tmp_path / "cache-a", RemoteTier(nginx.url))
+    keys = function_keys(inp)
+    ac = nginx.root / "wasmbuild" / "ac"
+    shutil.copyfile(ac / keys[0], ac / keys[1])
+    again, r = build(inp, tmp_path / "cache-b", RemoteTier(nginx.url))
+    assert again == good
+    assert (r.compiled, r.remote_hits, r.remote_errors) == (1, 23, 1)
+    assert "stored under another key" in r.warnings[0]
 
 
 def test_credentials_come_from_the_environment_and_are_not_reported(tmp_path, nginx, monkeypatch):

@@ -4,13 +4,15 @@
 `default_cache_dir()`: `$WASMBUILD_CACHE_DIR`, else `$XDG_CACHE_HOME/wasmbuild`, else
 `~/.cache/wasmbuild`) with a size limit of `max_bytes` (default `$WASMBUILD_CACHE_MAX_SIZE`, else
 2 GiB; a value that is not a size is a WasmbuildError). Each entry is one file
-`objects/<2 hex>/<key>` holding the magic `WBCACHE1`, the SHA-256 of the payload, then the
-payload:
+`objects/<2 hex>/<key>` holding the magic `WBCACHE2`, the SHA-256 of the magic, the key and the
+payload, then the payload:
   - writes go through `fsutil.atomic_write`, so a reader sees a whole entry or none, and two
     builds sharing the directory at once are safe;
-  - reads verify the magic and the digest: a damaged or truncated entry is a miss and a warning
+  - reads verify the magic and the digest. Because the digest covers the key, an entry copied or
+    renamed under another key fails like a damaged or truncated one: it is a miss and a warning
     (once), and is replaced when the build stores that key again; it can never make a wrong
-    image;
+    image. Entries of the earlier format (`WBCACHE1`, whose digest did not cover the key) are
+    quiet misses, replaced the same way;
   - a hit refreshes the entry's modification time (at most once an hour), the age that pruning
     goes by;
   - a directory that cannot be written is a warning (once per build); the build goes on without
@@ -31,7 +33,8 @@ from ..errors import WasmbuildError
 from ..fsutil import atomic_write
 from .base import CacheStats, ObjectCache, check_key
 
-MAGIC = b"WBCACHE1"
+MAGIC = b"WBCACHE2"
+OLD_MAGIC = b"WBCACHE1"
 _HEADER = len(MAGIC) + 32
 DEFAULT_MAX_BYTES = 2 << 30
 _TOUCH_AFTER = 3600  # seconds
@@ -52,6 +55,12 @@ def parse_size(text: str) -> int:
         raise ValueError(f"not a size: {text!r} (use e.g. 500M or 2G)")
     factor = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}[m.group(2).lower()]
     return int(float(m.group(1)) * factor)
+
+
+def _digest(key: str, payload: bytes) -> bytes:
+    h = hashlib.sha256(MAGIC + key.encode("ascii"))
+    h.update(payload)
+    return h.digest()
 
 
 class LocalStore(ObjectCache):
@@ -82,10 +91,11 @@ class LocalStore(ObjectCache):
             self.stats.misses += 1
             return None
         payload = data[_HEADER:]
-        if data[:len(MAGIC)] != MAGIC or hashlib.sha256(payload).digest() != data[len(MAGIC):_HEADER]:
+        if data[:len(MAGIC)] != MAGIC or _digest(key, payload) != data[len(MAGIC):_HEADER]:
             self.stats.misses += 1
-            self.stats.damaged += 1
-            self.stats.warn(f"damaged cache entry {path} ignored (it will be rebuilt)")
+            if data[:len(OLD_MAGIC)] != OLD_MAGIC:
+                self.stats.damaged += 1
+                self.stats.warn(f"damaged cache entry {path} ignored (it will be rebuilt)")
             return None
         if time.time() - mtime > _TOUCH_AFTER:
             try:
@@ -101,7 +111,7 @@ class LocalStore(ObjectCache):
             return
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            atomic_write(path, MAGIC + hashlib.sha256(payload).digest() + payload)
+            atomic_write(path, MAGIC + _digest(key, payload) + payload)
         except OSError as e:
             self._writable = False
             self.stats.warn(f"cannot write to the cache {self.directory} ({e.strerror or e}); "

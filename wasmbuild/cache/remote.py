@@ -6,9 +6,11 @@ bazel-remote, nginx with WebDAV `PUT`, or an S3-compatible gateway, under `url` 
 credentials, is a WasmbuildError):
   - `GET/PUT {url}/cas/<sha256>`: the blob whose SHA-256 is its name (an object file);
   - `GET/PUT {url}/ac/<key>`: the record for a cache key, the text
-    `wasmbuild-ac 1 <sha256 of the blob> <size>`.
-`get(key)` reads the record, then the blob, and checks the blob against the record's digest and
-size before giving it. `get_many(keys)` asks for several keys in parallel. `put(key, payload)` uploads
+    `wasmbuild-ac 2 <key> <sha256 of the blob> <size>`.
+`get(key)` reads the record, checks that it is the record of `key` (a record copied under another
+key is refused), then reads the blob and checks it against the record's digest and size before
+giving it; records of the earlier format (`wasmbuild-ac 1`, which did not name their key) are
+quiet misses. `get_many(keys)` asks for several keys in parallel. `put(key, payload)` uploads
 the blob, then the record, from a few background threads (each keeps its connection open), so a
 build waits for the network only in `finish()`, each request bounded by `timeout`.
 
@@ -34,8 +36,9 @@ from concurrent.futures import ThreadPoolExecutor
 from ..errors import WasmbuildError
 from .base import CacheStats, ObjectCache, check_key
 
-AC_FORMAT = b"wasmbuild-ac 1"
-_RECORD = re.compile(re.escape(AC_FORMAT) + rb" ([0-9a-f]{64}) ([0-9]{1,12})\s*")
+AC_FORMAT = b"wasmbuild-ac 2"
+OLD_AC_FORMAT = b"wasmbuild-ac 1"
+_RECORD = re.compile(re.escape(AC_FORMAT) + rb" ([0-9a-f]{64}) ([0-9a-f]{64}) ([0-9]{1,12})\s*")
 _ERRORS = (OSError, http.client.HTTPException, ValueError)  # what a request can raise
 _MAX_FAILURES = 3
 _FETCHES = 8  # parallel requests of get_many
@@ -125,12 +128,14 @@ class RemoteTier(ObjectCache):
     def _lookup(self, key: str) -> bytes | None:
         """The verified blob of `key`, or None if the server has none (OSError if it misbehaves)."""
         record = self._download(f"/ac/{key}")
-        if record is None:
+        if record is None or record.startswith(OLD_AC_FORMAT + b" "):
             return None
         match = _RECORD.fullmatch(record)
         if match is None:
             raise OSError("malformed action-cache record")
-        digest, size = match[1].decode(), int(match[2])
+        if match[1] != key.encode():
+            raise OSError("an action-cache record was stored under another key (it was not used)")
+        digest, size = match[2].decode(), int(match[3])
         blob = self._download(f"/cas/{digest}")
         if blob is not None and (len(blob) != size or hashlib.sha256(blob).hexdigest() != digest):
             raise OSError("a blob did not match its digest (it was not used)")
@@ -173,7 +178,7 @@ class RemoteTier(ObjectCache):
         if self._disabled:
             return
         digest = hashlib.sha256(payload).hexdigest()
-        record = AC_FORMAT + f" {digest} {len(payload)}\n".encode()
+        record = AC_FORMAT + f" {key} {digest} {len(payload)}\n".encode()
         try:
             for path, body in ((f"/cas/{digest}", payload), (f"/ac/{key}", record)):
                 status, _ = self._request("PUT", path, body)
