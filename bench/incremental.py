@@ -24,7 +24,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from wasmbuild.build import ModuleInput, build_image  # noqa: E402
-from wasmbuild.cache import Cache  # noqa: E402
+from wasmbuild.cache import LocalStore  # noqa: E402
 from wasmbuild.compile import CompileSettings  # noqa: E402
 from wasmbuild.wat import wat_to_wasm  # noqa: E402
 
@@ -72,12 +72,11 @@ def module_text(n: int, edit: int | None = None, insert: bool = False, wide: int
     return "(module" + "".join(funcs) + "\n)\n"
 
 
-def build(tmp: str, text: str, cache: Cache, settings: CompileSettings, jobs: int):
+def build(tmp: str, text: str, cache: LocalStore, settings: CompileSettings, jobs: int):
     path = os.path.join(tmp, "big.wat")
     with open(path, "w") as f:
         f.write(text)
     data = wat_to_wasm(path)
-    cache.hits = cache.misses = cache.writes = 0
     start = time.perf_counter()
     _image, report = build_image([ModuleInput("big", data, path)], settings, jobs, cache=cache)
     return time.perf_counter() - start, report
@@ -92,7 +91,7 @@ def main() -> None:
     n = args.functions
     settings = CompileSettings(opt_level=args.opt)
     with tempfile.TemporaryDirectory(prefix="wasmbuild-incr-") as tmp:
-        cache = Cache(os.path.join(tmp, "cache"))
+        cache = LocalStore(os.path.join(tmp, "cache"))
         print(f"module: {n} functions, -O{args.opt}, {args.jobs} jobs")
         print(f"{'case':8} {'compiled':>9} {'cached':>8} {'seconds':>9}")
         times = {}

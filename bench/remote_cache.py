@@ -22,9 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from incremental import module_text  # noqa: E402
 
 from wasmbuild.build import ModuleInput, build_image  # noqa: E402
-from wasmbuild.cache import Cache  # noqa: E402
+from wasmbuild.cache import open_cache  # noqa: E402
 from wasmbuild.compile import CompileSettings  # noqa: E402
-from wasmbuild.remote import RemoteCache  # noqa: E402
 from wasmbuild.testing.nginx import NGINX, Nginx  # noqa: E402
 from wasmbuild.wat import wat_to_wasm  # noqa: E402
 
@@ -48,11 +47,10 @@ def main() -> None:
             settings = CompileSettings(opt_level=args.opt)
             times = []
             for name in ("cold (uploads)", "from remote"):
-                remote = RemoteCache(server.url)
-                cache = Cache(os.path.join(tmp, f"local-{len(times)}"), remote=remote)
+                cache = open_cache(os.path.join(tmp, f"local-{len(times)}"), remote_url=server.url,
+                                   read_only=False)
                 start = time.perf_counter()
                 _image, report = build_image([inp], settings, args.jobs, cache=cache)
-                remote.close()
                 times.append(time.perf_counter() - start)
                 print(f"{name:15} {times[-1]:8.2f} s  compiled {report.compiled:5}  remote hits "
                       f"{report.remote_hits:5}  uploads {report.remote_uploads:5}  errors {report.remote_errors}")

@@ -238,11 +238,11 @@ def build_native(prog: Program, tmp: str) -> tuple[str | None, str | None]:
 
 def build_wasmbuild(prog: Program, tmp: str, jobs: int) -> tuple[str, float, str]:
     from wasmbuild.build import ModuleInput, build_image
-    from wasmbuild.cache import Cache
+    from wasmbuild.cache import LocalStore
     from wasmbuild.compile import CompileSettings
     with open(prog.wasm, "rb") as f:
         data = f.read()
-    cache = Cache(os.path.join(tmp, "cache"))
+    cache = LocalStore(os.path.join(tmp, "cache"))
     t0 = time.perf_counter()
     image, report = build_image([ModuleInput(prog.name, data, prog.wasm)],
                                 CompileSettings(opt_level=2, cpu=CPU["cpu"], features=CPU["features"]),

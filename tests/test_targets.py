@@ -30,7 +30,7 @@ from elftools.elf.elffile import ELFFile
 
 from wasmbuild.build import linking as B
 from wasmbuild.build import build_graph
-from wasmbuild.cache import Cache
+from wasmbuild.cache import LocalStore
 from wasmbuild.cli import main as cli_main
 from wasmbuild.compile import CompileSettings
 from wasmbuild.contract.records import ImageMeta, TargetRecord
@@ -84,7 +84,7 @@ def _build(manifest: str, arch: str, cache_dir: str, out_dir) -> Built:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(B, "link", capture)
-        image, report = build_graph(manifest, CompileSettings(triple=triple), 1, Cache(cache_dir))
+        image, report = build_graph(manifest, CompileSettings(triple=triple), 1, LocalStore(cache_dir))
     name = os.path.basename(os.path.dirname(manifest))
     path = os.path.join(str(out_dir), f"{name}-{arch}.img")
     with open(path, "wb") as f:
@@ -710,7 +710,7 @@ def test_samples_run_under_qemu(arch, tmp_path):
     # the emulated Python is an `arch` host; on aarch64 the loader flushes the icache with libgcc
     machine, has_clear_cache = r.stdout.split()
     assert machine == arch and (arch != "aarch64" or has_clear_cache == "True"), r.stdout + r.stderr
-    cache = Cache(str(tmp_path / "cache"))
+    cache = LocalStore(str(tmp_path / "cache"))
     failures = []
     for name in SAMPLES:
         d = os.path.join(ROOT, "samples", name)

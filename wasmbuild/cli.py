@@ -49,38 +49,23 @@ def _settings(args):
                            cpu=args.cpu or "", features=args.features or "")
 
 
-def write_atomically(path: str, data: bytes) -> None:
-    """Write `path` via a temporary file and rename, so a reader never sees half a file and a
-    failed build leaves the previous file in place."""
-    import os
-    import tempfile
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".wasmbuild-", dir=directory)
+def _write_output(path: str, data: bytes) -> None:
+    """Write an output file atomically and durably (a failed build leaves the previous file in
+    place); a path that cannot be written is a user error."""
+    from .fsutil import atomic_write
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        atomic_write(path, data, durable=True)
+    except OSError as e:
+        raise WasmbuildError(f"cannot write {path}: {e.strerror or e}") from None
 
 
 def cmd_build(args) -> int:
     import os
     from .build import ModuleInput, build_graph, build_image
     from .graph import is_manifest
-    from .cache import Cache
-    from .remote import from_environment
-    try:
-        remote = None if args.no_cache else from_environment(args.remote_cache,
-                                                             True if args.remote_read_only else None)
-    except ValueError as e:
-        raise WasmbuildError(str(e)) from None
-    cache = None if args.no_cache else Cache(args.cache_dir, remote=remote)
+    from .cache import open_cache
+    cache = open_cache(args.cache_dir, enabled=not args.no_cache, remote_url=args.remote_cache,
+                       read_only=True if args.remote_read_only else None)
     jobs = args.jobs or os.cpu_count() or 1
     if len(args.modules) == 1 and is_manifest(args.modules[0]):
         image, report = build_graph(args.modules[0], _settings(args), jobs, cache)
@@ -91,7 +76,9 @@ def cmd_build(args) -> int:
                                     jobs, cache=cache)
     else:
         raise WasmbuildError("give one module, or a manifest (.toml) for a graph of several")
-    write_atomically(args.output, image)
+    for message in report.warnings:
+        print(f"wasmbuild: warning: {message}", file=sys.stderr)
+    _write_output(args.output, image)
     if args.verbose:
         print(f"{args.output}: {report.summary()}")
     elif args.summary:
@@ -100,14 +87,14 @@ def cmd_build(args) -> int:
 
 
 def cmd_cache(args) -> int:
-    from .cache import Cache, parse_size
-    cache = Cache(args.cache_dir)
+    from .cache import LocalStore, parse_size
+    store = LocalStore(args.cache_dir)
     if args.action == "stats":
-        st = cache.stats()
-        print(f"{st['directory']}: {st['entries']} entries, {st['bytes'] / 1e6:.1f} MB "
-              f"(limit {st['limit'] / 1e6:.0f} MB)")
+        entries, size = store.usage()
+        print(f"{store.directory}: {entries} entries, {size / 1e6:.1f} MB "
+              f"(limit {store.max_bytes / 1e6:.0f} MB)")
     elif args.action == "clear":
-        print(f"removed {cache.clear()} entries from {cache.directory}")
+        print(f"removed {store.clear()} entries from {store.directory}")
     else:
         if not args.max_size:
             raise WasmbuildError("prune needs --max-size SIZE (e.g. 500M)")
@@ -115,8 +102,8 @@ def cmd_cache(args) -> int:
             limit = parse_size(args.max_size)
         except ValueError as e:
             raise WasmbuildError(str(e)) from None
-        removed, left = cache.prune(limit)
-        print(f"removed {removed} entries; {left / 1e6:.1f} MB left in {cache.directory}")
+        removed, left = store.prune(limit)
+        print(f"removed {removed} entries; {left / 1e6:.1f} MB left in {store.directory}")
     return 0
 
 
@@ -188,7 +175,7 @@ def cmd_package(args) -> int:
     import os
     from .package import make_package
     name = args.name or os.path.splitext(os.path.basename(args.image))[0]
-    write_atomically(args.output, make_package(args.image, name, args.sources))
+    _write_output(args.output, make_package(args.image, name, args.sources))
     return 0
 
 

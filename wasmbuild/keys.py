@@ -121,7 +121,8 @@ def support_key(kind: str, signature: str | None, settings: CompileSettings) -> 
 
 
 class KeyMemo:
-    """body hash and type index -> (function key, references) for one module context."""
+    """body hash and type index -> (function key, references) for one module context, kept in
+    `cache` (an `ObjectCache`: with a remote tier, the memo is shared like any other entry)."""
 
     def __init__(self, cache, module, settings: CompileSettings):
         self.cache = cache

@@ -197,7 +197,7 @@ def rebuild_from_sources(archive: zipfile.ZipFile, manifest: dict, path: str) ->
     """Build the packaged graph again for this machine from the packaged sources."""
     import tempfile
     from .build import build_graph
-    from .cache import Cache
+    from .cache import open_cache
     from .compile import CompileSettings
     sources = [n for n in archive.namelist() if n.startswith(SOURCES)]
     if not sources:
@@ -210,11 +210,11 @@ def rebuild_from_sources(archive: zipfile.ZipFile, manifest: dict, path: str) ->
         settings = CompileSettings(opt_level=manifest.get("settings", {}).get("opt_level", 2))
         graph = os.path.join(tmp, "graph.toml")
         if os.path.exists(graph):
-            image, _report = build_graph(graph, settings, os.cpu_count() or 1, Cache())
+            image, _report = build_graph(graph, settings, os.cpu_count() or 1, open_cache())
         else:
             from .build import ModuleInput, build_image
             from .wat import read_module_bytes
             module = os.path.join(tmp, sources[0][len(SOURCES):])
             image, _report = build_image([ModuleInput(manifest["name"], read_module_bytes(module), module)],
-                                         settings, os.cpu_count() or 1, cache=Cache())
+                                         settings, os.cpu_count() or 1, cache=open_cache())
     return image

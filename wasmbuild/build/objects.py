@@ -2,8 +2,8 @@
 the runtime helpers and trampolines.
 
 `function_objects(plan, decoded, settings, cache, workers, report)` gives a `FunctionObject` per job
-of the plan, in job order: from the cache where the function's key is there (no validation,
-translation or compilation then), else compiled (`compile_function`: validate, translate to LLVM
+of the plan, in job order: from the cache (`cache/`: a local store, possibly with a remote tier)
+where the function's key is there (no validation, translation or compilation then), else compiled (`compile_function`: validate, translate to LLVM
 IR, compile), in `workers` processes when there is more than one (`workers.py`). Compiled objects
 are put in the cache. `SupportObjects` makes (and memoises for the session) the objects of the
 runtime helpers and of the entry and host trampoline of a signature.
@@ -20,6 +20,7 @@ from ..compile import CompileSettings, compile_ir
 from ..contract.types import FuncType, sig_key
 from ..errors import MalformedError
 from ..binary import decode_function
+from ..cache import ObjectCache
 from ..keys import KeyMemo, function_key, support_key
 from ..translate.function import translate_function
 from ..translate.runtime import build_entry_trampoline, build_host_trampoline, build_runtime
@@ -57,8 +58,8 @@ def compile_function(modules: DecodedModules, mi: int, j: int, settings: Compile
     return FunctionObject(obj, fn_refs.items, {"validate": t1 - t0, "translate": t2 - t1, "compile": t3 - t2})
 
 
-def function_objects(plan: BuildPlan, decoded: DecodedModules, settings: CompileSettings, cache,
-                     workers: int, report: BuildReport) -> list[FunctionObject]:
+def function_objects(plan: BuildPlan, decoded: DecodedModules, settings: CompileSettings,
+                     cache: ObjectCache | None, workers: int, report: BuildReport) -> list[FunctionObject]:
     from .workers import compile_jobs
     jobs = plan.jobs
     report.functions = len(jobs)
@@ -67,24 +68,17 @@ def function_objects(plan: BuildPlan, decoded: DecodedModules, settings: Compile
     t = time.perf_counter()
     if cache is not None:
         keys, references = _function_keys(plan, settings, cache)
+        remote_before = cache.stats.remote_hits
+        found = cache.get_many(keys)
         misses = []
         for w, key in enumerate(keys):
-            obj = cache.get(key)
-            if obj is None:
-                misses.append(w)
+            if key in found:
+                objects[w] = FunctionObject(found[key], references[w], {})
             else:
-                objects[w] = FunctionObject(obj, references[w], {})
+                misses.append(w)
+        if cache.stats.remote is not None:
+            report.remote_hits = cache.stats.remote_hits - remote_before
     t = report.add_time("cache lookup", t)
-    if cache is not None and cache.remote is not None:
-        report.remote_hits = 0
-        if misses:
-            fetched = cache.fetch_remote([keys[w] for w in misses])
-            for w in misses:
-                if keys[w] in fetched:
-                    objects[w] = FunctionObject(fetched[keys[w]], references[w], {})
-            report.remote_hits = len(fetched)
-            misses = [w for w in misses if objects[w] is None]
-            t = report.add_time("remote cache", t)
     compiled = compile_jobs(decoded, [jobs[w] for w in misses], settings, workers)
     report.add_time("compile (wall)", t)
     for w, result in zip(misses, compiled):
@@ -98,7 +92,7 @@ def function_objects(plan: BuildPlan, decoded: DecodedModules, settings: Compile
     return objects
 
 
-def _function_keys(plan: BuildPlan, settings: CompileSettings, cache):
+def _function_keys(plan: BuildPlan, settings: CompileSettings, cache: ObjectCache):
     """The cache key and references of every job; unchanged bodies take both from the module's
     `KeyMemo` instead of being decoded."""
     keys, references = [], []
@@ -125,7 +119,7 @@ class SupportObjects:
     """Objects of the runtime helpers and of one trampoline per (kind, signature). They depend only
     on the settings and the signature: each is made once per session and kept in the cache."""
 
-    def __init__(self, cache=None):
+    def __init__(self, cache: ObjectCache | None = None):
         self.cache = cache
         self._memo: dict[tuple, bytes] = {}
 
@@ -137,7 +131,7 @@ class SupportObjects:
         signature = None if ft is None else sig_key(ft)
         key = support_key(kind, signature, settings)
         if self.cache is not None:
-            obj = self.cache.get(key, remote=True)
+            obj = self.cache.get(key)
         if obj is None:
             lm = ir.Module(name=kind if ft is None else f"{kind}_{signature}")
             if kind == RUNTIME:

@@ -22,6 +22,7 @@ class BuildReport:
     remote_uploads: int = 0
     remote_errors: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # the cache's (CacheStats.warnings), to be shown
 
     def short(self) -> str:
         """One concise line: what was compiled and what came from a cache."""

@@ -15,6 +15,7 @@ helper objects are compiled once; `build_image` is one build with a fresh sessio
 
 from __future__ import annotations
 
+from ..cache import ObjectCache
 from ..compile import CompileSettings, is_big_endian
 from ..graph import Graph
 from ..link import elf
@@ -26,10 +27,11 @@ from .report import BuildReport
 
 
 class BuildSession:
-    def __init__(self, settings: CompileSettings | None = None, jobs: int = 1, cache=None):
+    def __init__(self, settings: CompileSettings | None = None, jobs: int = 1, cache: ObjectCache | None = None):
         self.settings = (settings or CompileSettings()).resolved()
         self.jobs = jobs
-        self.cache = cache
+        # The null cache keeps nothing: without one, the build need not compute keys at all.
+        self.cache = cache if cache is not None and cache.keyed else None
         self.big_endian = is_big_endian(self.settings)
         self.support = SupportObjects(cache)
 
@@ -51,11 +53,13 @@ class BuildSession:
         return image, report
 
     def _finish_cache(self, report: BuildReport) -> None:
-        cache = self.cache
-        if cache is None:
+        """Flush the cache's writes; its statistics and warnings go into the report (the library
+        prints nothing: the command line and the SCons tool do)."""
+        if self.cache is None:
             return
-        cache.finish()
-        if cache.remote is not None:
-            report.remote_uploads = cache.remote.uploads
-            report.remote_errors = cache.remote.errors
-            report.remote_misses = cache.remote.misses
+        stats = self.cache.finish()
+        report.warnings = stats.warnings
+        if stats.remote is not None:
+            report.remote_uploads = stats.remote_uploads
+            report.remote_errors = stats.remote_errors
+            report.remote_misses = stats.remote_misses
