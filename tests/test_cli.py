@@ -305,3 +305,75 @@ def test_build_tells_a_manifest_from_a_module_by_content(tmp_path):
         proc = cli("build", source, "-o", out, "--no-cache")
         assert proc.returncode == 0, proc.stderr
         assert wasmbuild.load(str(out)).exports["seven"]() == 7
+
+
+def test_inspect_verifies_a_damaged_header_first(files, tmp_path):
+    """A one-byte change in the header (a key renamed) is a one-line error, as `run` gives, not a
+    KeyError traceback."""
+    data = (files / "add.img").read_bytes()
+    for old, new in ((b'"format":', b'"formax":'), (b'"layout":', b'"layouT":'), (b'"target":', b'"targex":')):
+        bad = tmp_path / f"{new[1:7].decode()}.img"
+        bad.write_bytes(data.replace(old, new, 1))
+        assert_user_error(cli("inspect", bad), str(bad))
+
+
+def _many_functions(n: int) -> str:
+    """A module of `n` functions, each a loop of arithmetic (enough work for LLVM at -O2)."""
+    body = """
+  (func (export "f{k}") (param $n i32) (result i32) (local $acc i32)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get $n)))
+      (local.set $acc (i32.add (i32.mul (local.get $acc) (i32.const {m})) (i32.rotl (local.get $n) (i32.const {k}))))
+      (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+      (br $next)))
+    (local.get $acc))"""
+    return "(module" + "".join(body.format(k=k, m=2 * k + 1) for k in range(n)) + ")"
+
+
+def _workers_of(pid: int, timeout: float = 60.0) -> list[int]:
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+        if len(found) >= 2:
+            return [int(p) for p in found]
+        time.sleep(0.05)
+    raise AssertionError("the build started no workers")
+
+
+@pytest.mark.slow
+def test_a_killed_compile_worker_fails_the_build_instead_of_hanging_it(tmp_path):
+    import signal
+    source = tmp_path / "many.wat"
+    source.write_text(_many_functions(1500))
+    out = tmp_path / "many.img"
+    proc = subprocess.Popen([sys.executable, "-m", "wasmbuild", "build", str(source), "-o", str(out), "-j", "2",
+                             "--no-cache"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        os.kill(_workers_of(proc.pid)[0], signal.SIGKILL)  # as the out-of-memory killer would
+        _stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1, stderr
+    assert "compile worker" in stderr and "died" in stderr and "SIGKILL" in stderr, stderr
+    assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1, stderr
+    assert not out.exists()
+
+
+@pytest.mark.slow
+def test_interrupting_a_build_stops_its_workers_quietly(tmp_path):
+    import signal
+    source = tmp_path / "many.wat"
+    source.write_text(_many_functions(1500))
+    proc = subprocess.Popen([sys.executable, "-m", "wasmbuild", "build", str(source), "-o", str(tmp_path / "x.img"),
+                             "-j", "2", "--no-cache"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        workers = _workers_of(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        _stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode != 0
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+    for pid in workers:
+        assert not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read().lower()
