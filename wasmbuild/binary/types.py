@@ -15,14 +15,6 @@ from ..contract.types import (  # noqa: F401  (the decoded module is made of the
     EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, FuncType, GlobalType, MemoryType, TableType)
 
 
-class Instr(NamedTuple):
-    """One decoded instruction: its opcode number (see `opcodes`), immediates and byte offset."""
-
-    op: int
-    imm: object
-    offset: int
-
-
 class ConstExpr(NamedTuple):
     """A constant expression (global initialiser, segment offset or element): its instructions as
     `(op, immediate, offset)` tuples, without the final `end`, and the offset where it starts."""

@@ -154,11 +154,6 @@ def rv_s(word: int, v: int) -> int:
     return (word & 0x01FFF07F) | ((lo >> 5) << 25) | ((lo & 0x1F) << 7)
 
 
-def rv_i_abs(word: int, v: int) -> int:
-    """I-type with the low 12 bits of an absolute value (LO12_I): same split as rv_i."""
-    return rv_i(word, v)
-
-
 def rv_call(words: int, v: int) -> int:
     """AUIPC + JALR pair (CALL, CALL_PLT), read as one little-endian 64-bit integer: the AUIPC
     is the low word."""
