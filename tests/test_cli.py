@@ -2,7 +2,7 @@
 
 Takes modules written here as WebAssembly text (assembled by WABT's wat2wasm through conftest's `wat`,
 or read by the CLI itself from .wat files), hand-made malformed binaries, one spec-suite script
-(`i32.json` from `$WASMBUILD_SPEC_DIR`, skipped when the suite is missing) and a small script made
+(`i32.json` from `$WASMBUILD_SPEC_DIR`) and a small script made
 here with WABT's wast2json.
 
 Gives pass/fail on the exit status, stdout and stderr of `check`, `build -o`, `run --invoke`,
@@ -21,7 +21,7 @@ import tempfile
 from collections import Counter
 
 import pytest
-from conftest import REPO_ROOT, spec_dir, wabt_tool, wat
+from conftest import REPO_ROOT, WABT_HINT, need_command, spec_core, wat
 
 import wasmbuild
 
@@ -222,9 +222,7 @@ def test_inspect_errors(files):
 # --- wast ------------------------------------------------------------------------------------------
 
 def test_wast_on_a_spec_script(tmp_path):
-    script = spec_dir() / "core" / "i32" / "i32.json"
-    if not script.is_file():
-        pytest.skip(f"spec suite not found at {script} (set WASMBUILD_SPEC_DIR)")
+    script = spec_core() / "i32" / "i32.json"
     commands = json.loads(script.read_text())["commands"]
     counts_file = tmp_path / "counts.json"
     proc = cli("wast", script, "--json", counts_file, cwd=tmp_path, timeout=300)
@@ -258,9 +256,7 @@ WAST = """
 
 
 def test_wast_counts_failures(tmp_path):
-    tool = wabt_tool("wast2json")
-    if tool is None:
-        pytest.skip("WABT's wast2json is not installed")
+    tool = need_command("wast2json", WABT_HINT)
     (tmp_path / "mine.wast").write_text(WAST)
     subprocess.run([tool, "mine.wast", "-o", "mine.json"], cwd=tmp_path, check=True, capture_output=True)
     proc = cli("wast", tmp_path / "mine.json", "--json", tmp_path / "counts.json", cwd=tmp_path)
