@@ -1,4 +1,4 @@
-"""Shared pytest setup: missing dependencies, where the spec suite is, WABT helpers, the test markers.
+"""Shared pytest setup: missing dependencies, where the spec suite is, WABT helpers.
 
 Gives:
 - `need(name, found, hint)`: `found` when it is not None, else the test (or, called at import, the
@@ -15,8 +15,8 @@ Gives:
   `check=True` wat2wasm validates as WebAssembly 2.0 (later proposals switched off), so a module it
   accepts is valid by an independent tool; `check=False` passes `--no-check` to build invalid modules;
 - `objdump(data)`: what `wasm-objdump -d` says about each function body: where it starts and the offset
-  and text of every instruction (an independent account of where things are);
-- the markers `spec` (spec-suite tests) and `slow`.
+  and text of every instruction (an independent account of where things are).
+The markers `spec` and `slow` are declared in pyproject.toml.
 """
 
 from __future__ import annotations
@@ -36,10 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(REPO_ROOT))
 
-# WABT enables proposals past 2.0 by default; wasmbuild implements 2.0.
-WASM2_ONLY = ("--disable-tail-call", "--disable-memory64", "--disable-multi-memory",
-              "--disable-extended-const", "--disable-relaxed-simd", "--disable-exceptions")
-
+from wasmbuild.wat import WASM2_ONLY, find_wabt_tool  # noqa: E402 (after the path is set)
 
 # Dependencies that may be missing, and why, when `$CI` is not set. With `$CI` set (`.ci/run` runs
 # with CI=true) nothing may be missing: a test skipped for want of anything fails the run.
@@ -52,18 +49,28 @@ ALLOWED_MISSING_OUTSIDE_CI = {
                   "up: .ci/run runs tools/setup-qemu.sh aarch64 s390x",
 }
 IN_CI = bool(os.environ.get("CI"))
-_missing: dict[str, str] = {}  # dependency -> hint, for each one that skipped a test and is not allowed
+# "NAME (HINT)" -> where the tests asked for it, for each dependency that skipped tests and is not allowed
+_missing: dict[str, set[str]] = {}
+
+
+def _asker() -> str:
+    """file:line of the innermost caller outside this file (the test that asked)."""
+    frame = sys._getframe(1)
+    while frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+    return f"{os.path.relpath(frame.f_code.co_filename)}:{frame.f_lineno}"
 
 
 def need(name: str, found, hint: str):
     """`found`, or a skip saying what is missing (see the module docstring)."""
     if found is not None:
         return found
+    what, where = f"{name} ({hint})", _asker()
     allowed = None if IN_CI else ALLOWED_MISSING_OUTSIDE_CI.get(name)
     if allowed is None:
-        _missing.setdefault(name, hint)
-        pytest.skip(f"missing {name} ({hint}): this fails the run", allow_module_level=True)
-    pytest.skip(f"missing {name} ({hint}); allowed outside CI: {allowed}", allow_module_level=True)
+        _missing.setdefault(what, set()).add(where)
+        pytest.skip(f"{where}: missing {what}: this fails the run", allow_module_level=True)
+    pytest.skip(f"{where}: missing {what}; allowed outside CI: {allowed}", allow_module_level=True)
 
 
 def need_module(name: str):
@@ -78,7 +85,6 @@ def need_module(name: str):
 
 def need_command(name: str, hint: str) -> str:
     """The path of the program `name`; missing, it is `need`'s skip with `hint` (how to get it)."""
-    from wasmbuild.wat import find_wabt_tool
     return need(name, find_wabt_tool(name), hint)
 
 
@@ -90,16 +96,11 @@ def pytest_sessionfinish(session, exitstatus):
 def pytest_terminal_summary(terminalreporter):
     if _missing:
         terminalreporter.section("missing dependencies", red=True)
-        for name, hint in sorted(_missing.items()):
-            terminalreporter.line(f"{name}: {hint}")
+        for what, where in sorted(_missing.items()):
+            terminalreporter.line(f"{what}, asked for at {', '.join(sorted(where))}")
         terminalreporter.line("tests were skipped for want of these, which ALLOWED_MISSING_OUTSIDE_CI "
                               "(tests/conftest.py) does not allow" + (" in CI" if IN_CI else "")
                               + ": the run fails", red=True)
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "spec: runs WebAssembly spec-suite files")
-    config.addinivalue_line("markers", "slow: takes more than a few seconds")
 
 
 def spec_dir() -> Path:
