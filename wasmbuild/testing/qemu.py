@@ -69,10 +69,6 @@ def find_emulator(arch: str) -> Emulator | None:
     return Emulator(arch, qemu, sysroot, "/usr/bin/" + pythons[-1])
 
 
-def find_aarch64() -> Emulator | None:
-    return find_emulator("aarch64")
-
-
 def _image_name(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:32] + ".img"
 
