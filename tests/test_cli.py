@@ -2,13 +2,15 @@
 
 Takes modules written here as WebAssembly text (assembled by WABT's wat2wasm through conftest's `wat`,
 or read by the CLI itself from .wat files), hand-made malformed binaries, one spec-suite script
-(`i32.json` from `$WASMBUILD_SPEC_DIR`, skipped when the suite is missing) and a small script made
+(`i32.json` from `$WASMBUILD_SPEC_DIR`) and a small script made
 here with WABT's wast2json.
 
 Gives pass/fail on the exit status, stdout and stderr of `check`, `build -o`, `run --invoke`,
 `inspect` and `wast` (with `--json`): user errors are one line naming the file and exit 1, never a
-traceback; a failed build leaves an existing image untouched. Expected outputs are written here or
-derived from the inputs (the spec script's own list of commands), never from wasmbuild.
+traceback; a failed build leaves an existing image untouched. Also `python -m wasmbuild.samplecheck`
+(passing and failing checks, without importing the command line) and that `wasmbuild.load` is
+`wasmbuild.api.load`. Expected outputs are written here or derived from the inputs (the spec
+script's own list of commands), never from wasmbuild.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import tempfile
 from collections import Counter
 
 import pytest
-from conftest import REPO_ROOT, spec_dir, wabt_tool, wat
+from conftest import REPO_ROOT, WABT_HINT, need_command, spec_core, wat
 
 import wasmbuild
 
@@ -116,6 +118,38 @@ def test_build_writes_a_loadable_image(files, tmp_path):
                cwd=tmp_path)
     assert proc.returncode == 0 and "(0 compiled, 6 from cache)" in proc.stdout, proc.stdout
     assert again.read_bytes() == out.read_bytes()
+
+
+def test_load_is_the_api_load():
+    import wasmbuild.api
+    assert wasmbuild.load is wasmbuild.api.load
+
+
+SAMPLECHECK = """import runpy, sys
+sys.argv = ["samplecheck", *sys.argv[1:]]
+try:
+    runpy.run_module("wasmbuild.samplecheck", run_name="__main__")
+finally:
+    print("cli imported:", "wasmbuild.cli" in sys.modules)
+"""
+
+
+def test_samplecheck_does_not_import_the_cli(files, tmp_path):
+    """`python -m wasmbuild.samplecheck`, which the SCons tool runs, passes and fails the checks of an
+    image without importing the command line."""
+    good, bad = tmp_path / "good.expected", tmp_path / "bad.expected"
+    good.write_text("add 40 2 => 42\npair 1.5 7 => 7 1.5\ndiv 1 0 => trap: integer divide by zero\n")
+    bad.write_text("add 1 1 => 3\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    runs = {expected: subprocess.run([sys.executable, "-c", SAMPLECHECK, files / "add.img", expected],
+                                     capture_output=True, text=True, env=env, timeout=120)
+            for expected in (good, bad)}
+    for expected, proc in runs.items():
+        assert proc.stdout.splitlines()[-1] == "cli imported: False", proc.stdout + proc.stderr
+    assert runs[good].returncode == 0, runs[good].stderr
+    assert f"{files / 'add.img'}: 3 checks passed ({good})" in runs[good].stdout
+    assert runs[bad].returncode == 1
+    assert f"{bad}:1: add 1 1: expected 3, got 2" in runs[bad].stderr
 
 
 @pytest.mark.parametrize("invoke,expected", [
@@ -222,9 +256,7 @@ def test_inspect_errors(files):
 # --- wast ------------------------------------------------------------------------------------------
 
 def test_wast_on_a_spec_script(tmp_path):
-    script = spec_dir() / "core" / "i32" / "i32.json"
-    if not script.is_file():
-        pytest.skip(f"spec suite not found at {script} (set WASMBUILD_SPEC_DIR)")
+    script = spec_core() / "i32" / "i32.json"
     commands = json.loads(script.read_text())["commands"]
     counts_file = tmp_path / "counts.json"
     proc = cli("wast", script, "--json", counts_file, cwd=tmp_path, timeout=300)
@@ -258,9 +290,7 @@ WAST = """
 
 
 def test_wast_counts_failures(tmp_path):
-    tool = wabt_tool("wast2json")
-    if tool is None:
-        pytest.skip("WABT's wast2json is not installed")
+    tool = need_command("wast2json", WABT_HINT)
     (tmp_path / "mine.wast").write_text(WAST)
     subprocess.run([tool, "mine.wast", "-o", "mine.json"], cwd=tmp_path, check=True, capture_output=True)
     proc = cli("wast", tmp_path / "mine.json", "--json", tmp_path / "counts.json", cwd=tmp_path)

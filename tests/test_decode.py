@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 
 import pytest
-from conftest import objdump, wabt_tool, wat
+from conftest import WABT_HINT, need_command, need_module, objdump, wat
 
 from wasmbuild.binary import check_bodies, decode_function, decode_module
 from wasmbuild.contract.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, GlobalType, Limits, MemoryType, TableType)
@@ -24,7 +24,7 @@ from wasmbuild.errors import InvalidError, MalformedError, WasmbuildError
 from wasmbuild.testing import gen as g
 from wasmbuild.valid import validate_module
 
-wasmtime = pytest.importorskip("wasmtime")  # in the [test] extra; an independent oracle here
+wasmtime = need_module("wasmtime")  # an independent oracle here
 
 HEADER = b"\0asm\x01\0\0\0"
 IN_SECTION = "unexpected end of section or function"
@@ -154,9 +154,7 @@ def test_tables_memories_globals_exports_and_start():
 
 def _objdump_elem_flags(data: bytes) -> list[tuple[int, int, int]]:
     """(flags, table, count) of each element segment, as `wasm-objdump -x` reports them."""
-    tool = wabt_tool("wasm-objdump")
-    if tool is None:
-        pytest.skip("WABT's wasm-objdump is not on PATH")
+    tool = need_command("wasm-objdump", WABT_HINT)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "m.wasm")
         with open(path, "wb") as f:

@@ -11,13 +11,13 @@ import os
 import subprocess
 
 import pytest
-from conftest import objdump, wabt_tool
+from conftest import WABT_HINT, need_command, need_module, objdump
 
 from wasmbuild.binary import decode_module
 from wasmbuild.testing import gen as g
 from wasmbuild.valid import validate_module
 
-wasmtime = pytest.importorskip("wasmtime")  # in the [test] extra; an independent oracle here
+wasmtime = need_module("wasmtime")  # an independent oracle here
 
 
 def wasm2_engine() -> wasmtime.Engine:
@@ -32,9 +32,7 @@ def wasm2_engine() -> wasmtime.Engine:
 
 
 def wasm_validate(data: bytes, tmp_path) -> subprocess.CompletedProcess:
-    tool = wabt_tool("wasm-validate")
-    if tool is None:
-        pytest.skip("WABT's wasm-validate is not on PATH")
+    tool = need_command("wasm-validate", WABT_HINT)
     path = tmp_path / "m.wasm"
     path.write_bytes(data)
     flags = ["--disable-tail-call", "--disable-memory64", "--disable-multi-memory",
@@ -136,7 +134,7 @@ def test_module_builder_writes_sections_in_order(tmp_path):
     wasmtime.Module.validate(wasm2_engine(), data)
     proc = wasm_validate(data, tmp_path)
     assert proc.returncode == 0, proc.stderr
-    tool = wabt_tool("wasm-objdump")
+    tool = need_command("wasm-objdump", WABT_HINT)
     path = tmp_path / "m.wasm"
     path.write_bytes(data)
     headers = subprocess.run([tool, "-h", os.fspath(path)], capture_output=True, text=True, check=True).stdout

@@ -13,20 +13,19 @@ import functools
 import io
 import random
 import re
-import shutil
 import subprocess
 
+import llvmlite.binding as llvm
 import pytest
+from conftest import READELF_HINT, need, need_command
 
-llvm = pytest.importorskip("llvmlite.binding")
-
-from wasmbuild.errors import LinkError, WasmbuildError  # noqa: E402
-from wasmbuild.link import elf  # noqa: E402
-from wasmbuild.link.elf import OutSection, OutSymbol, parse_object, write_elf  # noqa: E402
-from wasmbuild.link.linker import (  # noqa: E402
+from wasmbuild.errors import LinkError, WasmbuildError
+from wasmbuild.link import elf
+from wasmbuild.link.elf import OutSection, OutSymbol, parse_object, write_elf
+from wasmbuild.link.linker import (
     LinkedCode, LoadReloc, link, load_relocs_from_bytes, load_relocs_to_bytes,
 )
-from wasmbuild.loader.codemem import CodeMemory, host_machine  # noqa: E402
+from wasmbuild.loader.codemem import CodeMemory, host_machine
 
 x86_64_only = pytest.mark.skipif(host_machine() != "x86_64", reason="needs an x86-64 host")
 
@@ -61,7 +60,7 @@ def _need_target(triple: str) -> None:
     try:
         _target_machine(triple)
     except Exception as e:  # LLVM built without this target
-        pytest.skip(f"no {triple} target: {e}")
+        need(f"LLVM's {triple} target", None, f"llvmlite was built without it: {e}")
 
 
 def fn(mem: CodeMemory, name: str, restype, *argtypes):
@@ -693,14 +692,13 @@ def _check_with_tools(image: bytes, tmp_path, expect_machine: str):
     for seg in ef.iter_segments():
         assert seg["p_type"] == "PT_LOAD"
         assert seg["p_offset"] % 0x1000 == seg["p_vaddr"] % 0x1000
-    readelf = shutil.which("readelf")
-    if readelf:
-        path = tmp_path / "image.elf"
-        path.write_bytes(image)
-        r = subprocess.run([readelf, "-a", "-W", str(path)], capture_output=True, text=True)
-        assert r.returncode == 0, r.stderr
-        assert not re.search(r"warning|error", r.stderr, re.I), r.stderr
-        assert "LOAD" in r.stdout
+    readelf = need_command("readelf", READELF_HINT)
+    path = tmp_path / "image.elf"
+    path.write_bytes(image)
+    r = subprocess.run([readelf, "-a", "-W", str(path)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert not re.search(r"warning|error", r.stderr, re.I), r.stderr
+    assert "LOAD" in r.stdout
     return ef, names
 
 

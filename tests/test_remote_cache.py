@@ -1,7 +1,8 @@
 """The remote tier against a real server: nginx with WebDAV PUT on 127.0.0.1.
 
 Each test starts its own nginx (temporary config, root and logs in tmp_path, a free port) and stops
-it afterwards. Skipped, saying why, when nginx is not installed (`.ci/run` installs it).
+it afterwards. Needs Debian's nginx, which `.ci/run` installs (conftest's `need`: outside CI its
+absence skips these tests, in CI it fails the run).
 """
 
 import hashlib
@@ -9,6 +10,7 @@ import shutil
 import threading
 
 import pytest
+from conftest import need
 
 from wasmbuild.binary import decode_function, decode_module
 from wasmbuild.build import ModuleInput, build_image
@@ -21,13 +23,13 @@ from wasmbuild.testing.nginx import NGINX, Nginx
 from wasmbuild.valid import check_module_level
 from wasmbuild.wat import wat_to_wasm
 
-pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install -y nginx)")
 O1 = CompileSettings(opt_level=1)
 KEY_A, KEY_B = (hashlib.sha256(name).hexdigest() for name in (b"a", b"b"))
 
 
 @pytest.fixture
 def nginx(tmp_path):
+    need("nginx", NGINX, "apt-get install nginx")
     server = Nginx(tmp_path)
     yield server
     server.stop()

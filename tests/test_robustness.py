@@ -1,6 +1,6 @@
 """Mutation fuzzing of the decoder and validator, over every `.wasm` file of the spec suite's core.
 
-Takes the spec suite (`spec_core` fixture: skipped if absent) and gives a test that 10,000 deterministic
+Takes the spec suite (conftest's `spec_core()`) and gives a test that 10,000 deterministic
 mutants (seed 1234, `wasmbuild.testing.mutate`) each either decode and validate or raise
 `MalformedError`/`InvalidError`; any other exception fails the test and names the mutant (seed, index,
 sub-seed, source file, edits), and so does a mutant that takes more than 5 s (a watchdog thread notices
@@ -15,6 +15,7 @@ import random
 import time
 
 import pytest
+from conftest import spec_core
 
 from wasmbuild.testing import mutate
 
@@ -25,11 +26,7 @@ TIMEOUT = 5.0
 
 @pytest.fixture(scope="module")
 def corpus():
-    from conftest import spec_dir
-
-    core = spec_dir() / "core"
-    if not core.is_dir():
-        pytest.skip(f"spec suite not found at {core} (set WASMBUILD_SPEC_DIR)")
+    core = spec_core()
     found = mutate.load_corpus(str(core))
     assert len(found) > 1000, f"only {len(found)} .wasm files under {core}"
     return found

@@ -30,14 +30,13 @@ import os
 import platform
 import random
 import re
-import shutil
 import struct
 import subprocess
 import sys
 import textwrap
 
 import pytest
-from conftest import REPO_ROOT, wat
+from conftest import READELF_HINT, REPO_ROOT, need_command, need_module, wat
 
 import wasmbuild
 from wasmbuild.build import ModuleInput, build_image
@@ -47,7 +46,7 @@ from wasmbuild.image import ImageError
 from wasmbuild.loader.runtime import Global, Store, Trap
 from wasmbuild.testing import gen
 
-np = pytest.importorskip("numpy")
+np = need_module("numpy")
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
@@ -652,7 +651,7 @@ def test_generated_module_matches_wasmtime(tmp_path, seed, opt_level):
     the globals and the whole memory must be equal bit for bit. The spec leaves the sign of a NaN
     result open, and generated code stores NaNs and branches on their bits; so wasmbuild's outcome
     must equal that of wasmtime as it is, or that of wasmtime with NaN canonicalisation on."""
-    wasmtime = pytest.importorskip("wasmtime")
+    wasmtime = need_module("wasmtime")
     plain, stats = gen.generate_module(200, seed)
     data = export_everything(plain, stats.functions, first=1, globals_=5)
     fuel = 400  # set before every call, so that each call does real work
@@ -1291,9 +1290,7 @@ def test_image_is_readable_by_pyelftools(image_file):
 
 
 def test_image_is_readable_by_readelf(image_file):
-    readelf = shutil.which("readelf")
-    if readelf is None:
-        pytest.skip("readelf is not installed")
+    readelf = need_command("readelf", READELF_HINT)
     proc = subprocess.run([readelf, "-a", "-W", image_file], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     for word in ("Warning", "Error"):

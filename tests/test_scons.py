@@ -12,14 +12,12 @@ Gives tests of: the fresh build; the null build; a touched module (nothing to do
 edit (rebuilt, nothing compiled); an edited function (one compiled); an edited manifest (relinked);
 a deleted image; broken manifests and modules (clear error, previous image kept byte for byte); a
 failing check; `-c`, `-n`, `-Q` and custom messages; settings and version in the signature; a C
-module (built with ziglang when it is installed, else a clear error); and the expected-results
-parser. Counts of compiled functions need the per-function cache and are expected failures
-without it.
+module (built with ziglang, a package of the `test` extra; and, in a run where ziglang is hidden,
+a clear error); and the expected-results parser.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -29,15 +27,15 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import WABT_HINT, need_command, need_module
 
 from wasmbuild.errors import WasmbuildError
 from wasmbuild.samplecheck import parse_expected
 from wasmbuild.wat import find_wabt_tool
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-HAVE_CACHE = importlib.util.find_spec("wasmbuild.cache") is not None
 
-pytestmark = pytest.mark.skipif(find_wabt_tool("wat2wasm") is None, reason="needs WABT's wat2wasm")
+need_command("wat2wasm", WABT_HINT)
 
 SCONSTRUCT = '''\
 import wasmbuild.scons_tool
@@ -134,8 +132,10 @@ class Tree:
         self.path = root / "tree"
         self.cache = root / "cache"
 
-    def run(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-        env = dict(os.environ, WASMBUILD_CACHE_DIR=str(self.cache), PYTHONPATH=self.pythonpath)
+    def run(self, *args: str, ok: bool = True, pythonpath_first: str | None = None) -> subprocess.CompletedProcess:
+        """`python -m SCons ARGS` in the tree; `pythonpath_first` is put before the package."""
+        pythonpath = os.pathsep.join(filter(None, [pythonpath_first, self.pythonpath]))
+        env = dict(os.environ, WASMBUILD_CACHE_DIR=str(self.cache), PYTHONPATH=pythonpath)
         proc = subprocess.run([sys.executable, "-m", "SCons", *args], cwd=self.path, env=env,
                               capture_output=True, text=True, timeout=120)
         proc.output = proc.stdout + proc.stderr
@@ -161,8 +161,6 @@ def compiled(output: str) -> dict[str, int]:
 
 
 def expect_compiled(output: str, image: str, count: int) -> None:
-    if not HAVE_CACHE:
-        pytest.xfail("needs the cache")
     assert compiled(output).get(image) == count, output
 
 
@@ -342,19 +340,20 @@ def test_settings_and_version_are_in_the_signature(tree):
     assert set(compiled(out)) == {APP, SOLO}
 
 
-HAVE_ZIG = importlib.util.find_spec("ziglang") is not None
-
-
-@pytest.mark.skipif(not HAVE_ZIG, reason="needs ziglang")
 def test_c_module(tree):
+    need_module("ziglang")
     out = tree.run("-Q", "build/native.img.passed").output
     assert "-m ziglang cc --target=wasm32-wasi -O2 -nostdlib" in out
     assert "build/native.img: 1 checks passed (solo.expected)" in out
 
 
-@pytest.mark.skipif(HAVE_ZIG, reason="ziglang is installed")
 def test_c_module_without_ziglang_is_a_clear_error(tree):
-    proc = tree.run("-Q", "gen/native.wasm", ok=False)
+    # SCons runs with ziglang hidden, installed or not: a None entry in sys.modules makes
+    # importlib.util.find_spec("ziglang") give None, as it does when the package is missing.
+    hide = tree.root / "hide-ziglang"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text('import sys\nsys.modules["ziglang"] = None\n')
+    proc = tree.run("-Q", "gen/native.wasm", ok=False, pythonpath_first=str(hide))
     assert "scons: *** [gen/native.wasm] native.c: compiling C to WebAssembly needs ziglang" in proc.stderr
 
 

@@ -9,9 +9,10 @@ address a call or ADRP/AUIPC pair computes is the callee's, the GOT entry an abs
 loaded from holds the vmctx offset the layout gave it, ...). Builds for two targets share one cache
 directory without cross hits. Loading a foreign image is refused with a clear message.
 
-With tools/setup-qemu.sh's emulators present (Debian's qemu-user-static and an aarch64 or s390x
-Python sysroot), aarch64 and s390x images also *run*: the samples' checks and a selection of spec
-scripts, under the emulated Python loading the images with wasmbuild's own loader.
+With tools/setup-qemu.sh's emulators (Debian's qemu-user-static and an aarch64 or s390x Python
+sysroot; `.ci/run` sets them up, and in CI their absence fails the run), aarch64 and s390x images
+also *run*: the samples' checks and a selection of spec scripts, under the emulated Python loading
+the images with wasmbuild's own loader.
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import struct
 import subprocess
-import sys
 from dataclasses import dataclass
 
 import pytest
+from conftest import READELF_HINT, need, need_command, spec_core
 from elftools.elf.elffile import ELFFile
 
 from wasmbuild.build import linking as B
@@ -47,7 +47,6 @@ from wasmbuild.loader.runtime import Store
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_LIB = os.path.join(ROOT, "samples", "shared-lib", "graph.toml")
 NBODY = os.path.join(ROOT, "samples", "nbody", "graph.toml")
-SPEC = os.path.join(os.path.dirname(ROOT), "shared", "spec", "core")
 
 # arch → (triple, pyelftools e_machine, byte order, readelf's Machine line, readelf's Data line)
 TARGETS = {
@@ -115,11 +114,11 @@ def nbody(tmp_path_factory):
 
 # --- the image file ---------------------------------------------------------------------------
 
-@pytest.mark.skipif(shutil.which("readelf") is None, reason="binutils' readelf is not installed")
 @pytest.mark.parametrize("arch", ARCHS)
 def test_readelf_reads_the_image(shared_lib, arch):
     b = shared_lib[arch]
-    r = subprocess.run(["readelf", "-a", "-W", b.path], capture_output=True, text=True)
+    readelf = need_command("readelf", READELF_HINT)
+    r = subprocess.run([readelf, "-a", "-W", b.path], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     out = r.stdout + r.stderr
     assert "Warning" not in out and "Error" not in out, out
@@ -691,10 +690,7 @@ def test_stubs_reach_their_got_slots(arch):
 
 def _emulator(arch):
     from wasmbuild.testing.qemu import find_emulator
-    emu = find_emulator(arch)
-    if emu is None:
-        pytest.skip(f"no {arch} emulator (run tools/setup-qemu.sh {arch})")
-    return emu
+    return need(f"qemu-{arch}", find_emulator(arch), f"run tools/setup-qemu.sh {arch} as root")
 
 
 SAMPLES = ["arith", "two-counters", "reexport", "shared-lib", "nbody", "wordfreq"]
@@ -743,11 +739,10 @@ QEMU_SCRIPTS = {
 @pytest.mark.parametrize("arch", ["aarch64", "s390x"])
 def test_spec_scripts_run_under_qemu(arch, tmp_path):
     emu = _emulator(arch)
-    if not os.path.isdir(SPEC):
-        pytest.skip("no spec test suite in ../shared/spec/core")
+    spec = spec_core()
     from wasmbuild.testing.qemu import prebuild_wast
     from wasmbuild.wast import find_scripts
-    scripts = find_scripts([os.path.join(SPEC, s) for s in QEMU_SCRIPTS[arch]])
+    scripts = find_scripts([str(spec / s) for s in QEMU_SCRIPTS[arch]])
     prebuild_wast(scripts, CompileSettings(triple=TARGETS[arch][0]), str(tmp_path))
     r = emu.run_python(["-m", "wasmbuild.testing.qemu", "wast", str(tmp_path), *scripts],
                        timeout=1200)

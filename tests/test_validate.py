@@ -10,7 +10,7 @@ of the offending instruction as `wasm-objdump` reports it.
 from __future__ import annotations
 
 import pytest
-from conftest import objdump, wat
+from conftest import need_module, objdump, wat
 
 from wasmbuild.binary import decode_module
 from wasmbuild.contract.types import F32, F64, I32, I64
@@ -18,7 +18,7 @@ from wasmbuild.errors import InvalidError
 from wasmbuild.testing import gen as g
 from wasmbuild.valid import validate_module
 
-wasmtime = pytest.importorskip("wasmtime")  # in the [test] extra; an independent oracle here
+wasmtime = need_module("wasmtime")  # an independent oracle here
 
 
 def wasm2_engine() -> wasmtime.Engine:

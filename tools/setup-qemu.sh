@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up the emulated machines that run wasmbuild's loader on images for another architecture
-# (tests/test_targets.py uses them when present and skips those tests otherwise):
+# (tests/test_targets.py needs them: outside CI their absence skips those tests, in CI it fails the run):
 #   - Debian's qemu-user-static (qemu-aarch64-static, qemu-s390x-static, ...), installed with apt;
 #   - a sysroot per architecture: Debian's packages of Python, libc, libgcc, libffi for it, fetched
 #     with `apt-get download` through a private apt state (the system's architectures, sources and

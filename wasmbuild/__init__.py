@@ -1,12 +1,14 @@
 """wasmbuild: an ahead-of-time WebAssembly compiler that lives inside the SCons build system.
 
-`wasmbuild.load(image_path)` runs a built image from Python (see `wasmbuild.api`).
+`wasmbuild.load` is `wasmbuild.api.load` (it runs a built image from Python), imported on first
+use so that `import wasmbuild` stays cheap.
 """
 
 __version__ = "0.1.0"
 
 
-def load(path, imports=None, store=None):
-    """Load an image and instantiate it; see `wasmbuild.api.load`."""
-    from .api import load as _load
-    return _load(path, imports, store)
+def __getattr__(name: str):
+    if name == "load":
+        from .api import load
+        return load
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

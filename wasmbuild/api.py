@@ -7,12 +7,17 @@ and `Global` objects, or whole instances the graph exports; functions are called
 numbers (`instance.exports["add"](1, 2)`). `imports` maps module names to `{item name: value}`, where a
 value is a Python callable (wrapped as a host function of the import's type), or a `Function`,
 `Memory`, `Table` or `Global` from another instance.
+
+`find_export(instance, name)` gives an export of a loaded graph by name ("inst.item" reaches into a
+whole-instance export), or None; `parse_arg(value_type, text)` gives the Python number that the
+text of a command-line argument stands for (the CLI's `run --invoke` and `wasmbuild.samplecheck`).
 """
 
 from __future__ import annotations
 
 import os
 
+from .contract.types import F32, F64
 from .errors import WasmbuildError
 from .loader.codemem import host_machine
 from .loader.instance import GraphInstance, load_image
@@ -42,6 +47,22 @@ def load(path: str, imports: dict | None = None, store: Store | None = None,
     store = store or Store()
     image = load_image(store, data, path)
     return image.instantiate(imports or {})
+
+
+def find_export(instance: GraphInstance, name: str):
+    """An export of a loaded graph by name; "inst.item" reaches into a whole-instance export."""
+    item = instance.exports.get(name)
+    if item is None and "." in name:
+        head, _, rest = name.partition(".")
+        sub = instance.exports.get(head)
+        if sub is not None and hasattr(sub, "exports"):
+            item = sub.exports.get(rest)
+    return item
+
+
+def parse_arg(value_type: int, text: str):
+    """A float for an f32/f64 parameter, else an integer (decimal, or 0x hex)."""
+    return float(text) if value_type in (F32, F64) else int(text, 0)
 
 
 def run_wasi(path: str, args: list[str] | None = None, env: dict[str, str] | None = None,

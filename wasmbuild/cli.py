@@ -107,26 +107,8 @@ def cmd_cache(args) -> int:
     return 0
 
 
-def _parse_arg(t: int, text: str):
-    from .contract.types import F32, F64
-    if t in (F32, F64):
-        return float(text)
-    return int(text, 0)
-
-
-def find_export(instance, name: str):
-    """An export of a loaded graph by name; "inst.item" reaches into a whole-instance export."""
-    item = instance.exports.get(name)
-    if item is None and "." in name:
-        head, _, rest = name.partition(".")
-        sub = instance.exports.get(head)
-        if sub is not None and hasattr(sub, "exports"):
-            item = sub.exports.get(rest)
-    return item
-
-
 def cmd_run(args) -> int:
-    from .api import load, run_wasi
+    from .api import find_export, load, parse_arg, run_wasi
     if not args.invoke:
         dirs = {}
         for spec in args.dir:
@@ -151,7 +133,7 @@ def cmd_run(args) -> int:
     if len(texts) != len(params):
         raise WasmbuildError(f"{name} takes {len(params)} arguments, {len(texts)} given")
     try:
-        values = [_parse_arg(t, a) for t, a in zip(params, texts)]
+        values = [parse_arg(t, a) for t, a in zip(params, texts)]
     except ValueError as e:
         raise WasmbuildError(f"bad argument: {e}") from None
     result = func(*values)

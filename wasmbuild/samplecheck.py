@@ -64,11 +64,6 @@ def parse_expected(text: str, path: str) -> list[Check]:
     return checks
 
 
-def _parse_arg(t, text: str):
-    from .contract.types import F32, F64
-    return float(text) if t in (F32, F64) else int(text, 0)
-
-
 def _format(result) -> str:
     if result is None:
         return ""
@@ -77,7 +72,7 @@ def _format(result) -> str:
 
 def run_check(instance, check: Check) -> str | None:
     """Run one check on a loaded graph; gives None when it passes, else what went wrong."""
-    from .cli import find_export
+    from .api import find_export, parse_arg
     func = find_export(instance, check.name)
     if func is None or not hasattr(func, "type"):
         return f"no exported function {check.name!r}"
@@ -85,7 +80,7 @@ def run_check(instance, check: Check) -> str | None:
     if len(check.args) != len(params):
         return f"{check.name} takes {len(params)} arguments, {len(check.args)} given"
     try:
-        values = [_parse_arg(t, a) for t, a in zip(params, check.args)]
+        values = [parse_arg(t, a) for t, a in zip(params, check.args)]
     except ValueError as e:
         return f"bad argument: {e}"
     try:

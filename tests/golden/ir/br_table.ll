@@ -1,0 +1,49 @@
+; ModuleID = "wasm0_f0"
+target triple = "unknown-unknown-unknown"
+target datalayout = ""
+
+define hidden i32 @"wb_self"(ptr %".1", i32 %".2") nounwind
+{
+entry:
+  %".4" = alloca i32
+  store i32 %".2", i32* %".4"
+  %".6" = alloca i8
+  %".7" = load ptr, ptr %".1", !tbaa !2
+  %".8" = getelementptr i8, ptr %".7", i64 16
+  %".9" = load i64, ptr %".8", !tbaa !2
+  %".10" = ptrtoint i8* %".6" to i64
+  %".11" = icmp ult i64 %".10", %".9"
+  br i1 %".11", label %"trap10", label %".12", !prof !3
+.12:
+  %".19" = load i32, i32* %".4"
+  switch i32 %".19", label %".26" [i32 0, label %".20" i32 1, label %".23"]
+trap10:
+  call void @"wb_rt_trap"(ptr %".1", i32 10)
+  unreachable
+return:
+  unreachable
+.16:
+  %".27" = phi  i32 [100, %".26"], [%".32", %".17"]
+  ret i32 %".27"
+.17:
+  %".24" = phi  i32 [100, %".23"], [%".30", %".18"]
+  %".32" = add i32 %".24", 2
+  br label %".16"
+.18:
+  %".21" = phi  i32 [100, %".20"]
+  %".30" = add i32 %".21", 1
+  br label %".17"
+.20:
+  br label %".18"
+.23:
+  br label %".17"
+.26:
+  br label %".16"
+}
+
+declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
+
+!0 = !{ !"wasmbuild tbaa" }
+!1 = !{ !"vm", !0, i64 0 }
+!2 = !{ !1, !1, i64 0 }
+!3 = !{ !"branch_weights", i32 1, i32 1048576 }

@@ -1,0 +1,44 @@
+; ModuleID = "wasm0_f0"
+target triple = "unknown-unknown-unknown"
+target datalayout = ""
+
+define hidden i32 @"wb_self"(ptr %".1", i32 %".2", i32 %".3") nounwind
+{
+entry:
+  %".5" = alloca i32
+  store i32 %".2", i32* %".5"
+  %".7" = alloca i32
+  store i32 %".3", i32* %".7"
+  %".9" = alloca i8
+  %".10" = load ptr, ptr %".1", !tbaa !2
+  %".11" = getelementptr i8, ptr %".10", i64 16
+  %".12" = load i64, ptr %".11", !tbaa !2
+  %".13" = ptrtoint i8* %".9" to i64
+  %".14" = icmp ult i64 %".13", %".12"
+  br i1 %".14", label %"trap10", label %".15", !prof !3
+.15:
+  %".19" = load i32, i32* %".5"
+  %".20" = load i32, i32* %".7"
+  %".21" = icmp eq i32 %".20", 0
+  br i1 %".21", label %"trap3", label %".22", !prof !3
+trap10:
+  call void @"wb_rt_trap"(ptr %".1", i32 10)
+  unreachable
+return:
+  unreachable
+.22:
+  %".26" = icmp eq i32 %".20", 4294967295
+  %".27" = select  i1 %".26", i32 1, i32 %".20"
+  %".28" = srem i32 %".19", %".27"
+  ret i32 %".28"
+trap3:
+  call void @"wb_rt_trap"(ptr %".1", i32 3)
+  unreachable
+}
+
+declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
+
+!0 = !{ !"wasmbuild tbaa" }
+!1 = !{ !"vm", !0, i64 0 }
+!2 = !{ !1, !1, i64 0 }
+!3 = !{ !"branch_weights", i32 1, i32 1048576 }
