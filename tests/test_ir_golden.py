@@ -22,7 +22,7 @@ from conftest import wat
 from llvmlite import ir
 
 from wasmbuild.binary import decode_module
-from wasmbuild.build import SELF, function_symbol
+from wasmbuild.build.objects import SELF, function_symbol
 from wasmbuild.translate.function import ModuleInfo, translate_function
 from wasmbuild.valid import check_module_level, validate_function
 
