@@ -6,8 +6,10 @@ the registry of canonical type ids (so a funcref made by one image passes the `c
 check of another), and the entry trampolines of every loaded image.
 
 `Memory`, `Table` and `Global` own their native definitions (MemoryDef, TableDef, value cell) at
-stable addresses, so instances that import them share them. Linear memory is reserved up front
-(its maximum, at most 4 GiB) and grows by changing page protection: its base never moves.
+stable addresses, so instances that import them share them. Linear memory and the slots of a table
+are reserved up front (a memory's maximum, at most 4 GiB; a table's, at most `TABLE_ELEMENTS_LIMIT`
+elements, which also bounds all the tables of a store together) and grow by changing page
+protection: their bases never move.
 
 `Function` is a wasm function (code, vmctx) or a host callable; calling it from Python goes through
 the entry trampoline of its signature, which turns a trap into a `Trap` exception (and an
@@ -17,6 +19,7 @@ exception raised by a host function back into that exception).
 from __future__ import annotations
 
 import ctypes
+import mmap as _mmap
 import struct
 import threading
 
@@ -247,6 +250,19 @@ class Store:
 
 # --- memories, tables, globals ------------------------------------------------------------------
 
+def _reserve(size: int, what: str) -> int:
+    """Reserve `size` bytes of address space (inaccessible, committing no memory) for `what`."""
+    base = _mmap_fn(None, size, _PROT_NONE, _MAP_PRIVATE_ANON | _MAP_NORESERVE, -1, 0)
+    if base is None or base == ctypes.c_void_p(-1).value:
+        raise _oserror(f"reserving {size} bytes of address space for {what}")
+    return base
+
+
+def _page_multiple(size: int) -> int:
+    """`size` rounded up to a multiple of the host's page size."""
+    return -(-size // _mmap.PAGESIZE) * _mmap.PAGESIZE
+
+
 class Memory:
     """A linear memory: reserved at its maximum, committed page by page as it grows."""
 
@@ -255,10 +271,7 @@ class Memory:
         self.maximum = maximum
         limit = MAX_PAGES if maximum is None else min(maximum, MAX_PAGES)
         self.reserved = max(limit * PAGE_SIZE, PAGE_SIZE)
-        base = _mmap_fn(None, self.reserved, _PROT_NONE, _MAP_PRIVATE_ANON | _MAP_NORESERVE, -1, 0)
-        if base is None or base == ctypes.c_void_p(-1).value:
-            raise _oserror(f"reserving {self.reserved} bytes of address space for a memory")
-        self.base = base
+        self.base = base = _reserve(self.reserved, "a memory")
         self._def_buf, self.memdef = _buffer(abi.MEMDEF_SIZE)
         _poke64(self.memdef + abi.MEM_BASE, base)
         _poke64(self.memdef + abi.MEM_MAX_PAGES, limit)
@@ -300,42 +313,83 @@ class Memory:
             self.base = 0
 
 
+# All the tables of a store together hold at most this many elements (80 MB of 8-byte slots), and so
+# does any one of them: `table.grow` beyond it answers -1, and a table whose minimum exceeds what is
+# left cannot be made. Counted per store, not only per table: a module may declare thousands of them.
+TABLE_ELEMENTS_LIMIT = 10_000_000
+
+
+def _fill_slots(addr: int, value: int, count: int) -> None:
+    """Set `count` table slots (8 bytes each) from `addr` to `value` in native code: one store, then
+    copies that double the filled part (about log2(count) calls, none per element)."""
+    if count:
+        _poke64(addr, value)
+    done = 1
+    while done < count:
+        n = min(done, count - done)
+        ctypes.memmove(addr + done * abi.PTR_SIZE, addr, n * abi.PTR_SIZE)
+        done += n
+
+
 class Table:
-    """A table of funcref (FuncRef record addresses) or externref (handles) values."""
+    """A table of funcref (FuncRef record addresses) or externref (handles) values.
+
+    Its slots are reserved up front for as many elements as it may ever hold (its declared maximum,
+    at most `TABLE_ELEMENTS_LIMIT`), `PROT_NONE`, and committed page by page as it grows, as linear
+    memory is: the elements pointer of its TableDef never moves, and growing does no work per
+    element in Python. Slots past `size` are always null (a table never shrinks and every write is
+    bounds-checked), and fresh pages read as zeros, so growing with null writes nothing; any other
+    initial value is filled in natively (`_fill_slots`)."""
 
     def __init__(self, store: Store, elem: int, minimum: int, maximum: int | None, init: int = 0):
         self.store = store
         self.elem = elem
         self.maximum = maximum
-        self._def_buf, self.tabledef = _buffer(abi.TABDEF_SIZE)
-        self._elems = None
-        self._capacity = 0
         self.size = 0
+        self._committed = 0  # bytes of the reservation made read+write, a multiple of the page size
+        self._elems = 0
+        refusal = self._refusal(minimum)
+        if refusal is not None:
+            raise WasmbuildError(f"cannot make a table of {minimum} elements: {refusal}")
+        limit = TABLE_ELEMENTS_LIMIT if maximum is None else min(maximum, TABLE_ELEMENTS_LIMIT)
+        self._reserved = _page_multiple(max(limit * abi.PTR_SIZE, 1))
+        self._elems = _reserve(self._reserved, "a table")
+        self._def_buf, self.tabledef = _buffer(abi.TABDEF_SIZE)
+        _poke64(self.tabledef + abi.TAB_ELEMS, self._elems)
         _poke64(self.tabledef + abi.TAB_MAX, 0xFFFFFFFF if maximum is None else maximum)
         if self.grow(minimum, init) < 0:
-            raise WasmbuildError(f"cannot allocate a table of {minimum} elements")
+            raise _oserror(f"committing memory for a table of {minimum} elements")
         store.tables[self.tabledef] = self
 
+    def _refusal(self, delta: int) -> str | None:
+        """Why this table cannot grow by `delta` elements (its maximum, the limit), or None."""
+        new = self.size + delta
+        if self.maximum is not None and new > self.maximum:
+            return f"{new} elements exceed the table's maximum of {self.maximum}"
+        if new > TABLE_ELEMENTS_LIMIT:
+            return f"{new} elements exceed the limit of {TABLE_ELEMENTS_LIMIT} elements per table"
+        others = sum(t.size for t in self.store.tables.values() if t is not self)
+        if others + new > TABLE_ELEMENTS_LIMIT:
+            return (f"the store's other tables hold {others} elements, and all its tables together "
+                    f"may hold at most {TABLE_ELEMENTS_LIMIT}")
+        return None
+
     def grow(self, delta: int, init: int = 0) -> int:
+        """Add `delta` elements set to `init` (raw bits); the old size, or -1 if the table's maximum
+        or the limit refuses them (or memory cannot be committed), and then nothing changes."""
+        if delta < 0:
+            raise ValueError("a table cannot shrink")
         old = self.size
-        new = old + delta
-        limit = 0xFFFFFFFF if self.maximum is None else self.maximum
-        if new > limit:
+        if self._refusal(delta) is not None:
             return -1
-        if new > self._capacity:
-            capacity = max(new, 2 * self._capacity, 8)
-            if capacity > (1 << 26):
-                capacity = new
-                if capacity > (1 << 26):  # refuse absurd sizes rather than exhaust memory
-                    return -1
-            elems = (ctypes.c_uint64 * capacity)()
-            if self._elems is not None and old:
-                ctypes.memmove(elems, self._elems, old * 8)
-            self._elems = elems
-            self._capacity = capacity
-            _poke64(self.tabledef + abi.TAB_ELEMS, ctypes.addressof(elems))
-        for i in range(old, new):
-            self._elems[i] = init
+        new = old + delta
+        needed = _page_multiple(new * abi.PTR_SIZE)
+        if needed > self._committed:
+            if _mprotect_fn(self._elems + self._committed, needed - self._committed, PROT_READ | PROT_WRITE) != 0:
+                return -1
+            self._committed = needed
+        if init:
+            _fill_slots(self._elems + old * abi.PTR_SIZE, init, delta)
         self.size = new
         _poke64(self.tabledef + abi.TAB_SIZE, new)
         return old
@@ -343,12 +397,17 @@ class Table:
     def get_raw(self, i: int) -> int:
         if not 0 <= i < self.size:
             raise Trap("out of bounds table access", abi.TRAP_TABLE_OOB)
-        return self._elems[i]
+        return _peek64(self._elems + i * abi.PTR_SIZE)
 
     def set_raw(self, i: int, value: int) -> None:
         if not 0 <= i < self.size:
             raise Trap("out of bounds table access", abi.TRAP_TABLE_OOB)
-        self._elems[i] = value
+        _poke64(self._elems + i * abi.PTR_SIZE, value)
+
+    def __del__(self):
+        if getattr(self, "_elems", 0):
+            _munmap_fn(self._elems, self._reserved)
+            self._elems = 0
 
 
 class Global:
