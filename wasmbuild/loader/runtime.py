@@ -1,6 +1,6 @@
 """The runtime objects behind loaded images: Store, Memory, Table, Global, Function, Trap.
 
-A `Store` owns the native Runtime struct of `translate/abi.py` that all its instances share (the
+A `Store` owns the native Runtime struct of `contract/abi.py` that all its instances share (the
 trap landing pad, the stack limit and the host hooks for memory.grow, table.grow and host calls),
 the registry of canonical type ids (so a funcref made by one image passes the `call_indirect`
 check of another), and the entry trampolines of every loaded image.
