@@ -1,13 +1,20 @@
 """Hostile or careless callers at the edges of the runtime: Python values that do not fit the wasm
-types they are given for (a float for an i32, an int beyond its range), in both directions.
+types they are given for (a float for an i32, an int beyond its range), in both directions, and a
+guest that never ends, stopped by Ctrl-C.
 
-An argument from Python that does not fit raises `TypeError` (a `ValueTypeError`, which the
-command line prints as one line); a host function's result that does not fit traps.
+Values: an argument from Python that does not fit raises `TypeError` (a `ValueTypeError`, which the
+command line prints as one line); a host function's result that does not fit traps. Ctrl-C: the
+guests below create a file in their preopened directory when they start (so the test knows when to
+send SIGINT), then spin in compiled code or wait in a host function for ever; `wasmbuild run` must
+end with status 130, saying so in one line.
 """
 
 import math
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -94,3 +101,60 @@ def test_command_line_reports_an_argument_that_does_not_fit_in_one_line(identiti
                           capture_output=True, text=True)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines() == ["wasmbuild: type: argument 1: 99999999999 does not fit in i32"]
+
+
+# --- Ctrl-C ----------------------------------------------------------------------------------------
+
+STARTS = """
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 256) "running")
+  (func $say_running  ;; create the file `running` in the preopened directory
+    (drop (call $open (i32.const 3) (i32.const 0) (i32.const 256) (i32.const 7) (i32.const 1)
+                      (i64.const 0x7fffffff) (i64.const 0x7fffffff) (i32.const 0) (i32.const 0))))
+"""
+
+RUNAWAY = {
+    "spins in compiled code": "(func (export \"_start\") (call $say_running) (loop $spin (br $spin)))",
+    # one relative clock subscription (monotonic) with the longest timeout there is
+    "waits in poll_oneoff": """(func (export "_start") (call $say_running)
+        (i32.store (i32.const 16) (i32.const 1))
+        (i64.store (i32.const 24) (i64.const -1))
+        (call $exit (call $poll (i32.const 0) (i32.const 512) (i32.const 1) (i32.const 600))))""",
+}
+
+
+@pytest.mark.parametrize("how", sorted(RUNAWAY))
+def test_ctrl_c_stops_a_runaway_guest_with_status_130(tmp_path, how):
+    img = image_of(tmp_path, f"(module {STARTS} {RUNAWAY[how]})")
+    box = tmp_path / "box"
+    box.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "wasmbuild", "run", img, "--dir", f"{box}::/box"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (box / "running").exists():
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "the guest did not start"
+            time.sleep(0.02)
+        time.sleep(0.1)  # let it get into its loop
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    stderr = proc.stderr.read()
+    assert code == 130 and "Traceback" not in stderr, stderr
+    assert stderr.strip().splitlines() == ["wasmbuild: interrupted"]
+
+
+def test_run_leaves_sigint_as_it_found_it(identities):
+    from wasmbuild.cli import main
+    before = signal.getsignal(signal.SIGINT)
+    assert main(["run", identities, "--invoke", "i32", "5"]) == 0
+    assert signal.getsignal(signal.SIGINT) is before
+    assert signal.set_wakeup_fd(-1) == -1  # no wakeup pipe left behind
