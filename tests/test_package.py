@@ -53,7 +53,8 @@ def test_packages_are_reproducible(package):
 
 
 def test_manifest_describes_the_program(package):
-    _image, manifest, _archive = open_package(str(package[0]))
+    _image, manifest, members = open_package(str(package[0]))
+    assert set(members) == set(manifest["members"])  # every member, verified
     assert manifest["entry"] == "_start"
     assert {"name": "_start", "kind": "func", "type": "[] -> []"} in manifest["exports"]
     assert any(i["name"] == "fd_write" and i["module"] == "wasi_snapshot_preview1" for i in manifest["host_imports"])
