@@ -1,20 +1,24 @@
 """Deployable packages: reproducible, verified before anything runs, runnable from anywhere.
 
 Packages are made with the command line from a sample (wordfreq, a C program using WASI files) and
-from a small graph; damage is done here (a flipped byte, a truncated file, a changed manifest).
+from a small graph; damage is done here (a flipped byte, a truncated file, a changed manifest), and
+so are hostile packages whose manifest is true to their members but whose member names point out
+of the rebuild directory (zip slip), repeat, or are not members a package has.
 """
 
+import hashlib
 import io
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import zipfile
 
 import pytest
 
 import wasmbuild
-from wasmbuild.api import run_wasi
+from wasmbuild.api import read_runnable, run_wasi
 from wasmbuild.package import PackageError, open_package
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -49,7 +53,8 @@ def test_packages_are_reproducible(package):
 
 
 def test_manifest_describes_the_program(package):
-    _image, manifest, _archive = open_package(str(package[0]))
+    _image, manifest, members = open_package(str(package[0]))
+    assert set(members) == set(manifest["members"])  # every member, verified
     assert manifest["entry"] == "_start"
     assert {"name": "_start", "kind": "func", "type": "[] -> []"} in manifest["exports"]
     assert any(i["name"] == "fd_write" and i["module"] == "wasi_snapshot_preview1" for i in manifest["host_imports"])
@@ -139,3 +144,82 @@ def test_another_machine_is_refused_and_can_rebuild(package, tmp_path, monkeypat
                     rebuild=True)
     assert code == 0 and (data / "out.txt").read_text() == "     2 a\n"
     assert (tmp_path / "rebuild-cache").exists()
+
+
+def _repack(src, dst, add=(), change=None, compression=zipfile.ZIP_STORED, manifest_change=None):
+    """A copy of package `src` with members added and changed, whose manifest lists every member
+    with its true checksum: only the names, kinds or manifest shape can be wrong."""
+    with zipfile.ZipFile(src) as z:
+        manifest = json.loads(z.read("package.json"))
+        members = [(n, z.read(n)) for n in z.namelist() if n != "package.json"]
+    members = [(n, change(n, d) if change else d) for n, d in members] + list(add)
+    manifest["members"] = {n: {"sha256": hashlib.sha256(d).hexdigest(), "size": len(d)} for n, d in members}
+    if manifest_change:
+        manifest = manifest_change(manifest)
+    with zipfile.ZipFile(dst, "w", compression) as z:
+        z.writestr("package.json", json.dumps(manifest))
+        for n, d in members:
+            z.writestr(n, d)
+    return dst
+
+
+@pytest.fixture
+def rebuild_here(tmp_path, monkeypatch):
+    """--rebuild as on another machine, with its temporary directories made in tmp_path/t."""
+    (tmp_path / "t").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "t"))
+    monkeypatch.setattr("wasmbuild.api.host_machine", lambda: "riscv64")
+    monkeypatch.setenv("WASMBUILD_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "t"
+
+
+@pytest.mark.parametrize("name", ["sources/../escaped.wasm", "sources//ABS/escaped.wasm", "sources/sub/x.wasm",
+                                  "sources/..", "sources/", "/escaped.wasm", "../escaped.wasm", "evil.txt"])
+def test_member_names_that_leave_the_package_are_refused_before_anything_is_written(
+        package, tmp_path, rebuild_here, name):
+    # The issue's zip slip: `run --rebuild` wrote sources/../x and sources//abs/path where they point.
+    (tmp_path / "abs").mkdir()
+    name = name.replace("/ABS", str(tmp_path / "abs"))
+    bad = _repack(package[0], tmp_path / "slip.wbpkg", add=[(name, b"not a module")])
+    with pytest.raises(PackageError) as info:
+        read_runnable(str(bad), rebuild=True)
+    assert repr(name) in str(info.value)
+    assert not (rebuild_here / "escaped.wasm").exists() and not (tmp_path / "abs" / "escaped.wasm").exists()
+    assert os.listdir(rebuild_here) == []  # nothing extracted at all
+    _refused(bad, repr(name))
+
+
+@pytest.mark.filterwarnings("ignore:Duplicate name")  # zipfile warns as it writes the second
+def test_a_member_that_appears_twice_is_refused(package, tmp_path):
+    bad = _repack(package[0], tmp_path / "twice.wbpkg", add=[("sources/wordfreq.wasm", b"another")])
+    _refused(bad, "'sources/wordfreq.wasm' appears twice")
+
+
+def test_a_compressed_member_is_refused(package, tmp_path):
+    bad = _repack(package[0], tmp_path / "deflated.wbpkg", compression=zipfile.ZIP_DEFLATED)
+    _refused(bad, "is compressed or encrypted")
+
+
+@pytest.mark.parametrize("shape, message", [
+    (lambda m: [m], "the manifest is not a JSON object"),
+    (lambda m: {**m, "members": list(m["members"])}, "the manifest's members are not"),
+    (lambda m: {**m, "members": {**m["members"], "image.wbi": "x"}}, "the manifest's members are not"),
+    (lambda m: {**m, "name": 7}, "the manifest has no name"),
+])
+def test_a_manifest_of_the_wrong_shape_is_refused(package, tmp_path, shape, message):
+    bad = _repack(package[0], tmp_path / "shape.wbpkg", manifest_change=shape)
+    _refused(bad, message)
+
+
+def test_a_packaged_graph_naming_a_host_file_is_refused(package, tmp_path, rebuild_here):
+    # sources/graph.toml is a member like any other: its modules must be packaged sources, not
+    # paths that reach out of the rebuild directory to a file of the host.
+    host_file = os.path.join(SAMPLE, "wordfreq.wasm")
+
+    def point_out(name, data):
+        return data.replace(b'"wordfreq.wasm"', json.dumps(host_file).encode()) if name == "sources/graph.toml" else data
+    bad = _repack(package[0], tmp_path / "reach.wbpkg", change=point_out)
+    with pytest.raises(PackageError) as info:
+        read_runnable(str(bad), rebuild=True)
+    assert "sources/graph.toml: module 'wordfreq' is not one of the packaged sources" in str(info.value)
+    assert os.listdir(rebuild_here) == []  # the private directory is gone

@@ -29,9 +29,9 @@ def read_runnable(path: str, rebuild: bool = False) -> bytes:
     package for another machine is rebuilt here from the sources it carries)."""
     from .package import is_package, open_package, rebuild_from_sources
     if is_package(path):
-        image, manifest, archive = open_package(path)
+        image, manifest, members = open_package(path)
         if rebuild and manifest["target"]["machine"] != host_machine():
-            image = rebuild_from_sources(archive, manifest, path)
+            image = rebuild_from_sources(members, manifest, path)
         return image
     try:
         with open(path, "rb") as f:

@@ -10,12 +10,14 @@ Subcommands:
   cache stats|clear|prune        look after the per-function cache
   wast PATH... [--json]          run spec scripts (JSON form): `N passed, M failed, K skipped`
 
-User errors print one line each and exit 1; no tracebacks.
+User errors print one line each and exit 1; no tracebacks. Ctrl-C (SIGINT) stops `run` at once with
+exit status 130, even while the program loops in compiled code.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 
@@ -107,7 +109,52 @@ def cmd_cache(args) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _stop_native_code_on_interrupt():
+    """While `run` runs: Ctrl-C (SIGINT) ends the process at once with status 130 if the main
+    thread is inside compiled wasm code, where Python's own handler (KeyboardInterrupt) could only
+    run once the code returned, perhaps never. Elsewhere (a host function, loading, --rebuild)
+    KeyboardInterrupt unwinds as usual. Python's C-level handler writes the signal's number to a
+    wakeup pipe even while compiled code runs; a thread reading it looks where the main thread is."""
+    import os
+    import signal
+    import threading
+    from .loader.runtime import Store
+
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield  # Ctrl-C is not ours to handle (ignored, or taken by whoever called main)
+        return
+    native = Store.call_entry.__code__  # its frame is on top while compiled code runs
+    main = threading.main_thread().ident
+
+    def watch(read_end):
+        while got := os.read(read_end, 64):
+            frame = sys._current_frames().get(main)
+            if signal.SIGINT in got and frame is not None and frame.f_code is native:
+                os.write(2, b"wasmbuild: interrupted\n")
+                os._exit(130)
+
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    previous = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    watcher = threading.Thread(target=watch, args=(read_end,), name="wasmbuild-sigint", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        os.close(write_end)  # the watcher reads end-of-file and ends
+        watcher.join()
+        os.close(read_end)
+
+
 def cmd_run(args) -> int:
+    with _stop_native_code_on_interrupt():
+        return _run(args)
+
+
+def _run(args) -> int:
     from .api import find_export, load, parse_arg, run_wasi
     if not args.invoke:
         dirs = {}

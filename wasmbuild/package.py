@@ -13,9 +13,11 @@ and the SHA-256 and size of every other member.
 
 `make_package(image_path, name, sources)` gives the package bytes (`sources`: the graph's manifest,
 or the module file of a single-module image, or None). `open_package(path)`
-verifies everything before any code is mapped: that the file is a whole archive, the manifest's
-format, every member's checksum and size, and that the image inside matches the manifest; it gives
-the verified image bytes and the manifest. `PackageError` says what is wrong.
+verifies everything before any code is mapped: that the file is a whole archive whose members are
+only those above (no absolute path, `..` or duplicate), stored, the manifest's format, every
+member's checksum and size, and that the image inside matches the manifest; it gives the verified
+image bytes, the manifest and the verified bytes of every member. `rebuild_from_sources` builds
+those sources again in a fresh private directory. `PackageError` says what is wrong.
 """
 
 from __future__ import annotations
@@ -157,32 +159,79 @@ def _toml_value(value) -> str:
     return json.dumps(value)
 
 
-def open_package(path: str) -> tuple[bytes, dict, zipfile.ZipFile]:
-    """Verify the package at `path`; gives (image bytes, manifest, archive)."""
+def _member_name_error(name: str) -> str | None:
+    """Why `name` may not be a member of a package (None if it may): the manifest, the image, or
+    one file directly in sources/; never an absolute path, `..`, an empty or odd component."""
+    if name in (MANIFEST, IMAGE):
+        return None
+    if not name.startswith(SOURCES):
+        return "is not a member a package can have"
+    rest = name[len(SOURCES):]
+    if not rest or rest in (".", "..") or any(c in rest for c in "/\\\0"):
+        return "is not a plain file name under sources/"
+    return None
+
+
+def _manifest_error(manifest) -> str | None:
+    """What is wrong with the shape of a manifest (None if nothing)."""
+    if not isinstance(manifest, dict):
+        return "the manifest is not a JSON object"
+    if manifest.get("format") != PACKAGE_FORMAT:
+        return (f"package format {manifest.get('format')!r} is not supported "
+                f"(this wasmbuild reads format {PACKAGE_FORMAT})")
+    members = manifest.get("members")
+    if not isinstance(members, dict) or not all(
+            isinstance(info, dict) and isinstance(info.get("size"), int) and isinstance(info.get("sha256"), str)
+            for info in members.values()):
+        return "the manifest's members are not {name: {size, sha256}}"
+    if not isinstance(manifest.get("name"), str):
+        return "the manifest has no name"
+    return None
+
+
+def open_package(path: str) -> tuple[bytes, dict, dict[str, bytes]]:
+    """Verify the package at `path`; gives (image bytes, manifest, every member but the manifest:
+    name -> its verified bytes). Every member's name and kind is checked before anything is read."""
     try:
-        archive = zipfile.ZipFile(path)
-        names = archive.namelist()
-        manifest = json.loads(archive.read(MANIFEST))
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            seen = set()
+            for info in infos:
+                problem = _member_name_error(info.filename)
+                if problem is None and info.filename in seen:
+                    problem = "appears twice"
+                if problem is None and (info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 1):
+                    problem = "is compressed or encrypted (package members are stored as they are)"
+                if problem is not None:
+                    raise PackageError(f"member {info.filename!r} {problem}", file=path)
+                seen.add(info.filename)
+            manifest = json.loads(archive.read(MANIFEST))
+            problem = _manifest_error(manifest)
+            if problem is not None:
+                raise PackageError(problem, file=path)
+            listed = manifest["members"]
+            extra = sorted(seen - set(listed) - {MANIFEST})
+            if extra:
+                raise PackageError(f"member {extra[0]} is not listed in the manifest", file=path)
+            if IMAGE not in listed:
+                raise PackageError(f"the manifest lists no {IMAGE}", file=path)
+            members = {}
+            for member, info in sorted(listed.items()):
+                if member not in seen:
+                    raise PackageError(f"member {member} is missing or damaged", file=path)
+                if archive.getinfo(member).file_size != info["size"]:
+                    raise PackageError(f"member {member} does not match its checksum (tampered or damaged)",
+                                       file=path)
+                data = archive.read(member)
+                if len(data) != info["size"] or _sha256(data) != info["sha256"]:
+                    raise PackageError(f"member {member} does not match its checksum (tampered or damaged)",
+                                       file=path)
+                members[member] = data
     except FileNotFoundError:
         raise PackageError("no such file", file=path) from None
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as e:
         raise PackageError(f"not a whole wasmbuild package ({e})", file=path) from None
-    if manifest.get("format") != PACKAGE_FORMAT:
-        raise PackageError(f"package format {manifest.get('format')!r} is not supported "
-                           f"(this wasmbuild reads format {PACKAGE_FORMAT})", file=path)
-    members = manifest.get("members", {})
-    extra = sorted(set(names) - set(members) - {MANIFEST})
-    if extra:
-        raise PackageError(f"member {extra[0]} is not listed in the manifest", file=path)
-    for member, info in sorted(members.items()):
-        try:
-            data = archive.read(member)
-        except (KeyError, zipfile.BadZipFile, OSError, EOFError) as e:
-            raise PackageError(f"member {member} is missing or damaged ({e})", file=path) from None
-        if len(data) != info.get("size") or _sha256(data) != info.get("sha256"):
-            raise PackageError(f"member {member} does not match its checksum (tampered or damaged)",
-                               file=path)
-    image_bytes = archive.read(IMAGE)
+    image_bytes = members[IMAGE]
     try:
         described = _describe(image_bytes, f"{path}:{IMAGE}")
     except ImageError as e:
@@ -190,31 +239,49 @@ def open_package(path: str) -> tuple[bytes, dict, zipfile.ZipFile]:
     for key in ("target", "versions", "entry"):
         if described[key] != manifest.get(key):
             raise PackageError(f"the manifest's {key} does not match the image", file=path)
-    return image_bytes, manifest, archive
+    return image_bytes, manifest, members
 
 
-def rebuild_from_sources(archive: zipfile.ZipFile, manifest: dict, path: str) -> bytes:
-    """Build the packaged graph again for this machine from the packaged sources."""
+def rebuild_from_sources(members: dict[str, bytes], manifest: dict, path: str) -> bytes:
+    """Build the packaged graph again for this machine from the packaged sources (`members` as
+    `open_package` gives them), in a fresh private directory."""
     import tempfile
     from .build import build_graph
     from .cache import open_cache
     from .compile import CompileSettings
-    sources = [n for n in archive.namelist() if n.startswith(SOURCES)]
+    sources = {name[len(SOURCES):]: data for name, data in members.items() if name.startswith(SOURCES)}
     if not sources:
         raise PackageError("the package holds no sources to rebuild from", file=path)
-    with tempfile.TemporaryDirectory(prefix="wasmbuild-rebuild-") as tmp:
-        for name in sources:
-            target = os.path.join(tmp, name[len(SOURCES):])
-            with open(target, "wb") as f:
-                f.write(archive.read(name))
-        settings = CompileSettings(opt_level=manifest.get("settings", {}).get("opt_level", 2))
-        graph = os.path.join(tmp, "graph.toml")
-        if os.path.exists(graph):
+    if "graph.toml" not in sources and len(sources) != 1:
+        raise PackageError("the sources are neither one module nor a graph.toml and its modules", file=path)
+    settings = manifest.get("settings")
+    opt_level = settings.get("opt_level", 2) if isinstance(settings, dict) else 2
+    if opt_level not in range(4):
+        raise PackageError(f"the manifest's opt_level {opt_level!r} is not 0..3", file=path)
+    settings = CompileSettings(opt_level=opt_level)
+    with tempfile.TemporaryDirectory(prefix="wasmbuild-rebuild-") as tmp:  # made 0700, empty
+        for name, data in sources.items():
+            fd = os.open(os.path.join(tmp, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+        if "graph.toml" in sources:
+            graph = os.path.join(tmp, "graph.toml")
+            _check_graph_sources(graph, tmp, set(sources) - {"graph.toml"}, path)
             image, _report = build_graph(graph, settings, os.cpu_count() or 1, open_cache())
         else:
             from .build import ModuleInput, build_image
             from .wat import read_module_bytes
-            module = os.path.join(tmp, sources[0][len(SOURCES):])
+            module = os.path.join(tmp, next(iter(sources)))
             image, _report = build_image([ModuleInput(manifest["name"], read_module_bytes(module), module)],
                                          settings, os.cpu_count() or 1, cache=open_cache())
     return image
+
+
+def _check_graph_sources(graph_path: str, directory: str, files: set[str], path: str) -> None:
+    """Refuse a packaged graph.toml whose modules are not packaged sources (an absolute path, or one
+    leading out of the sources, would build a host file into the image)."""
+    from .graph import load_manifest
+    for step in load_manifest(graph_path).modules:
+        if os.path.dirname(step.path) != directory or os.path.basename(step.path) not in files:
+            raise PackageError(f"sources/graph.toml: module {step.name!r} is not one of the packaged sources",
+                               file=path)

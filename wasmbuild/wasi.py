@@ -7,22 +7,31 @@ be provided as the `wasi_snapshot_preview1` import namespace; `wasi.bind(memory)
 they read and write (the program's exported memory); `wasi.run(start)` calls `_start` and gives
 the exit code (`proc_exit` ends the program through `WasiExit`).
 
-Sandboxing: a program reaches files only through preopened directories. Every path is resolved
-below the directory it is relative to: absolute paths, `..` that would climb above it, and
-symbolic links that lead outside it are refused with `ENOTCAPABLE`. Functions that make no sense
-here (sockets, hard links...) return `ENOTSUP`; a module importing a name that WASI preview 1 does
-not have is reported when it is linked ("unknown import").
+Sandboxing: a program reaches files only through preopened directories, and every descriptor it
+holds names a host object inside the directory it was opened from. A directory descriptor holds
+an open host directory (not a path), and a guest path is walked from it one component at a time
+with `openat`-style calls that never follow a symbolic link by themselves: a link is read and its
+target walked in turn, so absolute paths, `..` that would climb above the starting directory and
+links leading outside it are refused with `ENOTCAPABLE`, whatever is renamed meanwhile. Functions
+that make no sense here (sockets, hard links...) return `ENOTSUP`; a module importing a name that
+WASI preview 1 does not have is reported when it is linked ("unknown import").
+
+Every function answers with an errno, never a Python exception: sizes and addresses are checked
+against memory before anything is allocated, and data moves between memory and files a bounded
+chunk at a time (one `fd_read`/`fd_write` moves at most `MAX_TRANSFER` bytes, as Linux does).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import stat
 import struct
 import sys
 import time
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from .contract.types import I32, I64, FuncType
 from .loader.runtime import Function, Memory, Store
@@ -30,12 +39,19 @@ from .loader.runtime import Function, Memory, Store
 NAMESPACE = "wasi_snapshot_preview1"
 
 # errno values of WASI preview 1
-SUCCESS, E2BIG, EACCES, EBADF, EEXIST, EFAULT, EINVAL, EIO, EISDIR = 0, 1, 2, 8, 20, 21, 28, 29, 31
-ELOOP, ENAMETOOLONG, ENOENT, ENOSYS, ENOTDIR, ENOTEMPTY, ENOTSUP, EPERM = 32, 37, 44, 52, 54, 55, 58, 63
-ESPIPE, ENOTCAPABLE = 70, 76
+SUCCESS, E2BIG, EACCES, EAGAIN, EBADF, EBUSY, EEXIST, EFAULT, EFBIG = 0, 1, 2, 6, 8, 10, 20, 21, 22
+EINTR, EINVAL, EIO, EISDIR, ELOOP, EMFILE, ENAMETOOLONG, ENFILE, ENOENT = 27, 28, 29, 31, 32, 33, 37, 41, 44
+ENOMEM, ENOSPC, ENOSYS, ENOTDIR, ENOTEMPTY, ENOTSUP, EPERM, EPIPE = 48, 51, 52, 54, 55, 58, 63, 64
+EROFS, ESPIPE, EXDEV, ENOTCAPABLE = 69, 70, 75, 76
 
-_ERRNO = {2: ENOENT, 13: EACCES, 17: EEXIST, 20: ENOTDIR, 21: EISDIR, 22: EINVAL, 39: ENOTEMPTY,
-          40: ELOOP, 36: ENAMETOOLONG, 1: EPERM, 9: EBADF, 29: ESPIPE, 5: EIO, 95: ENOTSUP, 7: E2BIG}
+_ERRNO = {errno.E2BIG: E2BIG, errno.EACCES: EACCES, errno.EAGAIN: EAGAIN, errno.EBADF: EBADF,
+          errno.EBUSY: EBUSY, errno.EEXIST: EEXIST, errno.EFAULT: EFAULT, errno.EFBIG: EFBIG,
+          errno.EINTR: EINTR, errno.EINVAL: EINVAL, errno.EIO: EIO, errno.EISDIR: EISDIR,
+          errno.ELOOP: ELOOP, errno.EMFILE: EMFILE, errno.ENAMETOOLONG: ENAMETOOLONG,
+          errno.ENFILE: ENFILE, errno.ENOENT: ENOENT, errno.ENOMEM: ENOMEM, errno.ENOSPC: ENOSPC,
+          errno.ENOTDIR: ENOTDIR, errno.ENOTEMPTY: ENOTEMPTY, errno.EOPNOTSUPP: ENOTSUP,
+          errno.EPERM: EPERM, errno.EPIPE: EPIPE, errno.EROFS: EROFS, errno.ESPIPE: ESPIPE,
+          errno.EXDEV: EXDEV}
 
 # file types
 FT_UNKNOWN, FT_BLOCK, FT_CHAR, FT_DIR, FT_REGULAR, FT_SYMLINK = 0, 1, 2, 3, 4, 7
@@ -44,8 +60,26 @@ RIGHT_FD_READ = 1 << 1
 RIGHT_FD_WRITE = 1 << 6
 ALL_RIGHTS = (1 << 30) - 1
 
+LOOKUP_SYMLINK_FOLLOW = 1
 O_CREAT, O_DIRECTORY, O_EXCL, O_TRUNC = 1, 2, 4, 8
 FDFLAG_APPEND = 1
+EVENT_CLOCK, EVENT_FD_READ, EVENT_FD_WRITE = 0, 1, 2
+SUBSCRIPTION_CLOCK_ABSTIME = 1
+
+# preview 1 records (little-endian, fields at their natural alignment)
+_IOVEC = struct.Struct("<II")                   # buf, buf_len
+_SUBSCRIPTION = struct.Struct("<QB7xI4xQQH6x")  # userdata, tag, then for a clock: its id, timeout,
+                                                # precision, flags; for fd_read/fd_write: the fd (as id)
+_EVENT = struct.Struct("<QHB5xQH6x")             # userdata, error, type; fd: nbytes, flags
+_FILESTAT = struct.Struct("<QQB7xQQQQQ")         # dev, ino, filetype, nlink, size, atim, mtim, ctim
+_DIRENT = struct.Struct("<QQIB3x")               # d_next, d_ino, d_namlen, d_type
+
+_CHUNK = 1 << 20              # the most copied between memory and the host at a time
+MAX_TRANSFER = 0x7FFFF000     # the most one fd_read or fd_write moves, as Linux's read and write
+_MAX_SLEEP = 86400.0          # seconds: a long wait is slept a day at a time
+_MAX_SYMLINKS = 40            # links followed in one path, as Linux; more is ELOOP
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_CLOCKS = (time.time_ns, time.monotonic_ns, time.process_time_ns, time.thread_time_ns)
 
 
 class WasiExit(Exception):
@@ -64,16 +98,13 @@ class _Errno(Exception):
 @dataclass
 class _Fd:
     kind: str                   # "stdio", "dir", "file"
-    host_path: str | None = None
+    os_fd: int | None = None    # dirs and files: the open host object itself
     guest_path: str | None = None  # preopened directories: their guest name
-    os_fd: int | None = None
     stream: object = None       # stdio: a binary file object
     filetype: int = FT_UNKNOWN
     append: bool = False
     readable: bool = True
     writable: bool = True
-    preopen_root: str | None = None  # directories: the root of the preopen it lies in
-    dir_entries: list | None = field(default=None, repr=False)
 
 
 def _i64(bits: int) -> int:
@@ -92,11 +123,15 @@ class Wasi:
             2: _Fd("stdio", stream=stderr or sys.stderr.buffer, filetype=FT_CHAR, readable=False),
         }
         for guest, host in (preopens or {}).items():
-            root = os.path.realpath(host)
-            if not os.path.isdir(root):
+            if not os.path.isdir(host):
+                self.close()
                 raise NotADirectoryError(f"--dir {host}: not a directory")
-            self.fds[len(self.fds)] = _Fd("dir", host_path=root, guest_path=guest, filetype=FT_DIR,
-                                          preopen_root=root)
+            try:
+                os_fd = os.open(host, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            except OSError as e:
+                self.close()
+                raise NotADirectoryError(f"--dir {host}: cannot open: {e.strerror}") from None
+            self.fds[len(self.fds)] = _Fd("dir", os_fd=os_fd, guest_path=guest, filetype=FT_DIR)
 
     # --- plumbing ---------------------------------------------------------------------------------
     def bind(self, memory: Memory) -> None:
@@ -131,6 +166,11 @@ class Wasi:
             raise _Errno(EFAULT)
         return self.memory
 
+    def _check(self, ptr: int, n: int) -> None:
+        """EFAULT unless the `n` bytes at `ptr` lie inside memory (checked before any allocation)."""
+        if ptr + n > self._mem().size:
+            raise _Errno(EFAULT)
+
     def _read(self, ptr: int, n: int) -> bytes:
         try:
             return self._mem().read(ptr, n)
@@ -155,12 +195,46 @@ class Wasi:
             raise _Errno(EBADF)
         return entry
 
-    def _iovecs(self, ptr: int, count: int) -> list[tuple[int, int]]:
-        raw = self._read(ptr, 8 * count)
-        return [struct.unpack_from("<II", raw, 8 * i) for i in range(count)]
+    def _new_fd(self, entry: _Fd) -> int:
+        fd = 0
+        while fd in self.fds:
+            fd += 1
+        self.fds[fd] = entry
+        return fd
 
-    def _resolve(self, dirfd: int, path_ptr: int, path_len: int, follow: bool = True) -> tuple[_Fd, str]:
-        """The host path of a guest path relative to directory `dirfd`, kept inside its preopen."""
+    def _records(self, ptr: int, count: int, record: struct.Struct):
+        """The `count` records of layout `record` at `ptr` (the array checked against memory first),
+        read a block of at most _CHUNK bytes at a time."""
+        self._check(ptr, count * record.size)
+        per_block = max(1, _CHUNK // record.size)
+        for first in range(0, count, per_block):
+            n = min(per_block, count - first)
+            yield from record.iter_unpack(self._read(ptr + first * record.size, n * record.size))
+
+    def _iovecs(self, ptr: int, count: int):
+        """The (address, length) pairs of an iovec array, every one checked against memory before
+        the first is used."""
+        for buf, n in self._records(ptr, count, _IOVEC):
+            self._check(buf, n)
+        return self._records(ptr, count, _IOVEC)
+
+    @staticmethod
+    def _pieces(spans, limit: int):
+        """(address, length) pieces of at most _CHUNK bytes covering `spans`, `limit` bytes at most."""
+        for ptr, n in spans:
+            while n and limit:
+                k = min(n, _CHUNK, limit)
+                yield ptr, k
+                ptr, n, limit = ptr + k, n - k, limit - k
+            if not limit:
+                return
+
+    @contextmanager
+    def _at(self, dirfd: int, path_ptr: int, path_len: int, follow: bool):
+        """Walk a guest path from directory `dirfd`; gives (host directory descriptor, name): the
+        directory holding the path's last component, and that component ("." for the directory
+        itself). With `follow`, a symbolic link in last place is followed too, else the name may
+        be a link. Descriptors opened on the way are closed when the block ends."""
         base = self._fd(dirfd)
         if base.kind != "dir":
             raise _Errno(ENOTDIR)
@@ -170,15 +244,49 @@ class Wasi:
             raise _Errno(EINVAL) from None
         if "\0" in path:
             raise _Errno(EINVAL)
+        if not path:
+            raise _Errno(ENOENT)
         if path.startswith("/"):
             raise _Errno(ENOTCAPABLE)
-        root = base.preopen_root
-        candidate = os.path.normpath(os.path.join(base.host_path, path))
-        resolved = os.path.realpath(candidate) if follow else os.path.join(
-            os.path.realpath(os.path.dirname(candidate)), os.path.basename(candidate))
-        if os.path.commonpath([root, resolved]) != root:
-            raise _Errno(ENOTCAPABLE)
-        return base, resolved
+        opened: list[int] = []  # the directories walked into below `base`, innermost last
+        try:
+            yield self._walk(base.os_fd, path, follow, opened)
+        finally:
+            for fd in opened:
+                os.close(fd)
+
+    @staticmethod
+    def _walk(start: int, path: str, follow: bool, opened: list[int]) -> tuple[int, str]:
+        pending = [part for part in reversed(path.split("/")) if part]  # next component last
+        links = 0
+        while pending:
+            part = pending.pop()
+            here = opened[-1] if opened else start
+            if part == ".":
+                continue
+            if part == "..":
+                if not opened:
+                    raise _Errno(ENOTCAPABLE)
+                os.close(opened.pop())
+                continue
+            if not pending and not follow:
+                return here, part
+            try:
+                target = os.readlink(part, dir_fd=here)
+            except OSError:
+                target = None  # not a link (or not there: what is done with it will say so)
+            if target is not None:
+                links += 1
+                if links > _MAX_SYMLINKS:
+                    raise _Errno(ELOOP)
+                if target.startswith("/"):
+                    raise _Errno(ENOTCAPABLE)
+                pending += [p for p in reversed(target.split("/")) if p]
+                continue
+            if not pending:
+                return here, part
+            opened.append(os.open(part, _DIR_FLAGS, dir_fd=here))  # O_NOFOLLOW: a link swapped in is ELOOP
+        return (opened[-1] if opened else start), "."
 
     # --- the functions -------------------------------------------------------------------------------
     def args_sizes_get(self, argc_ptr, size_ptr):
@@ -203,62 +311,58 @@ class Wasi:
             self._write(buf, data)
             buf += len(data)
 
-    def clock_res_get(self, clock_id, res_ptr):
-        if clock_id > 3:
+    @staticmethod
+    def _now(clock_id: int) -> int:
+        if clock_id >= len(_CLOCKS):
             raise _Errno(EINVAL)
+        return _CLOCKS[clock_id]()
+
+    def clock_res_get(self, clock_id, res_ptr):
+        self._now(clock_id)
         self._u64(res_ptr, 1000)
 
     def clock_time_get(self, clock_id, _precision, time_ptr):
-        if clock_id == 0:
-            now = time.time_ns()
-        elif clock_id == 1:
-            now = time.monotonic_ns()
-        elif clock_id == 2:
-            now = time.process_time_ns()
-        elif clock_id == 3:
-            now = time.thread_time_ns()
-        else:
-            raise _Errno(EINVAL)
-        self._u64(time_ptr, now)
+        self._u64(time_ptr, self._now(clock_id))
 
     def random_get(self, buf, n):
-        self._write(buf, secrets.token_bytes(n))
+        self._check(buf, n)
+        for ptr, k in self._pieces([(buf, n)], n):
+            self._write(ptr, secrets.token_bytes(k))
 
     def fd_write(self, fd, iovs, count, nwritten_ptr):
         entry = self._fd(fd)
         if not entry.writable:
             raise _Errno(EBADF)
-        data = b"".join(self._read(p, n) for p, n in self._iovecs(iovs, count))
-        try:
+        if entry.kind == "dir":
+            raise _Errno(EISDIR)
+        if entry.kind == "file" and entry.append:
+            os.lseek(entry.os_fd, 0, os.SEEK_END)
+        written = 0
+        for ptr, n in self._pieces(self._iovecs(iovs, count), MAX_TRANSFER):
+            data = self._read(ptr, n)
             if entry.kind == "stdio":
-                entry.stream.write(data)
-                written = len(data)
-            elif entry.kind == "file":
-                if entry.append:
-                    os.lseek(entry.os_fd, 0, os.SEEK_END)
-                written = os.write(entry.os_fd, data)
+                entry.stream.write(data)  # a buffered stream takes it all
+                done = n
             else:
-                raise _Errno(EISDIR)
-        except OSError as e:
-            raise _Errno(_ERRNO.get(e.errno, EIO)) from None
+                done = os.write(entry.os_fd, data)
+            written += done
+            if done < n:
+                break
         self._u32(nwritten_ptr, written)
 
     def fd_read(self, fd, iovs, count, nread_ptr):
         entry = self._fd(fd)
         if not entry.readable:
             raise _Errno(EBADF)
+        if entry.kind == "dir":
+            raise _Errno(EISDIR)
         total = 0
-        for ptr, n in self._iovecs(iovs, count):
-            try:
-                if entry.kind == "stdio":
-                    stream = entry.stream
-                    chunk = stream.read1(n) if hasattr(stream, "read1") else stream.read(n)
-                elif entry.kind == "file":
-                    chunk = os.read(entry.os_fd, n)
-                else:
-                    raise _Errno(EISDIR)
-            except OSError as e:
-                raise _Errno(_ERRNO.get(e.errno, EIO)) from None
+        for ptr, n in self._pieces(self._iovecs(iovs, count), MAX_TRANSFER):
+            if entry.kind == "stdio":
+                stream = entry.stream
+                chunk = stream.read1(n) if hasattr(stream, "read1") else stream.read(n)
+            else:
+                chunk = os.read(entry.os_fd, n)
             self._write(ptr, chunk)
             total += len(chunk)
             if len(chunk) < n:
@@ -271,10 +375,7 @@ class Wasi:
             raise _Errno(ESPIPE)
         if whence > 2:
             raise _Errno(EINVAL)
-        try:
-            pos = os.lseek(entry.os_fd, _i64(offset), (os.SEEK_SET, os.SEEK_CUR, os.SEEK_END)[whence])
-        except OSError as e:
-            raise _Errno(_ERRNO.get(e.errno, EINVAL)) from None
+        pos = os.lseek(entry.os_fd, _i64(offset), (os.SEEK_SET, os.SEEK_CUR, os.SEEK_END)[whence])
         self._u64(result_ptr, pos)
 
     def fd_tell(self, fd, result_ptr):
@@ -302,26 +403,29 @@ class Wasi:
     def fd_fdstat_set_flags(self, fd, flags):
         self._fd(fd).append = bool(flags & FDFLAG_APPEND)
 
+    @staticmethod
+    def _filetype(mode: int) -> int:
+        return (FT_DIR if stat.S_ISDIR(mode) else FT_REGULAR if stat.S_ISREG(mode) else FT_SYMLINK
+                if stat.S_ISLNK(mode) else FT_CHAR if stat.S_ISCHR(mode) else FT_BLOCK if stat.S_ISBLK(mode)
+                else FT_UNKNOWN)
+
     def _filestat(self, st: os.stat_result) -> bytes:
-        mode = st.st_mode
-        ft = (FT_DIR if stat.S_ISDIR(mode) else FT_REGULAR if stat.S_ISREG(mode) else FT_SYMLINK
-              if stat.S_ISLNK(mode) else FT_CHAR if stat.S_ISCHR(mode) else FT_BLOCK if stat.S_ISBLK(mode)
-              else FT_UNKNOWN)
-        return struct.pack("<QQBxxxxxxxQQQQQ", st.st_dev, st.st_ino, ft, st.st_nlink, st.st_size,
-                           st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns)
+        return _FILESTAT.pack(st.st_dev, st.st_ino, self._filetype(st.st_mode), st.st_nlink, st.st_size,
+                              st.st_atime_ns, st.st_mtime_ns, st.st_ctime_ns)
 
     def fd_filestat_get(self, fd, buf):
         entry = self._fd(fd)
         if entry.kind == "stdio":
-            self._write(buf, struct.pack("<QQBxxxxxxxQQQQQ", 0, 0, FT_CHAR, 1, 0, 0, 0, 0))
+            self._write(buf, _FILESTAT.pack(0, 0, FT_CHAR, 1, 0, 0, 0, 0))
             return
-        st = os.fstat(entry.os_fd) if entry.os_fd is not None else os.stat(entry.host_path)
-        self._write(buf, self._filestat(st))
+        self._write(buf, self._filestat(os.fstat(entry.os_fd)))
 
     def fd_filestat_set_size(self, fd, size):
         entry = self._fd(fd)
         if entry.kind != "file":
             raise _Errno(EINVAL)
+        if size >= 1 << 63:
+            raise _Errno(EFBIG)
         os.ftruncate(entry.os_fd, size)
 
     def fd_prestat_get(self, fd, buf):
@@ -341,85 +445,71 @@ class Wasi:
 
     def path_open(self, dirfd, lookupflags, path_ptr, path_len, oflags, rights_base, _rights_inh, fdflags,
                   fd_ptr):
-        base, host = self._resolve(dirfd, path_ptr, path_len, follow=bool(lookupflags & 1))
-        if oflags & O_DIRECTORY or (os.path.isdir(host) and not oflags & (O_CREAT | O_TRUNC)
-                                    and not rights_base & RIGHT_FD_WRITE):
-            if not os.path.isdir(host):
-                raise _Errno(ENOTDIR if os.path.exists(host) else ENOENT)
-            entry = _Fd("dir", host_path=host, filetype=FT_DIR, preopen_root=base.preopen_root)
+        self._check(fd_ptr, 4)
+        readable = bool(rights_base & RIGHT_FD_READ)
+        writable = bool(rights_base & RIGHT_FD_WRITE) or bool(oflags & (O_CREAT | O_TRUNC))
+        if oflags & O_DIRECTORY:
+            flags = os.O_RDONLY | os.O_DIRECTORY
         else:
-            readable = bool(rights_base & RIGHT_FD_READ)
-            writable = bool(rights_base & RIGHT_FD_WRITE) or bool(oflags & (O_CREAT | O_TRUNC))
             flags = os.O_RDWR if readable and writable else os.O_WRONLY if writable else os.O_RDONLY
-            if oflags & O_CREAT:
-                flags |= os.O_CREAT
-            if oflags & O_EXCL:
-                flags |= os.O_EXCL
-            if oflags & O_TRUNC:
-                flags |= os.O_TRUNC
-            if not lookupflags & 1:
-                flags |= os.O_NOFOLLOW
-            try:
-                os_fd = os.open(host, flags | getattr(os, "O_CLOEXEC", 0), 0o644)
-            except OSError as e:
-                raise _Errno(_ERRNO.get(e.errno, EIO)) from None
-            entry = _Fd("file", host_path=host, os_fd=os_fd, filetype=FT_REGULAR, readable=readable,
-                        writable=writable, append=bool(fdflags & FDFLAG_APPEND),
-                        preopen_root=base.preopen_root)
-        fd = max(self.fds) + 1
-        self.fds[fd] = entry
-        self._u32(fd_ptr, fd)
+        for wasi_flag, os_flag in ((O_CREAT, os.O_CREAT), (O_EXCL, os.O_EXCL), (O_TRUNC, os.O_TRUNC)):
+            if oflags & wasi_flag:
+                flags |= os_flag
+        with self._at(dirfd, path_ptr, path_len, bool(lookupflags & LOOKUP_SYMLINK_FOLLOW)) as (at, name):
+            # O_NOFOLLOW: a link still in last place is one the program asked not to follow
+            os_fd = os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=at)
+        mode = os.fstat(os_fd).st_mode
+        if stat.S_ISDIR(mode):
+            entry = _Fd("dir", os_fd=os_fd, filetype=FT_DIR)
+        else:
+            entry = _Fd("file", os_fd=os_fd, filetype=self._filetype(mode), readable=readable,
+                        writable=writable, append=bool(fdflags & FDFLAG_APPEND))
+        self._u32(fd_ptr, self._new_fd(entry))
 
     def path_filestat_get(self, dirfd, lookupflags, path_ptr, path_len, buf):
-        _base, host = self._resolve(dirfd, path_ptr, path_len, follow=bool(lookupflags & 1))
-        try:
-            st = os.stat(host) if lookupflags & 1 else os.lstat(host)
-        except OSError as e:
-            raise _Errno(_ERRNO.get(e.errno, EIO)) from None
+        with self._at(dirfd, path_ptr, path_len, bool(lookupflags & LOOKUP_SYMLINK_FOLLOW)) as (at, name):
+            st = os.stat(name, dir_fd=at, follow_symlinks=False)
         self._write(buf, self._filestat(st))
 
     def path_create_directory(self, dirfd, path_ptr, path_len):
-        _base, host = self._resolve(dirfd, path_ptr, path_len)
-        self._os(os.mkdir, host)
+        with self._at(dirfd, path_ptr, path_len, follow=False) as (at, name):
+            os.mkdir(name, dir_fd=at)
 
     def path_remove_directory(self, dirfd, path_ptr, path_len):
-        _base, host = self._resolve(dirfd, path_ptr, path_len, follow=False)
-        self._os(os.rmdir, host)
+        with self._at(dirfd, path_ptr, path_len, follow=False) as (at, name):
+            os.rmdir(name, dir_fd=at)
 
     def path_unlink_file(self, dirfd, path_ptr, path_len):
-        _base, host = self._resolve(dirfd, path_ptr, path_len, follow=False)
-        if os.path.isdir(host) and not os.path.islink(host):
-            raise _Errno(EISDIR)
-        self._os(os.unlink, host)
+        with self._at(dirfd, path_ptr, path_len, follow=False) as (at, name):
+            if stat.S_ISDIR(os.stat(name, dir_fd=at, follow_symlinks=False).st_mode):
+                raise _Errno(EISDIR)
+            os.unlink(name, dir_fd=at)
 
     def path_rename(self, old_dirfd, old_ptr, old_len, new_dirfd, new_ptr, new_len):
-        _b1, old = self._resolve(old_dirfd, old_ptr, old_len, follow=False)
-        _b2, new = self._resolve(new_dirfd, new_ptr, new_len, follow=False)
-        self._os(os.rename, old, new)
-
-    def _os(self, fn, *args):
-        try:
-            fn(*args)
-        except OSError as e:
-            raise _Errno(_ERRNO.get(e.errno, EIO)) from None
+        with self._at(old_dirfd, old_ptr, old_len, follow=False) as (old_at, old), \
+                self._at(new_dirfd, new_ptr, new_len, follow=False) as (new_at, new):
+            os.rename(old, new, src_dir_fd=old_at, dst_dir_fd=new_at)
 
     def fd_readdir(self, fd, buf, buf_len, cookie, used_ptr):
         entry = self._fd(fd)
         if entry.kind != "dir":
             raise _Errno(ENOTDIR)
-        names = [".", ".."] + sorted(os.listdir(entry.host_path))
+        self._check(buf, buf_len)
+        names = [".", ".."] + sorted(os.listdir(entry.os_fd))
+        here = os.fstat(entry.os_fd)
         out = bytearray()
         for i in range(cookie, len(names)):
             name = names[i]
-            host = os.path.join(entry.host_path, name)
-            try:
-                st = os.lstat(host)
-                ino = st.st_ino
-                ft = FT_DIR if stat.S_ISDIR(st.st_mode) else FT_SYMLINK if stat.S_ISLNK(st.st_mode) else FT_REGULAR
-            except OSError:
-                ino, ft = 0, FT_UNKNOWN
-            raw = name.encode()
-            out += struct.pack("<QQIBxxx", i + 1, ino, len(raw), ft) + raw
+            if i < 2:
+                st = here  # ".." too: the directory's parent may lie outside what the program was given
+            else:
+                try:
+                    st = os.stat(name, dir_fd=entry.os_fd, follow_symlinks=False)
+                except OSError:
+                    st = None
+            raw = os.fsencode(name)
+            ino, ft = (st.st_ino, self._filetype(st.st_mode)) if st is not None else (0, FT_UNKNOWN)
+            out += _DIRENT.pack(i + 1, ino, len(raw), ft) + raw
             if len(out) >= buf_len:
                 break
         data = bytes(out[:buf_len])
@@ -433,23 +523,49 @@ class Wasi:
         os.sched_yield() if hasattr(os, "sched_yield") else None
 
     def poll_oneoff(self, in_ptr, out_ptr, count, nevents_ptr):
-        subs = self._read(in_ptr, 48 * count)
-        events = bytearray()
-        deadline = 0.0
-        now = time.monotonic_ns()
-        for i in range(count):
-            userdata, tag = struct.unpack_from("<QB", subs, 48 * i)
-            if tag == 0:  # clock
-                clock_id, timeout, _precision, flags = struct.unpack_from("<IQQH", subs, 48 * i + 16)
-                wait = timeout - (time.time_ns() if clock_id == 0 else now) if flags & 1 else timeout
-                deadline = max(deadline, wait / 1e9)
-                events += struct.pack("<QHBxxxxxQHxxxxxx", userdata, SUCCESS, 0, 0, 0)
-            else:  # fd readiness: report ready at once
-                events += struct.pack("<QHBxxxxxQHxxxxxx", userdata, SUCCESS, tag, 0, 0)
-        if deadline > 0:
-            time.sleep(deadline)
-        self._write(out_ptr, bytes(events))
-        self._u32(nevents_ptr, count)
+        """Wait until the first clock subscription is due; descriptors are always ready at once
+        (a file or stream is read and written synchronously), so with one among the
+        subscriptions nothing waits. Gives an event for every subscription that is ready."""
+        if count == 0:
+            raise _Errno(EINVAL)
+        self._check(out_ptr, count * _EVENT.size)
+        start = time.monotonic_ns()
+        wait = None  # ns until the first subscription is ready
+        for _userdata, tag, ident, timeout, _precision, flags in self._records(in_ptr, count, _SUBSCRIPTION):
+            if tag == EVENT_CLOCK:
+                due = self._clock_due(ident, timeout, flags, start)
+                wait = due if wait is None else min(wait, due)
+            elif tag in (EVENT_FD_READ, EVENT_FD_WRITE):
+                wait = 0
+            else:
+                raise _Errno(EINVAL)
+        self._sleep(wait)
+        events = 0
+        for userdata, tag, ident, timeout, _precision, flags in self._records(in_ptr, count, _SUBSCRIPTION):
+            if tag == EVENT_CLOCK:
+                if self._clock_due(ident, timeout, flags, start) > time.monotonic_ns() - start:
+                    continue
+                error = EINVAL if ident >= len(_CLOCKS) else SUCCESS
+            else:
+                error = SUCCESS if ident in self.fds else EBADF
+            self._write(out_ptr + events * _EVENT.size, _EVENT.pack(userdata, error, tag, 0, 0))
+            events += 1
+        self._u32(nevents_ptr, events)
+
+    def _clock_due(self, clock_id: int, timeout: int, flags: int, start: int) -> int:
+        """When a clock subscription is due, in ns after `start` (0 at once: an unknown clock is
+        answered with an error event at once)."""
+        if clock_id >= len(_CLOCKS):
+            return 0
+        if flags & SUBSCRIPTION_CLOCK_ABSTIME:
+            return max(0, timeout - self._now(clock_id) + time.monotonic_ns() - start)
+        return timeout
+
+    @staticmethod
+    def _sleep(ns: int) -> None:
+        end = time.monotonic_ns() + ns
+        while (left := end - time.monotonic_ns()) > 0:
+            time.sleep(min(left / 1e9, _MAX_SLEEP))
 
     # --- the import namespace ---------------------------------------------------------------------
     def namespace(self, store: Store) -> dict[str, Function]:

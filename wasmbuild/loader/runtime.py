@@ -13,17 +13,21 @@ protection: their bases never move.
 
 `Function` is a wasm function (code, vmctx) or a host callable; calling it from Python goes through
 the entry trampoline of its signature, which turns a trap into a `Trap` exception (and an
-exception raised by a host function back into that exception).
+exception raised by a host function back into that exception). Python values are checked against
+the wasm types they are given for, never truncated: a bad argument raises `ValueTypeError` (a
+`TypeError`), and a host function's bad result traps.
 """
 
 from __future__ import annotations
 
 import ctypes
 import mmap as _mmap
+import operator
 import struct
 import threading
 
-from ..contract.types import EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, PAGE_SIZE, V128, FuncType
+from ..contract.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, PAGE_SIZE, V128, FuncType,
+                              type_name)
 from ..errors import WasmbuildError
 from ..contract import abi
 from .codemem import PROT_READ, PROT_WRITE, _mmap_fn, _mprotect_fn, _munmap_fn, _oserror
@@ -44,6 +48,13 @@ class Trap(WasmbuildError):
         self.code = code
 
 
+class ValueTypeError(WasmbuildError, TypeError):
+    """A Python value given for a wasm value whose type it does not fit (a float for an i32, an int
+    out of range, ...)."""
+
+    phase = "type"
+
+
 def _buffer(size: int, align: int = 16) -> tuple[ctypes.Array, int]:
     """A zeroed ctypes buffer and an address inside it aligned to `align`."""
     buf = ctypes.create_string_buffer(size + align)
@@ -61,8 +72,7 @@ def _peek64(addr: int) -> int:
 
 # --- values ------------------------------------------------------------------------------------
 
-_SCALAR = {I32: struct.Struct("<I"), I64: struct.Struct("<Q"), F32: struct.Struct("<I"),
-           F64: struct.Struct("<Q")}
+_WIDTH = {I32: 32, I64: 64, F32: 32, F64: 64, V128: 128, FUNCREF: 64, EXTERNREF: 64}  # bits
 
 
 def write_value(addr: int, t: int, bits: int) -> None:
@@ -83,13 +93,33 @@ def read_value(addr: int, t: int) -> int:
     return _peek64(addr)
 
 
-def to_bits(t: int, value) -> int:
-    """Python value -> raw bits (ints may be signed or unsigned; floats are converted)."""
-    if t == F32:
-        return struct.unpack("<I", struct.pack("<f", value))[0] if isinstance(value, float) else value
-    if t == F64:
-        return struct.unpack("<Q", struct.pack("<d", value))[0] if isinstance(value, float) else value
-    return int(value)
+def check_bits(t: int, bits, what: str = "value") -> int:
+    """Raw bits given for a value of type `t` (an int, signed or unsigned, that fits in the type's
+    width), as an unsigned int; else ValueTypeError naming `what`."""
+    try:
+        v = operator.index(bits)
+    except TypeError:
+        raise ValueTypeError(f"{what}: {type_name(t)} wants an integer, not {bits!r}") from None
+    width = _WIDTH[t]
+    if not -(1 << (width - 1)) <= v < 1 << width:
+        raise ValueTypeError(f"{what}: {v} does not fit in {type_name(t)}")
+    return v & ((1 << width) - 1)
+
+
+def to_bits(t: int, value, what: str = "value") -> int:
+    """Python value -> raw bits: a real number for f32 and f64 (rounded to the type), an int in
+    range (signed or unsigned) for i32, i64 and v128; else ValueTypeError naming `what`."""
+    if t in (F32, F64):
+        if not isinstance(value, (int, float)):
+            raise ValueTypeError(f"{what}: {type_name(t)} wants a number, not {value!r}")
+        try:
+            x = float(value)
+        except OverflowError:
+            raise ValueTypeError(f"{what}: {value} does not fit in {type_name(t)}") from None
+        if t == F32:
+            return int.from_bytes(bytes(ctypes.c_float(x)), "little")
+        return struct.unpack("<Q", struct.pack("<d", x))[0]
+    return check_bits(t, value, what)
 
 
 def from_bits(t: int, bits: int):
@@ -471,19 +501,22 @@ class Function:
 
     def __call__(self, *args):
         ft = self.type
-        bits = self.call_bits([self._to_bits(t, a) for t, a in zip(ft.params, args)]
-                              if len(args) == len(ft.params) else list(args))
+        if len(args) == len(ft.params):
+            args = [self._to_bits(t, a, f"argument {i + 1}") for i, (t, a) in enumerate(zip(ft.params, args))]
+        bits = self.call_bits(list(args))
         values = [self._from_bits(t, b) for t, b in zip(ft.results, bits)]
         if not values:
             return None
         return values[0] if len(values) == 1 else tuple(values)
 
-    def _to_bits(self, t: int, v) -> int:
+    def _to_bits(self, t: int, v, what: str) -> int:
         if t == EXTERNREF:
             return self.store.extern_handle(v)
         if t == FUNCREF:
+            if v is not None and not isinstance(v, Function):
+                raise ValueTypeError(f"{what}: funcref wants a Function or None, not {v!r}")
             return 0 if v is None else v.funcref
-        return to_bits(t, v)
+        return to_bits(t, v, what)
 
     def _from_bits(self, t: int, b: int):
         if t == EXTERNREF:
@@ -502,11 +535,14 @@ class Function:
             results = []
         elif not isinstance(results, (tuple, list)):
             results = [results]
+        name = getattr(self.host, "__name__", "?")
         if len(results) != len(ft.results):
-            raise WasmbuildError(f"host function returned {len(results)} values, expected {len(ft.results)}")
-        if self.raw:
-            return list(results)
-        return [self._to_bits(t, r) for t, r in zip(ft.results, results)]
+            raise Trap(f"host function {name} returned {len(results)} values, expected {len(ft.results)}")
+        convert = check_bits if self.raw else self._to_bits
+        try:
+            return [convert(t, r, f"result {i + 1}") for i, (t, r) in enumerate(zip(ft.results, results))]
+        except ValueTypeError as e:
+            raise Trap(f"host function {name} returned a bad value: {e.reason}") from None
 
     def call_host_slots(self, values: int) -> None:
         ft = self.type
