@@ -95,6 +95,9 @@ class Reader:
         self.pos = pos
         return result
 
+    def u64(self) -> int:
+        return self._uleb(64)
+
     def sleb(self, bits: int) -> int:
         data, end = self.data, self.end
         pos = self.pos
