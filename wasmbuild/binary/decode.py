@@ -338,7 +338,10 @@ def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
             raise s.eof_error()
         op = data[offset]
         s.pos = offset + 1
-        if op == PREFIX_FC or op == PREFIX_FD:
+        kind = imm_kind.get(op)
+        if kind is None:  # a prefix byte (not an opcode itself), or no instruction at all
+            if op != PREFIX_FC and op != PREFIX_FD:
+                raise s.error(f"illegal opcode {op:02x}", offset)
             sub = s.u32()
             full = (FC if op == PREFIX_FC else FD) | sub
             if sub > 0xFFF or full not in imm_kind:  # a sub-opcode has 12 bits of the opcode number
@@ -346,9 +349,7 @@ def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
             op = full
             if op in ops.NEEDS_DATA_COUNT and not has_data_count:
                 raise s.error("data count section required", offset)
-        kind = imm_kind.get(op)
-        if kind is None:
-            raise s.error(f"illegal opcode {op:02x}", offset)
+            kind = imm_kind[op]
         if not kind:
             imm = None
             if op == END:

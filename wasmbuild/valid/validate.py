@@ -322,6 +322,8 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
         return actual
 
     def pop_types(expected, offset):
+        if not expected:  # the common case of blocks, calls and branches without values
+            return _EMPTY
         popped = [pop_expect(t, offset) for t in reversed(expected)]
         popped.reverse()
         return popped
