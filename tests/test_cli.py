@@ -407,3 +407,32 @@ def test_interrupting_a_build_stops_its_workers_quietly(tmp_path):
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
     for pid in workers:
         assert not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read().lower()
+
+
+@pytest.mark.slow
+def test_an_interrupted_build_keeps_what_it_compiled(tmp_path):
+    """Each compiled function reaches the cache as soon as it is ready: after Ctrl-C in the middle
+    of a build, the next build takes those functions from the cache."""
+    import re
+    import signal
+    import time
+    source = tmp_path / "many.wat"
+    source.write_text(_many_functions(1500))
+    cache = tmp_path / "cache"
+    command = [sys.executable, "-m", "wasmbuild", "build", str(source), "-o", str(tmp_path / "x.img"), "-j", "2",
+               "--cache-dir", str(cache), "--summary"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _workers_of(proc.pid)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and sum(len(f) for _d, _s, f in os.walk(cache / "objects")) < 20:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode != 0, "the build finished before it was interrupted"
+    again = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    compiled, cached = map(int, re.search(r"\((\d+) compiled, (\d+) from cache", again.stdout).groups())
+    assert compiled + cached == 1500 and cached >= 20, again.stdout

@@ -79,12 +79,14 @@ def function_objects(plan: BuildPlan, decoded: DecodedModules, settings: Compile
         if cache.stats.remote is not None:
             report.remote_hits = cache.stats.remote_hits - remote_before
     t = report.add_time("cache lookup", t)
-    compiled = compile_jobs(decoded, [jobs[w] for w in misses], settings, workers)
-    report.add_time("compile (wall)", t)
-    for w, result in zip(misses, compiled):
-        objects[w] = result
+    def done(k: int, obj: FunctionObject) -> None:
+        w = misses[k]
+        objects[w] = obj
         if cache is not None:
-            cache.put(keys[w], result.object)
+            cache.put(keys[w], obj.object)  # at once: a build that is stopped keeps what it compiled
+
+    compile_jobs(decoded, [jobs[w] for w in misses], settings, workers, done)
+    report.add_time("compile (wall)", t)
     report.compiled = len(misses)
     report.cached = len(jobs) - len(misses) - (report.remote_hits or 0)
     for obj in objects:

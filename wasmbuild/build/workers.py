@@ -1,20 +1,27 @@
 """Compiling function jobs in worker processes.
 
-`compile_jobs(modules, jobs, settings, workers)` gives the `FunctionObject` of each (module index,
-defined function index) job, in job order, so the image does not depend on the number of workers.
-With one worker (or one job) it compiles in this process. Otherwise it forks `workers` processes,
+`compile_jobs(modules, jobs, settings, workers, done)` gives the `FunctionObject` of each (module
+index, defined function index) job, in job order, so the image does not depend on the number of
+workers; `done(job number, object)` is called as each object is ready (so it can be cached at once,
+and a build that is stopped keeps what it compiled). With one worker (or one job) it compiles in
+this process. Otherwise it forks `workers` processes,
 each of which decodes the inputs it needs on first use (its own `DecodedModules`, held by the
-worker's serving loop) and answers batches of jobs over a pipe. A worker that dies (killed by the
+worker's serving loop) and answers batches of jobs over a pipe. The cyclic garbage collector stays
+paused during a build (`session.py`), so after each batch the garbage that compiling it made (the
+translator's and llvmlite's IR objects hold reference cycles) is collected explicitly: it is all
+in the youngest generation, so the collection costs only what the batch left. A worker that dies (killed by the
 out-of-memory killer, say) fails the build with a message naming it, instead of hanging it; a
 worker whose build is interrupted exits quietly.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+from typing import Callable
 
 from ..compile import CompileSettings
 from ..errors import WasmbuildError
@@ -29,12 +36,20 @@ class WorkerError(WasmbuildError):
 
 
 def compile_jobs(modules: DecodedModules, jobs: list[tuple[int, int]], settings: CompileSettings,
-                 workers: int) -> list[FunctionObject]:
-    if workers <= 1 or len(jobs) < 2:
-        return [compile_function(modules, mi, j, settings) for mi, j in jobs]
-    chunk = max(1, min(_MAX_BATCH, len(jobs) // (workers * 8) or 1))
+                 workers: int, done: Callable[[int, FunctionObject], None]) -> list[FunctionObject]:
+    chunk = max(1, min(_MAX_BATCH, len(jobs) // (max(workers, 1) * 8) or 1))
     batches = [jobs[i:i + chunk] for i in range(0, len(jobs), chunk)]
     results: list[list[FunctionObject] | None] = [None] * len(batches)
+
+    def finished(index: int, answer: list[FunctionObject]) -> None:
+        results[index] = answer
+        for k, obj in enumerate(answer):
+            done(index * chunk + k, obj)
+
+    if workers <= 1 or len(jobs) < 2:
+        for index, batch in enumerate(batches):
+            finished(index, compile_batch(modules, batch, settings))
+        return [obj for batch in results for obj in batch]
     ctx = multiprocessing.get_context("fork")
     pool = []
     try:
@@ -66,7 +81,7 @@ def compile_jobs(modules: DecodedModules, jobs: list[tuple[int, int]], settings:
                                       f"(out of memory? try fewer jobs with -j)") from None
                 if error is not None:
                     raise error
-                results[index] = answer
+                finished(index, answer)
                 if next_batch < len(batches):
                     conn.send((next_batch, batches[next_batch]))
                     busy[conn] = (process, next_batch)
@@ -91,6 +106,13 @@ def compile_jobs(modules: DecodedModules, jobs: list[tuple[int, int]], settings:
     return [obj for batch in results for obj in batch]
 
 
+def compile_batch(modules: DecodedModules, batch: list[tuple[int, int]], settings: CompileSettings):
+    """Compile a batch of jobs, then collect the garbage that compiling them made."""
+    objects = [compile_function(modules, mi, j, settings) for mi, j in batch]
+    gc.collect(0)
+    return objects
+
+
 def _how(process) -> str:
     code = process.exitcode
     if code is not None and code < 0:
@@ -112,7 +134,7 @@ def _serve(conn, inputs, big_endian: bool, settings: CompileSettings) -> None:
                 return
             index, batch = message
             try:
-                answer = ([compile_function(modules, mi, j, settings) for mi, j in batch], None)
+                answer = (compile_batch(modules, batch, settings), None)
             except WasmbuildError as e:
                 answer = (None, e)
             conn.send(answer)
