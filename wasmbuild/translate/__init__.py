@@ -1,2 +1,2 @@
 """Translation of wasm functions to LLVM IR: the function translator, runtime helpers and
-trampolines, the native ABI and index-free references."""
+trampolines, and index-free references (the ABI they implement is `contract/abi.py`)."""
