@@ -16,8 +16,9 @@ Memory layouts (all little or big endian as the target is, 8-byte fields unless 
     RT_STACK_BUDGET bytes of native stack wasm code may use below the outermost entry
     RT_TRAP_DETAIL  a number that completes the trap message (the table index of an
                     uninitialized element), or -1
-    RT_STACK_FLOOR  lowest address the stack limit may be set to (the calling thread's stack
-                    bottom plus a margin), or 0 if unknown
+    RT_STACK_FLOOR  lowest address the stack limit may be set to, and the frame of a function with a
+                    large frame bound may reach (its guard checks before the frame exists): the
+                    calling thread's stack bottom plus a margin, or 0 if unknown
 
   VMContext (one per instance; every "context" pointer, including host records, starts with the
   runtime pointer, so trap code can always find the runtime):
