@@ -6,7 +6,8 @@ themselves, v128 as <2 x i64>, funcref and externref as pointers (null is 0).
 
 Memory layouts (all little or big endian as the target is, 8-byte fields unless noted):
 
-  Runtime (one per store, shared by all instances):
+  Runtime (one per store, shared by all instances; one thread at a time runs wasm code in a store,
+  so the landing pad and the stack limit are that thread's):
     RT_JMPBUF       current trap landing pad (a jmp_buf set by the innermost entry trampoline)
     RT_TRAP_CODE    i32 trap code written before unwinding
     RT_STACK_LIMIT  lowest native stack address wasm code may use (0 = not in wasm)
