@@ -6,7 +6,8 @@ themselves, v128 as <2 x i64>, funcref and externref as pointers (null is 0).
 
 Memory layouts (all little or big endian as the target is, 8-byte fields unless noted):
 
-  Runtime (one per store, shared by all instances):
+  Runtime (one per store, shared by all instances; one thread at a time runs wasm code in a store,
+  so the landing pad and the stack limit are that thread's):
     RT_JMPBUF       current trap landing pad (a jmp_buf set by the innermost entry trampoline)
     RT_TRAP_CODE    i32 trap code written before unwinding
     RT_STACK_LIMIT  lowest native stack address wasm code may use (0 = not in wasm)
@@ -16,8 +17,9 @@ Memory layouts (all little or big endian as the target is, 8-byte fields unless 
     RT_STACK_BUDGET bytes of native stack wasm code may use below the outermost entry
     RT_TRAP_DETAIL  a number that completes the trap message (the table index of an
                     uninitialized element), or -1
-    RT_STACK_FLOOR  lowest address the stack limit may be set to (the calling thread's stack
-                    bottom plus a margin), or 0 if unknown
+    RT_STACK_FLOOR  lowest address the stack limit may be set to, and the frame of a function with a
+                    large frame bound may reach (its guard checks before the frame exists): the
+                    calling thread's stack bottom plus a margin, or 0 if unknown
 
   VMContext (one per instance; every "context" pointer, including host records, starts with the
   runtime pointer, so trap code can always find the runtime):

@@ -16,6 +16,11 @@ the entry trampoline of its signature, which turns a trap into a `Trap` exceptio
 exception raised by a host function back into that exception). Python values are checked against
 the wasm types they are given for, never truncated: a bad argument raises `ValueTypeError` (a
 `TypeError`), and a host function's bad result traps.
+
+A Store runs wasm code on one thread at a time: its Runtime holds the trap landing pad and the stack
+limit of the thread inside it. A call from another thread while one is inside raises
+`StoreBusyError`; calls back into the Store from the host functions of the thread inside nest as
+usual, and different Stores run on different threads in parallel.
 """
 
 from __future__ import annotations
@@ -53,6 +58,16 @@ class ValueTypeError(WasmbuildError, TypeError):
     out of range, ...)."""
 
     phase = "type"
+
+
+class StoreBusyError(WasmbuildError):
+    """A thread called into a Store while another thread was running wasm code in it."""
+
+    phase = "store"
+
+
+_STORE_BUSY = ("another thread is running wasm code in this store: a Store runs on one thread at a time (its "
+               "trap landing pad and stack limit are that thread's); use a Store per thread")
 
 
 def _buffer(size: int, align: int = 16) -> tuple[ctypes.Array, int]:
@@ -192,6 +207,8 @@ class Store:
         self._extern_ids: dict[int, int] = {}
         self.pending_exception: BaseException | None = None
         self.keep_alive: list = []  # images, instances: everything native code may point into
+        self._entry_lock = threading.Lock()  # held by the thread running wasm code in this store
+        self._inside: int | None = None  # that thread's identifier
 
     # type registry
     def type_id(self, ft: FuncType) -> int:
@@ -262,8 +279,23 @@ class Store:
         entry = self.entries.get(ft)
         if entry is None:
             raise WasmbuildError(f"no entry trampoline for signature {ft} in the loaded images")
-        _poke64(self.runtime + abi.RT_STACK_FLOOR, _stack_floor())
-        status = entry(vmctx, code, values)
+        me = threading.get_ident()
+        if self._inside == me:  # a host function calling back in
+            status = entry(vmctx, code, values)
+        else:
+            # The outermost call of this thread: refused while another thread is inside (the
+            # Runtime's landing pad and stack limit are that thread's), else made with this thread's
+            # stack floor. Inline rather than a helper, which would put one more Python frame
+            # under every host function.
+            if not self._entry_lock.acquire(False):
+                raise StoreBusyError(_STORE_BUSY)
+            self._inside = me
+            try:
+                _poke64(self.runtime + abi.RT_STACK_FLOOR, _stack_floor())
+                status = entry(vmctx, code, values)
+            finally:
+                self._inside = None
+                self._entry_lock.release()
         if status:
             if status == abi.TRAP_HOST and self.pending_exception is not None:
                 exc, self.pending_exception = self.pending_exception, None

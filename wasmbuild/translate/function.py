@@ -4,7 +4,15 @@
 `symbol` with the native signature of `abi.py`, and returns the `References` it used. The wasm
 operand stack is simulated at translation time: each stack slot is an LLVM value, control frames map
 to basic blocks, and values flowing into a block end or a loop header become phi nodes. Locals are
-allocas that LLVM promotes to registers.
+allocas that LLVM promotes to registers (a declared local that no instruction names gets none).
+
+Stack: the prologue compares the address of a local, near the bottom of the frame, with the Runtime's
+stack limit ("call stack exhausted"). LLVM's prologue has allocated the whole frame by then, and the
+entry block may already have written into it, so that check alone is safe only for frames that fit in
+the margin the loader leaves below the limit. A function whose frame may be larger (`frame_bound`:
+16 bytes per local, parameter, value and call argument, more than `LARGE_FRAME`) is translated as
+the internal `symbol.body`, and `symbol` becomes a guard that, before the body's frame exists,
+checks that the bound fits above RT_STACK_FLOOR, then tail-calls the body.
 
 Everything outside the function is reached through symbols named by `refs.py` (callees, vmctx
 offsets, type ids), so the IR depends on what the function refers to only through types and
@@ -142,16 +150,62 @@ _SIGN_EXTEND_OPS = {ops.I32_EXTEND8_S: I8, ops.I32_EXTEND16_S: I16, ops.I64_EXTE
                     ops.I64_EXTEND16_S: I16, ops.I64_EXTEND32_S: I32T}  # op: the narrow type extended
 
 
+_LOCAL_OPS = (ops.LOCAL_GET, ops.LOCAL_SET, ops.LOCAL_TEE)
+
+
 def _suffix(t: ir.Type) -> str:
     return {I32T: "i32", I64T: "i64", F32T: "f32", F64T: "f64"}[t]
+
+
+# Frames whose bound (`frame_bound`) is larger get a guard that checks the bound before the frame is
+# allocated. Smaller ones are checked in their prologue only: they may reach this far below the stack
+# limit before the check traps, which the loader's margin below the limit (256 KiB) covers, with room
+# left for the trap path and for the Python code of host functions.
+LARGE_FRAME = 64 << 10
+_SLOT = 16  # the widest wasm value: what one local, value or call argument can take in a frame
+_FRAME_OVERHEAD = 1024  # saved registers, return address, alignment
 
 
 def translate_function(llmodule: ir.Module, symbol: str, info: ModuleInfo, defined_index: int,
                        code: FunctionCode) -> References:
     func_index = info.num_imported_funcs + defined_index
     references = scan_references(code.instrs, info.num_imported_funcs)
-    _Translator(llmodule, symbol, info, info.func_type(func_index), code, references).run()
+    translator = _Translator(llmodule, symbol, info, info.func_type(func_index), code, references)
+    translator.run()
+    bound = frame_bound(translator.fn)
+    if bound > LARGE_FRAME:
+        translator.guard_frame(symbol, bound)
+    else:
+        _rename(llmodule, translator.fn, symbol)
     return references
+
+
+def frame_bound(fn: ir.Function) -> int:
+    """An upper bound of the native stack frame of `fn`: a slot for each alloca (locals and
+    parameters), for each value an instruction computes (it may be spilled: at -O0 every value that
+    lives across a block or a call gets its own slot, and at -O2 LICM can keep any number of them live
+    at once) and for each argument of the largest call (the outgoing argument area), plus fixed
+    overhead. What LLVM adds on top (unrolled or vectorized copies) is bounded by its thresholds and
+    covered by the margin below the stack limit."""
+    values = len(fn.args)
+    call_args = 0
+    for block in fn.blocks:
+        for instr in block.instructions:
+            if not isinstance(instr.type, ir.VoidType):
+                values += 1
+            if isinstance(instr, ir.CallInstr):
+                call_args = max(call_args, len(instr.args))
+    return _FRAME_OVERHEAD + _SLOT * (values + call_args)
+
+
+def _rename(llmodule: ir.Module, fn: ir.Function, name: str) -> None:
+    """Give `fn` the name `name`, which must be unused (llvmlite keys `globals` by name: re-key it in
+    place, keeping the order, so the IR reads as if `fn` had been made under `name`)."""
+    old = fn.name
+    fn.name = name
+    entries = [(name if key == old else key, value) for key, value in llmodule.globals.items()]
+    llmodule.globals.clear()
+    llmodule.globals.update(entries)
 
 
 class _Translator:
@@ -162,7 +216,8 @@ class _Translator:
         self.ftype = ftype
         self.code = code
         self.refs = references
-        fn = get_function(llmodule, symbol, wasm_function_type(ftype))
+        # Named `symbol` or `symbol.body` once its frame bound is known (translate_function).
+        fn = get_function(llmodule, llmodule.get_unique_name(symbol + ".body"), wasm_function_type(ftype))
         fn.attributes.add("nounwind")
         self.fn = fn
         self.vmctx = fn.args[0]
@@ -258,7 +313,8 @@ class _Translator:
     def run(self) -> None:
         b = self.b
         ftype = self.ftype
-        # Locals: params first, then declared locals, all zero-initialised allocas.
+        # Locals: params first, then declared locals, all zero-initialised allocas (none for a
+        # declared local that no instruction names: it cannot be observed).
         self.locals = []
         self.local_types = []
         for i, t in enumerate(ftype.params):
@@ -266,12 +322,15 @@ class _Translator:
             b.store(self.fn.args[1 + i], slot)
             self.locals.append(slot)
             self.local_types.append(LLVM_TYPES[t])
+        named = {imm for op, imm, _offset in self.code.instrs if op in _LOCAL_OPS}
         for n, t in self.code.locals:
             ll = LLVM_TYPES[t]
             zero = zero_value(t)
             for _ in range(n):
-                slot = b.alloca(ll)
-                b.store(zero, slot)
+                slot = None
+                if len(self.locals) in named:
+                    slot = b.alloca(ll)
+                    b.store(zero, slot)
                 self.locals.append(slot)
                 self.local_types.append(ll)
         # Stack check: the address of a local stands for the stack pointer.
@@ -310,6 +369,31 @@ class _Translator:
             if handler is None:
                 raise UnsupportedError(f"instruction {ops.name(op)} is not supported yet", offset=_offset)
             handler(self, op, imm)
+
+    def guard_frame(self, symbol: str, bound: int) -> None:
+        """Make the translated function the internal `symbol.body` and add `symbol`, which traps
+        ("call stack exhausted") unless `bound` bytes of stack fit above RT_STACK_FLOOR, and else
+        tail-calls the body. The guard's own frame is a few words, so it is checked before the
+        body's frame exists; the body's prologue still checks the stack limit."""
+        body = self.fn
+        body.linkage = "internal"
+        body.attributes.add("noinline")
+        guard = self.fn = get_function(self.m, symbol, body.function_type)
+        guard.attributes.add("nounwind")
+        self.vmctx = guard.args[0]
+        self.trap_blocks = {}
+        b = self.b = ir.IRBuilder(guard.append_basic_block("entry"))
+        marker = b.alloca(I8)
+        runtime = self.vmfield(self.vmctx, abi.VM_RUNTIME, PTR)
+        floor = self.vmfield(runtime, abi.RT_STACK_FLOOR, I64T)
+        # here - bound < floor, without going below 0 (floor is 0 when the loader cannot tell)
+        need = b.add(floor, ir.Constant(I64T, bound))
+        self.trap_if(b.icmp_unsigned("<", b.ptrtoint(marker, I64T), need), abi.TRAP_STACK_EXHAUSTED)
+        result = self.b.call(body, guard.args, tail=True)
+        if isinstance(result.type, ir.VoidType):
+            self.b.ret_void()
+        else:
+            self.b.ret(result)
 
     def emit_return(self, values) -> None:
         results = self.ftype.results

@@ -7,8 +7,9 @@ the functions whose cached results it cannot reuse.
 
 Function bodies are checked with the operand-stack algorithm of the spec's appendix: a stack of value
 types and a stack of control frames (`_Frame`), with the stack becoming polymorphic after
-`unreachable`, `br`, `br_table` and `return`. Errors raise `InvalidError` naming the file, function index, instruction
-offset and the reason in the spec's wording.
+`unreachable`, `br`, `br_table` and `return`. A function may have at most `MAX_FUNCTION_LOCALS` locals,
+parameters included ("too many locals", wasmtime's limit). Errors raise `InvalidError` naming the file,
+function index, instruction offset and the reason in the spec's wording.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ _NUMERIC_OR_VECTOR = frozenset((I32, I64, F32, F64, V128, UNKNOWN))
 _REF_OR_UNKNOWN = REF_TYPES | {UNKNOWN}
 _EMPTY: tuple = ()
 _MAX_TABLE = 0xFFFF_FFFF
+# Locals of one function, parameters included (wasmtime's limit too): every local is a stack slot of
+# the compiled function, so a larger count is refused rather than compiled into a huge frame.
+MAX_FUNCTION_LOCALS = 50_000
 
 
 class Context:
@@ -273,7 +277,12 @@ def validate_function(ctx: Context, defined_index: int, code: FunctionCode | Non
     try:
         if code is None:
             code = decode_function(m, defined_index)
-        _check_body(ctx, ctx.types[ctx.funcs[func_index]], code)
+        ftype = ctx.types[ctx.funcs[func_index]]
+        count = len(ftype.params) + code.num_locals
+        if count > MAX_FUNCTION_LOCALS:
+            raise ctx.error(f"too many locals: {count} with the parameters, at most {MAX_FUNCTION_LOCALS}",
+                            m.bodies[defined_index].offset)
+        _check_body(ctx, ftype, code)
     except (InvalidError, MalformedError) as e:
         raise e.located(file=ctx.filename, func=func_index)
     return code
