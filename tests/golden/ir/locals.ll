@@ -11,25 +11,23 @@ entry:
   store i64 0, i64* %".6"
   %".8" = alloca float
   store float              0x0, float* %".8"
-  %".10" = alloca <2 x i64>
-  store <2 x i64> <i64 0, i64 0>, <2 x i64>* %".10"
-  %".12" = alloca i8
-  %".13" = load ptr, ptr %".1", !tbaa !2
-  %".14" = getelementptr i8, ptr %".13", i64 16
-  %".15" = load i64, ptr %".14", !tbaa !2
-  %".16" = ptrtoint i8* %".12" to i64
-  %".17" = icmp ult i64 %".16", %".15"
-  br i1 %".17", label %"trap10", label %".18", !prof !3
-.18:
-  %".22" = load i32, i32* %".4"
-  %".23" = sext i32 %".22" to i64
-  store i64 %".23", i64* %".6"
-  %".25" = load i64, i64* %".6"
-  %".26" = add i64 %".23", %".25"
-  store i64 %".26", i64* %".6"
+  %".10" = alloca i8
+  %".11" = load ptr, ptr %".1", !tbaa !2
+  %".12" = getelementptr i8, ptr %".11", i64 16
+  %".13" = load i64, ptr %".12", !tbaa !2
+  %".14" = ptrtoint i8* %".10" to i64
+  %".15" = icmp ult i64 %".14", %".13"
+  br i1 %".15", label %"trap10", label %".16", !prof !3
+.16:
+  %".20" = load i32, i32* %".4"
+  %".21" = sext i32 %".20" to i64
+  store i64 %".21", i64* %".6"
+  %".23" = load i64, i64* %".6"
+  %".24" = add i64 %".21", %".23"
+  store i64 %".24", i64* %".6"
   store float bitcast (i32 1065353216 to float), float* %".8"
-  %".29" = load i64, i64* %".6"
-  ret i64 %".29"
+  %".27" = load i64, i64* %".6"
+  ret i64 %".27"
 trap10:
   call void @"wb_rt_trap"(ptr %".1", i32 10)
   unreachable
