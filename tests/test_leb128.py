@@ -11,6 +11,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wasmbuild.binary.reader import Reader
 from wasmbuild.errors import MalformedError
@@ -158,19 +160,12 @@ def test_seeded_round_trips(method, encoder, lo, hi, max_len):
         _round_trip(method, encoder, lo, hi, max_len, value, rng.randrange(max_len))
 
 
-try:
-    from hypothesis import given
-    from hypothesis import strategies as st
-except ImportError:  # hypothesis is optional: the seeded sweeps above cover the same ground
-    given = None
-
-if given is not None:
-    @pytest.mark.parametrize("method,encoder,lo,hi,max_len", ROUND_TRIPS, ids=[r[0] for r in ROUND_TRIPS])
-    @given(data=st.data())
-    def test_hypothesis_round_trips(method, encoder, lo, hi, max_len, data):
-        value = data.draw(st.integers(lo, hi))
-        pad = data.draw(st.integers(0, max_len - 1))
-        _round_trip(method, encoder, lo, hi, max_len, value, pad)
+@pytest.mark.parametrize("method,encoder,lo,hi,max_len", ROUND_TRIPS, ids=[r[0] for r in ROUND_TRIPS])
+@given(data=st.data())
+def test_hypothesis_round_trips(method, encoder, lo, hi, max_len, data):
+    value = data.draw(st.integers(lo, hi))
+    pad = data.draw(st.integers(0, max_len - 1))
+    _round_trip(method, encoder, lo, hi, max_len, value, pad)
 
 
 def test_reads_start_at_pos_and_stop_at_the_value_end():

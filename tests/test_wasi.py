@@ -27,7 +27,7 @@ from wasmbuild.build import ModuleInput, build_image
 from wasmbuild.compile import CompileSettings
 from wasmbuild.wat import read_module_bytes
 
-from conftest import wat
+from conftest import need_module, wat
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 O1 = CompileSettings(opt_level=1)
@@ -315,7 +315,7 @@ def _wasmtime_output(name: str, preopen=None) -> bytes | None:
         module = wasmtime.Module.from_file(engine, sys.argv[1])
         linker.instantiate(store, module).exports(store)["_start"](store)
     """
-    pytest.importorskip("wasmtime")
+    need_module("wasmtime")
     proc = subprocess.run([sys.executable, "-c", script, os.path.join(REPO, "tests", "wasi", f"{name}.wasm"),
                            *([str(preopen)] if preopen else [])], capture_output=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -475,7 +475,7 @@ def test_fd_read_fills_iovecs_a_chunk_at_a_time(box):
 def test_fd_write_of_131072_iovecs_of_a_whole_1mib_memory_ends_quickly(tmp_path):
     # The issue's case: it materialised every iovec (128 GiB asked; 4 GiB made in 32 s). Now at most
     # MAX_TRANSFER bytes move, through a 1 MiB buffer: run with 1 GiB of address space at most.
-    resource = pytest.importorskip("resource")
+    import resource
     img = image_of(tmp_path, wat("""
     (module
       (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
