@@ -10,7 +10,6 @@ end with status 130, saying so in one line.
 """
 
 import math
-import os
 import signal
 import subprocess
 import sys
@@ -57,7 +56,7 @@ def test_a_value_that_does_not_fit_a_parameter_is_a_type_error(identities, expor
     with pytest.raises(TypeError) as info:
         func(value)
     assert isinstance(info.value, ValueTypeError)
-    assert str(info.value).startswith(f"type: argument 1: ")
+    assert str(info.value).startswith("type: argument 1: ")
 
 
 @pytest.mark.parametrize("export, value, result", [

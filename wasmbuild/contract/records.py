@@ -21,7 +21,7 @@ import json
 from dataclasses import dataclass
 
 from ..link.layout import VMLayout
-from .types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, FuncType,
+from .types import (EXTERN_FUNC, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, FuncType,
                     GlobalType, Limits, MemoryType, TableType, functype_from_json, functype_to_json,
                     parse_sig_key, parse_type, sig_key, type_name)
 
