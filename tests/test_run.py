@@ -1484,3 +1484,12 @@ def test_header_layout_damage_is_an_image_error(image_file, tmp_path):
         except Exception as e:  # noqa: BLE001
             failures.append(f"{key}={value}: {type(e).__name__}: {e}")
     assert not failures, "\n".join(failures)
+
+
+def test_an_import_given_something_that_is_no_extern_is_unlinkable(tmp_path):
+    """A host import of a table, memory or global given a plain Python value is "incompatible import
+    type", not a crash in the matching rule."""
+    path = build_file(tmp_path, wat('(module (import "env" "t" (table 1 funcref)) (import "env" "g" (global i32)))'))
+    for item in ({"t": 5}, {"t": "x"}):
+        with pytest.raises(WasmbuildError, match="incompatible import type for env.t"):
+            wasmbuild.load(path, {"env": item})

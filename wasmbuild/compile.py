@@ -15,7 +15,7 @@ import llvmlite
 import llvmlite.binding as llvm
 from llvmlite import ir
 
-from .contract.targets import Target, target_of_triple, triple_arch
+from .contract.targets import target_of_triple, triple_arch
 from .errors import WasmbuildError
 
 class CompileError(WasmbuildError):
@@ -78,9 +78,9 @@ def target_machine(settings: CompileSettings) -> llvm.TargetMachine:
         target = llvm.Target.from_triple(s.triple)
     except RuntimeError as e:
         raise CompileError(f"unknown target {s.triple!r}: {e}") from None
+    record = target_of_triple(s.triple)
     return target.create_target_machine(cpu=s.cpu, features=s.features, opt=s.opt_level,
-                                        reloc="pic", codemodel="small",
-                                        abiname=_target(s).abi_name if _target(s) else "")
+                                        reloc="pic", codemodel="small", abiname=record.abi_name if record else "")
 
 
 def compile_ir(module: ir.Module, settings: CompileSettings) -> bytes:
@@ -106,11 +106,7 @@ def compile_ir(module: ir.Module, settings: CompileSettings) -> bytes:
     return tm.emit_object(mod)
 
 
-def _target(settings: CompileSettings) -> Target | None:
-    return target_of_triple(settings.triple)
-
-
 def is_big_endian(settings: CompileSettings) -> bool:
     """Whether the target stores numbers most significant byte first."""
-    target = _target(settings.resolved())
+    target = target_of_triple(settings.resolved().triple)
     return target.big_endian if target else str(target_machine(settings).target_data).startswith("E")

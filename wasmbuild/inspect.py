@@ -15,7 +15,7 @@ import json
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
-from .contract.types import EXTERN_NAMES, type_name
+from .contract.types import EXTERN_NAMES, sig_key
 from .image import ImageError, read_image
 
 
@@ -36,10 +36,6 @@ def describe_image(path: str) -> str:
         raise ImageError(f"not a readable image: {e}", file=path) from None
     header, meta = image.header, image.meta
 
-    def sig(type_id: int) -> str:
-        ft = meta.types[type_id]
-        return f"[{' '.join(map(type_name, ft.params))}] -> [{' '.join(map(type_name, ft.results))}]"
-
     out = io.StringIO()
     w = out.write
     t = header.target
@@ -59,11 +55,11 @@ def describe_image(path: str) -> str:
             w(f"  export {e.name} ({EXTERN_NAMES[e.kind]} {e.index})\n")
         for f in m.functions:
             addr, size = sizes.get(f.symbol, (0, 0))
-            w(f"  func {f.symbol} at {addr:#x} size {size}: {sig(f.type_id)}\n")
+            w(f"  func {f.symbol} at {addr:#x} size {size}: {meta.types[f.type_id]}\n")
     for kind, trampolines in (("entry", meta.entry_trampolines), ("host", meta.host_trampolines)):
         for tr in trampolines:
             users = ", ".join(tr.users[:5]) + (" ..." if len(tr.users) > 5 else "")
-            w(f"trampoline {kind} {tr.to_json()['signature']} ({tr.symbol}): used by {users}\n")
+            w(f"trampoline {kind} {sig_key(tr.signature)} ({tr.symbol}): used by {users}\n")
     w("sections\n")
     for name, typ, addr, size in sections:
         if name:

@@ -29,7 +29,7 @@ import os
 import zipfile
 
 from .contract.records import HOST, ExportStep, InstantiateStep
-from .contract.types import EXTERN_FUNC, EXTERN_NAMES, type_name
+from .contract.types import EXTERN_FUNC, EXTERN_NAMES
 from .errors import WasmbuildError
 from .graph import is_manifest
 from .image import ImageError, read_image
@@ -62,10 +62,6 @@ def _describe(image_bytes: bytes, path: str) -> dict:
     image = read_image(image_bytes, path)
     meta = image.meta
 
-    def sig(type_id: int) -> str:
-        ft = meta.types[type_id]
-        return f"[{' '.join(map(type_name, ft.params))}] -> [{' '.join(map(type_name, ft.results))}]"
-
     instances = {}
     host_imports = []
     for init in meta.initializers:
@@ -76,7 +72,7 @@ def _describe(image_bytes: bytes, path: str) -> dict:
                 if source.source == HOST:
                     entry = {"module": source.owner, "name": source.item, "kind": EXTERN_NAMES[imp.kind]}
                     if imp.kind == EXTERN_FUNC:
-                        entry["type"] = sig(imp.desc)
+                        entry["type"] = str(meta.types[imp.desc])
                     if entry not in host_imports:
                         host_imports.append(entry)
     exports = []
@@ -90,7 +86,7 @@ def _describe(image_bytes: bytes, path: str) -> dict:
             name = init.name if init.item is not None else f"{init.name}.{e.name}"
             entry = {"name": name, "kind": EXTERN_NAMES[e.kind]}
             if e.kind == EXTERN_FUNC:
-                entry["type"] = sig(module.func_type_id(e.index))
+                entry["type"] = str(meta.types[module.func_type_id(e.index)])
             exports.append(entry)
     names = {e["name"] for e in exports}
     entry = "_start" if "_start" in names else None

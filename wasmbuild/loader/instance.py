@@ -175,7 +175,8 @@ class Instance(_Exports):
         if item is None:
             raise UnlinkableError(f"unknown import {where}")
         want = image.types[imp.desc] if imp.kind == EXTERN_FUNC else imp.desc
-        if import_mismatch(imp.kind, want, *_extern_type(item)) is not None:
+        have_kind, have = _extern_type(item)
+        if have_kind is None or import_mismatch(imp.kind, want, have_kind, have) is not None:
             raise UnlinkableError(f"incompatible import type for {where}")
         return item
 
