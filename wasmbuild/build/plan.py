@@ -47,9 +47,6 @@ class DecodedModules:
         self._decoded: dict[int, DecodedModule] = {}
         self.seconds = {"decode": 0.0, "validate": 0.0}
 
-    def __len__(self) -> int:
-        return len(self.inputs)
-
     def get(self, mi: int) -> DecodedModule:
         decoded = self._decoded.get(mi)
         if decoded is None:
