@@ -1362,7 +1362,7 @@ def _rewrite_header(data: bytes, edit) -> bytes:
     header["checksum"] = image_format._checksum(
         header, *(parts.get(name, b"") for name in (image_format.SECTION_TEXT, image_format.SECTION_RELRO,
                                                    image_format.SECTION_RELOCS, image_format.SECTION_META,
-                                                   image_format.SECTION_DATA)))
+                                                   image_format.SECTION_DATA, image_format.SECTION_FAULT)))
     text = json.dumps(header, separators=(",", ":")).encode()
     assert len(text) <= size
     return data[:offset] + text.ljust(size) + data[offset + size:]

@@ -219,7 +219,7 @@ def test_big_endian_data_and_relocations_round_trip():
                     {"f": 0}, {"f": 16}, relocs, ["memmove"])
     target = TargetRecord("s390x-unknown-linux-gnu", "z13", "", "s390x", ">", "E")
     meta = ImageMeta((), (), (), (), (), (("f", 0),))
-    blob = write_image(lc, target, {}, 2, meta, b"", [("f", 0, 16)])
+    blob = write_image(lc, target, {}, {"opt_level": 2, "bounds_checks": "explicit"}, meta, b"", [("f", 0, 16)])
     back = read_image(blob)
     assert struct.unpack_from(">Q", back.linked.data, 0)[0] == value
     assert struct.unpack_from(">I", back.linked.data, 8)[0] == 0xCAFEBABE
@@ -324,6 +324,8 @@ class _Golden:
                 assert P + disp == self.address(t) + A
         elif rtype in (E.R_X86_64_32S, E.R_X86_64_32):
             assert t[0] == "abs" and self.word("<i" if rtype == E.R_X86_64_32S else "<I", P) == t[1] + A
+        elif rtype in (E.R_X86_64_GOTPCREL, E.R_X86_64_GOTPCRELX, E.R_X86_64_REX_GOTPCRELX):
+            assert A == -4 and P + 4 + self.word("<i", P) == self.slot_for(t)  # a rel32 to the slot
         else:
             raise AssertionError(f"no golden check for {elf.reloc_name(E.EM_X86_64, rtype)}")
 

@@ -48,7 +48,8 @@ def _settings(args):
     from .compile import CompileSettings
     return CompileSettings(opt_level=args.opt_level,
                            triple=args.target or os.environ.get("WASMBUILD_TARGET", ""),
-                           cpu=args.cpu or "", features=args.features or "")
+                           cpu=args.cpu or "", features=args.features or "",
+                           bounds_checks=args.bounds_checks or "")
 
 
 def _write_output(path: str, data: bytes) -> None:
@@ -241,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
                                         "(default: $WASMBUILD_TARGET, else this machine)")
         p.add_argument("--cpu", help="target CPU (default: a baseline CPU of the target; 'native': this machine's)")
         p.add_argument("--features", help="LLVM target features, e.g. +sve or -c (default: the CPU's)")
+        p.add_argument("--bounds-checks", choices=("guard", "explicit"),
+                       help="memory bounds: 'guard' (guard pages, no check in the code; the default where "
+                            "the target supports it) or 'explicit' (a check before every access)")
 
     p = sub.add_parser("build", help="compile a module, or a graph (manifest .toml), into a loadable image")
     p.add_argument("modules", nargs="+", metavar="MODULE|MANIFEST")

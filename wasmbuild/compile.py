@@ -1,13 +1,14 @@
 """LLVM back end: turn llvmlite IR modules into ELF relocatable objects for a target.
 
 `CompileSettings` holds what changes machine code (optimisation level, target triple, CPU and its
-features). `compile_ir(module, settings)` verifies the IR, runs LLVM's standard O1..O3 pipeline (a
-fresh PassBuilder per module, see LLVMLITE_NOTES.md) and emits the object. Target machines are made
+features, how memory accesses are bounds-checked). `compile_ir(module, settings)` verifies the IR, runs the pass pipeline of the optimisation level
+(`optimise`: a function pipeline at O1 and O2, LLVM's O3 pipeline at O3) and emits the object. Target machines are made
 once per process and settings.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ import llvmlite
 import llvmlite.binding as llvm
 from llvmlite import ir
 
+from .contract import abi
 from .contract.targets import target_of_triple, triple_arch
 from .errors import WasmbuildError
 
@@ -28,10 +30,11 @@ class CompileSettings:
     triple: str = ""      # "" = the host's
     cpu: str = ""         # "" = a baseline CPU for the triple's architecture; "native" = this machine's
     features: str = ""
+    bounds_checks: str = ""  # abi.BOUNDS_GUARD or BOUNDS_EXPLICIT; "" = guard where the target can
 
     def resolved(self) -> "CompileSettings":
-        """The same settings with the host triple and default CPU filled in ("native" becomes this
-        machine's CPU name and features, recorded as such in the image)."""
+        """The same settings with the host triple, default CPU and bounds checks filled in ("native"
+        becomes this machine's CPU name and features, recorded as such in the image)."""
         _init_llvm()
         triple = self.triple or llvm.get_default_triple()
         arch = triple_arch(triple)
@@ -46,11 +49,18 @@ class CompileSettings:
         base = target.base_features if target else ""
         if base and not features.startswith(base):
             features = f"{base},{features}" if features else base
-        return CompileSettings(self.opt_level, triple, cpu, features)
+        guard_possible = bool(target and target.ucontext_pc_offset)
+        bounds = self.bounds_checks or (abi.BOUNDS_GUARD if guard_possible else abi.BOUNDS_EXPLICIT)
+        if bounds not in abi.BOUNDS_CHECKS:
+            raise CompileError(f"bounds checks must be one of {', '.join(abi.BOUNDS_CHECKS)}, not {bounds!r}")
+        if bounds == abi.BOUNDS_GUARD and not guard_possible:
+            raise CompileError(f"guard-page memories are not supported on {arch}: use --bounds-checks explicit")
+        return CompileSettings(self.opt_level, triple, cpu, features, bounds)
 
     def describe(self) -> dict:
         r = self.resolved()
-        return {"opt_level": r.opt_level, "triple": r.triple, "cpu": r.cpu, "features": r.features}
+        return {"opt_level": r.opt_level, "triple": r.triple, "cpu": r.cpu, "features": r.features,
+                "bounds_checks": r.bounds_checks}
 
 
 @functools.lru_cache(maxsize=None)
@@ -83,9 +93,22 @@ def target_machine(settings: CompileSettings) -> llvm.TargetMachine:
                                         reloc="pic", codemodel="small", abiname=record.abi_name if record else "")
 
 
-def compile_ir(module: ir.Module, settings: CompileSettings) -> bytes:
-    """Optimise and compile `module` to ELF object bytes."""
-    tm = target_machine(settings)
+# Functions of more wasm instructions than this take a cheaper way at -O2 and -O3: the -O1 passes
+# and the -O0 back end (fast instruction selection and register allocation). At -O2 a function of
+# 88,905 instructions (yosys) took 20 s and 1.1 GB; this way 4 s and 360 MB, for code about 1.7x
+# larger (docs/pipeline.md). A pure function of the body, so objects stay deterministic.
+GIANT_FUNCTION = 50_000
+
+
+def compile_ir(module: ir.Module, settings: CompileSettings, instructions: int = 0) -> bytes:
+    """Optimise and compile `module` to ELF object bytes; `instructions`: the wasm instructions of
+    the function it holds (a giant one is compiled the cheaper way, see GIANT_FUNCTION)."""
+    opt_level = settings.opt_level
+    codegen = settings
+    if instructions > GIANT_FUNCTION and opt_level > 1:
+        opt_level = 1
+        codegen = dataclasses.replace(settings, opt_level=0)
+    tm = target_machine(codegen)
     module.triple = tm.triple
     module.data_layout = str(tm.target_data)
     target = target_of_triple(tm.triple)
@@ -99,11 +122,49 @@ def compile_ir(module: ir.Module, settings: CompileSettings) -> bytes:
         mod.verify()
     except RuntimeError as e:
         raise CompileError(f"internal error: LLVM rejected generated IR: {e}") from None
-    if settings.opt_level > 0:
-        pto = llvm.create_pipeline_tuning_options(speed_level=settings.opt_level)
-        pb = llvm.create_pass_builder(tm, pto)
-        pb.getModulePassManager().run(mod, pb)
+    optimise(mod, tm, opt_level)
     return tm.emit_object(mod)
+
+
+def translate_options(settings: CompileSettings):
+    """The `TranslateOptions` that `settings` ask for."""
+    from .translate.function import TranslateOptions
+    return TranslateOptions(big_endian=is_big_endian(settings),
+                            guard_memory=settings.resolved().bounds_checks == abi.BOUNDS_GUARD)
+
+
+# The passes of -O1 and -O2 (docs/pipeline.md has the measurements behind the choice). Each
+# function is compiled alone from wasm that its producer has optimised already: inlining,
+# unrolling and vectorisation find little and cost most of LLVM's time, so these levels run a
+# function pipeline that puts locals in registers (SROA), folds the translation's conversions and
+# address arithmetic (InstCombine), merges the blocks of structured control flow (SimplifyCFG) and
+# marks calls in tail position (so that the back end can make them jumps); -O2 adds global value
+# numbering (redundant loads of globals and vmctx fields, common subexpressions: nbody runs 2x
+# faster with it) and a second clean-up.
+# -O3 is LLVM's whole O3 module pipeline.
+FUNCTION_PASSES = {
+    1: ("sroa", "instruction_combine", "simplify_cfg", "dead_code_elimination", "tail_call_elimination"),
+    2: ("sroa", "instruction_combine", "simplify_cfg", "new_gvn", "instruction_combine", "simplify_cfg",
+        "dead_code_elimination", "tail_call_elimination"),
+}
+
+
+def optimise(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt_level: int) -> None:
+    """Run the pass pipeline of `opt_level` on `mod` (a fresh PassBuilder each time: one reused
+    across modules slows down linearly, LLVMLITE_NOTES.md)."""
+    if opt_level <= 0:
+        return
+    pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=min(opt_level, 3)))
+    passes = FUNCTION_PASSES.get(opt_level)
+    if passes is None:
+        pb.getModulePassManager().run(mod, pb)
+        return
+    fpm = llvm.create_new_function_pass_manager()
+    for name in passes:
+        getattr(fpm, f"add_{name}_pass")()
+    for fn in mod.functions:
+        if not fn.is_declaration:
+            fpm.run(fn, pb)
 
 
 def is_big_endian(settings: CompileSettings) -> bool:

@@ -1,7 +1,7 @@
 """The image file: an ELF file holding linked native code and the metadata to instantiate it.
 
-`write_image(linked, target, versions, opt_level, meta, data_blob, symbols)` gives the bytes of an
-image; `read_image(data, path)` parses one back into an `Image` (its `ImageHeader` and `ImageMeta`
+`write_image(linked, target, versions, settings, meta, data_blob, symbols, fault_object)` gives the
+bytes of an image; `read_image(data, path)` parses one back into an `Image` (its `ImageHeader` and `ImageMeta`
 records, linked code, data segments), verifying the format and ABI versions, the checksum over the
 header and every section the loader uses, and the header's layout before anything is parsed
 further. The format is documented in docs/image-format.md; section names are the constants below;
@@ -15,7 +15,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from .contract.abi import ABI_VERSION
+from .contract.abi import ABI_VERSION, BOUNDS_GUARD
 from .contract.records import CodeLayout, ImageHeader, ImageMeta, TargetRecord, canonical_json
 from .errors import WasmbuildError
 from .link import elf
@@ -29,6 +29,7 @@ SECTION_HEADER = ".wb.header"      # JSON: format, target, versions, settings, c
 SECTION_META = ".wb.meta"          # JSON: types, modules, trampolines, initializers
 SECTION_RELOCS = ".wb.relocs"      # load relocations (little-endian records)
 SECTION_DATA = ".wb.data"          # data segment bytes, referenced by offset from .wb.meta
+SECTION_FAULT = ".wb.fault"        # guard-page images: the fault handler's relocatable object
 
 class ImageError(WasmbuildError):
     """An image file that is not ours, damaged, or made for something else."""
@@ -43,20 +44,24 @@ class Image:
     meta: ImageMeta
     linked: LinkedCode
     data: bytes  # the .wb.data payload
+    fault_object: bytes = b""  # the .wb.fault payload (guard-page images only)
 
 
-def write_image(linked: LinkedCode, target: TargetRecord, versions: dict, opt_level: int, meta: ImageMeta,
-                data_blob: bytes, symbols: list[tuple[str, int, int]]) -> bytes:
-    """`symbols`: (name, offset in code, size) of each function, for readelf and inspect."""
+def write_image(linked: LinkedCode, target: TargetRecord, versions: dict, settings: dict, meta: ImageMeta,
+                data_blob: bytes, symbols: list[tuple[str, int, int]], fault_object: bytes = b"") -> bytes:
+    """`settings`: {"opt_level", "bounds_checks"}; `symbols`: (name, offset in code, size) of each
+    function, for readelf and inspect; `fault_object`: the fault handler's object (guard-page
+    images, which need it and the loader installs once per process)."""
     meta_bytes = meta.to_bytes()
     relocs = load_relocs_to_bytes(linked.load_relocs)
     layout = CodeLayout(page_size=linked.page_size, text_size=linked.text_size, data_offset=linked.data_offset,
                         got_offset=linked.got_offset, got_size=linked.got_size, size=linked.size,
                         code_size=len(linked.code), data_size=len(linked.data))
-    header = ImageHeader(FORMAT_VERSION, ABI_VERSION, target, versions, opt_level, layout)
+    opt_level, bounds = settings["opt_level"], settings["bounds_checks"]
+    header = ImageHeader(FORMAT_VERSION, ABI_VERSION, target, versions, opt_level, bounds, layout)
     checksum = _checksum(header.to_json(with_checksum=False), linked.code, linked.data, relocs, meta_bytes,
-                         data_blob)
-    header = ImageHeader(FORMAT_VERSION, ABI_VERSION, target, versions, opt_level, layout, checksum)
+                         data_blob, fault_object)
+    header = ImageHeader(FORMAT_VERSION, ABI_VERSION, target, versions, opt_level, bounds, layout, checksum)
     sections = [
         elf.OutSection(SECTION_TEXT, elf.SHT_PROGBITS, elf.SHF_ALLOC | elf.SHF_EXECINSTR, 16,
                        linked.code, addr=0),
@@ -73,6 +78,8 @@ def write_image(linked: LinkedCode, target: TargetRecord, versions: dict, opt_le
         elf.OutSection(SECTION_RELOCS, elf.SHT_PROGBITS, 0, 8, relocs),
         elf.OutSection(SECTION_DATA, elf.SHT_PROGBITS, 0, 1, data_blob),
     ]
+    if fault_object:
+        sections.append(elf.OutSection(SECTION_FAULT, elf.SHT_PROGBITS, 0, 8, fault_object))
     syms = [elf.OutSymbol(name, SECTION_TEXT, offset, size, "FUNC", "GLOBAL")
             for name, offset, size in symbols]
     byteorder = "<" if linked.byteorder in ("<", "little") else ">"
@@ -100,7 +107,8 @@ def read_image(data: bytes, path: str | None = None) -> Image:
     relro = sections.get(SECTION_RELRO, b"")
     relocs = sections.get(SECTION_RELOCS, b"")
     blob = sections.get(SECTION_DATA, b"")
-    if _checksum(header, code, relro, relocs, meta_bytes, blob) != header.get("checksum"):
+    fault_object = sections.get(SECTION_FAULT, b"")
+    if _checksum(header, code, relro, relocs, meta_bytes, blob, fault_object) != header.get("checksum"):
         raise ImageError("image is damaged (checksum mismatch)", file=path)
     try:
         header = ImageHeader.from_json(header)
@@ -116,7 +124,9 @@ def read_image(data: bytes, path: str | None = None) -> Image:
     except (WasmbuildError, KeyError, TypeError, ValueError, AttributeError) as e:
         reason = e.reason if isinstance(e, WasmbuildError) else f"{e.__class__.__name__}: {e}"
         raise ImageError(f"damaged image: {reason}", file=path) from None
-    return Image(path, header, meta, linked, blob)
+    if (header.bounds_checks == BOUNDS_GUARD) != bool(fault_object):
+        raise ImageError("damaged image: the fault handler section does not match the bounds checks", file=path)
+    return Image(path, header, meta, linked, blob, fault_object)
 
 
 def _checksum(header: dict, *parts: bytes) -> str:

@@ -44,7 +44,7 @@ def describe_image(path: str) -> str:
     w(f"  format {header.format}, {machine} {order}, {t.triple} cpu={t.cpu} features={t.features or '-'}\n")
     v = header.versions
     w(f"  built by wasmbuild {v.get('wasmbuild')} with LLVM {v.get('llvm')} (llvmlite {v.get('llvmlite')}); "
-      f"settings {json.dumps({'opt_level': header.opt_level})}\n")
+      f"settings {json.dumps(header.settings)}\n")
     w(f"  {len(meta.types)} canonical function types\n")
     for mi, m in enumerate(meta.modules):
         w(f"module {mi} {m.name}: {len(m.functions)} functions, {len(m.imports)} imports, "

@@ -92,7 +92,7 @@ def _describe(image_bytes: bytes, path: str) -> dict:
     entry = "_start" if "_start" in names else None
     header = image.header
     return {"target": header.target.to_json(), "versions": header.versions,
-            "settings": {"opt_level": header.opt_level}, "entry": entry, "exports": exports,
+            "settings": header.settings, "entry": entry, "exports": exports,
             "host_imports": host_imports}
 
 

@@ -30,7 +30,7 @@ from ..link.layout import VMLayout
 from ..link.linker import LinkedCode, link
 from ..translate import refs
 from ..valid import segment_refs
-from .objects import ENTRY, HOST, RUNTIME, SELF, FunctionObject, SupportObjects, function_symbol
+from .objects import ENTRY, FAULT, HOST, RUNTIME, SELF, FunctionObject, SupportObjects, function_symbol
 from .plan import BuildPlan, DecodedModule
 from .report import BuildReport
 
@@ -60,6 +60,7 @@ class LinkedGraph:
     data: bytes  # the data segments' bytes (DataRecord.start/length point into it)
     entry_trampolines: list[Trampoline]
     host_trampolines: list[Trampoline]
+    fault_object: bytes  # the fault handler's object (guard-page memories), else b""
 
 
 def const_expr_record(expr: ConstExpr) -> tuple:
@@ -170,6 +171,8 @@ def link_graph(plan: BuildPlan, objects: list[FunctionObject], support: SupportO
             units.append(elf.parse_object(support.get(settings, kind, tr.signature, report), tr.symbol))
     report.trampolines = len(entry) + len(host)
     t = report.add_time("trampolines", t)
+    # Not linked with the rest: the loader links it alone and keeps it for the process.
+    fault = support.get(settings, FAULT, None, report) if settings.bounds_checks == abi.BOUNDS_GUARD else b""
     code = link(units, absolutes, machine=triple_arch(settings.triple))
     report.add_time("link", t)
-    return LinkedGraph(code, types.types, records, bytes(data_blob), entry, host)
+    return LinkedGraph(code, types.types, records, bytes(data_blob), entry, host, fault)

@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from llvmlite import ir
 
 from ..compile import CompileSettings, compile_ir
+from ..contract import abi
+from ..contract.targets import target_of_triple
 from ..contract.types import FuncType, sig_key
 from ..errors import MalformedError
 from ..binary import decode_function
 from ..cache import ObjectCache
 from ..keys import KeyMemo, function_key, support_key
 from ..translate.function import translate_function
+from ..translate.fault import build_fault_handler
 from ..translate.runtime import build_entry_trampoline, build_host_trampoline, build_runtime
 from ..valid import validate_function
 from .plan import BuildPlan, DecodedModules
@@ -30,7 +33,7 @@ from .report import BuildReport
 
 SELF = "wb_self"  # what a function's object calls itself before linking names it
 
-RUNTIME, ENTRY, HOST = "runtime", "entry", "host"
+RUNTIME, ENTRY, HOST, FAULT = "runtime", "entry", "host", "fault"
 
 
 def function_symbol(module_index: int, func_index: int) -> str:
@@ -53,7 +56,7 @@ def compile_function(modules: DecodedModules, mi: int, j: int, settings: Compile
     lm = ir.Module(name=function_symbol(mi, d.context.num_imported_funcs + j))
     fn_refs = translate_function(lm, SELF, d.info, j, code)
     t2 = time.perf_counter()
-    obj = compile_ir(lm, settings)
+    obj = compile_ir(lm, settings, len(code.instrs))
     t3 = time.perf_counter()
     return FunctionObject(obj, fn_refs.items, {"validate": t1 - t0, "translate": t2 - t1, "compile": t3 - t2})
 
@@ -136,10 +139,13 @@ class SupportObjects:
             obj = self.cache.get(key)
         if obj is None:
             lm = ir.Module(name=kind if ft is None else f"{kind}_{signature}")
+            guard = settings.bounds_checks == abi.BOUNDS_GUARD
             if kind == RUNTIME:
                 build_runtime(lm)
+            elif kind == FAULT:
+                build_fault_handler(lm, target_of_triple(settings.triple))
             elif kind == ENTRY:
-                build_entry_trampoline(lm, ft)
+                build_entry_trampoline(lm, ft, guard)
             else:
                 build_host_trampoline(lm, ft)
             obj = compile_ir(lm, settings)

@@ -1,6 +1,6 @@
 """Stage 1 of a build, the plan: decoded modules and what the graph asks of them.
 
-`DecodedModules(inputs, big_endian)` decodes and validates (module level) each input once per
+`DecodedModules(inputs, options)` decodes and validates (module level) each input once per
 process, on first use: the build's own process, or a compile worker, which is handed the inputs.
 `plan_build(modules, graph)` checks the graph's wiring (`graph.resolve_graph`; with no graph the
 single input is built as `default_graph` makes it) and gives the `BuildPlan`: the initializers, the
@@ -19,7 +19,7 @@ from ..contract.records import HOST, ExportStep, Initializer, InstantiateStep
 from ..contract.types import EXTERN_FUNC, FuncType
 from ..errors import WasmbuildError
 from ..graph import Graph, default_graph, resolve_graph
-from ..translate.function import ModuleInfo
+from ..translate.function import ModuleInfo, TranslateOptions
 from ..valid import Context, check_module_level
 
 
@@ -41,9 +41,9 @@ class DecodedModule:
 class DecodedModules:
     """The build's inputs, each decoded and module-level validated once, on first use."""
 
-    def __init__(self, inputs: list[ModuleInput], big_endian: bool):
+    def __init__(self, inputs: list[ModuleInput], options: TranslateOptions):
         self.inputs = inputs
-        self.big_endian = big_endian
+        self.options = options
         self._decoded: dict[int, DecodedModule] = {}
         self.seconds = {"decode": 0.0, "validate": 0.0}
 
@@ -57,8 +57,7 @@ class DecodedModules:
             ctx = check_module_level(m)
             self.seconds["decode"] += t1 - t0
             self.seconds["validate"] += time.perf_counter() - t1
-            info = ModuleInfo.from_context(ctx)
-            info.big_endian = self.big_endian  # linear memory is little-endian: big-endian targets swap
+            info = ModuleInfo.from_context(ctx, self.options)
             decoded = self._decoded[mi] = DecodedModule(inp, m, ctx, info)
         return decoded
 

@@ -16,7 +16,7 @@ helper objects are compiled once; `build_image` is one build with a fresh sessio
 from __future__ import annotations
 
 from ..cache import ObjectCache
-from ..compile import CompileSettings, is_big_endian
+from ..compile import CompileSettings, translate_options
 from ..graph import Graph
 from ..link import elf
 from .emit import emit_image
@@ -32,7 +32,7 @@ class BuildSession:
         self.jobs = jobs
         # The null cache keeps nothing: without one, the build need not compute keys at all.
         self.cache = cache if cache is not None and cache.keyed else None
-        self.big_endian = is_big_endian(self.settings)
+        self.translate_options = translate_options(self.settings)
         self.support = SupportObjects(cache)
 
     def build(self, inputs: list[ModuleInput], graph: Graph | None = None) -> tuple[bytes, BuildReport]:
@@ -43,7 +43,7 @@ class BuildSession:
         # Python's cyclic garbage collector would scan them over and over for nothing.
         with elf.gc_paused():
             report = BuildReport()
-            decoded = DecodedModules(inputs, self.big_endian)
+            decoded = DecodedModules(inputs, self.translate_options)
             plan = plan_build(decoded, graph)
             report.seconds.update(decoded.seconds)
             objects = function_objects(plan, decoded, self.settings, self.cache, self.jobs, report)

@@ -26,6 +26,7 @@ from typing import Callable
 from ..compile import CompileSettings
 from ..errors import WasmbuildError
 from .objects import FunctionObject, compile_function
+from ..translate.function import TranslateOptions
 from .plan import DecodedModules
 
 _MAX_BATCH = 64
@@ -55,7 +56,7 @@ def compile_jobs(modules: DecodedModules, jobs: list[tuple[int, int]], settings:
     try:
         for _ in range(min(workers, len(batches))):
             parent, child = ctx.Pipe()
-            process = ctx.Process(target=_serve, args=(child, modules.inputs, modules.big_endian, settings),
+            process = ctx.Process(target=_serve, args=(child, modules.inputs, modules.options, settings),
                                   daemon=True)
             process.start()
             child.close()
@@ -123,10 +124,10 @@ def _how(process) -> str:
     return f"with exit status {code}" if code is not None else "unexpectedly"
 
 
-def _serve(conn, inputs, big_endian: bool, settings: CompileSettings) -> None:
+def _serve(conn, inputs, options: TranslateOptions, settings: CompileSettings) -> None:
     """A worker's loop: compile each batch it is sent until told to stop (None) or the build ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the build; the build stops us
-    modules = DecodedModules(inputs, big_endian)
+    modules = DecodedModules(inputs, options)
     try:
         while True:
             message = conn.recv()

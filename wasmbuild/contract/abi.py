@@ -21,6 +21,15 @@ Memory layouts (all little or big endian as the target is, 8-byte fields unless 
                     large frame bound may reach (its guard checks before the frame exists): the
                     calling thread's stack bottom plus a margin, or 0 if unknown
 
+  SignalState (one per process, the external symbol SYM_SIGNAL_STATE; only code with guard-page
+  memories uses it):
+    SIG_KEY         u32 pthread key whose value on each thread is the Runtime that thread is
+                    running wasm code in (set by the entry trampolines), or null
+    SIG_RANGES      ptr to [count, start0, end0, start1, end1, ...] (u64): the address ranges of
+                    loaded wasm code; replaced as a whole when images come and go
+    SIG_PREV_SEGV   ptr to the struct sigaction that was installed for SIGSEGV before ours
+    SIG_PREV_BUS    the same for SIGBUS
+
   VMContext (one per instance; every "context" pointer, including host records, starts with the
   runtime pointer, so trap code can always find the runtime):
     VM_RUNTIME      ptr Runtime
@@ -41,7 +50,7 @@ from .types import FuncType, sig_key
 
 # Bumped whenever compiled code and the loader's runtime structures stop agreeing (field offsets,
 # hook protocols); an image made for another ABI version is refused, never run.
-ABI_VERSION = 2
+ABI_VERSION = 3
 
 PTR_SIZE = 8
 
@@ -55,6 +64,33 @@ RT_STACK_BUDGET = 48
 RT_TRAP_DETAIL = 56
 RT_STACK_FLOOR = 64
 RUNTIME_SIZE = 72
+
+SIG_KEY = 0
+SIG_RANGES = 8
+SIG_PREV_SEGV = 16
+SIG_PREV_BUS = 24
+SIGNAL_STATE_SIZE = 32
+
+# Linux's signal numbers and glibc's struct sigaction (the same on every 64-bit target wasmbuild
+# knows): handler at 0, the mask (128 bytes), then the flags.
+SIGBUS = 7
+SIGSEGV = 11
+SA_FLAGS_OFFSET = 136
+SIGACTION_SIZE = 152
+SA_SIGINFO = 0x4
+SA_ONSTACK = 0x08000000
+SA_NODEFER = 0x40000000
+
+# How a compiled function keeps its linear-memory accesses in bounds (`CompileSettings`, the image
+# header). BOUNDS_GUARD: a 32-bit memory is reserved with GUARDED_RESERVATION bytes of address
+# space, of which only its current size is accessible, so that no address an access can form
+# (u32 address + u32 offset + 16 bytes) leaves the reservation; an access out of bounds faults
+# and the fault handler turns it into the trap. BOUNDS_EXPLICIT: each access compares its end with
+# the memory's size first.
+BOUNDS_GUARD = "guard"
+BOUNDS_EXPLICIT = "explicit"
+BOUNDS_CHECKS = (BOUNDS_GUARD, BOUNDS_EXPLICIT)
+GUARDED_RESERVATION = (8 << 30) + (64 << 10)
 
 VM_RUNTIME = 0
 VM_MEMORY = 8
@@ -136,6 +172,8 @@ SYM_MEMORY_FILL = "wb_rt_memory_fill"
 SYM_TABLE_INIT = "wb_rt_table_init"
 SYM_TABLE_COPY = "wb_rt_table_copy"
 SYM_TABLE_FILL = "wb_rt_table_fill"
+SYM_ON_FAULT = "wb_rt_on_fault"        # the SIGSEGV/SIGBUS handler (translate/fault.py)
+SYM_SIGNAL_STATE = "wb_signal_state"  # the SignalState, resolved by the loader
 
 def entry_symbol(ft: FuncType) -> str:
     """Host-to-wasm trampoline: i32 (ptr vmctx, ptr code, ptr values) -> 0 or trap code."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from .abi import BOUNDS_CHECKS
 from ..link.layout import VMLayout
 from .types import (EXTERN_FUNC, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, FuncType,
                     GlobalType, Limits, MemoryType, TableType, functype_from_json, functype_to_json,
@@ -452,13 +453,18 @@ class ImageHeader:
     target: TargetRecord
     versions: dict  # {"wasmbuild", "llvm", "llvmlite"} -> version string
     opt_level: int
+    bounds_checks: str  # abi.BOUNDS_GUARD or abi.BOUNDS_EXPLICIT
     layout: CodeLayout
     checksum: str = ""  # SHA-256 over the header without it and the other sections (image.py)
 
+    @property
+    def settings(self) -> dict:
+        """The compile settings beyond the target that the image was made with."""
+        return {"opt_level": self.opt_level, "bounds_checks": self.bounds_checks}
+
     def to_json(self, with_checksum: bool = True) -> dict:
         d = {"format": self.format, "abi": self.abi, "target": self.target.to_json(),
-             "versions": dict(self.versions), "settings": {"opt_level": self.opt_level},
-             "layout": self.layout.to_json()}
+             "versions": dict(self.versions), "settings": self.settings, "layout": self.layout.to_json()}
         if with_checksum:
             d["checksum"] = self.checksum
         return d
@@ -471,8 +477,12 @@ class ImageHeader:
         versions = d["versions"]
         if not isinstance(versions, dict) or not all(type(v) is str for v in versions.values()):
             raise ValueError("bad versions")
+        settings = d["settings"]
+        bounds = _str(settings["bounds_checks"])
+        if bounds not in BOUNDS_CHECKS:
+            raise ValueError(f"unknown bounds checks {bounds!r}")
         return cls(_int(d["format"]), _int(d["abi"]), TargetRecord.from_json(d["target"]), versions,
-                   _int(d["settings"]["opt_level"]), CodeLayout.from_json(d["layout"]), _str(d["checksum"]))
+                   _int(settings["opt_level"]), bounds, CodeLayout.from_json(d["layout"]), _str(d["checksum"]))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "ImageHeader":

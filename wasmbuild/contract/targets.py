@@ -39,6 +39,10 @@ class Target:
     # Whether the instruction cache must be flushed after code is written (not kept coherent with
     # data writes by the hardware).
     incoherent_icache: bool = False
+    # Where Linux's ucontext_t keeps the interrupted program counter (glibc's layout), which the
+    # fault handler of guard-page memories reads; 0 if not known, and then such a target keeps
+    # explicit bounds checks (contract/abi.py: BOUNDS_GUARD).
+    ucontext_pc_offset: int = 0
 
     @property
     def big_endian(self) -> bool:
@@ -47,10 +51,11 @@ class Target:
 
 TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("x86_64", ("amd64", "x64"), elf_machine=62, byteorder="<", page_size=0x1000,
-           default_cpu="x86-64-v2"),
+           default_cpu="x86-64-v2", ucontext_pc_offset=168),  # uc_mcontext.gregs[REG_RIP]
     # 64 KiB: the largest page size an aarch64 Linux kernel may use (4, 16 or 64 KiB).
     Target("aarch64", ("arm64",), elf_machine=183, byteorder="<", page_size=0x10000,
-           default_cpu="generic", absolute_via_got=True, constant_slots=True, incoherent_icache=True),
+           default_cpu="generic", absolute_via_got=True, constant_slots=True, incoherent_icache=True,
+           ucontext_pc_offset=440),  # uc_mcontext (at 176) .pc
     # riscv64 Linux is RV64GC with the lp64d ABI, whose calls into libm pass doubles in FP registers;
     # without these features LLVM would make soft-float code calling __adddf3 and friends.
     Target("riscv64", (), elf_machine=243, byteorder="<", page_size=0x1000, default_cpu="generic-rv64",

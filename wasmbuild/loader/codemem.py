@@ -163,6 +163,7 @@ class CodeMemory:
     def __init__(self, linked: LinkedCode, resolve: Callable[[str], int] | None = None):
         self._base = 0
         self._size = 0
+        self.on_close: list[Callable[[], None]] = []  # run before the code is unmapped
         host = host_machine()
         if linked.machine != host:
             raise LinkError(f"code is for {linked.machine}, this host is {host}")
@@ -234,8 +235,11 @@ class CodeMemory:
             raise LinkError(f"no symbol {symbol} in the loaded code") from None
 
     def close(self) -> None:
-        """Unmap the code. Idempotent. Calling into the code afterwards crashes: drop all
-        function pointers first."""
+        """Unmap the code (after running the `on_close` callbacks). Idempotent. Calling into the
+        code afterwards crashes: drop all function pointers first."""
+        callbacks, self.on_close = getattr(self, "on_close", []), []
+        for callback in callbacks:
+            callback()
         base, self._base = self._base, 0
         if base:
             if _munmap_fn(base, self._size) != 0:

@@ -24,6 +24,7 @@ from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_
                               MemoryType, TableType)
 from ..errors import LinkError, UnlinkableError
 from ..image import Image, ImageError, read_image
+from . import signals
 from .codemem import CodeMemory, host_machine
 from .runtime import Function, Global, Memory, Store, Table, Trap, _buffer, _poke64, entry_function
 
@@ -34,10 +35,16 @@ class LoadedImage:
         self.image = image
         self.meta = image.meta
         self.types = list(self.meta.types)
+        self.guarded = image.header.bounds_checks == abi.BOUNDS_GUARD
         try:
-            self.code = CodeMemory(image.linked)
+            if self.guarded:
+                signals.install(image.fault_object, image.header.target.machine)
+            self.code = CodeMemory(image.linked, signals.resolve)
         except LinkError as e:
             raise ImageError(f"cannot load the code: {e.reason}", file=image.path) from None
+        if self.guarded:
+            token = signals.add_code(self.code.base, self.code.base + image.linked.text_size)
+            self.code.on_close.append(lambda: signals.remove_code(token))
         store.keep_alive.append(self)
         self._data_buf = ctypes.create_string_buffer(image.data, max(len(image.data), 1))
         self.data_base = ctypes.addressof(self._data_buf)
@@ -122,6 +129,10 @@ class Instance(_Exports):
             self.tables.append(Table(store, t.elem, t.limits.min, t.limits.max))
         for mem in meta.memories:
             self.memories.append(Memory(store, mem.limits.min, mem.limits.max))
+        if image.guarded and self.memories and not self.memories[0].guarded:
+            raise UnlinkableError(f"module {self.name}: its memory has no guard region (the "
+                                  f"{abi.GUARDED_RESERVATION >> 30} GiB address space reservation failed), which "
+                                  "its code needs: build it with --bounds-checks explicit")
         for g in meta.globals:
             self.globals.append(Global(store, g.type.valtype, g.type.mutable, self.eval_const(g.init)))
         for i, slot in enumerate(layout.global_ptrs):

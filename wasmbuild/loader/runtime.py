@@ -36,6 +36,7 @@ from ..contract.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES,
 from ..errors import WasmbuildError
 from ..contract import abi
 from .codemem import PROT_READ, PROT_WRITE, _mmap_fn, _mprotect_fn, _munmap_fn, _oserror
+from .signals import guard_pages_supported
 
 _MAP_NORESERVE = 0x4000
 _MAP_PRIVATE_ANON = 0x02 | 0x20
@@ -326,14 +327,38 @@ def _page_multiple(size: int) -> int:
 
 
 class Memory:
-    """A linear memory: reserved at its maximum, committed page by page as it grows."""
+    """A linear memory: reserved at its maximum, committed page by page as it grows. Where the host
+    supports guard-page code (`signals.guard_pages_supported`), the reservation is
+    `abi.GUARDED_RESERVATION` bytes whatever the maximum (`guarded`), so that code without bounds
+    checks can use it; if that much address space cannot be had, only the maximum is reserved."""
 
     def __init__(self, store: Store, minimum: int, maximum: int | None):
         self.store = store
         self.maximum = maximum
         limit = MAX_PAGES if maximum is None else min(maximum, MAX_PAGES)
-        self.reserved = max(limit * PAGE_SIZE, PAGE_SIZE)
-        self.base = base = _reserve(self.reserved, "a memory")
+        self.base = base = 0
+        self.guarded = False
+        if guard_pages_supported():
+            try:
+                self.reserved = abi.GUARDED_RESERVATION
+                self.base = base = _reserve(self.reserved, "a memory")
+                self.guarded = True
+            except OSError:
+                pass
+        if not base:
+            # The maximum, or with less address space than that, as much as there is: memory.grow
+            # fails beyond it (which wasm allows).
+            pages = limit
+            while True:
+                self.reserved = max(pages * PAGE_SIZE, PAGE_SIZE)
+                try:
+                    self.base = base = _reserve(self.reserved, "a memory")
+                    break
+                except OSError as e:
+                    if pages <= max(minimum, 1):
+                        raise WasmbuildError(f"cannot make a memory of {minimum} pages: {e.strerror}") from None
+                    pages = max(pages // 2, minimum, 1)
+            limit = pages
         self._def_buf, self.memdef = _buffer(abi.MEMDEF_SIZE)
         _poke64(self.memdef + abi.MEM_BASE, base)
         _poke64(self.memdef + abi.MEM_MAX_PAGES, limit)
@@ -346,7 +371,7 @@ class Memory:
         old = self.pages
         new = old + delta
         limit = MAX_PAGES if self.maximum is None else self.maximum
-        if new > limit:
+        if new > limit or new * PAGE_SIZE > self.reserved:
             return -1
         if delta:
             if _mprotect_fn(self.base + old * PAGE_SIZE, delta * PAGE_SIZE, PROT_READ | PROT_WRITE) != 0:

@@ -22,6 +22,8 @@ returns.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from llvmlite import ir
 
 from ..contract import opcodes as ops
@@ -31,8 +33,8 @@ from ..errors import WasmbuildError
 from ..contract import abi
 from . import refs
 from .irtypes import (F32T, F64T, FLOAT_PREDICATES, I1, I8, I16, I32T, I64T, INT_PREDICATES, LLVM_TYPES, NULL, PTR,
-                      VOID, FunctionPointer, absolute_symbol, field_ptr, get_function, result_type,
-                      wasm_function_type, zero_value)
+                      VOID, FunctionPointer, VolatileLoad, VolatileStore, absolute_symbol, field_ptr, get_function,
+                      result_type, wasm_function_type, zero_value)
 from .refs import References, scan_references
 from .simd import SIMD_DISPATCH
 
@@ -43,23 +45,36 @@ class UnsupportedError(WasmbuildError):
     phase = "unsupported"
 
 
+@dataclass(frozen=True)
+class TranslateOptions:
+    """What of the compile settings changes how a function is translated (`compile.translate_options`)."""
+
+    # Linear memory is little-endian; on a big-endian target every multi-byte access swaps.
+    big_endian: bool = False
+    # Guard-page memories (abi.BOUNDS_GUARD): accesses check no bounds, an access out of bounds
+    # faults. Else each access compares its end with the memory's size.
+    guard_memory: bool = False
+
+
 class ModuleInfo:
-    """What translating a function needs to know about its module (types of everything)."""
+    """What translating a function needs to know about its module (types of everything) and the
+    `TranslateOptions` of the build."""
 
     def __init__(self, types: list[FuncType], func_types: list[int], globals_: list[GlobalType],
-                 tables: list[TableType], num_imported_funcs: int, has_memory: bool):
+                 tables: list[TableType], num_imported_funcs: int, has_memory: bool,
+                 options: TranslateOptions = TranslateOptions()):
         self.types = types
         self.func_types = func_types
         self.globals = globals_
         self.tables = tables
         self.num_imported_funcs = num_imported_funcs
         self.has_memory = has_memory
-        # Linear memory is little-endian; on a big-endian target every multi-byte access swaps.
-        self.big_endian = False
+        self.options = options
 
     @classmethod
-    def from_context(cls, ctx) -> "ModuleInfo":
-        return cls(ctx.types, ctx.funcs, ctx.globals, ctx.tables, ctx.num_imported_funcs, bool(ctx.memories))
+    def from_context(cls, ctx, options: TranslateOptions = TranslateOptions()) -> "ModuleInfo":
+        return cls(ctx.types, ctx.funcs, ctx.globals, ctx.tables, ctx.num_imported_funcs, bool(ctx.memories),
+                   options)
 
     def func_type(self, func_index: int) -> FuncType:
         return self.types[self.func_types[func_index]]
@@ -256,6 +271,29 @@ class _Translator:
         instr.set_metadata("tbaa", self.tbaa(kind))
         return instr
 
+    def heap_load(self, ptr, typ: ir.Type):
+        """Load `typ` from linear memory at native address `ptr` (from `address`). With guard-page
+        memories the access itself is the bounds check, so it is volatile: LLVM must neither drop
+        it when its value is unused nor narrow it to the bytes that are used, nor move it across
+        another access (the trap must come where, and only where, wasm has it)."""
+        if self.info.options.guard_memory:
+            instr = VolatileLoad(self.b.block, ptr, typ=typ)
+            instr.align = 1
+            self.b._insert(instr)
+        else:
+            instr = self.b.load(ptr, typ=typ, align=1)
+        return self.tagged(instr, "heap")
+
+    def heap_store(self, value, ptr) -> None:
+        """Store `value` to linear memory at native address `ptr`; volatile as `heap_load` is."""
+        if self.info.options.guard_memory:
+            instr = VolatileStore(self.b.block, value, ptr)
+            instr.align = 1
+            self.b._insert(instr)
+        else:
+            instr = self.b.store(value, ptr, align=1)
+        self.tagged(instr, "heap")
+
     def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         return get_function(self.m, name, ir.FunctionType(ret, args))
 
@@ -363,7 +401,7 @@ class _Translator:
                 else:
                     continue
             handler = dispatch.get(op)
-            if op >= ops.FD and self.info.big_endian:
+            if op >= ops.FD and self.info.options.big_endian:
                 raise UnsupportedError(f"SIMD instruction {ops.name(op)} is not supported on big-endian "
                                        f"targets yet (v128 lane order)", offset=_offset)
             if handler is None:
@@ -700,27 +738,30 @@ class _Translator:
 
     # --- memory --------------------------------------------------------------------------------
     def address(self, addr_i32, offset: int, size: int):
-        """Bounds-checked native address of `size` bytes at wasm address `addr + offset`."""
+        """Native address of `size` bytes at wasm address `addr + offset`: bounds-checked, or, with
+        guard-page memories, inside the reservation whatever the address (u32 + u32 offset + size
+        < abi.GUARDED_RESERVATION)."""
         b = self.b
         ea = b.zext(addr_i32, I64T)
         if offset:
             ea = b.add(ea, ir.Constant(I64T, offset))
-        mem_size = self.vmfield(self.memdef, abi.MEM_SIZE, I64T)
-        end = b.add(ea, ir.Constant(I64T, size))
-        self.trap_if(b.icmp_unsigned(">", end, mem_size), abi.TRAP_MEMORY_OOB)
+        if not self.info.options.guard_memory:
+            mem_size = self.vmfield(self.memdef, abi.MEM_SIZE, I64T)
+            end = b.add(ea, ir.Constant(I64T, size))
+            self.trap_if(b.icmp_unsigned(">", end, mem_size), abi.TRAP_MEMORY_OOB)
         return b.gep(self.membase, [ea], source_etype=I8)
 
     def op_load(self, op, memarg) -> None:
         size, mem_type, result, signed = _MEM_ACCESS[op]
         ptr = self.address(self.pop(), memarg[1], size)
-        if self.info.big_endian and size > 1:
+        if self.info.options.big_endian and size > 1:
             bits = ir.IntType(8 * size)
             value = self.b.call(self.intrinsic(f"llvm.bswap.i{8 * size}", bits, [bits]),
-                                [self.tagged(self.b.load(ptr, typ=bits, align=1), "heap")])
+                                [self.heap_load(ptr, bits)])
             if mem_type != bits:
                 value = self.b.bitcast(value, mem_type)
         else:
-            value = self.tagged(self.b.load(ptr, typ=mem_type, align=1), "heap")
+            value = self.heap_load(ptr, mem_type)
         target = LLVM_TYPES[result]
         if signed is True:
             value = self.b.sext(value, target)
@@ -732,7 +773,7 @@ class _Translator:
         size, mem_type = _MEM_STORE[op]
         value = self.pop()
         ptr = self.address(self.pop(), memarg[1], size)
-        if self.info.big_endian and size > 1:
+        if self.info.options.big_endian and size > 1:
             bits = ir.IntType(8 * size)
             if value.type in (F32T, F64T):
                 value = self.b.bitcast(value, bits)
@@ -741,7 +782,7 @@ class _Translator:
             value = self.b.call(self.intrinsic(f"llvm.bswap.i{8 * size}", bits, [bits]), [value])
         elif value.type != mem_type:
             value = self.b.trunc(value, mem_type)
-        self.tagged(self.b.store(value, ptr, align=1), "heap")
+        self.heap_store(value, ptr)
 
     def op_memory_size(self, op, imm) -> None:
         size = self.vmfield(self.memdef, abi.MEM_SIZE, I64T)

@@ -111,3 +111,21 @@ def alloca_bytes(builder: ir.IRBuilder, size: int, align: int = 16):
     slot.align = align
     slot.type = PTR
     return slot
+
+
+class VolatileLoad(ir.LoadInstr):
+    """`load volatile`, which llvmlite's builder cannot make."""
+
+    def descr(self, buf):
+        start = len(buf)
+        super().descr(buf)
+        buf[start] = buf[start].replace("load ", "load volatile ", 1)
+
+
+class VolatileStore(ir.StoreInstr):
+    """`store volatile`."""
+
+    def descr(self, buf):
+        start = len(buf)
+        super().descr(buf)
+        buf[start] = buf[start].replace("store ", "store volatile ", 1)

@@ -5,10 +5,12 @@ code and `_longjmp`s to the innermost entry trampoline), memory.grow / table.gro
 into the host through function pointers in the Runtime struct) and the bulk memory and table
 operations with their bounds checks.
 
-`build_entry_trampoline(llmodule, ft)` adds the host-to-wasm trampoline of signature `ft`:
+`build_entry_trampoline(llmodule, ft, guard)` adds the host-to-wasm trampoline of signature `ft`:
 `i32 wb_entry_<sig>(ptr vmctx, ptr code, ptr values)`. It installs a trap landing pad with
 `_setjmp`, sets the stack limit on the outermost entry, loads the arguments from the 16-byte value
-slots, calls `code`, stores the results back and returns 0, or the trap code after a trap.
+slots, calls `code`, stores the results back and returns 0, or the trap code after a trap. With
+`guard` (guard-page memories) it also makes the store's Runtime the thread's current one for the
+fault handler (translate/fault.py) while the call lasts.
 
 `build_host_trampoline(llmodule, ft)` adds the wasm-to-host trampoline of `ft`: it has the wasm
 signature (its vmctx is a host record), spills the arguments into value slots, calls the Runtime's
@@ -21,6 +23,7 @@ from llvmlite import ir
 
 from ..contract.types import FuncType
 from ..contract import abi
+from .fault import signal_key
 from .irtypes import (I1, I8, I32T, I64T, LLVM_TYPES, PTR, VOID, FunctionPointer, alloca_bytes, field,
                       field_ptr, get_function, result_type, wasm_function_type)
 
@@ -186,7 +189,7 @@ def _slot(b: ir.IRBuilder, values, i: int):
     return field_ptr(b, values, i * abi.VALUE_SLOT_SIZE)
 
 
-def build_entry_trampoline(m: ir.Module, ft: FuncType) -> str:
+def build_entry_trampoline(m: ir.Module, ft: FuncType, guard: bool = False) -> str:
     name = abi.entry_symbol(ft)
     if name in m.globals:
         return name
@@ -198,6 +201,7 @@ def build_entry_trampoline(m: ir.Module, ft: FuncType) -> str:
     runtime = field(b, vmctx, abi.VM_RUNTIME, PTR)
     old_buf = field(b, runtime, abi.RT_JMPBUF, PTR)
     old_limit = field(b, runtime, abi.RT_STACK_LIMIT, I64T)
+    restore_current = _make_current(b, runtime) if guard else None
     setjmp = get_function(m, "_setjmp", ir.FunctionType(I32T, [PTR]), hidden=False)
     setjmp.attributes.add("returns_twice")
     setjmp.attributes.add("nounwind")
@@ -209,6 +213,8 @@ def build_entry_trampoline(m: ir.Module, ft: FuncType) -> str:
     tb = ir.IRBuilder(trapped)
     tb.store(old_buf, field_ptr(tb, runtime, abi.RT_JMPBUF))
     tb.store(old_limit, field_ptr(tb, runtime, abi.RT_STACK_LIMIT))
+    if restore_current:
+        restore_current(tb)
     tb.ret(tb.trunc(field(tb, runtime, abi.RT_TRAP_CODE, I64T), I32T))
 
     b.position_at_end(run)
@@ -230,8 +236,23 @@ def build_entry_trampoline(m: ir.Module, ft: FuncType) -> str:
             b.store(b.extract_value(result, i), _slot(b, values, i))
     b.store(old_buf, field_ptr(b, runtime, abi.RT_JMPBUF))
     b.store(old_limit, field_ptr(b, runtime, abi.RT_STACK_LIMIT))
+    if restore_current:
+        restore_current(b)
     b.ret(ir.Constant(I32T, 0))
     return name
+
+
+def _make_current(b: ir.IRBuilder, runtime):
+    """Make `runtime` the thread's current Runtime (the fault handler's pthread key); gives a
+    function that emits the restoring of the previous one (a host function may have entered
+    another store)."""
+    m = b.module
+    getspecific = get_function(m, "pthread_getspecific", ir.FunctionType(PTR, [I32T]), hidden=False)
+    setspecific = get_function(m, "pthread_setspecific", ir.FunctionType(I32T, [I32T, PTR]), hidden=False)
+    key = signal_key(b)
+    previous = b.call(getspecific, [key])
+    b.call(setspecific, [key, runtime])
+    return lambda builder: builder.call(setspecific, [key, previous])
 
 
 def build_host_trampoline(m: ir.Module, ft: FuncType) -> str:

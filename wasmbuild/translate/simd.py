@@ -128,13 +128,13 @@ def _canonicalize(t, v):
 def _load(t, op, memarg) -> None:
     b = t.b
     ptr = t.address(t.pop(), memarg[1], 16)
-    _push(t, t.tagged(b.load(ptr, typ=V128T, align=1), "heap"))
+    _push(t, t.heap_load(ptr, V128T))
 
 
 def _store(t, op, memarg) -> None:
     value = t.pop()
     ptr = t.address(t.pop(), memarg[1], 16)
-    t.tagged(t.b.store(value, ptr, align=1), "heap")
+    t.heap_store(value, ptr)
 
 
 # op: (narrow lane type, lane count, signed, wide lane type)
@@ -148,7 +148,7 @@ _LOAD_EXTEND = {
 def _load_extend(t, op, memarg) -> None:
     narrow, count, signed, wide = _LOAD_EXTEND[op]
     ptr = t.address(t.pop(), memarg[1], 8)
-    v = t.tagged(t.b.load(ptr, typ=_vec(narrow, count), align=1), "heap")
+    v = t.heap_load(ptr, _vec(narrow, count))
     _push(t, _widen(t, v, signed, _vec(wide, count)))
 
 
@@ -165,7 +165,7 @@ def _load_splat(t, op, memarg) -> None:
     size = _LOAD_SPLAT[op]
     lane = _SCALAR_OF_SIZE[size]
     ptr = t.address(t.pop(), memarg[1], size)
-    v = t.tagged(t.b.load(ptr, typ=lane, align=1), "heap")
+    v = t.heap_load(ptr, lane)
     _push(t, _splat(t, v, _vec(lane, 16 // size)))
 
 
@@ -173,7 +173,7 @@ def _load_zero(t, op, memarg) -> None:
     size = _LOAD_ZERO[op]
     lane = _SCALAR_OF_SIZE[size]
     ptr = t.address(t.pop(), memarg[1], size)
-    v = t.tagged(t.b.load(ptr, typ=lane, align=1), "heap")
+    v = t.heap_load(ptr, lane)
     vt = _vec(lane, 16 // size)
     _push(t, t.b.insert_element(_zero(vt), v, ir.Constant(I32T, 0)))
 
@@ -185,7 +185,7 @@ def _load_lane(t, op, imm) -> None:
     vt = _vec(scalar, 16 // size)
     v = _pop(t, vt)
     ptr = t.address(t.pop(), memarg[1], size)
-    x = t.tagged(t.b.load(ptr, typ=scalar, align=1), "heap")
+    x = t.heap_load(ptr, scalar)
     _push(t, t.b.insert_element(v, x, ir.Constant(I32T, lane)))
 
 
@@ -196,7 +196,7 @@ def _store_lane(t, op, imm) -> None:
     v = _pop(t, _vec(scalar, 16 // size))
     ptr = t.address(t.pop(), memarg[1], size)
     x = t.b.extract_element(v, ir.Constant(I32T, lane))
-    t.tagged(t.b.store(x, ptr, align=1), "heap")
+    t.heap_store(x, ptr)
 
 
 # --- constants, shuffles, lanes ------------------------------------------------------------------

@@ -24,33 +24,18 @@ entry:
   %".21" = load i32, i32* %".7"
   %".22" = zext i32 %".21" to i64
   %".23" = add i64 %".22", 8
-  %".24" = getelementptr i8, ptr %"memdef", i64 8
-  %".25" = load i64, ptr %".24", !tbaa !2
-  %".26" = add i64 %".23", 4
-  %".27" = icmp ugt i64 %".26", %".25"
-  br i1 %".27", label %"trap2", label %".28", !prof !3
+  %".24" = getelementptr i8, ptr %"membase", i64 %".23"
+  %".25" = load volatile i32, ptr %".24", align 1, !tbaa !5
+  %".26" = zext i32 %".20" to i64
+  %".27" = add i64 %".26", 4
+  %".28" = getelementptr i8, ptr %"membase", i64 %".27"
+  store volatile i32 %".25", ptr %".28", align 1, !tbaa !5
+  ret void
 trap10:
   call void @"wb_rt_trap"(ptr %".1", i32 10)
   unreachable
 return:
   unreachable
-.28:
-  %".32" = getelementptr i8, ptr %"membase", i64 %".23"
-  %".33" = load i32, ptr %".32", align 1, !tbaa !5
-  %".34" = zext i32 %".20" to i64
-  %".35" = add i64 %".34", 4
-  %".36" = getelementptr i8, ptr %"memdef", i64 8
-  %".37" = load i64, ptr %".36", !tbaa !2
-  %".38" = add i64 %".35", 4
-  %".39" = icmp ugt i64 %".38", %".37"
-  br i1 %".39", label %"trap2", label %".40", !prof !3
-trap2:
-  call void @"wb_rt_trap"(ptr %".1", i32 2)
-  unreachable
-.40:
-  %".42" = getelementptr i8, ptr %"membase", i64 %".35"
-  store i32 %".33", ptr %".42", align 1, !tbaa !5
-  ret void
 }
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
