@@ -242,6 +242,21 @@ def test_images_identical_whatever_was_cached_and_the_number_of_jobs(tmp_path):
     assert cold1 == cold2 == warm
 
 
+def test_workers_replaced_along_the_way_give_the_same_image(tmp_path, monkeypatch):
+    from wasmbuild.build import workers
+    inp = module(tmp_path, base(20))
+    alone, _ = build(inp, None, jobs=1)
+    started = []
+    monkeypatch.setattr(workers, "_RECYCLE_AFTER", 3)
+    monkeypatch.setattr(workers, "_MAX_BATCH", 1)
+    monkeypatch.setattr(workers.multiprocessing.context.ForkProcess, "start",
+                        lambda self, real=workers.multiprocessing.context.ForkProcess.start:
+                        (started.append(1), real(self))[1])
+    recycled, _ = build(inp, None, jobs=2)
+    assert recycled == alone
+    assert len(started) >= 20 // 3  # a fresh worker after every 3 functions
+
+
 @pytest.mark.parametrize("damage", ["flip", "truncate", "empty", "magic"])
 def test_damaged_entries_are_misses_reported_not_printed(tmp_path, capsys, damage):
     cache_dir = str(tmp_path / "c")

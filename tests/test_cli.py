@@ -436,3 +436,29 @@ def test_an_interrupted_build_keeps_what_it_compiled(tmp_path):
     assert again.returncode == 0, again.stderr
     compiled, cached = map(int, re.search(r"\((\d+) compiled, (\d+) from cache", again.stdout).groups())
     assert compiled + cached == 1500 and cached >= 20, again.stdout
+
+
+def test_a_build_on_a_terminal_shows_its_progress_and_then_clears_it(tmp_path):
+    import pty
+    funcs = " ".join(f'(func (export "f{i}") (result i32) (i32.const {i}))' for i in range(30))
+    (tmp_path / "m.wasm").write_bytes(wat(f"(module {funcs})"))
+    master, slave = pty.openpty()
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT)
+    proc = subprocess.run([sys.executable, "-m", "wasmbuild", "build", "--no-cache", "-j", "1", "m.wasm",
+                           "-o", "m.img"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=slave, timeout=300)
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the terminal's other end is closed: all read
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    assert proc.returncode == 0
+    assert b"m.img: 30/30 functions (100%)" in shown and shown.endswith(b"\r\x1b[K")
+    # Not on a terminal: nothing.
+    piped = cli("build", "--no-cache", "m.wasm", "-o", "m2.img", cwd=tmp_path)
+    assert piped.returncode == 0 and piped.stderr == ""

@@ -371,3 +371,15 @@ def test_expected_results_parser():
         parse_expected("f => 1\nf 1\n", "e.txt")
     with pytest.raises(WasmbuildError, match="no checks"):
         parse_expected("# nothing\n", "e.txt")
+
+
+def test_scons_j_shares_the_cores_among_the_images_it_builds_at_once(tree):
+    for name in (APP, SOLO):
+        if tree.file(name).exists():
+            tree.file(name).unlink()
+    cpus = os.cpu_count() or 1
+    for jobs, per_image in ((1, cpus), (2, max(1, cpus // 2)), (64, 1)):
+        out = tree.run("-n", "-Q", "-j", str(jobs), APP, SOLO).output
+        builds = [line.split() for line in out.splitlines() if " -m wasmbuild build " in line]
+        assert len(builds) == 2, out
+        assert all(words[words.index("-j") + 1] == str(per_image) for words in builds), out

@@ -62,6 +62,31 @@ def _write_output(path: str, data: bytes) -> None:
         raise WasmbuildError(f"cannot write {path}: {e.strerror or e}") from None
 
 
+class _ProgressLine:
+    """On a terminal, one line on stderr that says how many functions are done, rewritten at most
+    five times a second while a build lasts, and gone when it ends."""
+
+    def __init__(self, output: str):
+        import time
+        self.output = output
+        self.clock = time.monotonic
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self.clock()
+        if total and (now - self.last >= 0.2 or done == total):
+            self.last = now
+            sys.stderr.write(f"\r\x1b[K{self.output}: {done}/{total} functions ({100 * done // total}%)")
+            sys.stderr.flush()
+            self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
 def cmd_build(args) -> int:
     import os
     from .build import ModuleInput, build_graph, build_image
@@ -70,15 +95,20 @@ def cmd_build(args) -> int:
     cache = open_cache(args.cache_dir, enabled=not args.no_cache, remote_url=args.remote_cache,
                        read_only=True if args.remote_read_only else None)
     jobs = args.jobs or os.cpu_count() or 1
-    if len(args.modules) == 1 and is_manifest(args.modules[0]):
-        image, report = build_graph(args.modules[0], _settings(args), jobs, cache)
-    elif len(args.modules) == 1:
-        path = args.modules[0]
-        name = os.path.splitext(os.path.basename(path))[0]
-        image, report = build_image([ModuleInput(name, read_module_bytes(path), path)], _settings(args),
-                                    jobs, cache=cache)
-    else:
-        raise WasmbuildError("give one module, or a manifest (.toml) for a graph of several")
+    progress = _ProgressLine(args.output) if sys.stderr.isatty() else None
+    try:
+        if len(args.modules) == 1 and is_manifest(args.modules[0]):
+            image, report = build_graph(args.modules[0], _settings(args), jobs, cache, progress=progress)
+        elif len(args.modules) == 1:
+            path = args.modules[0]
+            name = os.path.splitext(os.path.basename(path))[0]
+            image, report = build_image([ModuleInput(name, read_module_bytes(path), path)], _settings(args),
+                                        jobs, cache=cache, progress=progress)
+        else:
+            raise WasmbuildError("give one module, or a manifest (.toml) for a graph of several")
+    finally:
+        if progress is not None:
+            progress.clear()
     for message in report.warnings:
         print(f"wasmbuild: warning: {message}", file=sys.stderr)
     _write_output(args.output, image)

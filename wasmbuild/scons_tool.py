@@ -30,7 +30,9 @@ Takes an SCons Environment; gives it three builders and a pseudo-builder:
 Construction variables (set with SetDefault, so values given to Environment() win):
   WASMBUILD_PYTHON     the interpreter that runs wasmbuild (default: the one running SCons)
   WASMBUILD_OPT        LLVM optimisation level, 0..3 (default 2)
-  WASMBUILD_JOBS       compile processes per image (default: the number of CPUs)
+  WASMBUILD_JOBS       compile processes per image (default: the CPUs divided by SCons' -j, at least
+                       1, so that `scons -j N` building N images at once starts no more compile
+                       processes than there are cores; without -j an image gets them all)
   WASMBUILD_CACHE_DIR  the per-function cache ("" = wasmbuild's default, $WASMBUILD_CACHE_DIR or
                        ~/.cache/wasmbuild)
   WASMBUILD_REMOTE_CACHE  a shared HTTP cache URL ("" = $WASMBUILD_REMOTE_CACHE, if set); its
@@ -97,6 +99,13 @@ def version_fingerprint() -> str:
         except OSError:
             pass
     return f"{wasmbuild.__version__}+{digest.hexdigest()[:16]}"
+
+
+def _jobs_per_image(target, source, env, for_signature) -> str:
+    """The default of $WASMBUILD_JOBS: the CPUs shared among the images SCons builds at once (its
+    -j, read when the command is made, so a SetOption in the SConstruct counts too)."""
+    from SCons.Script import GetOption
+    return str(max(1, (os.cpu_count() or 1) // max(1, GetOption("num_jobs") or 1)))
 
 
 def _build_flags(target, source, env, for_signature):
@@ -179,7 +188,7 @@ def generate(env):
     env.SetDefault(
         WASMBUILD_PYTHON=sys.executable,
         WASMBUILD_OPT=2,
-        WASMBUILD_JOBS=os.cpu_count() or 1,
+        WASMBUILD_JOBS=_jobs_per_image,
         WASMBUILD_CACHE_DIR="",
         WASMBUILD_REMOTE_CACHE="",
         WASMBUILD_TARGET="",

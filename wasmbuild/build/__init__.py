@@ -1,8 +1,9 @@
 """Compile modules into one image: plan → objects → link → image (`session.py` runs the stages).
 
-`build_image(inputs, settings, jobs, graph, cache)` takes `ModuleInput`s (a name and the module's
+`build_image(inputs, settings, jobs, graph, cache, progress)` takes `ModuleInput`s (a name and the module's
 bytes) and gives the image bytes and a `BuildReport`; `build_graph(manifest, ...)` reads a
-manifest's modules first. Each defined function is translated and compiled on its own (one LLVM
+manifest's modules first. `progress(done, total)`, if given, is called as functions are ready
+(those taken from the cache count as done at once). Each defined function is translated and compiled on its own (one LLVM
 module per function), into an object whose references to the outside world are index-free
 (`translate/refs.py`); the link step names them. A caller making many images keeps one
 `BuildSession`, which compiles the runtime helpers and trampolines once.
@@ -20,14 +21,14 @@ __all__ = ["BuildReport", "BuildSession", "ModuleInput", "build_graph", "build_i
 
 
 def build_image(inputs: list[ModuleInput], settings: CompileSettings | None = None, jobs: int = 1,
-                graph: Graph | None = None, cache=None) -> tuple[bytes, BuildReport]:
-    return BuildSession(settings, jobs, cache).build(inputs, graph)
+                graph: Graph | None = None, cache=None, progress=None) -> tuple[bytes, BuildReport]:
+    return BuildSession(settings, jobs, cache, progress).build(inputs, graph)
 
 
 def build_graph(manifest: str, settings: CompileSettings | None = None, jobs: int = 1, cache=None,
-                session: BuildSession | None = None) -> tuple[bytes, BuildReport]:
+                session: BuildSession | None = None, progress=None) -> tuple[bytes, BuildReport]:
     """Build the graph of the manifest at `manifest`: read its modules, compile, link."""
     from ..wat import read_module_bytes
     graph = load_manifest(manifest)
     inputs = [ModuleInput(step.name, read_module_bytes(step.path), step.path) for step in graph.modules]
-    return (session or BuildSession(settings, jobs, cache)).build(inputs, graph)
+    return (session or BuildSession(settings, jobs, cache, progress)).build(inputs, graph)

@@ -1,7 +1,7 @@
 """Stage 2 of a build, the objects: one compiled object per defined function, and the objects of
 the runtime helpers and trampolines.
 
-`function_objects(plan, decoded, settings, cache, workers, report)` gives a `FunctionObject` per job
+`function_objects(plan, decoded, settings, cache, workers, report, progress)` gives a `FunctionObject` per job
 of the plan, in job order: from the cache (`cache/`: a local store, possibly with a remote tier)
 where the function's key is there (no validation, translation or compilation then), else compiled (`compile_function`: validate, translate to LLVM
 IR, compile), in `workers` processes when there is more than one (`workers.py`). Compiled objects
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from llvmlite import ir
 
@@ -62,7 +63,9 @@ def compile_function(modules: DecodedModules, mi: int, j: int, settings: Compile
 
 
 def function_objects(plan: BuildPlan, decoded: DecodedModules, settings: CompileSettings,
-                     cache: ObjectCache | None, workers: int, report: BuildReport) -> list[FunctionObject]:
+                     cache: ObjectCache | None, workers: int, report: BuildReport,
+                     progress: Callable[[int, int], None] | None = None) -> list[FunctionObject]:
+    """`progress(done, total)` is called once the cache has answered and as each function is compiled."""
     from .workers import compile_jobs
     jobs = plan.jobs
     report.functions = len(jobs)
@@ -82,11 +85,18 @@ def function_objects(plan: BuildPlan, decoded: DecodedModules, settings: Compile
         if cache.stats.remote is not None:
             report.remote_hits = cache.stats.remote_hits - remote_before
     t = report.add_time("cache lookup", t)
+    finished = [len(jobs) - len(misses)]
+    if progress is not None:
+        progress(finished[0], len(jobs))
+
     def done(k: int, obj: FunctionObject) -> None:
         w = misses[k]
         objects[w] = obj
         if cache is not None:
             cache.put(keys[w], obj.object)  # at once: a build that is stopped keeps what it compiled
+        finished[0] += 1
+        if progress is not None:
+            progress(finished[0], len(jobs))
 
     compile_jobs(decoded, [jobs[w] for w in misses], settings, workers, done)
     report.add_time("compile (wall)", t)

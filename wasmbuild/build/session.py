@@ -15,6 +15,8 @@ helper objects are compiled once; `build_image` is one build with a fresh sessio
 
 from __future__ import annotations
 
+from typing import Callable
+
 from ..cache import ObjectCache
 from ..compile import CompileSettings, translate_options
 from ..graph import Graph
@@ -27,9 +29,11 @@ from .report import BuildReport
 
 
 class BuildSession:
-    def __init__(self, settings: CompileSettings | None = None, jobs: int = 1, cache: ObjectCache | None = None):
+    def __init__(self, settings: CompileSettings | None = None, jobs: int = 1, cache: ObjectCache | None = None,
+                 progress: Callable[[int, int], None] | None = None):
         self.settings = (settings or CompileSettings()).resolved()
         self.jobs = jobs
+        self.progress = progress  # progress(functions done, functions in all), see function_objects
         # The null cache keeps nothing: without one, the build need not compute keys at all.
         self.cache = cache if cache is not None and cache.keyed else None
         self.translate_options = translate_options(self.settings)
@@ -46,7 +50,8 @@ class BuildSession:
             decoded = DecodedModules(inputs, self.translate_options)
             plan = plan_build(decoded, graph)
             report.seconds.update(decoded.seconds)
-            objects = function_objects(plan, decoded, self.settings, self.cache, self.jobs, report)
+            objects = function_objects(plan, decoded, self.settings, self.cache, self.jobs, report,
+                                       self.progress)
             linked = link_graph(plan, objects, self.support, self.settings, report)
             image = emit_image(linked, plan, self.settings)
             self._finish_cache(report)

@@ -4,9 +4,9 @@
 index, defined function index) job, in job order, so the image does not depend on the number of
 workers; `done(job number, object)` is called as each object is ready (so it can be cached at once,
 and a build that is stopped keeps what it compiled). With one worker (or one job) it compiles in
-this process. Otherwise it forks `workers` processes,
-each of which decodes the inputs it needs on first use (its own `DecodedModules`, held by the
-worker's serving loop) and answers batches of jobs over a pipe. The cyclic garbage collector stays
+this process. Otherwise it forks `workers` processes, which inherit the build's `DecodedModules`
+and answer batches of jobs over a pipe, the batches with the most code first; a worker that has
+compiled `_RECYCLE_AFTER` functions is replaced by a fresh one. The cyclic garbage collector stays
 paused during a build (`session.py`), so after each batch the garbage that compiling it made (the
 translator's and llvmlite's IR objects hold reference cycles) is collected explicitly: it is all
 in the youngest generation, so the collection costs only what the batch left. A worker that dies (killed by the
@@ -26,10 +26,13 @@ from typing import Callable
 from ..compile import CompileSettings
 from ..errors import WasmbuildError
 from .objects import FunctionObject, compile_function
-from ..translate.function import TranslateOptions
 from .plan import DecodedModules
 
 _MAX_BATCH = 64
+# A worker compiles at most about this many functions, then a fresh one takes over: what each
+# function leaves behind in a process (about 0.05 MB, in llvmlite and LLVM) no longer adds up to
+# gigabytes on modules of tens of thousands of functions.
+_RECYCLE_AFTER = 2000
 
 
 class WorkerError(WasmbuildError):
@@ -51,60 +54,95 @@ def compile_jobs(modules: DecodedModules, jobs: list[tuple[int, int]], settings:
         for index, batch in enumerate(batches):
             finished(index, compile_batch(modules, batch, settings))
         return [obj for batch in results for obj in batch]
+
+    # The biggest batches first, so that no worker is left with a giant function at the end while
+    # the others idle; results still go where their jobs are.
+    order = sorted(range(len(batches)), key=lambda i: -_batch_size(modules, batches[i]))
     ctx = multiprocessing.get_context("fork")
-    pool = []
+
+    def start() -> _Worker:
+        parent, child = ctx.Pipe()
+        # Forked: the worker inherits the decoded modules (nothing is pickled or decoded again).
+        process = ctx.Process(target=_serve, args=(child, modules, settings), daemon=True)
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    pool = [start() for _ in range(min(workers, len(batches)))]
+    retired: list[_Worker] = []
+    pending = iter(order)
+    busy: dict = {}  # connection -> (worker, batch index)
+
+    def give(worker: _Worker) -> None:
+        index = next(pending, None)
+        if index is not None:
+            worker.conn.send((index, batches[index]))
+            busy[worker.conn] = (worker, index)
+
     try:
-        for _ in range(min(workers, len(batches))):
-            parent, child = ctx.Pipe()
-            process = ctx.Process(target=_serve, args=(child, modules.inputs, modules.options, settings),
-                                  daemon=True)
-            process.start()
-            child.close()
-            pool.append((process, parent))
-        next_batch = 0
-        busy: dict = {}  # connection -> (process, batch index)
-        for process, conn in pool:
-            if next_batch < len(batches):
-                conn.send((next_batch, batches[next_batch]))
-                busy[conn] = (process, next_batch)
-                next_batch += 1
+        for worker in pool:
+            give(worker)
         while busy:
             for conn in multiprocessing.connection.wait(list(busy)):
-                process, index = busy.pop(conn)
+                worker, index = busy.pop(conn)
                 try:
                     answer, error = conn.recv()
                 except (EOFError, OSError):
-                    process.join(1)
+                    worker.process.join(1)
                     mi, j = batches[index][0]
-                    raise WorkerError(f"a compile worker (pid {process.pid}) died {_how(process)} while "
-                                      f"compiling functions of module {modules.inputs[mi].name} "
+                    raise WorkerError(f"a compile worker (pid {worker.process.pid}) died {_how(worker.process)} "
+                                      f"while compiling functions of module {modules.inputs[mi].name} "
                                       f"(from defined function {j}); the build is stopped "
                                       f"(out of memory? try fewer jobs with -j)") from None
                 if error is not None:
                     raise error
                 finished(index, answer)
-                if next_batch < len(batches):
-                    conn.send((next_batch, batches[next_batch]))
-                    busy[conn] = (process, next_batch)
-                    next_batch += 1
+                worker.compiled += len(answer)
+                if worker.compiled >= _RECYCLE_AFTER:
+                    # What each function leaves behind adds up: a fresh worker takes over.
+                    _stop(worker)
+                    retired.append(worker)
+                    pool[pool.index(worker)] = worker = start()
+                give(worker)
     finally:
         # Done: tell the workers to stop. Failed or interrupted: stop them now.
-        done = all(r is not None for r in results)
-        for process, conn in pool:
-            if done:
-                try:
-                    conn.send(None)
-                except OSError:
-                    pass
+        complete = all(r is not None for r in results)
+        for worker in pool:
+            if complete:
+                _stop(worker)
             else:
-                process.kill()
-            conn.close()
-        for process, _conn in pool:
-            process.join(5 if done else None)
-            if process.is_alive():
-                process.kill()
-                process.join()
+                worker.process.kill()
+                worker.conn.close()
+        for worker in pool + retired:
+            worker.process.join(5 if complete else None)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
     return [obj for batch in results for obj in batch]
+
+
+class _Worker:
+    def __init__(self, process, conn):
+        self.process = process
+        self.conn = conn
+        self.compiled = 0  # functions it has compiled
+
+
+def _stop(worker: _Worker) -> None:
+    try:
+        worker.conn.send(None)
+    except OSError:
+        pass
+    worker.conn.close()
+
+
+def _batch_size(modules: DecodedModules, batch: list[tuple[int, int]]) -> int:
+    """The code bytes of a batch's functions."""
+    total = 0
+    for mi, j in batch:
+        body = modules.get(mi).module.bodies[j]
+        total += body.end - body.offset
+    return total
 
 
 def compile_batch(modules: DecodedModules, batch: list[tuple[int, int]], settings: CompileSettings):
@@ -124,10 +162,9 @@ def _how(process) -> str:
     return f"with exit status {code}" if code is not None else "unexpectedly"
 
 
-def _serve(conn, inputs, options: TranslateOptions, settings: CompileSettings) -> None:
+def _serve(conn, modules: DecodedModules, settings: CompileSettings) -> None:
     """A worker's loop: compile each batch it is sent until told to stop (None) or the build ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the build; the build stops us
-    modules = DecodedModules(inputs, options)
     try:
         while True:
             message = conn.recv()
