@@ -138,15 +138,12 @@ def translate_options(settings: CompileSettings):
 # unrolling and vectorisation find little and cost most of LLVM's time, so these levels run a
 # function pipeline that puts locals in registers (SROA), folds the translation's conversions and
 # address arithmetic (InstCombine), merges the blocks of structured control flow (SimplifyCFG) and
-# marks calls in tail position (so that the back end can make them jumps); -O2 adds global value
-# numbering (redundant loads of globals and vmctx fields, common subexpressions: nbody runs 2x
-# faster with it) and a second clean-up.
-# -O3 is LLVM's whole O3 module pipeline.
-FUNCTION_PASSES = {
-    1: ("sroa", "instruction_combine", "simplify_cfg", "dead_code_elimination", "tail_call_elimination"),
-    2: ("sroa", "instruction_combine", "simplify_cfg", "new_gvn", "instruction_combine", "simplify_cfg",
-        "dead_code_elimination", "tail_call_elimination"),
-}
+# marks calls in tail position (so that the back end can make them jumps); the two levels differ
+# in the back end. No value numbering: NewGVN, the one llvmlite offers outside LLVM's pipelines,
+# fails an assertion on real code (dprint-typescript), which ends the process; the translator
+# shares address arithmetic itself (`_Translator.address`). -O3 is LLVM's whole O3 module pipeline.
+_LIGHT_PASSES = ("sroa", "instruction_combine", "simplify_cfg", "dead_code_elimination", "tail_call_elimination")
+FUNCTION_PASSES = {1: _LIGHT_PASSES, 2: _LIGHT_PASSES}
 
 
 def optimise(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt_level: int) -> None:

@@ -222,6 +222,9 @@ class MachineSpec:
     # Relocations whose value a later F_PCREL_LO relocation names by the label at their place.
     hi_relocs: frozenset = frozenset()
     merge_flags: Callable[[list], int] | None = None  # objects' e_flags → the image's
+    # Rewrites, in place, the instruction whose PC-relative field is at the given image offset so
+    # that the field holds an absolute value instead; False if it does not know that instruction.
+    absolute_pcrel: Callable[[bytearray, int], bool] | None = None
 
     @property
     def name(self) -> str:
@@ -425,8 +428,25 @@ def _s390x_relocs() -> dict[int, RelocSpec]:
     }
 
 
+
+def _x86_64_lea_to_mov(img: bytearray, at: int) -> bool:
+    """LLVM sometimes computes `absolute symbol + offset` as `lea r64, [rip + sym + offset]`
+    (REX.W 8D, ModRM mod 00 r/m 101, disp32 at `at`), right only where the code sits at address 0.
+    Rewritten to `mov r64, imm32` (REX.W C7 /0, sign-extended), the same 7 bytes, the disp32
+    becoming the immediate."""
+    if at < 3:
+        return False
+    rex, opcode, modrm = img[at - 3], img[at - 2], img[at - 1]
+    if rex & 0xFB != 0x48 or opcode != 0x8D or modrm & 0xC7 != 0x05:  # REX.W (and R), lea, [rip+disp32]
+        return False
+    img[at - 3] = 0x48 | (rex >> 2) & 1  # REX.R (the register's high bit) moves to REX.B
+    img[at - 2] = 0xC7
+    img[at - 1] = 0xC0 | (modrm >> 3) & 7
+    return True
+
 MACHINE_SPECS: dict[str, MachineSpec] = {
-    "x86_64": MachineSpec(TARGETS["x86_64"], elf.R_X86_64_64, 0xCC, 8, 8, _x86_64_stub, _x86_64_relocs()),
+    "x86_64": MachineSpec(TARGETS["x86_64"], elf.R_X86_64_64, 0xCC, 8, 8, _x86_64_stub, _x86_64_relocs(),
+                          absolute_pcrel=_x86_64_lea_to_mov),
     # All-zero words are permanently undefined instructions on aarch64, riscv64 and s390x.
     "aarch64": MachineSpec(TARGETS["aarch64"], elf.R_AARCH64_ABS64, 0x00, 16, 16, fields.a64_stub,
                            _aarch64_relocs()),
@@ -703,6 +723,8 @@ def _link(units, absolute_symbols, machine) -> LinkedCode:
                         v = S + A - P
                     elif tkind == _EXT:
                         v = stub_base + stub_size * S + A - P
+                    elif tkind == _ABS and width == 4 and spec.absolute_pcrel and spec.absolute_pcrel(img, P):
+                        v = S + A + 4  # the field ends the instruction: A is the offset minus 4
                     else:
                         raise _bad_target(spec, o, s, r_off, rtype, tkind, tname)
                 elif formula == F_ABS:

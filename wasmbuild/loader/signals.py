@@ -129,8 +129,8 @@ def install(fault_object: bytes, machine: str) -> None:
         ctypes.c_uint64.from_buffer(action, 0).value = code.address(abi.SYM_ON_FAULT)
         ctypes.c_int32.from_buffer(action, abi.SA_FLAGS_OFFSET).value = (
             abi.SA_SIGINFO | abi.SA_ONSTACK | abi.SA_NODEFER)
+        _handler = code  # kept before the kernel knows its address
         for signum, previous in ((abi.SIGSEGV, _prev_segv), (abi.SIGBUS, _prev_bus)):
             if _libc.sigaction(signum, action, previous) != 0:
                 raise _oserror("sigaction")
-        _handler = code
     _settle()

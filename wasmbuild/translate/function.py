@@ -243,6 +243,7 @@ class _Translator:
         self.frames: list[_Frame] = []
         self.float_literals: dict[int, tuple] = {}  # id -> (constant, bits) of f32/f64.const values
         self.tbaa_tags: dict[str, object] = {}
+        self.address_bases: dict = {}  # (block, i32 address) -> its native address (`address`)
 
     # --- helpers ---------------------------------------------------------------------------
     def sym(self, kind: str, index: int) -> ir.Constant:
@@ -742,13 +743,21 @@ class _Translator:
         guard-page memories, inside the reservation whatever the address (u32 + u32 offset + size
         < abi.GUARDED_RESERVATION)."""
         b = self.b
+        if self.info.options.guard_memory:
+            # One `membase + zext(addr)` per address value and block, the offsets on top of it: the
+            # fields of one struct share their address arithmetic, which the pipeline (with no GVN,
+            # see compile.py) would not merge.
+            key = (b.block, addr_i32)
+            base = self.address_bases.get(key)
+            if base is None:
+                base = self.address_bases[key] = b.gep(self.membase, [b.zext(addr_i32, I64T)], source_etype=I8)
+            return b.gep(base, [ir.Constant(I64T, offset)], source_etype=I8) if offset else base
         ea = b.zext(addr_i32, I64T)
         if offset:
             ea = b.add(ea, ir.Constant(I64T, offset))
-        if not self.info.options.guard_memory:
-            mem_size = self.vmfield(self.memdef, abi.MEM_SIZE, I64T)
-            end = b.add(ea, ir.Constant(I64T, size))
-            self.trap_if(b.icmp_unsigned(">", end, mem_size), abi.TRAP_MEMORY_OOB)
+        mem_size = self.vmfield(self.memdef, abi.MEM_SIZE, I64T)
+        end = b.add(ea, ir.Constant(I64T, size))
+        self.trap_if(b.icmp_unsigned(">", end, mem_size), abi.TRAP_MEMORY_OOB)
         return b.gep(self.membase, [ea], source_etype=I8)
 
     def op_load(self, op, memarg) -> None:

@@ -25,8 +25,8 @@ entry:
   %".21" = sext i8 %".20" to i64
   %".22" = load i32, i32* %".4"
   %".23" = zext i32 %".22" to i64
-  %".24" = add i64 %".23", 2
-  %".25" = getelementptr i8, ptr %"membase", i64 %".24"
+  %".24" = getelementptr i8, ptr %"membase", i64 %".23"
+  %".25" = getelementptr i8, ptr %".24", i64 2
   %".26" = load volatile i16, ptr %".25", align 1, !tbaa !5
   %".27" = zext i16 %".26" to i32
   %".28" = load i32, i32* %".4"
@@ -42,14 +42,14 @@ entry:
   %".38" = load i32, i32* %".4"
   %".39" = load i32, i32* %".4"
   %".40" = zext i32 %".38" to i64
-  %".41" = add i64 %".40", 1
-  %".42" = getelementptr i8, ptr %"membase", i64 %".41"
+  %".41" = getelementptr i8, ptr %"membase", i64 %".40"
+  %".42" = getelementptr i8, ptr %".41", i64 1
   %".43" = trunc i32 %".39" to i8
   store volatile i8 %".43", ptr %".42", align 1, !tbaa !5
   %".45" = load i32, i32* %".4"
   %".46" = zext i32 %".45" to i64
-  %".47" = add i64 %".46", 16
-  %".48" = getelementptr i8, ptr %"membase", i64 %".47"
+  %".47" = getelementptr i8, ptr %"membase", i64 %".46"
+  %".48" = getelementptr i8, ptr %".47", i64 16
   %".49" = load volatile double, ptr %".48", align 1, !tbaa !5
   %".50" = insertvalue {i64, i32, double} undef, i64 %".21", 0
   %".51" = insertvalue {i64, i32, double} %".50", i32 %".27", 1

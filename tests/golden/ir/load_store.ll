@@ -23,12 +23,12 @@ entry:
   %".20" = load i32, i32* %".5"
   %".21" = load i32, i32* %".7"
   %".22" = zext i32 %".21" to i64
-  %".23" = add i64 %".22", 8
-  %".24" = getelementptr i8, ptr %"membase", i64 %".23"
+  %".23" = getelementptr i8, ptr %"membase", i64 %".22"
+  %".24" = getelementptr i8, ptr %".23", i64 8
   %".25" = load volatile i32, ptr %".24", align 1, !tbaa !5
   %".26" = zext i32 %".20" to i64
-  %".27" = add i64 %".26", 4
-  %".28" = getelementptr i8, ptr %"membase", i64 %".27"
+  %".27" = getelementptr i8, ptr %"membase", i64 %".26"
+  %".28" = getelementptr i8, ptr %".27", i64 4
   store volatile i32 %".25", ptr %".28", align 1, !tbaa !5
   ret void
 trap10:

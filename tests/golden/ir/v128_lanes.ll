@@ -30,8 +30,8 @@ entry:
   %".27" = bitcast <16 x i8> %".26" to <2 x i64>
   %".28" = load i32, i32* %".5"
   %".29" = zext i32 %".28" to i64
-  %".30" = add i64 %".29", 4
-  %".31" = getelementptr i8, ptr %"membase", i64 %".30"
+  %".30" = getelementptr i8, ptr %"membase", i64 %".29"
+  %".31" = getelementptr i8, ptr %".30", i64 4
   %".32" = load volatile i32, ptr %".31", align 1, !tbaa !5
   %".33" = insertelement <4 x i32> <i32 0, i32 0, i32 0, i32 0>, i32 %".32", i32 0
   %".34" = bitcast <4 x i32> %".33" to <2 x i64>
@@ -39,15 +39,15 @@ entry:
   %".36" = load <2 x i64>, <2 x i64>* %".7"
   %".37" = bitcast <2 x i64> %".36" to <8 x i16>
   %".38" = zext i32 %".35" to i64
-  %".39" = add i64 %".38", 2
-  %".40" = getelementptr i8, ptr %"membase", i64 %".39"
+  %".39" = getelementptr i8, ptr %"membase", i64 %".38"
+  %".40" = getelementptr i8, ptr %".39", i64 2
   %".41" = extractelement <8 x i16> %".37", i32 3
   store volatile i16 %".41", ptr %".40", align 1, !tbaa !5
   %".43" = load i32, i32* %".5"
   %".44" = load <2 x i64>, <2 x i64>* %".7"
   %".45" = zext i32 %".43" to i64
-  %".46" = add i64 %".45", 8
-  %".47" = getelementptr i8, ptr %"membase", i64 %".46"
+  %".46" = getelementptr i8, ptr %"membase", i64 %".45"
+  %".47" = getelementptr i8, ptr %".46", i64 8
   %".48" = load volatile i64, ptr %".47", align 1, !tbaa !5
   %".49" = insertelement <2 x i64> %".44", i64 %".48", i32 1
   %".50" = add <2 x i64> %".27", %".49"

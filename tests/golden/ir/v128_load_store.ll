@@ -21,12 +21,12 @@ entry:
   %".17" = load i32, i32* %".4"
   %".18" = load i32, i32* %".4"
   %".19" = zext i32 %".18" to i64
-  %".20" = add i64 %".19", 16
-  %".21" = getelementptr i8, ptr %"membase", i64 %".20"
+  %".20" = getelementptr i8, ptr %"membase", i64 %".19"
+  %".21" = getelementptr i8, ptr %".20", i64 16
   %".22" = load volatile <2 x i64>, ptr %".21", align 1, !tbaa !5
   %".23" = zext i32 %".17" to i64
-  %".24" = add i64 %".23", 32
-  %".25" = getelementptr i8, ptr %"membase", i64 %".24"
+  %".24" = getelementptr i8, ptr %"membase", i64 %".23"
+  %".25" = getelementptr i8, ptr %".24", i64 32
   store volatile <2 x i64> %".22", ptr %".25", align 1, !tbaa !5
   %".27" = load i32, i32* %".4"
   %".28" = zext i32 %".27" to i64
@@ -37,8 +37,8 @@ entry:
   %".33" = bitcast <4 x i32> %".32" to <2 x i64>
   %".34" = load i32, i32* %".4"
   %".35" = zext i32 %".34" to i64
-  %".36" = add i64 %".35", 3
-  %".37" = getelementptr i8, ptr %"membase", i64 %".36"
+  %".36" = getelementptr i8, ptr %"membase", i64 %".35"
+  %".37" = getelementptr i8, ptr %".36", i64 3
   %".38" = load volatile <8 x i8>, ptr %".37", align 1, !tbaa !5
   %".39" = sext <8 x i8> %".38" to <8 x i16>
   %".40" = bitcast <8 x i16> %".39" to <2 x i64>
