@@ -36,6 +36,7 @@ _handler: CodeMemory | None = None  # the installed handler's code, never unmapp
 _ranges: dict[int, tuple[int, int]] = {}
 _tokens = itertools.count(1)
 _arrays: list = []  # the current ranges array and the one before it (a handler may still read it)
+_dead: list[int] = []  # tokens of removed code, for whoever holds the lock to take out
 
 
 def guard_pages_supported() -> bool:
@@ -52,9 +53,6 @@ def resolve(name: str) -> int:
 
 def _poke(offset: int, value: int) -> None:
     ctypes.c_uint64.from_address(_STATE + offset).value = value
-
-
-_dead: list[int] = []  # tokens of removed code, for whoever holds the lock to take out
 
 
 def _publish_locked() -> None:
