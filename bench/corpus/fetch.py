@@ -37,6 +37,10 @@ from dataclasses import dataclass
 HERE = os.path.dirname(os.path.abspath(__file__))
 WASM_DIR = os.path.join(HERE, "wasm")
 REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, REPO)
+
+from wasmbuild.binary.reader import Reader  # noqa: E402  (only the byte-level reader: no decoding)
+from wasmbuild.errors import MalformedError  # noqa: E402
 
 
 def python_env() -> dict:
@@ -242,48 +246,25 @@ def fetch(programs: list[Program], force: bool = False) -> None:
                 print(f"{p.name:18} {len(data):>10} bytes  SHA-256 ok  -> {os.path.relpath(path)}")
 
 
-def _leb_u32(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return value, pos
-
-
 def producers(data: bytes, start: int, end: int) -> dict[str, list[str]]:
     """The `producers` custom section's payload (data[start:end]) as {field: ["name version", ...]}."""
-    def name(pos: int) -> tuple[str, int]:
-        length, pos = _leb_u32(data, pos)
-        return data[pos:pos + length].decode("utf-8", "replace"), pos + length
-
+    r = Reader(data, start, end)
     fields: dict[str, list[str]] = {}
-    count, pos = _leb_u32(data, start)
-    for _ in range(count):
-        field, pos = name(pos)
-        values, pos = _leb_u32(data, pos)
-        entries = []
-        for _ in range(values):
-            tool, pos = name(pos)
-            version, pos = name(pos)
-            entries.append(f"{tool} {version}".strip())
-        fields[field] = entries
-    if pos > end:
-        raise ValueError("producers section overruns its end")
+    for _ in range(r.u32()):
+        field = r.name()
+        fields[field] = [f"{r.name()} {r.name()}".strip() for _ in range(r.u32())]
     return fields
 
 
 def sections(data: bytes):
     """Yield (section id, payload start, payload end) of each section of a module's bytes. Only the
     section framing is read, so this works for modules wasmbuild cannot decode."""
-    pos = 8
-    while pos < len(data):
-        section_id = data[pos]
-        size, pos = _leb_u32(data, pos + 1)
-        yield section_id, pos, pos + size
-        pos += size
+    r = Reader(data, 8)
+    while not r.at_end():
+        section_id = r.byte()
+        size = r.u32()
+        yield section_id, r.pos, r.pos + size
+        r.pos += size
 
 
 def describe(program: Program) -> dict:
@@ -294,17 +275,17 @@ def describe(program: Program) -> dict:
     found: dict[str, list[str]] = {}
     for section_id, start, end in sections(data):
         if section_id == 10:  # code: a count, then each body prefixed by its size
-            count, pos = _leb_u32(data, start)
-            for _ in range(count):
-                size, pos = _leb_u32(data, pos)
+            r = Reader(data, start, end)
+            for _ in range(r.u32()):
+                size = r.u32()
                 bodies.append(size)
-                pos += size
+                r.pos += size
         elif section_id == 0:
-            name_length, pos = _leb_u32(data, start)
-            if data[pos:pos + name_length] == b"producers":
+            r = Reader(data, start, end)
+            if r.name() == "producers":
                 try:
-                    found = producers(data, pos + name_length, end)
-                except (IndexError, ValueError):
+                    found = producers(data, r.pos, end)
+                except MalformedError:
                     found = {"(unreadable)": []}
     return {"size": len(data), "functions": len(bodies), "largest_body": max(bodies, default=0),
             "producers": "; ".join(f"{k}: {', '.join(v)}" for k, v in found.items())}
