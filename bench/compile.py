@@ -280,15 +280,20 @@ def _cell(value, fmt: str, width: int) -> str:
     return f"{'-':>{width}}" if value is None else f"{value:>{width}{fmt}}"
 
 
+def _table_head(title: str, header: str) -> str:
+    """Print a table's title and column header; gives the rule that goes under it and at its end."""
+    rule = "-" * len(header)
+    print(f"\n{title}\n{header}\n{rule}")
+    return rule
+
+
 def print_tables(results: list[dict], args) -> None:
     """The cold-build table and the one-function-edit table, each with its geometric means."""
-    print()
-    print(f"Cold builds, -O{args.opt} -j {args.jobs}, no cache (CPU s: the build's processes, user + system; "
-          f"peak RSS: the largest compile process; wasmtime: default parallel compilation, best of 3)")
-    header = (f"{'program':18} {'language':8} {'MB':>6} {'functions':>9} {'cold s':>8} {'CPU s':>8} "
-              f"{'func/s':>7} {'peak RSS MB':>11} {'wasmtime s':>10} {'ours/wasmtime':>13}")
-    print(header)
-    print("-" * len(header))
+    rule = _table_head(
+        f"Cold builds, -O{args.opt} -j {args.jobs}, no cache (CPU s: the build's processes, user + system; "
+        f"peak RSS: the largest compile process; wasmtime: default parallel compilation, best of 3)",
+        f"{'program':18} {'language':8} {'MB':>6} {'functions':>9} {'cold s':>8} {'CPU s':>8} "
+        f"{'func/s':>7} {'peak RSS MB':>11} {'wasmtime s':>10} {'ours/wasmtime':>13}")
     columns: dict[str, list[float]] = {k: [] for k in ("MB", "functions", "cold", "cpu", "rate", "rss", "wt",
                                                        "ratio")}
     failed = []
@@ -320,20 +325,18 @@ def print_tables(results: list[dict], args) -> None:
             columns["ratio"].append(ratio)
     g = {k: geometric_mean(v) for k, v in columns.items()}
     built = len(columns["cold"])
-    print("-" * len(header))
+    print(rule)
     label = f"geomean ({built} of {len(results)})"
     print(f"{label:27} {_cell(g['MB'], '.2f', 6)} {_cell(g['functions'], '.0f', 9)} {_cell(g['cold'], '.1f', 8)} "
           f"{_cell(g['cpu'], '.1f', 8)} {_cell(g['rate'], '.1f', 7)} {_cell(g['rss'], '.0f', 11)} "
           f"{_cell(g['wt'], '.3f', 10)} {_cell(g['ratio'], '.1f', 12)}{'x' if g['ratio'] else ''}")
 
     if not args.no_edit:
-        print()
-        print(f"One-function edit, -O{args.opt} -j {args.jobs}: warm-up = a cold build into an empty cache; "
-              f"edit = one i32.const changed, rebuilt with that cache")
-        header = (f"{'program':18} {'function':>8} {'body B':>7} {'warm-up s':>9} {'edit s':>7} {'compiled':>8} "
-                  f"{'cached':>7} {'peak RSS MB':>11} {'edit/wasmtime':>13}")
-        print(header)
-        print("-" * len(header))
+        rule = _table_head(
+            f"One-function edit, -O{args.opt} -j {args.jobs}: warm-up = a cold build into an empty cache; "
+            f"edit = one i32.const changed, rebuilt with that cache",
+            f"{'program':18} {'function':>8} {'body B':>7} {'warm-up s':>9} {'edit s':>7} {'compiled':>8} "
+            f"{'cached':>7} {'peak RSS MB':>11} {'edit/wasmtime':>13}")
         columns = {k: [] for k in ("warm", "edit", "compiled", "rss", "ratio")}
         for r in results:
             warm, edit, wt_s = r.get("warmup"), r.get("edit"), r["wasmtime"].get("seconds")
@@ -355,7 +358,7 @@ def print_tables(results: list[dict], args) -> None:
             if ratio:
                 columns["ratio"].append(ratio)
         g = {k: geometric_mean(v) for k, v in columns.items()}
-        print("-" * len(header))
+        print(rule)
         label = f"geomean ({len(columns['edit'])} of {len(results)})"
         print(f"{label:34} {_cell(g['warm'], '.1f', 9)} {_cell(g['edit'], '.2f', 7)} "
               f"{_cell(g['compiled'], '.1f', 8)} {'':>7} {_cell(g['rss'], '.0f', 11)} "

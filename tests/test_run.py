@@ -1359,10 +1359,7 @@ def _rewrite_header(data: bytes, edit) -> bytes:
     # The checksum covers the header: recompute it, so that the edit is what the loader judges.
     from wasmbuild import image as image_format
     parts = image_format._sections(data)
-    header["checksum"] = image_format._checksum(
-        header, *(parts.get(name, b"") for name in (image_format.SECTION_TEXT, image_format.SECTION_RELRO,
-                                                   image_format.SECTION_RELOCS, image_format.SECTION_META,
-                                                   image_format.SECTION_DATA, image_format.SECTION_FAULT)))
+    header["checksum"] = image_format._checksum(header, *(parts.get(name, b"") for name in image_format.CHECKSUMMED))
     text = json.dumps(header, separators=(",", ":")).encode()
     assert len(text) <= size
     return data[:offset] + text.ljust(size) + data[offset + size:]

@@ -30,6 +30,8 @@ SECTION_META = ".wb.meta"          # JSON: types, modules, trampolines, initiali
 SECTION_RELOCS = ".wb.relocs"      # load relocations (little-endian records)
 SECTION_DATA = ".wb.data"          # data segment bytes, referenced by offset from .wb.meta
 SECTION_FAULT = ".wb.fault"        # guard-page images: the fault handler's relocatable object
+# What the header's checksum covers besides the header, in this order (an absent section is empty).
+CHECKSUMMED = (SECTION_TEXT, SECTION_RELRO, SECTION_RELOCS, SECTION_META, SECTION_DATA, SECTION_FAULT)
 
 class ImageError(WasmbuildError):
     """An image file that is not ours, damaged, or made for something else."""
@@ -59,6 +61,7 @@ def write_image(linked: LinkedCode, target: TargetRecord, versions: dict, settin
                         code_size=len(linked.code), data_size=len(linked.data))
     opt_level, bounds = settings["opt_level"], settings["bounds_checks"]
     header = ImageHeader(FORMAT_VERSION, ABI_VERSION, target, versions, opt_level, bounds, layout)
+    # The parts in CHECKSUMMED's order.
     checksum = _checksum(header.to_json(with_checksum=False), linked.code, linked.data, relocs, meta_bytes,
                          data_blob, fault_object)
     header = ImageHeader(FORMAT_VERSION, ABI_VERSION, target, versions, opt_level, bounds, layout, checksum)
@@ -108,7 +111,7 @@ def read_image(data: bytes, path: str | None = None) -> Image:
     relocs = sections.get(SECTION_RELOCS, b"")
     blob = sections.get(SECTION_DATA, b"")
     fault_object = sections.get(SECTION_FAULT, b"")
-    if _checksum(header, code, relro, relocs, meta_bytes, blob, fault_object) != header.get("checksum"):
+    if _checksum(header, *(sections.get(name, b"") for name in CHECKSUMMED)) != header.get("checksum"):
         raise ImageError("image is damaged (checksum mismatch)", file=path)
     try:
         header = ImageHeader.from_json(header)
