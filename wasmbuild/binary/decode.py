@@ -51,8 +51,10 @@ class FunctionCode(NamedTuple):
 # Module structure
 # ---------------------------------------------------------------------------------------------
 
-def decode_module(data: bytes, filename: str | None = None) -> Module:
-    """Decode the module structure of `data`; raises MalformedError."""
+def decode_module(data: bytes, filename: str | None = None,
+                  features: frozenset[str] | None = None) -> Module:
+    """Decode the module structure of `data` accepting the proposals in `features` (default:
+    `contract.features.DEFAULT`); raises MalformedError."""
     data = bytes(data)
     r = Reader(data, filename=filename)
     if len(data) < 4:
@@ -65,6 +67,8 @@ def decode_module(data: bytes, filename: str | None = None) -> Module:
         raise r.error("unknown binary version", 4)
     r.pos = 8
     m = Module(data=data, filename=filename)
+    if features is not None:
+        m.features = frozenset(features)
     try:
         _decode_sections(r, m)
     except MalformedError:

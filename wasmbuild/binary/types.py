@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from ..contract.features import DEFAULT as DEFAULT_FEATURES
 from ..contract.types import (  # noqa: F401  (the decoded module is made of these)
     EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, FuncType, GlobalType, MemoryType, TableType)
 
@@ -86,6 +87,7 @@ class Module:
 
     data: bytes
     filename: str | None = None
+    features: frozenset[str] = DEFAULT_FEATURES  # the proposals the decoder and validator accept
     types: list[FuncType] = field(default_factory=list)
     imports: list[Import] = field(default_factory=list)
     func_type_indices: list[int] = field(default_factory=list)  # defined functions only
