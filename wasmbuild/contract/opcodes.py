@@ -30,6 +30,7 @@ position in a tuple immediate (None when the immediate is the index itself) and 
 
 from __future__ import annotations
 
+from .features import EXCEPTIONS, LEGACY_EXCEPTIONS
 from .types import F32, F64, I32, I64, V128
 
 # Prefix bytes, and the numbers of their opcode groups.
@@ -66,6 +67,12 @@ IMM_V128 = "v128"              # 16 bytes
 IMM_SHUFFLE = "shuffle"        # 16 lane indices
 IMM_LANE = "lane"              # one lane index byte
 IMM_MEMARG_LANE = "memarg_lane"  # ((align, offset), lane)
+IMM_TAG = "tag"                # u32 tag index (throw, legacy catch)
+IMM_TRY_TABLE = "try_table"    # (block type, ((clause kind, tag index or None, label), ...))
+
+# The clause kinds of try_table, by their binary encoding.
+CLAUSE_CATCH, CLAUSE_CATCH_REF, CLAUSE_CATCH_ALL, CLAUSE_CATCH_ALL_REF = 0, 1, 2, 3
+CLAUSE_NAMES = ("catch", "catch_ref", "catch_all", "catch_all_ref")
 
 # Index spaces outside a function that an immediate can index (INDEXES).
 FUNC_INDEX = "func"
@@ -74,6 +81,10 @@ TABLE_INDEX = "table"
 GLOBAL_INDEX = "global"
 DATA_INDEX = "data"
 ELEM_INDEX = "elem"
+TAG_INDEX = "tag"
+# The `part` of INDEXES that stands for the tag of each catch clause of a try_table that has one (the
+# immediate holds any number of them).
+CATCH_TAGS = "catches"
 
 NAMES: dict[int, str] = {}
 IMMEDIATES: dict[int, str] = {}
@@ -82,6 +93,7 @@ MEMARG_ALIGN: dict[int, int] = {}
 LANES: dict[int, int] = {}
 INDEXES: dict[int, tuple[tuple[int | None, str], ...]] = {}
 OPCODES: dict[str, int] = {}
+FEATURES: dict[int, str] = {}  # op -> the feature (contract/features.py) an instruction beyond 2.0 needs
 
 _LETTER = {"i": I32, "I": I64, "f": F32, "F": F64, "v": V128}
 
@@ -97,7 +109,7 @@ def _constant_name(mnemonic: str) -> str:
 
 def _def(op: int, name: str, imm: str = IMM_NONE, sig: str | None = None, align: int | None = None,
          lanes: int | None = None, indexes: tuple[tuple[int | None, str], ...] | None = None,
-         constant: str | None = None) -> None:
+         constant: str | None = None, feature: str | None = None) -> None:
     """Define instruction `op`; `constant` names its opcode constant when the mnemonic's upper-case
     form is taken."""
     assert op not in NAMES, hex(op)
@@ -114,6 +126,8 @@ def _def(op: int, name: str, imm: str = IMM_NONE, sig: str | None = None, align:
         LANES[op] = lanes
     if indexes is not None:
         INDEXES[op] = indexes
+    if feature is not None:
+        FEATURES[op] = feature
 
 
 def _run(first: int, names: str, sig: str, prefix: str = "") -> None:
@@ -139,6 +153,16 @@ _def(0x11, "call_indirect", IMM_CALL_INDIRECT, indexes=((1, TABLE_INDEX), (0, TY
 _def(0x1A, "drop")
 _def(0x1B, "select")
 _def(0x1C, "select", IMM_SELECT_T, constant="SELECT_T")
+
+# --- exception handling: the standard encoding, then the legacy one (try, catch, ... end/delegate) ---
+_def(0x08, "throw", IMM_TAG, indexes=((None, TAG_INDEX),), feature=EXCEPTIONS)
+_def(0x0A, "throw_ref", feature=EXCEPTIONS)
+_def(0x1F, "try_table", IMM_TRY_TABLE, indexes=((CATCH_TAGS, TAG_INDEX),), feature=EXCEPTIONS)
+_def(0x06, "try", IMM_BLOCK, feature=LEGACY_EXCEPTIONS)
+_def(0x07, "catch", IMM_TAG, indexes=((None, TAG_INDEX),), feature=LEGACY_EXCEPTIONS)
+_def(0x19, "catch_all", feature=LEGACY_EXCEPTIONS)
+_def(0x09, "rethrow", IMM_LABEL, feature=LEGACY_EXCEPTIONS)
+_def(0x18, "delegate", IMM_LABEL, feature=LEGACY_EXCEPTIONS)
 
 # --- variables and tables ---
 _def(0x20, "local.get", IMM_LOCAL)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from .abi import BOUNDS_CHECKS
 from ..link.layout import VMLayout
-from .types import (EXTERN_FUNC, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, FuncType,
+from .types import (EXTERN_FUNC, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, EXTERN_TAG, FuncType,
                     GlobalType, Limits, MemoryType, TableType, functype_from_json, functype_to_json,
                     parse_sig_key, parse_type, sig_key, type_name)
 
@@ -90,7 +90,7 @@ def _table(d: dict) -> TableType:
 
 @dataclass(frozen=True)
 class ImportRecord:
-    """`desc` is the canonical type id (func), a TableType, a MemoryType or a GlobalType."""
+    """`desc` is the canonical type id (func, tag), a TableType, a MemoryType or a GlobalType."""
 
     module: str
     name: str
@@ -99,7 +99,7 @@ class ImportRecord:
 
     def to_json(self) -> dict:
         entry = {"module": self.module, "name": self.name, "kind": EXTERN_NAMES[self.kind]}
-        if self.kind == EXTERN_FUNC:
+        if self.kind == EXTERN_FUNC or self.kind == EXTERN_TAG:
             entry["type"] = self.desc
         elif self.kind == EXTERN_TABLE:
             entry.update(_table_json(self.desc))
@@ -112,7 +112,7 @@ class ImportRecord:
     @classmethod
     def from_json(cls, d: dict) -> "ImportRecord":
         kind = _kind(d["kind"])
-        if kind == EXTERN_FUNC:
+        if kind == EXTERN_FUNC or kind == EXTERN_TAG:
             desc = _int(d["type"])
         elif kind == EXTERN_TABLE:
             desc = _table(d)
@@ -223,6 +223,7 @@ class ModuleRecord:
     datas: tuple[DataRecord, ...]
     start: int | None
     layout: VMLayout
+    tags: tuple[int, ...] = ()  # defined tags: the canonical type id of each
 
     def func_type_id(self, index: int) -> int:
         """The canonical type id of function `index` (imports first)."""
@@ -243,6 +244,7 @@ class ModuleRecord:
             "datas": [d.to_json() for d in self.datas],
             "start": self.start,
             "layout": self.layout.to_json(),
+            "tags": list(self.tags),
         }
 
     @classmethod
@@ -260,6 +262,7 @@ class ModuleRecord:
             datas=tuple(DataRecord.from_json(x) for x in _list(d["datas"])),
             start=_opt_int(d["start"]),
             layout=VMLayout.from_json(d["layout"]),
+            tags=tuple(_int(t) for t in _list(d.get("tags", []))),
         )
 
 

@@ -20,13 +20,13 @@ import platform
 from ..contract import abi
 from ..contract.matching import import_mismatch
 from ..contract.records import INSTANCE, ExportStep, ImportRecord, InstantiateStep, ModuleRecord
-from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, GlobalType, Limits,
+from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, EXTERN_TAG, GlobalType, Limits,
                               MemoryType, TableType)
 from ..errors import LinkError, UnlinkableError
 from ..image import Image, ImageError, read_image
 from . import signals
 from .codemem import CodeMemory, host_machine
-from .runtime import Function, Global, Memory, Store, Table, Trap, _buffer, _poke64, entry_function
+from .runtime import Function, Global, Memory, Store, Table, Tag, Trap, _buffer, _poke64, entry_function
 
 
 class LoadedImage:
@@ -104,8 +104,9 @@ class Instance(_Exports):
         self.tables: list[Table] = []
         self.memories: list[Memory] = []
         self.globals: list[Global] = []
+        self.tags: list[Tag] = []
         spaces = {EXTERN_FUNC: self.functions, EXTERN_TABLE: self.tables, EXTERN_MEMORY: self.memories,
-                  EXTERN_GLOBAL: self.globals}
+                  EXTERN_GLOBAL: self.globals, EXTERN_TAG: self.tags}
         for imp in meta.imports:
             spaces[imp.kind].append(self._resolve_import(imp, imports, image))
         code = image.code
@@ -125,6 +126,10 @@ class Instance(_Exports):
             if not func.funcref:
                 func.funcref = rec
         self._funcref_slots = layout.funcrefs
+        for t in meta.tags:  # each instantiation makes its own tags
+            self.tags.append(Tag(store, image.types[t]))
+        for tag, slot in zip(self.tags, layout.tag_ptrs):
+            _poke64(vm + slot, tag.address)
         for t in meta.tables:
             self.tables.append(Table(store, t.elem, t.limits.min, t.limits.max))
         for mem in meta.memories:
@@ -185,7 +190,7 @@ class Instance(_Exports):
         where = f"{imp.module}.{imp.name}"
         if item is None:
             raise UnlinkableError(f"unknown import {where}")
-        want = image.types[imp.desc] if imp.kind == EXTERN_FUNC else imp.desc
+        want = image.types[imp.desc] if imp.kind in (EXTERN_FUNC, EXTERN_TAG) else imp.desc
         have_kind, have = _extern_type(item)
         if have_kind is None or import_mismatch(imp.kind, want, have_kind, have) is not None:
             raise UnlinkableError(f"incompatible import type for {where}")
@@ -221,6 +226,8 @@ def _extern_type(item) -> tuple[int | None, object]:
         return EXTERN_MEMORY, MemoryType(Limits(item.pages, item.maximum))
     if isinstance(item, Global):
         return EXTERN_GLOBAL, GlobalType(item.valtype, item.mutable)
+    if isinstance(item, Tag):
+        return EXTERN_TAG, item.type
     return None, None
 
 
@@ -243,7 +250,7 @@ class GraphInstance(_Exports):
                     else:
                         item = host.get(source.owner, {}).get(source.item)
                         if imp.kind == EXTERN_FUNC and callable(item) \
-                                and not isinstance(item, (Function, Table, Memory, Global)):
+                                and not isinstance(item, (Function, Table, Memory, Global, Tag)):
                             item = store.host_function(image.types[imp.desc], item)
                     items[(imp.module, imp.name)] = item
                 self.instances[init.instance] = Instance(image, init.module, items, init.instance)

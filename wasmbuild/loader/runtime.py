@@ -1,4 +1,5 @@
-"""The runtime objects behind loaded images: Store, Memory, Table, Global, Function, Trap.
+"""The runtime objects behind loaded images: Store, Memory, Table, Global, Function, Tag, Trap and
+WasmException.
 
 A `Store` owns the native Runtime struct of `contract/abi.py` that all its instances share (the
 trap landing pad, the stack limit and the host hooks for memory.grow, table.grow and host calls),
@@ -17,6 +18,13 @@ exception raised by a host function back into that exception). Python values are
 the wasm types they are given for, never truncated: a bad argument raises `ValueTypeError` (a
 `TypeError`), and a host function's bad result traps.
 
+Exceptions: a `Tag` is an exception tag (its address is its identity: an imported tag is the same
+object, each instantiation makes its own). A wasm exception that no handler catches reaches the
+entry trampoline and is raised as `WasmException(tag, values)`, its payload as Python values; a host
+function may raise one to throw it into the wasm code that called it. Exception objects that wasm
+code made and that may still be named (by an exnref) stay on the Runtime's list until the outermost
+entry returns; then those that no exnref global or table of the store holds are freed (`_collect`).
+
 A Store runs wasm code on one thread at a time: its Runtime holds the trap landing pad and the stack
 limit of the thread inside it. A call from another thread while one is inside raises
 `StoreBusyError`; calls back into the Store from the host functions of the thread inside nest as
@@ -31,7 +39,7 @@ import operator
 import struct
 import threading
 
-from ..contract.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, PAGE_SIZE, V128, FuncType,
+from ..contract.types import (EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, PAGE_SIZE, V128, FuncType,
                               type_name)
 from ..errors import WasmbuildError
 from ..contract import abi
@@ -52,6 +60,22 @@ class Trap(WasmbuildError):
         super().__init__(message)
         self.message = message
         self.code = code
+
+
+class WasmException(WasmbuildError):
+    """A WebAssembly exception: its `tag` (a `Tag`) and its payload `values` (Python values, as the
+    tag's parameter types give them). Raised by a call whose exception no wasm handler caught; raise
+    one from a host function to throw it into the wasm code that called the function."""
+
+    phase = "exception"
+
+    def __init__(self, tag: "Tag", values=()):
+        super().__init__(f"uncaught wasm exception (tag {tag.type})")
+        self.tag = tag
+        self.values = tuple(values)
+
+    def __reduce__(self):
+        return (self.__class__, (self.tag, self.values))
 
 
 class ValueTypeError(WasmbuildError, TypeError):
@@ -88,7 +112,7 @@ def _peek64(addr: int) -> int:
 
 # --- values ------------------------------------------------------------------------------------
 
-_WIDTH = {I32: 32, I64: 64, F32: 32, F64: 64, V128: 128, FUNCREF: 64, EXTERNREF: 64}  # bits
+_WIDTH = {I32: 32, I64: 64, F32: 32, F64: 64, V128: 128, FUNCREF: 64, EXTERNREF: 64, EXNREF: 64}  # bits
 
 
 def write_value(addr: int, t: int, bits: int) -> None:
@@ -207,6 +231,8 @@ class Store:
         self.externs: list = []  # externref handle k+1 -> object
         self._extern_ids: dict[int, int] = {}
         self.pending_exception: BaseException | None = None
+        self.tags: dict[int, Tag] = {}  # tag address -> Tag
+        self.exnref_globals: list[Global] = []  # what `_collect` must keep alive, with exnref tables
         self.keep_alive: list = []  # images, instances: everything native code may point into
         self._entry_lock = threading.Lock()  # held by the thread running wasm code in this store
         self._inside: int | None = None  # that thread's identifier
@@ -260,10 +286,96 @@ class Store:
         func = self.host_functions[_peek64(hostrec + abi.HOST_ID)]
         try:
             func.call_host_slots(values)
+        except WasmException as e:  # thrown on into the calling wasm code
+            try:
+                _poke64(self.runtime + abi.RT_EXN, self.new_exception(e))
+            except BaseException as bad:  # noqa: BLE001 - a foreign tag, bad values: a trap
+                self.pending_exception = bad
+                return abi.TRAP_HOST
+            return abi.HOST_CALL_THROW
         except BaseException as e:  # noqa: BLE001 - any Python exception becomes a trap
             self.pending_exception = e
             return abi.TRAP_HOST
         return abi.HOST_CALL_OK
+
+    # exceptions
+    def exception_from(self, exn: int) -> WasmException:
+        """The WasmException that exception object `exn` (an exnref) stands for (a copy)."""
+        tag = self.tags[_peek64(exn + abi.EXN_TAG)]
+        values = [python_value(self, t, read_value(exn + abi.EXN_VALUES + i * abi.VALUE_SLOT_SIZE, t))
+                  for i, t in enumerate(tag.type.params)]
+        return WasmException(tag, values)
+
+    def new_exception(self, e: WasmException) -> int:
+        """A fresh exception object (at the head of the Runtime's list) for `e`; TypeError if its
+        tag is not one of this store's or its values do not fit the tag's type."""
+        tag = e.tag
+        if not isinstance(tag, Tag) or self.tags.get(tag.address) is not tag:
+            raise ValueTypeError(f"WasmException: {tag!r} is not a tag of this store")
+        params = tag.type.params
+        if len(e.values) != len(params):
+            raise ValueTypeError(f"WasmException: tag {tag.type} takes {len(params)} values, got {len(e.values)}")
+        bits = [wasm_bits(self, t, v, f"exception value {i + 1}") for i, (t, v) in enumerate(zip(params, e.values))]
+        exn = _libc_malloc(abi.EXN_VALUES + abi.VALUE_SLOT_SIZE * len(params))
+        if not exn:
+            raise MemoryError("no memory for a wasm exception")
+        head = _peek64(self.runtime + abi.RT_EXNS)
+        _poke64(exn + abi.EXN_NEXT, head)
+        _poke64(exn + abi.EXN_PREV, 0)
+        _poke64(exn + abi.EXN_TAG, tag.address)
+        _poke64(exn + abi.EXN_FLAGS, 0)
+        for i, (t, b) in enumerate(zip(params, bits)):
+            write_value(exn + abi.EXN_VALUES + i * abi.VALUE_SLOT_SIZE, t, b)
+        if head:
+            _poke64(head + abi.EXN_PREV, exn)
+        _poke64(self.runtime + abi.RT_EXNS, exn)
+        return exn
+
+    def _collect(self, keep=()) -> None:
+        """Free the exception objects on the Runtime's list that nothing can name any more: no wasm
+        code runs in the store (the outermost entry has returned), so only exnref globals and
+        tables, and `keep` (exnref results not yet read), can hold them."""
+        live = set(keep)
+        live.update(g.bits for g in self.exnref_globals)
+        for table in self.tables.values():
+            if table.elem == EXNREF and table.size:
+                slots = (ctypes.c_uint64 * table.size).from_address(table._elems)
+                live.update(slots)
+        exn = _peek64(self.runtime + abi.RT_EXNS)
+        head = prev = 0
+        while exn:
+            nxt = _peek64(exn + abi.EXN_NEXT)
+            if exn in live:
+                if prev:
+                    _poke64(prev + abi.EXN_NEXT, exn)
+                else:
+                    head = exn
+                _poke64(exn + abi.EXN_PREV, prev)
+                prev = exn
+            else:
+                _libc_free(exn)
+            exn = nxt
+        if prev:
+            _poke64(prev + abi.EXN_NEXT, 0)
+        _poke64(self.runtime + abi.RT_EXNS, head)
+
+    def _status_error(self, status: int) -> BaseException | None:
+        """The exception a nonzero entry status stands for (None: ENTRY_COLLECT, no error)."""
+        if status == abi.ENTRY_COLLECT:
+            return None
+        if status == abi.TRAP_EXCEPTION:
+            return self.exception_from(_peek64(self.runtime + abi.RT_EXN))
+        if status == abi.TRAP_HOST and self.pending_exception is not None:
+            exc, self.pending_exception = self.pending_exception, None
+            return exc
+        if status == abi.TRAP_HOST:
+            return Trap("host function failed: the call into Python did not complete "
+                        "(for example, the Python stack was exhausted)", status)
+        message = abi.TRAP_MESSAGES.get(status, f"trap {status}")
+        detail = _peek64(self.runtime + abi.RT_TRAP_DETAIL)
+        if detail != 0xFFFFFFFFFFFFFFFF:
+            message = f"{message} {detail}"
+        return Trap(message, status)
 
     def host_function(self, ft: FuncType, fn, raw: bool = False) -> "Function":
         """Wrap a Python callable as a wasm function of type `ft`. With `raw`, it gets and returns
@@ -283,6 +395,7 @@ class Store:
         me = threading.get_ident()
         if self._inside == me:  # a host function calling back in
             status = entry(vmctx, code, values)
+            error = self._status_error(status) if status else None
         else:
             # The outermost call of this thread: refused while another thread is inside (the
             # Runtime's landing pad and stack limit are that thread's), else made with this thread's
@@ -291,24 +404,21 @@ class Store:
             if not self._entry_lock.acquire(False):
                 raise StoreBusyError(_STORE_BUSY)
             self._inside = me
+            error = None
             try:
                 _poke64(self.runtime + abi.RT_STACK_FLOOR, _stack_floor())
                 status = entry(vmctx, code, values)
+                if status:
+                    error = self._status_error(status)
+                    if _peek64(self.runtime + abi.RT_EXNS):
+                        keep = () if error is not None else [
+                            _peek64(values + i * abi.VALUE_SLOT_SIZE) for i, t in enumerate(ft.results) if t == EXNREF]
+                        self._collect(keep)
             finally:
                 self._inside = None
                 self._entry_lock.release()
-        if status:
-            if status == abi.TRAP_HOST and self.pending_exception is not None:
-                exc, self.pending_exception = self.pending_exception, None
-                raise exc
-            if status == abi.TRAP_HOST:
-                raise Trap("host function failed: the call into Python did not complete "
-                           "(for example, the Python stack was exhausted)", status)
-            message = abi.TRAP_MESSAGES.get(status, f"trap {status}")
-            detail = _peek64(self.runtime + abi.RT_TRAP_DETAIL)
-            if detail != 0xFFFFFFFFFFFFFFFF:
-                message = f"{message} {detail}"
-            raise Trap(message, status)
+        if error is not None:
+            raise error
 
 
 # --- memories, tables, globals ------------------------------------------------------------------
@@ -504,6 +614,8 @@ class Global:
         self.mutable = mutable
         self._cell_buf, self.cell = _buffer(16)
         write_value(self.cell, valtype, bits)
+        if valtype == EXNREF:
+            store.exnref_globals.append(self)
 
     @property
     def bits(self) -> int:
@@ -567,20 +679,10 @@ class Function:
         return values[0] if len(values) == 1 else tuple(values)
 
     def _to_bits(self, t: int, v, what: str) -> int:
-        if t == EXTERNREF:
-            return self.store.extern_handle(v)
-        if t == FUNCREF:
-            if v is not None and not isinstance(v, Function):
-                raise ValueTypeError(f"{what}: funcref wants a Function or None, not {v!r}")
-            return 0 if v is None else v.funcref
-        return to_bits(t, v, what)
+        return wasm_bits(self.store, t, v, what)
 
     def _from_bits(self, t: int, b: int):
-        if t == EXTERNREF:
-            return self.store.extern_value(b)
-        if t == FUNCREF:
-            return self.store.function_from_ref(b)
-        return from_bits(t, b)
+        return python_value(self.store, t, b)
 
     def _call_host_bits(self, args: list[int]) -> list[int]:
         ft = self.type
@@ -606,6 +708,58 @@ class Function:
         args = [read_value(values + i * abi.VALUE_SLOT_SIZE, t) for i, t in enumerate(ft.params)]
         for i, (t, r) in enumerate(zip(ft.results, self._call_host_bits(args))):
             write_value(values + i * abi.VALUE_SLOT_SIZE, t, r)
+
+
+def wasm_bits(store: Store, t: int, v, what: str) -> int:
+    """A Python value given for a wasm value of type `t`, as raw bits (see Function.__call__)."""
+    if t == EXTERNREF:
+        return store.extern_handle(v)
+    if t == FUNCREF:
+        if v is not None and not isinstance(v, Function):
+            raise ValueTypeError(f"{what}: funcref wants a Function or None, not {v!r}")
+        return 0 if v is None else v.funcref
+    if t == EXNREF:
+        if v is not None and not isinstance(v, WasmException):
+            raise ValueTypeError(f"{what}: exnref wants a WasmException or None, not {v!r}")
+        return 0 if v is None else store.new_exception(v)
+    return to_bits(t, v, what)
+
+
+def python_value(store: Store, t: int, b: int):
+    """Raw bits of a wasm value of type `t` as a Python value (an exnref as a WasmException)."""
+    if t == EXTERNREF:
+        return store.extern_value(b)
+    if t == FUNCREF:
+        return store.function_from_ref(b)
+    if t == EXNREF:
+        return None if b == 0 else store.exception_from(b)
+    return from_bits(t, b)
+
+
+class Tag:
+    """An exception tag of function type `type` (no results). Its address is its identity: an
+    instance that imports it holds the same Tag, and a module instantiated twice makes two."""
+
+    def __init__(self, store: Store, ft: FuncType):
+        if ft.results:
+            raise ValueTypeError(f"a tag type has no results, not {ft}")
+        self.store = store
+        self.type = ft
+        self._buf, self.address = _buffer(abi.TAG_SIZE)
+        _poke64(self.address + abi.TAG_TYPE, store.type_id(ft))
+        store.tags[self.address] = self
+
+    def __repr__(self) -> str:
+        return f"<Tag {self.type} at {self.address:#x}>"
+
+
+_libc = ctypes.CDLL(None)
+_libc_malloc = _libc.malloc
+_libc_malloc.restype = ctypes.c_void_p
+_libc_malloc.argtypes = [ctypes.c_size_t]
+_libc_free = _libc.free
+_libc_free.restype = None
+_libc_free.argtypes = [ctypes.c_void_p]
 
 
 def entry_function(address: int):
