@@ -219,6 +219,7 @@ SYM_TABLE_FILL = "wb_rt_table_fill"
 SYM_THROW = "wb_rt_throw"              # (ctx, exn): unwind to the innermost handler or the entry
 SYM_EXN_NEW = "wb_rt_exn_new"          # (ctx, tag, n values) -> a fresh exception (traps if no memory)
 SYM_EXN_RELEASE = "wb_rt_exn_release"  # (ctx, exn): free it unless it has escaped
+SYM_EXN_COLLECT = "wb_rt_exn_collect"  # (runtime, live, n): free the listed exceptions not in live
 SYM_ON_FAULT = "wb_rt_on_fault"        # the SIGSEGV/SIGBUS handler (translate/fault.py)
 SYM_SIGNAL_STATE = "wb_signal_state"  # the SignalState, resolved by the loader
 

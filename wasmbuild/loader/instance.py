@@ -26,7 +26,8 @@ from ..errors import LinkError, UnlinkableError
 from ..image import Image, ImageError, read_image
 from . import signals
 from .codemem import CodeMemory, host_machine
-from .runtime import Function, Global, Memory, Store, Table, Tag, Trap, _buffer, _poke64, entry_function
+from .runtime import (EXN_COLLECT, Function, Global, Memory, Store, Table, Tag, Trap, _buffer, _poke64,
+                      entry_function)
 
 
 class LoadedImage:
@@ -51,6 +52,8 @@ class LoadedImage:
         for entry in self.meta.entry_trampolines:
             if entry.signature not in store.entries:
                 store.entries[entry.signature] = entry_function(self.code.address(entry.symbol))
+        if store.exn_collect is None:
+            store.exn_collect = EXN_COLLECT(self.code.address(abi.SYM_EXN_COLLECT))
         for host in self.meta.host_trampolines:
             store.host_trampolines.setdefault(host.signature, self.code.address(host.symbol))
 

@@ -209,6 +209,7 @@ _GROW_MEMORY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32)
 _GROW_TABLE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p)
 _HOST_CALL = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p)
 _ENTRY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+EXN_COLLECT = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64)
 
 
 class Store:
@@ -233,6 +234,7 @@ class Store:
         self.pending_exception: BaseException | None = None
         self.tags: dict[int, Tag] = {}  # tag address -> Tag
         self.exnref_globals: list[Global] = []  # what `_collect` must keep alive, with exnref tables
+        self.exn_collect = None  # the native wb_rt_exn_collect (of the first image loaded)
         self.keep_alive: list = []  # images, instances: everything native code may point into
         self._entry_lock = threading.Lock()  # held by the thread running wasm code in this store
         self._inside: int | None = None  # that thread's identifier
@@ -341,23 +343,9 @@ class Store:
             if table.elem == EXNREF and table.size:
                 slots = (ctypes.c_uint64 * table.size).from_address(table._elems)
                 live.update(slots)
-        exn = _peek64(self.runtime + abi.RT_EXNS)
-        head = prev = 0
-        while exn:
-            nxt = _peek64(exn + abi.EXN_NEXT)
-            if exn in live:
-                if prev:
-                    _poke64(prev + abi.EXN_NEXT, exn)
-                else:
-                    head = exn
-                _poke64(exn + abi.EXN_PREV, prev)
-                prev = exn
-            else:
-                _libc_free(exn)
-            exn = nxt
-        if prev:
-            _poke64(prev + abi.EXN_NEXT, 0)
-        _poke64(self.runtime + abi.RT_EXNS, head)
+        live.discard(0)
+        array = (ctypes.c_uint64 * max(len(live), 1))(*sorted(live))
+        self.exn_collect(self.runtime, array, len(live))  # wb_rt_exn_collect of a loaded image
 
     def _status_error(self, status: int) -> BaseException | None:
         """The exception a nonzero entry status stands for (None: ENTRY_COLLECT, no error)."""
@@ -757,9 +745,6 @@ _libc = ctypes.CDLL(None)
 _libc_malloc = _libc.malloc
 _libc_malloc.restype = ctypes.c_void_p
 _libc_malloc.argtypes = [ctypes.c_size_t]
-_libc_free = _libc.free
-_libc_free.restype = None
-_libc_free.argtypes = [ctypes.c_void_p]
 
 
 def entry_function(address: int):

@@ -145,6 +145,79 @@ def build_exception_runtime(m: ir.Module) -> None:
     b.call(free, [exn])
     b.ret_void()
 
+    _build_collect(m, free)
+
+
+def _build_collect(m: ir.Module, free: ir.Function) -> None:
+    """wb_rt_exn_collect(runtime, live, n): free every exception on the Runtime's list that is not
+    in `live` (n addresses, sorted ascending), keeping the others in their order."""
+    fn = _declare(m, abi.SYM_EXN_COLLECT, VOID, [PTR, PTR, I64T])
+    runtime, live, n = fn.args
+    entry = fn.append_basic_block("entry")
+    head = fn.append_basic_block("next_object")
+    load_next = fn.append_basic_block("load_next")
+    search = fn.append_basic_block("search")
+    probe = fn.append_basic_block("probe")
+    narrow = fn.append_basic_block("narrow")
+    keep = fn.append_basic_block("keep")
+    drop = fn.append_basic_block("drop")
+    step = fn.append_basic_block("step")
+    done = fn.append_basic_block("done")
+    b = ir.IRBuilder(entry)
+    first = field(b, runtime, abi.RT_EXNS, PTR)
+    b.branch(head)
+
+    b.position_at_end(head)
+    exn = b.phi(PTR)
+    prev = b.phi(PTR)  # the last object kept
+    exn.add_incoming(first, entry)
+    prev.add_incoming(NULL, entry)
+    b.cbranch(b.icmp_unsigned("==", exn, NULL), done, load_next)
+    b.position_at_end(load_next)
+    nxt = field(b, exn, abi.EXN_NEXT, PTR)
+    b.branch(search)
+
+    b.position_at_end(search)  # binary search of exn in live[lo:hi]
+    lo = b.phi(I64T)
+    hi = b.phi(I64T)
+    lo.add_incoming(ir.Constant(I64T, 0), load_next)
+    hi.add_incoming(n, load_next)
+    b.cbranch(b.icmp_unsigned("<", lo, hi), probe, drop)
+    b.position_at_end(probe)
+    mid = b.lshr(b.add(lo, hi), ir.Constant(I64T, 1))
+    value = b.load(b.gep(live, [mid], source_etype=I64T), typ=I64T)
+    address = b.ptrtoint(exn, I64T)
+    b.cbranch(b.icmp_unsigned("==", value, address), keep, narrow)
+    b.position_at_end(narrow)
+    below = b.icmp_unsigned("<", value, address)
+    lo.add_incoming(b.select(below, b.add(mid, ir.Constant(I64T, 1)), lo), narrow)
+    hi.add_incoming(b.select(below, hi, mid), narrow)
+    b.branch(search)
+
+    b.position_at_end(keep)
+    b.store(prev, field_ptr(b, exn, abi.EXN_PREV))
+    link = b.select(b.icmp_unsigned("==", prev, NULL), field_ptr(b, runtime, abi.RT_EXNS),
+                    field_ptr(b, prev, abi.EXN_NEXT))
+    b.store(exn, link)
+    b.branch(step)
+    b.position_at_end(drop)
+    b.call(free, [exn])
+    b.branch(step)
+
+    b.position_at_end(step)
+    kept = b.phi(PTR)
+    kept.add_incoming(exn, keep)
+    kept.add_incoming(prev, drop)
+    exn.add_incoming(nxt, step)
+    prev.add_incoming(kept, step)
+    b.branch(head)
+
+    b.position_at_end(done)
+    link = b.select(b.icmp_unsigned("==", prev, NULL), field_ptr(b, runtime, abi.RT_EXNS),
+                    field_ptr(b, prev, abi.EXN_NEXT))
+    b.store(NULL, link)
+    b.ret_void()
+
 
 # --- translation ---------------------------------------------------------------------------------
 
