@@ -414,6 +414,46 @@ def test_legacy_try_catch_rethrow_delegate(tmp_path, opt_level):
     assert leftover_exceptions(store) == 0
 
 
+BOUNDED = """
+(module
+  (import "env" "probe" (func $probe))
+  (tag $e (param i32))
+  (func $throw (param i32) (throw $e (local.get 0)))
+  ;; a C++-like cleanup pad (catch_all, rethrow) under a catch by tag, n times, then the probe
+  (func $cleanup (param i32) (try (do (call $throw (local.get 0))) (catch_all (rethrow 0))))
+  (func (export "legacy") (param i32) (result i32) (local $sum i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get 0)))
+        (local.set $sum (i32.add (local.get $sum)
+          (try (result i32) (do (call $cleanup (i32.const 3)) (i32.const 0)) (catch $e))))
+        (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+        (br $next)))
+    (call $probe)
+    (local.get $sum))
+  (func (export "standard") (param i32) (result i32) (local $sum i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get 0)))
+        (local.set $sum (i32.add (local.get $sum)
+          (block $h (result i32) (try_table (catch $e $h) (call $throw (i32.const 2))) (i32.const 0))))
+        (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+        (br $next)))
+    (call $probe)
+    (local.get $sum))
+)
+"""
+
+
+def test_exception_objects_are_freed_during_a_long_call(tmp_path):
+    store = Store()
+    seen = []
+    g = load(tmp_path, BOUNDED, {"env": {"probe": lambda: seen.append(leftover_exceptions(store))}}, store=store)
+    assert g.exports["standard"](50_000) == 100_000
+    assert g.exports["legacy"](50_000) == 150_000
+    assert seen == [0, 0]  # while the call still runs, every exception caught has been freed
+
+
 def test_features_off_keeps_the_2_0_reasons():
     tag_section = wat("(module (tag $e))")
     legacy = wat("(module (func (try (do))))")

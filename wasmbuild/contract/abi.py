@@ -48,10 +48,11 @@ Memory layouts (all little or big endian as the target is, 8-byte fields unless 
   Host record: runtime, host function id.
   Tag: the canonical type id of its function type (a tag's identity is its address).
   Exception (an exnref points to one; malloc'd by the throw helper or the loader): next, prev
-    (the Runtime's list), tag address, flags (EXN_ESCAPED once an exnref or a legacy catch may
-    still name it), then the payload in 16-byte value slots. A catch that delivers only the
-    values frees an exception that has not escaped; the others are freed by the loader when the
-    outermost entry returns, unless a global or table of the store still holds them.
+    (the Runtime's list), tag address, flags (EXN_ESCAPED once an exnref to it may exist, plus
+    EXN_HOLD per running legacy catch body of it), then the payload in 16-byte value slots. An
+    exception is freed when a catch that delivers only its values, or the end of the last legacy
+    catch body holding it, leaves its flags 0; the others are freed by the loader when the
+    outermost entry returns, unless an exnref global or table of the store still holds them.
   Handler record (a stack slot of a function with try_table or try): the previous record, then a
     jmp_buf the throw helper `_longjmp`s to.
   Value array (trampolines): 16 bytes per value.
@@ -149,7 +150,8 @@ EXN_PREV = 8
 EXN_TAG = 16
 EXN_FLAGS = 24
 EXN_VALUES = 32  # then VALUE_SLOT_SIZE bytes per payload value
-EXN_ESCAPED = 1
+EXN_ESCAPED = 1  # flags: an exnref to it may exist
+EXN_HOLD = 2     # flags: one more legacy catch body that may rethrow it is running
 
 HR_PREV = 0
 HR_JMPBUF = 16

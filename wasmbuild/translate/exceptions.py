@@ -59,6 +59,10 @@ def declare_throw(m: ir.Module) -> ir.Function:
     return _declare(m, abi.SYM_THROW, VOID, [PTR, PTR], noreturn=True)
 
 
+def declare_release(m: ir.Module) -> ir.Function:
+    return _declare(m, abi.SYM_EXN_RELEASE, VOID, [PTR, PTR, I64T])
+
+
 def build_exception_runtime(m: ir.Module) -> None:
     """wb_rt_throw, wb_rt_exn_new and wb_rt_exn_release (their contract is in abi.py)."""
     longjmp = get_function(m, "_longjmp", ir.FunctionType(VOID, [PTR, I32T]), hidden=False)
@@ -118,15 +122,16 @@ def build_exception_runtime(m: ir.Module) -> None:
     b.store(exn, field_ptr(b, runtime, abi.RT_EXNS))
     b.ret(exn)
 
-    # wb_rt_exn_release(ctx, exn): unlink and free `exn` unless it has escaped.
-    fn = _declare(m, abi.SYM_EXN_RELEASE, VOID, [PTR, PTR])
-    ctx, exn = fn.args
+    # wb_rt_exn_release(ctx, exn, holds): take `holds` off its flags; unlink and free it if no
+    # hold and no escape is left.
+    fn = declare_release(m)
+    ctx, exn, holds = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    flags = field(b, exn, abi.EXN_FLAGS, I64T)
+    flags = b.sub(field(b, exn, abi.EXN_FLAGS, I64T), holds)
+    b.store(flags, field_ptr(b, exn, abi.EXN_FLAGS))
     keep = fn.append_basic_block("keep")
     release = fn.append_basic_block("release")
-    escaped = b.and_(flags, ir.Constant(I64T, abi.EXN_ESCAPED))
-    b.cbranch(b.icmp_unsigned("!=", escaped, ir.Constant(I64T, 0)), keep, release)
+    b.cbranch(b.icmp_unsigned("!=", flags, ir.Constant(I64T, 0)), keep, release)
     ir.IRBuilder(keep).ret_void()
     b.position_at_end(release)
     runtime = field(b, ctx, abi.VM_RUNTIME, PTR)
@@ -258,7 +263,24 @@ def _payload(t, exn, tag_index: int) -> list:
 
 
 def _mark_escaped(t, exn) -> None:
-    t.b.store(ir.Constant(I64T, abi.EXN_ESCAPED), field_ptr(t.b, exn, abi.EXN_FLAGS))
+    ptr = field_ptr(t.b, exn, abi.EXN_FLAGS)
+    t.b.store(t.b.or_(t.b.load(ptr, typ=I64T), ir.Constant(I64T, abi.EXN_ESCAPED)), ptr)
+
+
+def _add_hold(t, exn, n: int) -> None:
+    """A legacy catch body holds its exception (`n` = 1 on entry, -1 when the exception is thrown
+    on out of it, which then owns it again)."""
+    ptr = field_ptr(t.b, exn, abi.EXN_FLAGS)
+    t.b.store(t.b.add(t.b.load(ptr, typ=I64T), ir.Constant(I64T, n * abi.EXN_HOLD)), ptr)
+
+
+def _release(t, exn, holds: int) -> None:
+    t.b.call(declare_release(t.m), [t.vmctx, exn, ir.Constant(I64T, holds * abi.EXN_HOLD)])
+
+
+def _in_handler(frame) -> bool:
+    """Whether `frame` is a legacy try in one of its catch bodies (which holds its exception)."""
+    return frame.eh is not None and frame.eh.exn is not None and frame.op in (ops.CATCH, ops.CATCH_ALL)
 
 
 def _throw(t, exn) -> None:
@@ -267,14 +289,34 @@ def _throw(t, exn) -> None:
 
 
 def leave_regions(t, target_index: int) -> None:
-    """Before a branch to the frame at `target_index` (0: the function body, i.e. return): unlink
-    the records of the regions the branch leaves (every linked one from that frame inwards; a
-    region is never a loop, so a branch to a region's own label leaves it)."""
-    for frame in t.frames[target_index:]:
+    """Before a branch to the frame at `target_index` (0: the function body, i.e. return): release
+    the exceptions of the legacy catch bodies it leaves, and unlink the records of the regions it
+    leaves (every one from that frame inwards; a region is never a loop, so a branch to a region's
+    own label leaves it)."""
+    left = t.frames[target_index:]
+    for frame in reversed(left):
+        if _in_handler(frame):
+            _release(t, frame.eh.exn, 1)
+    for frame in left:
         region = frame.eh
         if region is not None and region.active:
             _set_handler(t, region.prev)  # the outermost one left: its predecessor
             return
+
+
+def _leave_handlers_by_throw(t, thrown) -> None:
+    """Before a throw in this function: the legacy catch bodies inside the innermost linked region
+    (or in the whole function without one) are surely left, whatever catches the exception, so
+    they release their exceptions; `thrown`, if one of them, is owned by the throw from now on.
+    (Catch bodies of callers that the exception unwinds keep theirs until the loader collects.)"""
+    for frame in reversed(t.frames):
+        if frame.eh is not None and frame.eh.active:
+            break
+        if _in_handler(frame):
+            if frame.eh.exn is thrown:
+                _add_hold(t, thrown, -1)
+            else:
+                _release(t, frame.eh.exn, 1)
 
 
 def end_region(t, frame) -> None:
@@ -283,6 +325,8 @@ def end_region(t, frame) -> None:
     region = frame.eh
     if not t.dead and region.active:
         _set_handler(t, region.prev)
+    if not t.dead and _in_handler(frame):
+        _release(t, region.exn, 1)
     region.active = False
     if region.dispatch is not None:
         here = t.b.block
@@ -354,7 +398,7 @@ def op_try_table(t, op, imm) -> None:
             _mark_escaped(t, exn)
             values.append(exn)
         else:
-            t.b.call(_declare(t.m, abi.SYM_EXN_RELEASE, VOID, [PTR, PTR]), [t.vmctx, exn])
+            _release(t, exn, 0)
         _branch_from_landing(t, frame.eh.base, values, label)
         if nomatch is None:
             break  # a catch_all: later clauses are never reached
@@ -383,6 +427,8 @@ def op_catch(t, op, imm) -> None:
     if not t.dead:
         if region.active:
             _set_handler(t, region.prev)
+        elif _in_handler(frame):
+            _release(t, region.exn, 1)
         t.add_incoming(frame, t.stack[len(t.stack) - len(frame.results):] if frame.results else [])
         t.b.branch(frame.end)
     region.active = False
@@ -408,7 +454,7 @@ def op_catch(t, op, imm) -> None:
         t.b.branch(handler)
         region.dispatch = None
         t.b.position_at_end(handler)
-    _mark_escaped(t, exn)  # a rethrow in the handler may name it
+    _add_hold(t, exn, 1)  # a rethrow in the handler may name it
     frame.op = op
 
 
@@ -431,7 +477,9 @@ def op_delegate(t, op, label) -> None:
 
 
 def op_rethrow(t, op, label) -> None:
-    _throw(t, t.frames[-1 - label].eh.exn)
+    exn = t.frames[-1 - label].eh.exn
+    _leave_handlers_by_throw(t, exn)
+    _throw(t, exn)
     t.set_dead()
 
 
@@ -441,6 +489,7 @@ def op_throw(t, op, tag) -> None:
     exn = t.b.call(new, [t.vmctx, _tag_ptr(t, tag), ir.Constant(I32T, len(values))])
     for i, v in enumerate(values):
         t.b.store(v, field_ptr(t.b, exn, abi.EXN_VALUES + i * abi.VALUE_SLOT_SIZE))
+    _leave_handlers_by_throw(t, exn)
     _throw(t, exn)
     t.set_dead()
 
@@ -448,6 +497,7 @@ def op_throw(t, op, tag) -> None:
 def op_throw_ref(t, op, imm) -> None:
     exn = t.pop()
     t.trap_if(t.b.icmp_unsigned("==", exn, NULL), abi.TRAP_NULL_EXCEPTION)
+    _leave_handlers_by_throw(t, exn)
     _throw(t, exn)
     t.set_dead()
 
