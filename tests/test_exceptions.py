@@ -222,6 +222,50 @@ def test_exnref_in_a_global_survives_calls(tmp_path):
         assert info.value.tag is g.exports["e1"] and info.value.values == (11,)
 
 
+NESTED = """
+(module
+  (tag $inner (export "inner") (param i32))
+  (tag $outer (param exnref))
+  (global $g (mut exnref) (ref.null exn))
+  (func $throw_inner (param i32) (throw $inner (local.get 0)))
+  ;; an exnref inside the payload of an exception kept in a global
+  (func (export "store")
+    (block $h (result exnref)
+      (try_table (catch_all_ref $h)
+        (block $i (result i32 exnref)
+          (try_table (catch_ref $inner $i) (call $throw_inner (i32.const 42)))
+          (unreachable))
+        (throw $outer))
+      (unreachable))
+    (global.set $g))
+  (func (export "spam") (param i32)
+    (block $done (loop $next
+      (br_if $done (i32.eqz (local.get 0)))
+      (block $h (result i32) (try_table (catch $inner $h) (call $throw_inner (i32.const 7))) (i32.const 0))
+      (drop)
+      (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+      (br $next))))
+  (func (export "unwrap")
+    (block $h (result exnref)
+      (try_table (catch $outer $h) (throw_ref (global.get $g)))
+      (unreachable))
+    (throw_ref))
+)
+"""
+
+
+def test_an_exnref_in_a_kept_exceptions_payload_stays_alive(tmp_path):
+    store = Store()
+    g = load(tmp_path, NESTED, store=store)
+    g.exports["store"]()
+    assert leftover_exceptions(store) == 2      # the kept one and the one in its payload
+    g.exports["spam"](1000)                      # would reuse the memory of a wrongly freed one
+    for _ in range(2):
+        with pytest.raises(WasmException) as info:
+            g.exports["unwrap"]()
+        assert info.value.tag is g.exports["inner"] and info.value.values == (42,)
+
+
 HOST = """
 (module
   (import "host" "tag" (tag $t (param i32 f64)))

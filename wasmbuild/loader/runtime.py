@@ -308,9 +308,10 @@ class Store:
                   for i, t in enumerate(tag.type.params)]
         return WasmException(tag, values)
 
-    def new_exception(self, e: WasmException) -> int:
+    def new_exception(self, e: WasmException, escaped: bool = False) -> int:
         """A fresh exception object (at the head of the Runtime's list) for `e`; TypeError if its
-        tag is not one of this store's or its values do not fit the tag's type."""
+        tag is not one of this store's or its values do not fit the tag's type. `escaped`: it
+        becomes an exnref value (which wasm code may keep), not a thrown exception."""
         tag = e.tag
         if not isinstance(tag, Tag) or self.tags.get(tag.address) is not tag:
             raise ValueTypeError(f"WasmException: {tag!r} is not a tag of this store")
@@ -325,7 +326,7 @@ class Store:
         _poke64(exn + abi.EXN_NEXT, head)
         _poke64(exn + abi.EXN_PREV, 0)
         _poke64(exn + abi.EXN_TAG, tag.address)
-        _poke64(exn + abi.EXN_FLAGS, 0)
+        _poke64(exn + abi.EXN_FLAGS, abi.EXN_ESCAPED if escaped else 0)
         for i, (t, b) in enumerate(zip(params, bits)):
             write_value(exn + abi.EXN_VALUES + i * abi.VALUE_SLOT_SIZE, t, b)
         if head:
@@ -344,6 +345,16 @@ class Store:
                 slots = (ctypes.c_uint64 * table.size).from_address(table._elems)
                 live.update(slots)
         live.discard(0)
+        # What they hold: exnrefs in their payloads (a tag may take exnref parameters).
+        work = list(live)
+        while work:
+            exn = work.pop()
+            for i, t in enumerate(self.tags[_peek64(exn + abi.EXN_TAG)].type.params):
+                if t == EXNREF:
+                    inner = _peek64(exn + abi.EXN_VALUES + i * abi.VALUE_SLOT_SIZE)
+                    if inner and inner not in live:
+                        live.add(inner)
+                        work.append(inner)
         array = (ctypes.c_uint64 * max(len(live), 1))(*sorted(live))
         self.exn_collect(self.runtime, array, len(live))  # wb_rt_exn_collect of a loaded image
 
@@ -709,7 +720,7 @@ def wasm_bits(store: Store, t: int, v, what: str) -> int:
     if t == EXNREF:
         if v is not None and not isinstance(v, WasmException):
             raise ValueTypeError(f"{what}: exnref wants a WasmException or None, not {v!r}")
-        return 0 if v is None else store.new_exception(v)
+        return 0 if v is None else store.new_exception(v, escaped=True)
     return to_bits(t, v, what)
 
 
