@@ -16,6 +16,7 @@ standard encoding) is available, the same module's results are compared with it.
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import subprocess
 import tempfile
@@ -264,6 +265,59 @@ def test_an_exnref_in_a_kept_exceptions_payload_stays_alive(tmp_path):
         with pytest.raises(WasmException) as info:
             g.exports["unwrap"]()
         assert info.value.tag is g.exports["inner"] and info.value.values == (42,)
+
+
+LIVE_VALUES = """
+(module
+  (tag $e (param i32))
+  ;; uses many registers, then throws (or not)
+  (func $clobber (param i32) (local i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32)
+    (local.set 1 (i32.mul (local.get 0) (i32.const 2))) (local.set 2 (i32.mul (local.get 1) (i32.const 3))) (local.set 3 (i32.mul (local.get 2) (i32.const 4))) (local.set 4 (i32.mul (local.get 3) (i32.const 5))) (local.set 5 (i32.mul (local.get 4) (i32.const 6))) (local.set 6 (i32.mul (local.get 5) (i32.const 7))) (local.set 7 (i32.mul (local.get 6) (i32.const 8))) (local.set 8 (i32.mul (local.get 7) (i32.const 9))) (local.set 9 (i32.mul (local.get 8) (i32.const 10))) (local.set 10 (i32.mul (local.get 9) (i32.const 11))) (local.set 11 (i32.mul (local.get 10) (i32.const 12))) (local.set 12 (i32.mul (local.get 11) (i32.const 13))) (local.set 13 (i32.mul (local.get 12) (i32.const 14))) (local.set 14 (i32.mul (local.get 13) (i32.const 15))) (local.set 15 (i32.mul (local.get 14) (i32.const 16)))
+    (if (i32.and (local.get 0) (i32.const 1)) (then (throw $e (local.get 15)))))
+  ;; 14 values below the region stay on the operand stack across it: they are SSA values from
+  ;; before the _setjmp, used after the body and after the landing
+  (func (export "live") (param i32) (result i32)
+    (i32.add (i32.mul (local.get 0) (i32.const 3)) (i32.const 0))
+    (i32.add (i32.mul (local.get 0) (i32.const 4)) (i32.const 1))
+    (i32.add (i32.mul (local.get 0) (i32.const 5)) (i32.const 2))
+    (i32.add (i32.mul (local.get 0) (i32.const 6)) (i32.const 3))
+    (i32.add (i32.mul (local.get 0) (i32.const 7)) (i32.const 4))
+    (i32.add (i32.mul (local.get 0) (i32.const 8)) (i32.const 5))
+    (i32.add (i32.mul (local.get 0) (i32.const 9)) (i32.const 6))
+    (i32.add (i32.mul (local.get 0) (i32.const 10)) (i32.const 7))
+    (i32.add (i32.mul (local.get 0) (i32.const 11)) (i32.const 8))
+    (i32.add (i32.mul (local.get 0) (i32.const 12)) (i32.const 9))
+    (i32.add (i32.mul (local.get 0) (i32.const 13)) (i32.const 10))
+    (i32.add (i32.mul (local.get 0) (i32.const 14)) (i32.const 11))
+    (i32.add (i32.mul (local.get 0) (i32.const 15)) (i32.const 12))
+    (i32.add (i32.mul (local.get 0) (i32.const 16)) (i32.const 13))
+    (block $h (result i32)
+      (try_table (result i32) (catch $e $h) (call $clobber (local.get 0)) (i32.const 0)))
+    (i32.add)
+    (i32.add)
+    (i32.add)
+    (i32.add)
+    (i32.add)
+    (i32.add)
+    (i32.add)
+    (i32.add)
+    (i32.add)
+    (i32.add)
+    (i32.add)
+    (i32.add)
+    (i32.add)
+    (i32.add))
+)
+"""
+
+
+@pytest.mark.parametrize("opt_level", [0, 2])
+def test_stack_values_below_a_region_survive_the_landing(tmp_path, opt_level):
+    g = load(tmp_path, LIVE_VALUES, opt_level=opt_level, name=f"live{opt_level}")
+    for x in (4, 5, 1001, 1002):
+        caught = x * math.factorial(16) if x & 1 else 0  # the payload, when $clobber threw
+        expected = (sum(x * (i + 3) + i for i in range(14)) + caught) & 0xFFFFFFFF
+        assert g.exports["live"](x) & 0xFFFFFFFF == expected, x
 
 
 HOST = """
