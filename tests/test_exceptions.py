@@ -552,6 +552,42 @@ def test_exception_objects_are_freed_during_a_long_call(tmp_path):
     assert seen == [0, 0]  # while the call still runs, every exception caught has been freed
 
 
+KEYED = """
+(module
+  {extra}
+  (tag $a (param i32))
+  (tag $b (param {b_type}))
+  (func (export "f") (result i32)
+    (block $all
+      (block $h (result i32)
+        (try_table (catch $a $h) (catch_all $all) (throw $a (i32.const 1)))
+        (return (i32.const 0)))
+      (return))
+    (i32.const 2)))
+"""
+
+
+def _keys(text: str) -> list[str]:
+    from wasmbuild.binary.decode import decode_function
+    from wasmbuild.keys import function_key
+    from wasmbuild.valid import check_module_level
+    m = decode_module(wat(text))
+    ctx = check_module_level(m)
+    settings = CompileSettings(opt_level=1).resolved()
+    return [function_key(ctx, j, decode_function(m, j), settings)[0] for j in range(len(m.bodies))]
+
+
+def test_cache_keys_name_tags_by_use_not_index():
+    base = _keys(KEYED.format(extra="", b_type="i64"))
+    assert _keys(KEYED.format(extra="(tag $other (param f32))", b_type="i64")) == base  # a tag inserted before
+    assert _keys(KEYED.format(extra="", b_type="f64")) == base  # an unused tag's type changed
+    swapped = KEYED.replace("(catch $a $h)", "(catch $b $h)").replace("(throw $a", "(throw $b")
+    # another tag of the same type: the same code (its tag.0 is linked to the other tag's slot)
+    assert _keys(swapped.format(extra="", b_type="i32")) == base
+    both = KEYED.replace("(catch_all $all)", "(catch $b $h) (catch_all $all)")
+    assert _keys(both.format(extra="", b_type="i32")) != base  # one more tag referred to
+
+
 def test_features_off_keeps_the_2_0_reasons():
     tag_section = wat("(module (tag $e))")
     legacy = wat("(module (func (try (do))))")
