@@ -12,6 +12,9 @@ Tables given here:
   LANES[op]        -> number of lanes addressed by a lane-index immediate
   INDEXES[op]      -> ((part, index space), ...): the indices of things outside the function that
                       the immediate holds (see below)
+  FEATURES[op]     -> the feature (contract/features.py) an instruction beyond 2.0 needs, for the
+                      decoder's gate (exception handling: throw, throw_ref, try_table; the legacy
+                      try, catch, catch_all, rethrow, delegate)
   OPCODES[name]    -> op, by the name of its opcode constant
 
 Opcode constants: every instruction is also a module-level int named after its mnemonic, upper-case
@@ -23,8 +26,9 @@ several value types or lane shapes.
 
 INDEXES: for each instruction whose immediate is or contains an index of a function, type, table,
 global, data or element segment, one `(part, space)` pair per index, where `part` is the index's
-position in a tuple immediate (None when the immediate is the index itself) and `space` one of the
-*_INDEX strings. Pairs are listed in the order in which `translate/refs.py` numbers the references
+position in a tuple immediate (None when the immediate is the index itself; CATCH_TAGS for the tag
+of each catch clause of a try_table, which has any number of them) and `space` one of the *_INDEX
+strings. Pairs are listed in the order in which `translate/refs.py` numbers the references
 (call_indirect: its table before its type), an order compiled objects depend on.
 """
 

@@ -70,9 +70,10 @@ class WasmException(WasmbuildError):
     phase = "exception"
 
     def __init__(self, tag: "Tag", values=()):
-        super().__init__(f"uncaught wasm exception (tag {tag.type})")
         self.tag = tag
         self.values = tuple(values)
+        shown = ", ".join(map(repr, self.values))
+        super().__init__(f"uncaught wasm exception of a tag of type {getattr(tag, 'type', tag)}, values ({shown})")
 
     def __reduce__(self):
         return (self.__class__, (self.tag, self.values))
