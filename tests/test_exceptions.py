@@ -617,3 +617,124 @@ def test_same_results_as_wasmtime(tmp_path):
                        ("catch_all_ref", ()), ("locals", (5,)), ("loop", (1000,))):
         assert g.exports[name](*args) == inst.exports(wstore)[name](wstore, *args), name
     assert list(g.exports["payload"]()) == list(inst.exports(wstore)["payload"](wstore))
+
+
+# --- random programs against wasmtime ---------------------------------------------------------
+
+class _Program:
+    """A random module of standard-encoding exception handling: functions (param i32) (result i32)
+    whose bodies nest try_table regions (random clauses, catch_ref/catch_all_ref and throw_ref
+    among them), throws, calls of earlier functions, branches and br_table out of regions, returns
+    and a trap now and then, with an accumulator local that records the path taken."""
+
+    def __init__(self, seed: int, functions: int = 6):
+        import random
+        self.rng = random.Random(seed)
+        self.labels = 0
+        self.funcs = [self.function(i) for i in range(functions)]
+
+    def label(self) -> str:
+        self.labels += 1
+        return f"$l{self.labels}"
+
+    def step(self, k: int) -> str:
+        return f"(local.set $acc (i32.add (i32.mul (local.get $acc) (i32.const 3)) (i32.const {k})))"
+
+    def stmt(self, fi: int, depth: int, outer: list[str]) -> str:
+        r = self.rng
+        choice = r.random()
+        if depth <= 0 or choice < 0.25:
+            return self.step(r.randrange(1, 100))
+        if choice < 0.35:
+            return f"(if (i32.and (local.get 0) (i32.const {1 << r.randrange(4)})) (then {self.throw()}))"
+        if choice < 0.45 and fi:
+            return (f"(local.set $acc (i32.add (local.get $acc) (call $f{r.randrange(fi)} "
+                    f"(i32.add (local.get 0) (i32.const {r.randrange(8)})))))")
+        if choice < 0.52 and outer:
+            target = r.choice(outer)
+            cond = f"(i32.and (local.get 0) (i32.const {1 << r.randrange(4)}))"
+            if r.random() < 0.5:
+                return f"(br_if {target} {cond})"
+            other = r.choice(outer)
+            return f"(br_table {target} {other} {target} (i32.and (local.get 0) (i32.const 3)))"
+        if choice < 0.56:
+            return "(if (i32.eq (local.get 0) (i32.const 13)) (then (return (local.get $acc))))"
+        if choice < 0.58:
+            return "(if (i32.eq (local.get 0) (i32.const 11)) (then (unreachable)))"
+        if choice < 0.66:
+            inner = [self.stmt(fi, depth - 1, outer) for _ in range(r.randrange(1, 3))]
+            return f"(if (i32.and (local.get 0) (i32.const {1 << r.randrange(4)})) (then {' '.join(inner)}))"
+        return self.region(fi, depth, outer)
+
+    def throw(self) -> str:
+        if self.rng.random() < 0.5:
+            return f"(throw $t0 (i32.add (local.get $acc) (i32.const {self.rng.randrange(50)})))"
+        return "(throw $t1)"
+
+    def region(self, fi: int, depth: int, outer: list[str]) -> str:
+        r = self.rng
+        done, c0, c0r, c1, ca, car = (self.label() for _ in range(6))
+        kinds = r.sample(["c0", "c0r", "c1", "ca", "car"], r.randrange(0, 4))
+        clauses = {"c0": f"(catch $t0 {c0})", "c0r": f"(catch_ref $t0 {c0r})", "c1": f"(catch $t1 {c1})",
+                   "ca": f"(catch_all {ca})", "car": f"(catch_all_ref {car})"}
+        inner_outer = outer + [done]
+        body = " ".join(self.stmt(fi, depth - 1, inner_outer) for _ in range(r.randrange(1, 4)))
+
+        def handler(k: int) -> str:
+            return " ".join(self.stmt(fi, depth - 2, outer + [done]) for _ in range(r.randrange(0, 2))) + \
+                " " + self.step(k)
+        rethrow = "(throw_ref)" if r.random() < 0.3 else "(drop)"
+        return f"""(block {done}
+  (block {car} (result exnref)
+   (block {ca}
+    (block {c1}
+     (block {c0r} (result i32 exnref)
+      (block {c0} (result i32)
+       (try_table {' '.join(clauses[k] for k in kinds)} {body})
+       (br {done}))
+      (local.set $acc (i32.add (local.get $acc))) {handler(101)} (br {done}))
+     {rethrow} (local.set $acc (i32.add (local.get $acc))) {handler(102)} (br {done}))
+    {handler(103)} (br {done}))
+   {handler(104)} (br {done}))
+  {rethrow} {handler(105)})"""
+
+    def function(self, fi: int) -> str:
+        body = " ".join(self.stmt(fi, 4, []) for _ in range(self.rng.randrange(2, 5)))
+        return f"(func $f{fi} (export \"f{fi}\") (param i32) (result i32) (local $acc i32) {body} (local.get $acc))"
+
+    def text(self) -> str:
+        return "(module (tag $t0 (param i32)) (tag $t1)\n" + "\n".join(self.funcs) + ")"
+
+
+def _outcome(call):
+    try:
+        return ("value", call())
+    except WasmException as e:
+        return ("exception", e.values)
+    except Trap as e:
+        return ("trap", e.message)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_programs_match_wasmtime(tmp_path, seed):
+    wasmtime = pytest.importorskip("wasmtime")
+    program = _Program(seed)
+    text = program.text()
+    data = wat(text)
+    config = wasmtime.Config()
+    config.wasm_exceptions = True
+    engine = wasmtime.Engine(config)
+    module = wasmtime.Module(engine, data)
+    image, _ = build_image([ModuleInput("r", data)], CompileSettings(opt_level=2 if seed % 2 else 0))
+    (tmp_path / "r.img").write_bytes(image)
+    g = wasmbuild.load(str(tmp_path / "r.img"))
+    for fi in range(len(program.funcs)):
+        for x in range(16):
+            wstore = wasmtime.Store(engine)
+            inst = wasmtime.Instance(wstore, module, [])
+            try:
+                expected = ("value", inst.exports(wstore)[f"f{fi}"](wstore, x))
+            except wasmtime.Trap as e:
+                expected = ("exception",) if "thrown Wasm exception" in str(e) else ("trap",)
+            got = _outcome(lambda: g.exports[f"f{fi}"](x))
+            assert got[:len(expected)] == expected, (seed, fi, x, got, expected, text)
