@@ -625,11 +625,14 @@ class _Program:
     """A random module of standard-encoding exception handling: functions (param i32) (result i32)
     whose bodies nest try_table regions (random clauses, catch_ref/catch_all_ref and throw_ref
     among them), throws, calls of earlier functions, branches and br_table out of regions, returns
-    and a trap now and then, with an accumulator local that records the path taken."""
+    and a trap now and then, with an accumulator local that records the path taken. With `legacy`,
+    the same program (the same random choices) in the legacy encoding: try/catch/catch_all, and
+    rethrow where the standard one has catch_ref/catch_all_ref and throw_ref."""
 
-    def __init__(self, seed: int, functions: int = 6):
+    def __init__(self, seed: int, functions: int = 6, legacy: bool = False):
         import random
         self.rng = random.Random(seed)
+        self.legacy = legacy
         self.labels = 0
         self.funcs = [self.function(i) for i in range(functions)]
 
@@ -675,6 +678,9 @@ class _Program:
         r = self.rng
         done, c0, c0r, c1, ca, car = (self.label() for _ in range(6))
         kinds = r.sample(["c0", "c0r", "c1", "ca", "car"], r.randrange(0, 4))
+        # tag clauses first, then one catch_all at most (what the legacy encoding can say)
+        alls = [k for k in kinds if k in ("ca", "car")]
+        kinds = [k for k in kinds if k not in ("ca", "car")] + alls[:1]
         clauses = {"c0": f"(catch $t0 {c0})", "c0r": f"(catch_ref $t0 {c0r})", "c1": f"(catch $t1 {c1})",
                    "ca": f"(catch_all {ca})", "car": f"(catch_all_ref {car})"}
         inner_outer = outer + [done]
@@ -683,7 +689,18 @@ class _Program:
         def handler(k: int) -> str:
             return " ".join(self.stmt(fi, depth - 2, outer + [done]) for _ in range(r.randrange(0, 2))) + \
                 " " + self.step(k)
-        rethrow = "(throw_ref)" if r.random() < 0.3 else "(drop)"
+        rethrow = r.random() < 0.3
+        handlers = {k: handler(k) for k in (101, 102, 103, 104, 105)}
+        if self.legacy:
+            try_label = self.label()
+            again = f"(rethrow {try_label})" if rethrow else ""
+            bodies = {"c0": f"(catch $t0 (local.set $acc (i32.add (local.get $acc))) {handlers[101]})",
+                      "c0r": f"(catch $t0 {again} (local.set $acc (i32.add (local.get $acc))) {handlers[102]})",
+                      "c1": f"(catch $t1 {handlers[103]})", "ca": f"(catch_all {handlers[104]})",
+                      "car": f"(catch_all {again} {handlers[105]})"}
+            return (f"(block {done} (try {try_label} (do {body}) "
+                    f"{' '.join(bodies[k] for k in kinds)}))")
+        rethrow = "(throw_ref)" if rethrow else "(drop)"
         return f"""(block {done}
   (block {car} (result exnref)
    (block {ca}
@@ -692,11 +709,11 @@ class _Program:
       (block {c0} (result i32)
        (try_table {' '.join(clauses[k] for k in kinds)} {body})
        (br {done}))
-      (local.set $acc (i32.add (local.get $acc))) {handler(101)} (br {done}))
-     {rethrow} (local.set $acc (i32.add (local.get $acc))) {handler(102)} (br {done}))
-    {handler(103)} (br {done}))
-   {handler(104)} (br {done}))
-  {rethrow} {handler(105)})"""
+      (local.set $acc (i32.add (local.get $acc))) {handlers[101]} (br {done}))
+     {rethrow} (local.set $acc (i32.add (local.get $acc))) {handlers[102]} (br {done}))
+    {handlers[103]} (br {done}))
+   {handlers[104]} (br {done}))
+  {rethrow} {handlers[105]})"""
 
     def function(self, fi: int) -> str:
         body = " ".join(self.stmt(fi, 4, []) for _ in range(self.rng.randrange(2, 5)))
@@ -738,3 +755,21 @@ def test_random_programs_match_wasmtime(tmp_path, seed):
                 expected = ("exception",) if "thrown Wasm exception" in str(e) else ("trap",)
             got = _outcome(lambda: g.exports[f"f{fi}"](x))
             assert got[:len(expected)] == expected, (seed, fi, x, got, expected, text)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_legacy_programs_match_their_standard_form(tmp_path, seed):
+    """The legacy encoding of a random program behaves as its standard encoding (checked against
+    wasmtime above): same results, same payloads of uncaught exceptions, same traps."""
+    loaded = []
+    for legacy in (False, True):
+        program = _Program(seed, legacy=legacy)
+        image, _ = build_image([ModuleInput("r", wat(program.text()))],
+                               CompileSettings(opt_level=2 if seed % 2 else 0))
+        (tmp_path / f"r{legacy}.img").write_bytes(image)
+        loaded.append(wasmbuild.load(str(tmp_path / f"r{legacy}.img")))
+    standard, legacy_form = loaded
+    for fi in range(len(program.funcs)):
+        for x in range(16):
+            expected = _outcome(lambda: standard.exports[f"f{fi}"](x))
+            assert _outcome(lambda: legacy_form.exports[f"f{fi}"](x)) == expected, (seed, fi, x, program.text())
