@@ -39,6 +39,8 @@ Construction variables (set with SetDefault, so values given to Environment() wi
                        credentials come from the environment only (see docs/remote-cache.md)
   WASMBUILD_TARGET     target triple ("" = this machine), e.g. aarch64-unknown-linux-gnu
   WASMBUILD_CPU, WASMBUILD_FEATURES  target CPU and LLVM features ("" = the target's baseline)
+  WASMBUILD_WASM_FEATURES  the WebAssembly proposals accepted, as `--wasm-features` takes them
+                       ("" = the default, wasm3; e.g. "wasm2" holds a project to WebAssembly 2.0)
   WASMBUILD_VERSION    wasmbuild's version and a fingerprint of its sources and of llvmlite's version
   WASMBUILDCOM/WASMBUILDCOMSTR     the image command and its message ("" prints the command)
   WASMMODULECOM/WASMMODULECOMSTR   wat2wasm ($WAT2WASM $WAT2WASMFLAGS)
@@ -121,7 +123,8 @@ def _build_flags(target, source, env, for_signature):
         if remote:
             flags += ["--remote-cache", remote]
     for var, option in (("$WASMBUILD_TARGET", "--target"), ("$WASMBUILD_CPU", "--cpu"),
-                        ("$WASMBUILD_FEATURES", "--features")):
+                        ("$WASMBUILD_FEATURES", "--features"),
+                        ("$WASMBUILD_WASM_FEATURES", "--wasm-features")):
         value = env.subst(var)
         if value:
             flags += [f"{option}={value}"]
@@ -194,6 +197,7 @@ def generate(env):
         WASMBUILD_TARGET="",
         WASMBUILD_CPU="",
         WASMBUILD_FEATURES="",
+        WASMBUILD_WASM_FEATURES="",
         WASMBUILD_VERSION=version_fingerprint(),
         _WASMBUILD_FLAGS=_build_flags,
         WASMBUILDCOM=("$WASMBUILD_PYTHON -m wasmbuild build --summary $SOURCE -o $TARGET -O $WASMBUILD_OPT "
@@ -222,7 +226,7 @@ def generate(env):
     env["BUILDERS"]["WasmGraph"] = SCons.Builder.Builder(
         action=SCons.Action.Action("$WASMBUILDCOM", "$WASMBUILDCOMSTR",
                                    varlist=["WASMBUILD_VERSION", "WASMBUILD_OPT", "WASMBUILD_TARGET",
-                                            "WASMBUILD_CPU", "WASMBUILD_FEATURES"]),
+                                            "WASMBUILD_CPU", "WASMBUILD_FEATURES", "WASMBUILD_WASM_FEATURES"]),
         suffix="$WASMIMAGESUFFIX", src_suffix=[".toml", ".wat", ".wasm"], single_source=True,
         source_scanner=SCons.Scanner.ScannerBase(_scan_manifest, name="WasmManifestScanner"),
         emitter=_image_emitter)

