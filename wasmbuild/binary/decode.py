@@ -466,13 +466,15 @@ def _memarg(s: Reader, features: frozenset[str]) -> tuple[int, int, int]:
     flags = s.u32()
     memory = 0
     if flags >= 32:
-        # In Wasm 2.0 any flag above the alignment is malformed; 3.0 has bit 6 for a memory index.
-        if flags >= 0x80 or not flags & _MEMARG_MEMORY:
+        # Wasm 2.0 has 5 bits of alignment and refuses any other flag. 3.0 (multi-memory) has 6
+        # bits of alignment (the validator refuses more than natural) and bit 6 for a memory index.
+        F.require(features, F.MULTI_MEMORY, "a memory index or a 6-bit alignment in a memarg",
+                  reason="malformed memop flags", file=s.filename, offset=pos)
+        if flags >= 0x80:
             raise s.error("malformed memop flags", pos)
-        F.require(features, F.MULTI_MEMORY, "a memory index in a memarg", reason="malformed memop flags",
-                  file=s.filename, offset=pos)
-        memory = s.u32()
-        flags &= ~_MEMARG_MEMORY
+        if flags & _MEMARG_MEMORY:
+            memory = s.u32()
+            flags &= ~_MEMARG_MEMORY
     offset = s.u64() if F.MEMORY64 in features else s.u32()
     return flags, offset, memory
 
