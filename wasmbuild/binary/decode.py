@@ -15,11 +15,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..errors import MalformedError
-from ..contract import features as feats
+from ..contract import features as F
 from ..contract import opcodes as ops
 from ..contract.opcodes import CATCH, CATCH_ALL, DELEGATE, ELSE, END, FC, FD, IF, PREFIX_FC, PREFIX_FD, TRY
 from .reader import Reader
-from ..contract.types import (EMPTY_BLOCK_TYPE, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, EXTERN_TAG, FUNCREF, FuncType, GlobalType, Limits, MemoryType, TableType)
+from ..contract.types import (EMPTY_BLOCK_TYPE, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, EXTERN_TAG, FUNCREF, I32, I64, FuncType, GlobalType, Limits, MemoryType, TableType)
 from .types import (ACTIVE, DECLARATIVE, PASSIVE, ConstExpr, CustomSection, DataSegment, ElemSegment, Export, FunctionBody, Global, Import, Module)
 
 MAGIC = b"\0asm"
@@ -61,7 +61,7 @@ def decode_module(data: bytes, filename: str | None = None,
     """Decode the module structure of `data` accepting the proposals in `features` (default:
     `contract.features.DEFAULT`); raises MalformedError."""
     data = bytes(data)
-    features = feats.DEFAULT if features is None else frozenset(features)
+    features = F.DEFAULT if features is None else frozenset(features)
     r = Reader(data, filename=filename, features=features)
     if len(data) < 4:
         raise r.error("unexpected end", len(data))
@@ -94,7 +94,7 @@ def _decode_sections(r: Reader, m: Module) -> None:
         if sid > SECTION_TAG:
             raise r.error("malformed section id", id_offset)
         if sid == SECTION_TAG:
-            r.require(feats.EXCEPTIONS, "the tag section", "malformed section id", id_offset)
+            r.require(F.EXCEPTIONS, "the tag section", "malformed section id", id_offset)
         size = r.length()
         start = r.pos
         end = start + size
@@ -115,7 +115,7 @@ def _decode_sections(r: Reader, m: Module) -> None:
         elif sid == SECTION_TYPE:
             m.types = [_functype(s) for _ in range(s.length())]
         elif sid == SECTION_IMPORT:
-            m.imports = [_import(s) for _ in range(s.length())]
+            m.imports = [_import(s, m) for _ in range(s.length())]
         elif sid == SECTION_FUNCTION:
             for _ in range(s.length()):
                 m.func_type_offsets.append(s.pos)
@@ -123,11 +123,11 @@ def _decode_sections(r: Reader, m: Module) -> None:
         elif sid == SECTION_TABLE:
             for _ in range(s.length()):
                 m.table_offsets.append(s.pos)
-                m.tables.append(_tabletype(s))
+                m.tables.append(_tabletype(s, m))
         elif sid == SECTION_MEMORY:
             for _ in range(s.length()):
                 m.memory_offsets.append(s.pos)
-                m.memories.append(MemoryType(_limits(s)))
+                m.memories.append(_memtype(s, m))
         elif sid == SECTION_TAG:
             for _ in range(s.length()):
                 m.tag_offsets.append(s.pos)
@@ -186,16 +186,42 @@ def _valtype(s: Reader) -> int:
     return s.valtype()
 
 
-def _limits(s: Reader) -> Limits:
+_LIMITS_64 = 0x04  # limits flag of a 64-bit address type (memory64), with 0x01 for a maximum
+
+
+def _limits(s: Reader, m: Module, what: str) -> tuple[Limits, int]:
+    """Limits and the address type (I32, or I64 with memory64) of a memory or table type."""
+    pos = s.pos
+    flags = s.peek()
+    if flags is not None and flags & ~0x01 == _LIMITS_64:
+        # A 2.0 decoder reads the flags as a one-bit LEB128, which 0x04 overflows.
+        F.require(m.features, F.MEMORY64, f"a 64-bit {what}", reason="integer too large", file=s.filename,
+                  offset=pos)
+        s.pos += 1
+        lo = s.u64()
+        return Limits(lo, s.u64() if flags & 1 else None), I64
+    if F.MEMORY64 in m.features and flags is not None and flags & ~0x03:
+        raise s.error("malformed limits flags", pos)  # the 3.0 decoder reads the flags as a byte
     flag = s._uleb(1)  # a one-bit LEB128: 0 = min only, 1 = min and max
+    if F.MEMORY64 in m.features:
+        # 3.0 reads the sizes as u64 whatever the address type; the validator checks that they
+        # fit it ("memory size", "table size").
+        lo = s.u64()
+        return Limits(lo, s.u64() if flag else None), I32
     lo = s.u32()
     hi = s.u32() if flag else None
-    return Limits(lo, hi)
+    return Limits(lo, hi), I32
 
 
-def _tabletype(s: Reader) -> TableType:
+def _tabletype(s: Reader, m: Module) -> TableType:
     elem = s.reftype()
-    return TableType(elem, _limits(s))
+    limits, addr = _limits(s, m, "table")
+    return TableType(elem, limits, addr)
+
+
+def _memtype(s: Reader, m: Module) -> MemoryType:
+    limits, addr = _limits(s, m, "memory")
+    return MemoryType(limits, addr)
 
 
 def _globaltype(s: Reader) -> GlobalType:
@@ -215,7 +241,7 @@ def _tagtype(s: Reader) -> int:
     return s.u32()
 
 
-def _import(s: Reader) -> Import:
+def _import(s: Reader, m: Module) -> Import:
     offset = s.pos
     module = s.name()
     name = s.name()
@@ -224,13 +250,13 @@ def _import(s: Reader) -> Import:
     if kind == EXTERN_FUNC:
         desc = s.u32()
     elif kind == EXTERN_TABLE:
-        desc = _tabletype(s)
+        desc = _tabletype(s, m)
     elif kind == EXTERN_MEMORY:
-        desc = MemoryType(_limits(s))
+        desc = _memtype(s, m)
     elif kind == EXTERN_GLOBAL:
         desc = _globaltype(s)
     elif kind == EXTERN_TAG:
-        s.require(feats.EXCEPTIONS, "a tag import", "malformed import kind", pos)
+        s.require(F.EXCEPTIONS, "a tag import", "malformed import kind", pos)
         desc = _tagtype(s)
     else:
         raise s.error("malformed import kind", pos)
@@ -245,7 +271,7 @@ def _export(s: Reader) -> Export:
     if kind > EXTERN_TAG:
         raise s.error("malformed export kind", pos)
     if kind == EXTERN_TAG:
-        s.require(feats.EXCEPTIONS, "a tag export", "malformed export kind", pos)
+        s.require(F.EXCEPTIONS, "a tag export", "malformed export kind", pos)
     return Export(name, kind, s.u32(), offset)
 
 
@@ -304,7 +330,7 @@ def _data(s: Reader, m: Module) -> DataSegment:
 
 def _const_expr(s: Reader, m: Module) -> ConstExpr:
     offset = s.pos
-    instrs = decode_instructions(s)
+    instrs = decode_instructions(s, features=m.features)
     return ConstExpr(tuple(instrs[:-1]), offset)  # drop the final `end`
 
 
@@ -329,7 +355,7 @@ def decode_function(m: Module, defined_index: int) -> FunctionCode:
     # Without a data count section, memory.init and data.drop are malformed. When the module has no
     # data segments at all we let them through, so that the validator reports the more useful
     # "unknown data segment" (which is also what the spec tests expect of such modules).
-    instrs = decode_instructions(s, m.data_count is not None or not m.datas)
+    instrs = decode_instructions(s, m.data_count is not None or not m.datas, m.features)
     if s.pos != body.end:
         raise s.error("section size mismatch", body.offset)
     return FunctionCode(tuple(runs), total, instrs)
@@ -347,12 +373,15 @@ def check_bodies(m: Module) -> None:
 _IMM = ops.IMMEDIATES
 
 
-def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
+def decode_instructions(s: Reader, has_data_count: bool = True,
+                        features: frozenset[str] = F.DEFAULT) -> list[tuple]:
     """Decode instructions up to and including the `end` that closes the sequence.
 
     Returns `(op, immediate, offset)` tuples. Only the binary grammar is checked here (opcodes,
-    immediates, `else` placement, nesting); typing is the validator's job.
+    immediates, `else` placement, nesting); typing is the validator's job. A memarg is
+    `(align, offset, memory index)`.
     """
+    multi_memory = F.MULTI_MEMORY in features
     data = s.data
     out = []
     append = out.append
@@ -361,7 +390,6 @@ def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
     open_blocks: list = []
     imm_kind = _IMM
     gated = ops.FEATURES
-    features = s.features
     while True:
         offset = s.pos
         if offset >= s.end:
@@ -409,7 +437,7 @@ def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
         elif kind == "i32":
             imm = s.s32()
         elif kind == "memarg":
-            imm = _memarg(s)
+            imm = _memarg(s, features)
         elif kind == "block":
             imm = _blocktype(s)
             open_blocks.append(True if op == IF else TRY if op == TRY else False)
@@ -432,13 +460,12 @@ def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
         elif kind == "zero":
             _zero(s)
             imm = 0
-        elif kind == "zero2":
-            _zero(s)
-            _zero(s)
-            imm = (0, 0)
-        elif kind == "data_zero":
-            imm = s.u32()
-            _zero(s)
+        elif kind == "memory":
+            imm = s.u32() if multi_memory else _zero(s)
+        elif kind == "memory2":
+            imm = (s.u32(), s.u32()) if multi_memory else (_zero(s), _zero(s))
+        elif kind == "data_memory":
+            imm = (s.u32(), s.u32() if multi_memory else _zero(s))
         elif kind == "elem_table" or kind == "table_table":
             a = s.u32()
             imm = (a, s.u32())
@@ -453,7 +480,7 @@ def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
         elif kind == "lane":
             imm = s.byte()
         elif kind == "memarg_lane":
-            ma = _memarg(s)
+            ma = _memarg(s, features)
             imm = (ma, s.byte())
         else:  # pragma: no cover - every kind in opcodes.py is handled above
             raise AssertionError(kind)
@@ -470,19 +497,35 @@ def _catch_clause(s: Reader) -> tuple:
     return kind, tag, s.u32()
 
 
-def _zero(s: Reader) -> None:
+def _zero(s: Reader) -> int:
+    """A reserved zero byte (a memory index of Wasm 2.0, which has one memory); 0."""
     pos = s.pos
     if s.byte() != 0:
         raise s.error("zero byte expected", pos)
+    return 0
 
 
-def _memarg(s: Reader) -> tuple[int, int]:
+_MEMARG_MEMORY = 0x40  # memarg flag: a memory index follows (multi-memory)
+
+
+def _memarg(s: Reader, features: frozenset[str]) -> tuple[int, int, int]:
+    """(align, offset, memory index). Offsets are u64 with memory64 (the validator checks that
+    they fit the memory's address type), u32 without."""
     pos = s.pos
-    align = s.u32()
-    if align >= 32:
-        # Bit 6 would select a memory index (multi-memory); in Wasm 2.0 any such flag is malformed.
-        raise s.error("malformed memop flags", pos)
-    return align, s.u32()
+    flags = s.u32()
+    memory = 0
+    if flags >= 32:
+        # Wasm 2.0 has 5 bits of alignment and refuses any other flag. 3.0 (multi-memory) has 6
+        # bits of alignment (the validator refuses more than natural) and bit 6 for a memory index.
+        F.require(features, F.MULTI_MEMORY, "a memory index or a 6-bit alignment in a memarg",
+                  reason="malformed memop flags", file=s.filename, offset=pos)
+        if flags >= 0x80:
+            raise s.error("malformed memop flags", pos)
+        if flags & _MEMARG_MEMORY:
+            memory = s.u32()
+            flags &= ~_MEMARG_MEMORY
+    offset = s.u64() if F.MEMORY64 in features else s.u32()
+    return flags, offset, memory
 
 
 def _blocktype(s: Reader):
