@@ -41,6 +41,12 @@ from .irtypes import I8, I32T, I64T, LLVM_TYPES, NULL, PTR, VOID, field, field_p
 TRY_OPS = frozenset((ops.TRY_TABLE, ops.TRY))
 
 
+# Tail calls (when the tail-call proposal defines them): they leave every region of the function, so
+# the translator unlinks the records before their handlers run (see `leave_regions`).
+TAIL_CALLS = frozenset(ops.OPCODES[name] for name in ("RETURN_CALL", "RETURN_CALL_INDIRECT", "RETURN_CALL_REF")
+                       if name in ops.OPCODES)
+
+
 def uses_exceptions(instrs) -> bool:
     return any(op in TRY_OPS for op, _imm, _offset in instrs)
 

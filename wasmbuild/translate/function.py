@@ -182,6 +182,7 @@ _LOCAL_OPS = (ops.LOCAL_GET, ops.LOCAL_SET, ops.LOCAL_TEE)
 _OPENERS = frozenset((ops.BLOCK, ops.LOOP, ops.IF, ops.TRY_TABLE, ops.TRY))
 _CONTINUERS = frozenset((ops.ELSE, ops.CATCH, ops.CATCH_ALL))
 _CLOSERS = frozenset((ops.END, ops.DELEGATE))
+_TAIL_CALLS = exceptions.TAIL_CALLS
 
 
 def _suffix(t: ir.Type) -> str:
@@ -433,6 +434,8 @@ class _Translator:
                                        f"targets yet (v128 lane order)", offset=_offset)
             if handler is None:
                 raise UnsupportedError(f"instruction {ops.name(op)} is not supported yet", offset=_offset)
+            if op in _TAIL_CALLS and self.has_regions:
+                exceptions.leave_regions(self, 0)  # the callee replaces this frame and its regions
             handler(self, op, imm)
 
     def guard_frame(self, symbol: str, bound: int) -> None:
