@@ -588,6 +588,36 @@ def test_cache_keys_name_tags_by_use_not_index():
     assert _keys(both.format(extra="", b_type="i32")) != base  # one more tag referred to
 
 
+def _function_ir(text: str, j: int = 0) -> str:
+    from llvmlite import ir
+    from wasmbuild.translate.function import ModuleInfo, translate_function
+    from wasmbuild.valid import check_module_level, validate_function
+    m = decode_module(wat(text))
+    ctx = check_module_level(m)
+    lm = ir.Module()
+    translate_function(lm, "f", ModuleInfo.from_context(ctx), j, validate_function(ctx, j))
+    return str(lm)
+
+
+def test_only_locals_written_in_a_region_live_in_memory():
+    plain = _function_ir("(module (func (param i32) (result i32) (local i32) (local.set 1 (local.get 0))"
+                         " (local.get 1)))")
+    assert "volatile" not in plain and "setjmp" not in plain  # no region: the IR of before
+    text = """(module (tag $e)
+      (func (param $a i32) (param $b i32) (result i32) (local $c i32)
+        (local.set $c (local.get $a))
+        (block $h (try_table (catch_all $h) (local.set $b (i32.const 1)) (throw $e)))
+        (try (do) (catch_all (local.set $a (i32.const 2))))
+        (i32.add (local.get $a) (i32.add (local.get $b) (local.get $c)))))"""
+    code = _function_ir(text)
+    volatile = [line for line in code.splitlines() if "volatile" in line]
+    allocas = [line.split("=")[0].strip() for line in code.splitlines() if "alloca i32" in line]
+    assert len(allocas) == 3  # $a, $b, $c
+    # $b is written in a region's body: every access to it is volatile; $a (written only in a
+    # catch body) and $c (written before the region) are promoted to registers as usual
+    assert len(volatile) == 3 and all(line.endswith(f"* {allocas[1]}") for line in volatile), (volatile, allocas)
+
+
 def test_features_off_keeps_the_2_0_reasons():
     tag_section = wat("(module (tag $e))")
     legacy = wat("(module (func (try (do))))")

@@ -13,8 +13,8 @@ that matches with the payload (and the exnref) on the stack, and throws the exce
 does. Traps never look at handler records: they go straight to the entry, which restores the chain.
 
 A landing is reached from the `_setjmp`, so in LLVM's view locals have the values they had on entry
-to the region: in a function with a try region every local lives in memory and every access to it
-is volatile (`uses_exceptions`), so a handler sees what the body last stored. Operand stack values
+to the region: a local that a region's body writes lives in memory and every access to it is
+volatile (`locals_written_in_regions`), so a handler sees what the body last stored. Operand stack values
 below the region are SSA values defined before the `_setjmp` and stay valid. Functions without a
 try region are translated exactly as before and pay nothing.
 
@@ -49,6 +49,34 @@ TAIL_CALLS = frozenset(ops.OPCODES[name] for name in ("RETURN_CALL", "RETURN_CAL
 
 def uses_exceptions(instrs) -> bool:
     return any(op in TRY_OPS for op, _imm, _offset in instrs)
+
+
+_PLAIN_BLOCKS = frozenset((ops.BLOCK, ops.LOOP, ops.IF))
+
+
+def locals_written_in_regions(instrs) -> frozenset[int]:
+    """The locals that `local.set`/`local.tee` write inside the body of a try region (not in a
+    legacy catch body, which runs after the landing): only their values at a throw can differ from
+    their values at the region's `_setjmp`, so only they must live in memory."""
+    open_blocks: list[bool] = []  # per open block: whether it is a region's body
+    inside = 0
+    written = set()
+    for op, imm, _offset in instrs:
+        if op in _PLAIN_BLOCKS:
+            open_blocks.append(False)
+        elif op in TRY_OPS:
+            open_blocks.append(True)
+            inside += 1
+        elif op == ops.CATCH or op == ops.CATCH_ALL:
+            if open_blocks and open_blocks[-1]:
+                open_blocks[-1] = False
+                inside -= 1
+        elif op == ops.END or op == ops.DELEGATE:
+            if open_blocks and open_blocks.pop():
+                inside -= 1
+        elif (op == ops.LOCAL_SET or op == ops.LOCAL_TEE) and inside:
+            written.add(imm)
+    return frozenset(written)
 
 
 # --- runtime helpers -------------------------------------------------------------------------------

@@ -371,16 +371,19 @@ class _Translator:
     def run(self) -> None:
         b = self.b
         ftype = self.ftype
-        # With a try region, a landing must see the locals as the body left them: all of them stay
-        # in memory and every access is volatile (translate/exceptions.py).
+        # With a try region, a landing must see the locals as the body left them: those that a
+        # region's body writes stay in memory and every access to them is volatile
+        # (translate/exceptions.py).
         self.has_regions = exceptions.uses_exceptions(self.code.instrs)
+        self.volatile_locals = exceptions.locals_written_in_regions(self.code.instrs) if self.has_regions \
+            else frozenset()
         # Locals: params first, then declared locals, all zero-initialised allocas (none for a
         # declared local that no instruction names: it cannot be observed).
         self.locals = []
         self.local_types = []
         for i, t in enumerate(ftype.params):
             slot = b.alloca(LLVM_TYPES[t])
-            self.local_store(self.fn.args[1 + i], slot)
+            self.local_store(self.fn.args[1 + i], slot, i)
             self.locals.append(slot)
             self.local_types.append(LLVM_TYPES[t])
         named = {imm for op, imm, _offset in self.code.instrs if op in _LOCAL_OPS}
@@ -391,7 +394,7 @@ class _Translator:
                 slot = None
                 if len(self.locals) in named:
                     slot = b.alloca(ll)
-                    self.local_store(zero, slot)
+                    self.local_store(zero, slot, len(self.locals))
                 self.locals.append(slot)
                 self.local_types.append(ll)
         # Stack check: the address of a local stands for the stack pointer.
@@ -683,8 +686,8 @@ class _Translator:
         a_val = self.pop()
         self.push(self.b.select(self.b.icmp_unsigned("!=", cond, self.const_i32(0)), a_val, b_val))
 
-    def local_store(self, value, slot) -> None:
-        if self.has_regions:
+    def local_store(self, value, slot, index: int) -> None:
+        if index in self.volatile_locals:
             instr = VolatileStore(self.b.block, value, slot)
             instr.align = None
             self.b._insert(instr)
@@ -692,7 +695,7 @@ class _Translator:
             self.b.store(value, slot)
 
     def op_local_get(self, op, index) -> None:
-        if self.has_regions:
+        if index in self.volatile_locals:
             instr = VolatileLoad(self.b.block, self.locals[index], typ=self.local_types[index])
             instr.align = None
             self.b._insert(instr)
@@ -701,10 +704,10 @@ class _Translator:
             self.push(self.b.load(self.locals[index], typ=self.local_types[index]))
 
     def op_local_set(self, op, index) -> None:
-        self.local_store(self.pop(), self.locals[index])
+        self.local_store(self.pop(), self.locals[index], index)
 
     def op_local_tee(self, op, index) -> None:
-        self.local_store(self.stack[-1], self.locals[index])
+        self.local_store(self.stack[-1], self.locals[index], index)
 
     def global_cell(self, index: int):
         return self.vmfield(self.vmctx, self.sym(refs.GLOBAL, index), PTR)
