@@ -30,7 +30,7 @@ from wasmbuild.binary import decode_module
 from wasmbuild.build import ModuleInput, build_graph, build_image
 from wasmbuild.compile import CompileSettings
 from wasmbuild.contract import abi
-from wasmbuild.contract.types import F32, F64, I32, I64, FuncType
+from wasmbuild.contract.types import F64, I32, FuncType
 from wasmbuild.errors import MalformedError
 from wasmbuild.loader.runtime import Store, Tag, Trap, WasmException
 

@@ -239,7 +239,8 @@ SYM_ON_FAULT = "wb_rt_on_fault"        # the SIGSEGV/SIGBUS handler (translate/f
 SYM_SIGNAL_STATE = "wb_signal_state"  # the SignalState, resolved by the loader
 
 def entry_symbol(ft: FuncType) -> str:
-    """Host-to-wasm trampoline: i32 (ptr vmctx, ptr code, ptr values) -> 0 or trap code."""
+    """Host-to-wasm trampoline: i32 (ptr vmctx, ptr code, ptr values) -> 0 (or ENTRY_COLLECT from the
+    outermost entry) or trap code (TRAP_EXCEPTION for an uncaught wasm exception)."""
     return "wb_entry_" + sig_key(ft)
 
 

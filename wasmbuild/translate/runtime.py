@@ -2,20 +2,25 @@
 
 `build_runtime(llmodule)` adds the helpers every image links with: the trap helper (records the trap
 code and `_longjmp`s to the innermost entry trampoline), memory.grow / table.grow (which call back
-into the host through function pointers in the Runtime struct) and the bulk memory and table
-operations with their bounds checks. They take the MemoryDef or TableDef they work on, and 64-bit
+into the host through function pointers in the Runtime struct), the bulk memory and table
+operations with their bounds checks, and the exception helpers of translate/exceptions.py. They take the MemoryDef or TableDef they work on, and 64-bit
 addresses, sizes and lengths (memory64), which the translator extends for 32-bit ones.
 
 `build_entry_trampoline(llmodule, ft, guard)` adds the host-to-wasm trampoline of signature `ft`:
 `i32 wb_entry_<sig>(ptr vmctx, ptr code, ptr values)`. It installs a trap landing pad with
 `_setjmp`, sets the stack limit on the outermost entry, loads the arguments from the 16-byte value
-slots, calls `code`, stores the results back and returns 0, or the trap code after a trap. With
+slots, calls `code`, stores the results back and returns 0, or the trap code after a trap (also
+TRAP_EXCEPTION: a wasm exception no handler caught). It starts an empty chain of exception
+handler records and restores the caller's on the way out; the outermost entry returns
+ENTRY_COLLECT instead of 0 when exception objects are left for the loader to collect. With
 `guard` (guard-page memories) it also makes the store's Runtime the thread's current one for the
 fault handler (translate/fault.py) while the call lasts.
 
 `build_host_trampoline(llmodule, ft)` adds the wasm-to-host trampoline of `ft`: it has the wasm
 signature (its vmctx is a host record), spills the arguments into value slots, calls the Runtime's
-host-call hook and returns the results if the hook answered `HOST_CALL_OK`, else traps.
+host-call hook and returns the results if the hook answered `HOST_CALL_OK`, throws the exception of
+RT_EXN on into wasm code if it answered `HOST_CALL_THROW` (the host function raised a
+WasmException), else traps.
 """
 
 from __future__ import annotations
