@@ -198,6 +198,19 @@ def test_traps_are_not_caught(tmp_path):
         g.exports["throw_null"]()
 
 
+def test_a_memory_fault_in_a_region_is_a_trap(tmp_path):
+    text = """(module (memory 1) (tag $e)
+      (func (export "f") (param i32) (result i32)
+        (block $h (try_table (catch_all $h) (return (i32.load (local.get 0)))))
+        (i32.const -1))
+      (func (export "g") (result i32) (block $h (try_table (catch_all $h) (throw $e))) (i32.const 9)))"""
+    g = load(tmp_path, text)  # guard pages where the target has them: the fault handler traps
+    with pytest.raises(Trap, match="out of bounds memory access"):
+        g.exports["f"](65536)
+    assert g.exports["f"](0) == 0
+    assert g.exports["g"]() == 9  # and the chain of handler records was reset
+
+
 def test_many_exceptions_leave_nothing_behind(tmp_path):
     store = Store()
     g = load(tmp_path, STANDARD, store=store)
