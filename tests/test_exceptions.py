@@ -387,6 +387,29 @@ def test_host_functions_throw_into_wasm(tmp_path):
     assert leftover_exceptions(store) == 0
 
 
+def test_host_exceptions_wasm_cannot_catch_trap(tmp_path):
+    store, elsewhere = Store(), Store()
+    tag = Tag(store, FuncType((I32, F64), ()))
+    foreign = WasmException(Tag(elsewhere, FuncType((I32, F64), ())), (1, 2.0))
+    raised = []
+
+    def fail(n):
+        raise raised[n]
+
+    g = load(tmp_path, HOST, {"host": {"tag": tag, "fail": fail, "reenter": print}}, store=store)
+    raised[:] = [foreign, WasmException(tag, ("no int", 2.0)), WasmException(tag, (1,)), KeyError("k")]
+    with pytest.raises(WasmException) as info:  # another store's tag: passed on as Python's
+        g.exports["call_fail"](0)
+    assert info.value is foreign
+    with pytest.raises(TypeError, match="exception value 1"):
+        g.exports["call_fail"](1)
+    with pytest.raises(TypeError, match="takes 2 values, got 1"):
+        g.exports["call_fail"](2)
+    with pytest.raises(KeyError):
+        g.exports["call_fail"](3)
+    assert leftover_exceptions(store) == 0
+
+
 def test_a_tag_of_another_type_is_unlinkable(tmp_path):
     store = Store()
     with pytest.raises(wasmbuild.errors.UnlinkableError, match="incompatible import type"):

@@ -290,9 +290,13 @@ class Store:
         try:
             func.call_host_slots(values)
         except WasmException as e:  # thrown on into the calling wasm code
+            if self.tags.get(getattr(e.tag, "address", None)) is not e.tag:
+                # Of another store (its tag means nothing here): like any other Python exception.
+                self.pending_exception = e
+                return abi.TRAP_HOST
             try:
                 _poke64(self.runtime + abi.RT_EXN, self.new_exception(e))
-            except BaseException as bad:  # noqa: BLE001 - a foreign tag, bad values: a trap
+            except BaseException as bad:  # noqa: BLE001 - values that do not fit the tag: a trap
                 self.pending_exception = bad
                 return abi.TRAP_HOST
             return abi.HOST_CALL_THROW
