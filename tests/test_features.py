@@ -109,3 +109,16 @@ def test_scons_passes_the_setting():
     env["WASMBUILD_WASM_FEATURES"] = "wasm2"
     assert "--wasm-features=wasm2" in scons_tool._build_flags([], [], env, for_signature=True)
     assert "WASMBUILD_WASM_FEATURES" in env["BUILDERS"]["WasmGraph"].action.varlist
+
+
+def test_text_modules_are_read_with_the_setting(tmp_path):
+    from wasmbuild.errors import ToolError
+    from wasmbuild.wat import read_module_bytes, wabt_flags
+    assert wabt_flags(F.DEFAULT) == ("--enable-threads", "--enable-function-references")
+    assert "--disable-tail-call" in wabt_flags(F.WASM2) and "--enable-threads" not in wabt_flags(F.WASM2)
+    assert "--disable-exceptions" not in wabt_flags(frozenset({F.LEGACY_EXCEPTIONS}))
+    src = tmp_path / "tail.wat"
+    src.write_text("(module (func $f (return_call $f)))")
+    assert read_module_bytes(str(src)).startswith(b"\0asm")
+    with pytest.raises(ToolError):
+        read_module_bytes(str(src), F.WASM2)

@@ -34,7 +34,7 @@ def cmd_check(args) -> int:
     failures = 0
     for path in args.files:
         try:
-            module = decode_module(read_module_bytes(path), path, features)
+            module = decode_module(read_module_bytes(path, features), path, features)
             validate_module(module)
         except WasmbuildError as e:
             failures += 1
@@ -98,14 +98,16 @@ def cmd_build(args) -> int:
                        read_only=True if args.remote_read_only else None)
     jobs = args.jobs or os.cpu_count() or 1
     progress = _ProgressLine(args.output) if sys.stderr.isatty() else None
+    settings = _settings(args)
     try:
         if len(args.modules) == 1 and is_manifest(args.modules[0]):
-            image, report = build_graph(args.modules[0], _settings(args), jobs, cache, progress=progress)
+            image, report = build_graph(args.modules[0], settings, jobs, cache, progress=progress)
         elif len(args.modules) == 1:
             path = args.modules[0]
             name = os.path.splitext(os.path.basename(path))[0]
-            image, report = build_image([ModuleInput(name, read_module_bytes(path), path)], _settings(args),
-                                        jobs, cache=cache, progress=progress)
+            data = read_module_bytes(path, settings.wasm_feature_set)
+            image, report = build_image([ModuleInput(name, data, path)], settings, jobs, cache=cache,
+                                        progress=progress)
         else:
             raise WasmbuildError("give one module, or a manifest (.toml) for a graph of several")
     finally:

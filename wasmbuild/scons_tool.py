@@ -43,7 +43,8 @@ Construction variables (set with SetDefault, so values given to Environment() wi
                        ("" = the default, wasm3; e.g. "wasm2" holds a project to WebAssembly 2.0)
   WASMBUILD_VERSION    wasmbuild's version and a fingerprint of its sources and of llvmlite's version
   WASMBUILDCOM/WASMBUILDCOMSTR     the image command and its message ("" prints the command)
-  WASMMODULECOM/WASMMODULECOMSTR   wat2wasm ($WAT2WASM $WAT2WASMFLAGS)
+  WASMMODULECOM/WASMMODULECOMSTR   wat2wasm ($WAT2WASM $WAT2WASMFLAGS; the flags default to the
+                                   proposals of WASMBUILD_WASM_FEATURES)
   WASMCCCOM/WASMCCCOMSTR           the C compiler ($WASMCC $WASMCCFLAGS); the message defaults to
                                    $WASMMODULECOMSTR
   WASMRUNCOM/WASMRUNCOMSTR         the checks
@@ -74,7 +75,8 @@ import SCons.Errors
 import SCons.Scanner
 
 import wasmbuild
-from wasmbuild.wat import WASM2_ONLY, find_wabt_tool
+from wasmbuild.contract.features import parse_features
+from wasmbuild.wat import find_wabt_tool, wabt_flags
 
 PASSED_ENV = ("PYTHONPATH", "HOME", "XDG_CACHE_HOME", "WASMBUILD_CACHE_DIR", "WASMBUILD_CACHE_MAX_SIZE",
               "WASMBUILD_REMOTE_CACHE", "WASMBUILD_REMOTE_CACHE_READONLY", "WASMBUILD_REMOTE_CACHE_TIMEOUT",
@@ -204,7 +206,8 @@ def generate(env):
                       "$_WASMBUILD_FLAGS"),
         WASMBUILDCOMSTR="",
         WAT2WASM=find_wabt_tool("wat2wasm") or "",
-        WAT2WASMFLAGS=list(WASM2_ONLY),
+        WAT2WASMFLAGS=["${_wabt_feature_flags(WASMBUILD_WASM_FEATURES)}"],
+        _wabt_feature_flags=lambda text: list(wabt_flags(parse_features(text))),
         WASMMODULECOM="$WAT2WASM $WAT2WASMFLAGS $SOURCE -o $TARGET",
         WASMMODULECOMSTR="",
         WASMCC="$WASMBUILD_PYTHON -m ziglang cc",

@@ -365,7 +365,7 @@ class ScriptRunner:
                 return SKIP, "text module and WABT's wat2wasm is not installed"
             path = os.path.join(self.base, cmd["filename"])
             try:
-                wat_to_wasm(path)
+                wat_to_wasm(path, self.features)
             except ToolError:
                 return PASS, ""
             # WABT's parser lets some 3.0 text errors through (annotations, empty identifiers).
@@ -384,7 +384,7 @@ class ScriptRunner:
             if not self.wat_available:
                 return SKIP, "text module and WABT's wat2wasm is not installed"
             try:
-                data = wat_to_wasm(os.path.join(self.base, cmd["filename"]))
+                data = wat_to_wasm(os.path.join(self.base, cmd["filename"]), self.features)
             except ToolError:
                 return PASS, ""  # the text tool processes the annotation and rejects it
             return self._custom_fault_ignored(cmd, lambda _cmd: validate_module(
