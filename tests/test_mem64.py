@@ -19,6 +19,8 @@ Gives pass/fail on:
   gives, and the message names the feature;
 - images: the address type of memories and tables survives the image metadata; a memory import
   of the wrong address type is "incompatible import type";
+- cache keys: they change with the address types of the memories and tables a function uses, not
+  with unrelated items;
 - other targets: a few memory64 and multi-memory spec scripts under qemu (aarch64 with guard
   pages, big-endian s390x), skipped without the emulators.
 """
@@ -485,3 +487,28 @@ def test_spec3_scripts_run_under_qemu(arch, tmp_path):
     last = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.stderr[-3000:]
     assert r.returncode == 0, r.stdout[-5000:] + r.stderr[-3000:]
     assert last.endswith(" 0 failed, 0 skipped") and int(last.split()[0]) > 500, last
+
+
+def _keys(text: str) -> list[str]:
+    from wasmbuild.binary.decode import decode_function
+    from wasmbuild.keys import function_key
+    from wasmbuild.valid import check_module_level
+    m = decode_module(assemble(text), "k.wasm")
+    ctx = check_module_level(m)
+    settings = CompileSettings(opt_level=1).resolved()
+    return [function_key(ctx, j, decode_function(m, j), settings)[0] for j in range(len(m.bodies))]
+
+
+def test_cache_keys_follow_address_types_and_memory_indices():
+    body = "(func (param i64) (result i32) (i32.load $b (local.get 0)))"
+    base = _keys(f"(module (memory $a 1) (memory $b i64 1) {body})")
+    assert _keys(f"(module (memory $a 1) (memory $b i64 1) (global i32 (i32.const 0)) {body})") == base
+    assert _keys(f"(module (memory $a i64 1) (memory $b i64 1) {body})") != base  # memory 0 changed type
+    other = "(func (param i64) (result i32) (i32.load $a (i32.wrap_i64 (local.get 0))))"
+    assert _keys(f"(module (memory $a 1) (memory $b i64 1) {other})") != base
+    # The same bytes, whose code depends on the address type of the table or memory they name.
+    table = "(func (drop (table.size 1)))"
+    assert _keys(f"(module (table 1 funcref) (table 1 funcref) {table})") != \
+        _keys(f"(module (table 1 funcref) (table i64 1 funcref) {table})")
+    size = "(func (drop (memory.size 1)))"
+    assert _keys(f"(module (memory 1) (memory 1) {size})") != _keys(f"(module (memory 1) (memory i64 1) {size})")
