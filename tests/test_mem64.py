@@ -9,7 +9,7 @@ Gives pass/fail on:
   address plus offset plus size passes 2^64 traps), memory.size/grow with i64 results, bulk
   operations with i64 operands, growing a memory so that its mapping moves (contents kept; an
   access after a memory.grow in the same function uses the new base), explicit checks inside a
-  guard-page image;
+  guard-page image; the loader's size limit of 64-bit memories;
 - 64-bit tables: table.get/set/size/grow/fill/copy and call_indirect with i64 indices;
 - several memories: loads and stores with a memory index, memory.size/grow/fill/copy/init of any
   memory and copies between them, data segments for any memory, memories imported and exported;
@@ -512,3 +512,14 @@ def test_cache_keys_follow_address_types_and_memory_indices():
         _keys(f"(module (table 1 funcref) (table i64 1 funcref) {table})")
     size = "(func (drop (memory.size 1)))"
     assert _keys(f"(module (memory 1) (memory 1) {size})") != _keys(f"(module (memory 1) (memory i64 1) {size})")
+
+
+def test_memory64_limit():
+    from wasmbuild.errors import WasmbuildError
+    from wasmbuild.loader.runtime import MEMORY64_LIMIT_PAGES
+    store = Store()
+    mem = Memory(store, 0, None, I64)
+    assert mem.grow(MEMORY64_LIMIT_PAGES + 1) == -1 and mem.pages == 0
+    assert mem.grow(1) == 0 and mem.grow(MEMORY64_LIMIT_PAGES) == -1 and mem.pages == 1
+    with pytest.raises(WasmbuildError, match="MEMORY64_LIMIT_PAGES"):
+        Memory(store, MEMORY64_LIMIT_PAGES + 1, None, I64)
