@@ -2,7 +2,8 @@
 
 `spectest_exports(store)` gives its items: the `print*` functions (which do nothing but accept their
 arguments), the immutable globals `global_i32` = 666, `global_i64` = 666, `global_f32` = 666.6,
-`global_f64` = 666.6, a funcref `table` with limits 10..20 and a `memory` with limits 1..2.
+`global_f64` = 666.6, a funcref `table` with limits 10..20, a `memory` with limits 1..2 and a `shared_memory` with limits
+1..2 (threads).
 """
 
 from __future__ import annotations
@@ -28,4 +29,5 @@ def spectest_exports(store: Store) -> dict:
     exports["global_f64"] = Global(store, F64, False, struct.unpack("<Q", struct.pack("<d", 666.6))[0])
     exports["table"] = Table(store, FUNCREF, 10, 20)
     exports["memory"] = Memory(store, 1, 2)
+    exports["shared_memory"] = Memory(store, 1, 2, shared=True)
     return exports

@@ -15,8 +15,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..errors import MalformedError
+from ..contract import features
 from ..contract import opcodes as ops
-from ..contract.opcodes import ELSE, END, FC, FD, IF, PREFIX_FC, PREFIX_FD
+from ..contract.opcodes import ELSE, END, FE, IF, PREFIX_FE, PREFIXES
 from .reader import Reader
 from ..contract.types import (EMPTY_BLOCK_TYPE, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, FUNCREF, FuncType, GlobalType, Limits, MemoryType, TableType)
 from .types import (ACTIVE, DECLARATIVE, PASSIVE, ConstExpr, CustomSection, DataSegment, ElemSegment, Export, FunctionBody, Global, Import, Module)
@@ -109,7 +110,7 @@ def _decode_sections(r: Reader, m: Module) -> None:
         elif sid == SECTION_TYPE:
             m.types = [_functype(s) for _ in range(s.length())]
         elif sid == SECTION_IMPORT:
-            m.imports = [_import(s) for _ in range(s.length())]
+            m.imports = [_import(s, m) for _ in range(s.length())]
         elif sid == SECTION_FUNCTION:
             for _ in range(s.length()):
                 m.func_type_offsets.append(s.pos)
@@ -121,7 +122,7 @@ def _decode_sections(r: Reader, m: Module) -> None:
         elif sid == SECTION_MEMORY:
             for _ in range(s.length()):
                 m.memory_offsets.append(s.pos)
-                m.memories.append(MemoryType(_limits(s)))
+                m.memories.append(_memtype(s, m))
         elif sid == SECTION_GLOBAL:
             m.globals = [Global(_globaltype(s), _const_expr(s, m)) for _ in range(s.length())]
         elif sid == SECTION_EXPORT:
@@ -183,6 +184,25 @@ def _limits(s: Reader) -> Limits:
     return Limits(lo, hi)
 
 
+LIMITS_SHARED = 0x02  # limits flag of a shared memory (threads)
+
+
+def _memtype(s: Reader, m: Module) -> MemoryType:
+    """Limits whose flag may also say "shared" (threads): 0 and 1 as for any limits, 2 (shared, min
+    only, which validation refuses) and 3 (shared, min and max)."""
+    pos = s.pos
+    flag = s.peek()
+    if flag is None or flag & ~1 != LIMITS_SHARED:
+        return MemoryType(_limits(s))
+    # A 2.0 decoder reads the flag as a one-bit LEB128, for which 2 and 3 are too large.
+    features.require(m.features, features.THREADS, "a shared memory", reason="integer too large",
+                     file=s.filename, offset=pos)
+    s.pos += 1
+    lo = s.u32()
+    hi = s.u32() if flag & 1 else None
+    return MemoryType(Limits(lo, hi), shared=True)
+
+
 def _tabletype(s: Reader) -> TableType:
     elem = s.reftype()
     return TableType(elem, _limits(s))
@@ -197,7 +217,7 @@ def _globaltype(s: Reader) -> GlobalType:
     return GlobalType(t, bool(mut))
 
 
-def _import(s: Reader) -> Import:
+def _import(s: Reader, m: Module) -> Import:
     offset = s.pos
     module = s.name()
     name = s.name()
@@ -208,7 +228,7 @@ def _import(s: Reader) -> Import:
     elif kind == EXTERN_TABLE:
         desc = _tabletype(s)
     elif kind == EXTERN_MEMORY:
-        desc = MemoryType(_limits(s))
+        desc = _memtype(s, m)
     elif kind == EXTERN_GLOBAL:
         desc = _globaltype(s)
     else:
@@ -281,7 +301,7 @@ def _data(s: Reader, m: Module) -> DataSegment:
 
 def _const_expr(s: Reader, m: Module) -> ConstExpr:
     offset = s.pos
-    instrs = decode_instructions(s)
+    instrs = decode_instructions(s, enabled=m.features)
     return ConstExpr(tuple(instrs[:-1]), offset)  # drop the final `end`
 
 
@@ -306,7 +326,7 @@ def decode_function(m: Module, defined_index: int) -> FunctionCode:
     # Without a data count section, memory.init and data.drop are malformed. When the module has no
     # data segments at all we let them through, so that the validator reports the more useful
     # "unknown data segment" (which is also what the spec tests expect of such modules).
-    instrs = decode_instructions(s, m.data_count is not None or not m.datas)
+    instrs = decode_instructions(s, m.data_count is not None or not m.datas, m.features)
     if s.pos != body.end:
         raise s.error("section size mismatch", body.offset)
     return FunctionCode(tuple(runs), total, instrs)
@@ -324,8 +344,10 @@ def check_bodies(m: Module) -> None:
 _IMM = ops.IMMEDIATES
 
 
-def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
-    """Decode instructions up to and including the `end` that closes the sequence.
+def decode_instructions(s: Reader, has_data_count: bool = True,
+                        enabled: frozenset[str] = features.DEFAULT) -> list[tuple]:
+    """Decode instructions up to and including the `end` that closes the sequence, accepting the
+    instructions of the proposals in `enabled`.
 
     Returns `(op, immediate, offset)` tuples. Only the binary grammar is checked here (opcodes,
     immediates, `else` placement, nesting); typing is the validator's job.
@@ -344,10 +366,14 @@ def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
         s.pos = offset + 1
         kind = imm_kind.get(op)
         if kind is None:  # a prefix byte (not an opcode itself), or no instruction at all
-            if op != PREFIX_FC and op != PREFIX_FD:
+            group = PREFIXES.get(op)
+            if group is None:
                 raise s.error(f"illegal opcode {op:02x}", offset)
+            if group == FE:
+                features.require(enabled, features.THREADS, "the atomic instructions (0xFE prefix)",
+                                 reason=f"illegal opcode {op:02x}", file=s.filename, offset=offset)
             sub = s.u32()
-            full = (FC if op == PREFIX_FC else FD) | sub
+            full = group | sub
             if sub > 0xFFF or full not in imm_kind:  # a sub-opcode has 12 bits of the opcode number
                 raise s.error(f"illegal opcode {op:02x} {sub:02x}", offset)
             op = full
@@ -388,7 +414,7 @@ def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
         elif kind == "call_indirect":
             t = s.u32()
             imm = (t, s.u32())
-        elif kind == "zero":
+        elif kind == "zero" or kind == "fence":
             _zero(s)
             imm = 0
         elif kind == "zero2":

@@ -20,6 +20,11 @@ Memory layouts (all little or big endian as the target is, 8-byte fields unless 
     RT_STACK_FLOOR  lowest address the stack limit may be set to, and the frame of a function with a
                     large frame bound may reach (its guard checks before the frame exists): the
                     calling thread's stack bottom plus a margin, or 0 if unknown
+    RT_WAIT         i32 (*)(ptr memdef, i64 address, i64 expected, i64 timeout_ns, i32 bytes):
+                    memory.atomic.wait32/64 at an aligned effective address: 0 woken, 1 not
+                    equal, 2 timed out, or the negated trap code
+    RT_NOTIFY       i32 (*)(ptr memdef, i64 address, i32 count): memory.atomic.notify: the number
+                    of waiters woken, or the negated trap code
 
   SignalState (one per process, the external symbol SYM_SIGNAL_STATE; only code with guard-page
   memories uses it):
@@ -50,7 +55,7 @@ from .types import FuncType, sig_key
 
 # Bumped whenever compiled code and the loader's runtime structures stop agreeing (field offsets,
 # hook protocols); an image made for another ABI version is refused, never run.
-ABI_VERSION = 3
+ABI_VERSION = 4
 
 PTR_SIZE = 8
 
@@ -63,7 +68,9 @@ RT_HOST_CALL = 40
 RT_STACK_BUDGET = 48
 RT_TRAP_DETAIL = 56
 RT_STACK_FLOOR = 64
-RUNTIME_SIZE = 72
+RT_WAIT = 72
+RT_NOTIFY = 80
+RUNTIME_SIZE = 88
 
 SIG_KEY = 0
 SIG_RANGES = 8
@@ -145,6 +152,8 @@ TRAP_TABLE_OOB = 9
 TRAP_STACK_EXHAUSTED = 10
 TRAP_HOST = 11
 TRAP_NULL_REFERENCE = 12
+TRAP_UNALIGNED_ATOMIC = 13
+TRAP_EXPECTED_SHARED = 14
 
 TRAP_MESSAGES = {
     TRAP_UNREACHABLE: "unreachable",
@@ -159,6 +168,8 @@ TRAP_MESSAGES = {
     TRAP_STACK_EXHAUSTED: "call stack exhausted",
     TRAP_HOST: "host function raised an exception",
     TRAP_NULL_REFERENCE: "null reference",
+    TRAP_UNALIGNED_ATOMIC: "unaligned atomic",
+    TRAP_EXPECTED_SHARED: "expected shared memory",
 }
 
 # Symbols of the runtime helpers (compiled once from LLVM IR, see runtime.py).

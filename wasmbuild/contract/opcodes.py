@@ -1,14 +1,17 @@
-"""Every WebAssembly 2.0 instruction: its opcode number, name, immediate kind and, for the plain
+"""Every WebAssembly 2.0 instruction, and those of the later proposals wasmbuild implements: its opcode number, name, immediate kind and, for the plain
 numeric and vector instructions, its operand and result types.
 
 Opcode numbers: one-byte opcodes are their byte; prefixed ones are `prefix << 12 | sub-opcode`
-(`0xFC000 | n` for the 0xFC group, `0xFD000 | n` for SIMD), so every instruction has one small int.
+(`0xFC000 | n` for the 0xFC group, `0xFD000 | n` for SIMD, `0xFE000 | n` for atomics), so every instruction has one small int.
 
 Tables given here:
   NAMES[op]        -> mnemonic
   IMMEDIATES[op]   -> immediate kind (one of the IMM_* strings), for the decoder
   SIGNATURES[op]   -> (param types, result types) for instructions whose typing is fixed
   MEMARG_ALIGN[op] -> natural alignment (log2 bytes) of a memory access
+  ATOMIC_RMW[op]   -> the read-modify-write operation ("add", ..., "xchg", "cmpxchg") of an atomic
+                      instruction; ATOMICS is the set of 0xFE memory accesses (whose alignment must be
+                      exactly the natural one)
   LANES[op]        -> number of lanes addressed by a lane-index immediate
   INDEXES[op]      -> ((part, index space), ...): the indices of things outside the function that
                       the immediate holds (see below)
@@ -35,8 +38,11 @@ from .types import F32, F64, I32, I64, V128
 # Prefix bytes, and the numbers of their opcode groups.
 PREFIX_FC = 0xFC
 PREFIX_FD = 0xFD
+PREFIX_FE = 0xFE
 FC = PREFIX_FC << 12
 FD = PREFIX_FD << 12
+FE = PREFIX_FE << 12
+PREFIXES = {PREFIX_FC: FC, PREFIX_FD: FD, PREFIX_FE: FE}  # prefix byte -> its opcode group
 
 # Immediate kinds.
 IMM_NONE = ""
@@ -66,6 +72,7 @@ IMM_V128 = "v128"              # 16 bytes
 IMM_SHUFFLE = "shuffle"        # 16 lane indices
 IMM_LANE = "lane"              # one lane index byte
 IMM_MEMARG_LANE = "memarg_lane"  # ((align, offset), lane)
+IMM_FENCE = "fence"            # one reserved 0x00 byte (atomic.fence's ordering flags)
 
 # Index spaces outside a function that an immediate can index (INDEXES).
 FUNC_INDEX = "func"
@@ -80,6 +87,7 @@ IMMEDIATES: dict[int, str] = {}
 SIGNATURES: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 MEMARG_ALIGN: dict[int, int] = {}
 LANES: dict[int, int] = {}
+ATOMIC_RMW: dict[int, str] = {}
 INDEXES: dict[int, tuple[tuple[int | None, str], ...]] = {}
 OPCODES: dict[str, int] = {}
 
@@ -323,6 +331,25 @@ for _sub, _name, _sig_ in (
     _def(FD | _sub, _name, sig=_sig_)
 _run(FD | 0xE4, "add sub mul div min max pmin pmax", _VV_V, "f32x4.")
 _run(FD | 0xF0, "add sub mul div min max pmin pmax", _VV_V, "f64x2.")
+
+# --- 0xFE prefix: atomics (threads proposal) ---
+_def(FE | 0x00, "memory.atomic.notify", IMM_MEMARG, "ii:i", align=2)
+_def(FE | 0x01, "memory.atomic.wait32", IMM_MEMARG, "iiI:i", align=2)
+_def(FE | 0x02, "memory.atomic.wait64", IMM_MEMARG, "iII:i", align=3)
+_def(FE | 0x03, "atomic.fence", IMM_FENCE, ":")
+# Loads, stores and each read-modify-write operation come in the same seven widths, in this order.
+_ATOMIC_WIDTHS = (("i32", "", 2), ("i64", "", 3), ("i32", "8", 0), ("i32", "16", 1),
+                  ("i64", "8", 0), ("i64", "16", 1), ("i64", "32", 2))
+for _i, (_t, _w, _align) in enumerate(_ATOMIC_WIDTHS):
+    _v = "i" if _t == "i32" else "I"
+    _def(FE | 0x10 + _i, f"{_t}.atomic.load{_w}{'_u' if _w else ''}", IMM_MEMARG, f"i:{_v}", align=_align)
+    _def(FE | 0x17 + _i, f"{_t}.atomic.store{_w}", IMM_MEMARG, f"i{_v}:", align=_align)
+    for _k, _rmw in enumerate(("add", "sub", "and", "or", "xor", "xchg", "cmpxchg")):
+        _op = FE | 0x1E + 7 * _k + _i
+        _sig_ = f"i{_v}{_v}:{_v}" if _rmw == "cmpxchg" else f"i{_v}:{_v}"
+        _def(_op, f"{_t}.atomic.rmw{_w}.{_rmw}{'_u' if _w else ''}", IMM_MEMARG, _sig_, align=_align)
+        ATOMIC_RMW[_op] = _rmw
+ATOMICS = frozenset(op for op in NAMES if op >= FE and IMMEDIATES[op] == IMM_MEMARG)
 
 # The opcode constants (I32_ADD, ...), made from the definitions above.
 assert not OPCODES.keys() & globals().keys()

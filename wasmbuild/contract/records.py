@@ -80,6 +80,16 @@ def _limits(d: dict) -> Limits:
     return Limits(_int(d["min"]), _opt_int(d["max"]))
 
 
+def _memory_json(mem: MemoryType) -> dict:
+    """A memory type: its limits, and `"shared": true` for a shared memory (absent otherwise, so an
+    image without shared memories reads as before)."""
+    return {**_limits_json(mem.limits), **({"shared": True} if mem.shared else {})}
+
+
+def _memory(d: dict) -> MemoryType:
+    return MemoryType(_limits(d), _bool(d.get("shared", False)))
+
+
 def _table_json(t: TableType) -> dict:
     return {"elem": type_name(t.elem), **_limits_json(t.limits)}
 
@@ -104,7 +114,7 @@ class ImportRecord:
         elif self.kind == EXTERN_TABLE:
             entry.update(_table_json(self.desc))
         elif self.kind == EXTERN_MEMORY:
-            entry.update(_limits_json(self.desc.limits))
+            entry.update(_memory_json(self.desc))
         else:
             entry.update(type=type_name(self.desc.valtype), mutable=self.desc.mutable)
         return entry
@@ -117,7 +127,7 @@ class ImportRecord:
         elif kind == EXTERN_TABLE:
             desc = _table(d)
         elif kind == EXTERN_MEMORY:
-            desc = MemoryType(_limits(d))
+            desc = _memory(d)
         else:
             desc = GlobalType(parse_type(d["type"]), _bool(d["mutable"]))
         return cls(_str(d["module"]), _str(d["name"]), kind, desc)
@@ -236,7 +246,7 @@ class ModuleRecord:
             "imports": [imp.to_json() for imp in self.imports],
             "functions": [f.to_json() for f in self.functions],
             "tables": [_table_json(t) for t in self.tables],
-            "memories": [_limits_json(mem.limits) for mem in self.memories],
+            "memories": [_memory_json(mem) for mem in self.memories],
             "globals": [g.to_json() for g in self.globals],
             "exports": [e.to_json() for e in self.exports],
             "elems": [e.to_json() for e in self.elems],
@@ -253,7 +263,7 @@ class ModuleRecord:
             imports=tuple(ImportRecord.from_json(i) for i in _list(d["imports"])),
             functions=tuple(FunctionRecord.from_json(f) for f in _list(d["functions"])),
             tables=tuple(_table(t) for t in _list(d["tables"])),
-            memories=tuple(MemoryType(_limits(m)) for m in _list(d["memories"])),
+            memories=tuple(_memory(m) for m in _list(d["memories"])),
             globals=tuple(GlobalRecord.from_json(g) for g in _list(d["globals"])),
             exports=tuple(ExportRecord.from_json(e) for e in _list(d["exports"])),
             elems=tuple(ElemRecord.from_json(e) for e in _list(d["elems"])),

@@ -60,6 +60,7 @@ class TableType(NamedTuple):
 
 class MemoryType(NamedTuple):
     limits: Limits
+    shared: bool = False  # a shared memory (threads): has a maximum, may be used by several threads
 
 
 class GlobalType(NamedTuple):

@@ -128,7 +128,7 @@ class Instance(_Exports):
         for t in meta.tables:
             self.tables.append(Table(store, t.elem, t.limits.min, t.limits.max))
         for mem in meta.memories:
-            self.memories.append(Memory(store, mem.limits.min, mem.limits.max))
+            self.memories.append(Memory(store, mem.limits.min, mem.limits.max, shared=mem.shared))
         if image.guarded and self.memories and not self.memories[0].guarded:
             raise UnlinkableError(f"module {self.name}: its memory has no guard region (the "
                                   f"{abi.GUARDED_RESERVATION >> 30} GiB address space reservation failed), which "
@@ -218,7 +218,7 @@ def _extern_type(item) -> tuple[int | None, object]:
     if isinstance(item, Table):
         return EXTERN_TABLE, TableType(item.elem, Limits(item.size, item.maximum))
     if isinstance(item, Memory):
-        return EXTERN_MEMORY, MemoryType(Limits(item.pages, item.maximum))
+        return EXTERN_MEMORY, MemoryType(Limits(item.pages, item.maximum), item.shared)
     if isinstance(item, Global):
         return EXTERN_GLOBAL, GlobalType(item.valtype, item.mutable)
     return None, None

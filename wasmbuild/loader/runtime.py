@@ -30,6 +30,7 @@ import mmap as _mmap
 import operator
 import struct
 import threading
+import weakref
 
 from ..contract.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, PAGE_SIZE, V128, FuncType,
                               type_name)
@@ -185,6 +186,9 @@ _GROW_MEMORY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32)
 _GROW_TABLE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p)
 _HOST_CALL = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p)
 _ENTRY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+_WAIT = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int64,
+                         ctypes.c_int32)
+_NOTIFY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32)
 
 
 class Store:
@@ -193,8 +197,9 @@ class Store:
     def __init__(self, stack_budget: int = abi.DEFAULT_STACK_BUDGET):
         self._runtime_buf, self.runtime = _buffer(abi.RUNTIME_SIZE)
         self._hooks = (_GROW_MEMORY(self._grow_memory), _GROW_TABLE(self._grow_table),
-                       _HOST_CALL(self._host_call))
-        for offset, hook in zip((abi.RT_GROW_MEMORY, abi.RT_GROW_TABLE, abi.RT_HOST_CALL), self._hooks):
+                       _HOST_CALL(self._host_call), _WAIT(_atomic_wait), _NOTIFY(_atomic_notify))
+        for offset, hook in zip((abi.RT_GROW_MEMORY, abi.RT_GROW_TABLE, abi.RT_HOST_CALL, abi.RT_WAIT,
+                                 abi.RT_NOTIFY), self._hooks):
             _poke64(self.runtime + offset, ctypes.cast(hook, ctypes.c_void_p).value)
         _poke64(self.runtime + abi.RT_STACK_BUDGET, stack_budget)
         self._type_ids: dict[FuncType, int] = {}
@@ -246,7 +251,8 @@ class Store:
     # hooks called from native code
     def _grow_memory(self, memdef: int, delta: int) -> int:
         try:
-            return self.memories[memdef].grow(delta & 0xFFFFFFFF)
+            # A shared memory may belong to another store.
+            return (self.memories.get(memdef) or _MEMORIES[memdef]).grow(delta & 0xFFFFFFFF)
         except Exception:  # pragma: no cover - never let an exception cross into native code
             return -1
 
@@ -332,9 +338,13 @@ class Memory:
     `abi.GUARDED_RESERVATION` bytes whatever the maximum (`guarded`), so that code without bounds
     checks can use it; if that much address space cannot be had, only the maximum is reserved."""
 
-    def __init__(self, store: Store, minimum: int, maximum: int | None):
+    def __init__(self, store: Store, minimum: int, maximum: int | None, shared: bool = False):
+        if shared and maximum is None:
+            raise WasmbuildError("a shared memory must have a maximum")
         self.store = store
         self.maximum = maximum
+        self.shared = shared
+        self._grow_lock = threading.Lock()  # threads of several stores may grow a shared memory
         limit = MAX_PAGES if maximum is None else min(maximum, MAX_PAGES)
         self.base = base = 0
         self.guarded = False
@@ -366,19 +376,21 @@ class Memory:
         if minimum and self.grow(minimum) < 0:
             raise WasmbuildError(f"cannot allocate {minimum} pages of memory")
         store.memories[self.memdef] = self
+        _MEMORIES[self.memdef] = self
 
     def grow(self, delta: int) -> int:
-        old = self.pages
-        new = old + delta
-        limit = MAX_PAGES if self.maximum is None else self.maximum
-        if new > limit or new * PAGE_SIZE > self.reserved:
-            return -1
-        if delta:
-            if _mprotect_fn(self.base + old * PAGE_SIZE, delta * PAGE_SIZE, PROT_READ | PROT_WRITE) != 0:
+        with self._grow_lock:
+            old = self.pages
+            new = old + delta
+            limit = MAX_PAGES if self.maximum is None else self.maximum
+            if new > limit or new * PAGE_SIZE > self.reserved:
                 return -1
-            self.pages = new
-            _poke64(self.memdef + abi.MEM_SIZE, new * PAGE_SIZE)
-        return old
+            if delta:
+                if _mprotect_fn(self.base + old * PAGE_SIZE, delta * PAGE_SIZE, PROT_READ | PROT_WRITE) != 0:
+                    return -1
+                self.pages = new
+                _poke64(self.memdef + abi.MEM_SIZE, new * PAGE_SIZE)
+            return old
 
     @property
     def size(self) -> int:
@@ -398,6 +410,78 @@ class Memory:
         if getattr(self, "base", 0):
             _munmap_fn(self.base, self.reserved)
             self.base = 0
+
+
+# Every live Memory by the address of its MemoryDef, whatever its store: the hooks of one store may
+# be asked about a shared memory another store made.
+_MEMORIES: "weakref.WeakValueDictionary[int, Memory]" = weakref.WeakValueDictionary()
+
+
+# --- memory.atomic.wait and memory.atomic.notify ----------------------------------------------------
+#
+# A wait queue per native address (the memory's base plus the effective address), for the whole
+# process: instances of different stores, on different threads, may share a memory. `_WAIT_LOCK`
+# makes a wait's comparison and its joining the queue one step with respect to notify, so a notify
+# that follows the store that changed the value cannot miss a waiter that saw the old value. Each
+# waiter blocks on its own Event (releasing the GIL), woken in the order the waiters came.
+
+_WAIT_LOCK = threading.Lock()
+_WAITERS: dict[int, list[threading.Event]] = {}
+_WAIT_WOKEN, _WAIT_NOT_EQUAL, _WAIT_TIMED_OUT = 0, 1, 2
+
+
+def _atomic_wait(memdef: int, ea: int, expected: int, timeout_ns: int, size: int) -> int:
+    """The RT_WAIT hook: wait while the `size`-byte value at `ea` is `expected`, for `timeout_ns`
+    nanoseconds (negative: without limit)."""
+    try:
+        memory = _MEMORIES[memdef]
+        if ea + size > memory.size:
+            return -abi.TRAP_MEMORY_OOB
+        if not memory.shared:
+            return -abi.TRAP_EXPECTED_SHARED
+        addr = memory.base + ea
+        cell = ctypes.c_uint32 if size == 4 else ctypes.c_uint64
+        with _WAIT_LOCK:
+            if cell.from_address(addr).value != expected:
+                return _WAIT_NOT_EQUAL
+            event = threading.Event()
+            _WAITERS.setdefault(addr, []).append(event)
+        if event.wait(None if timeout_ns < 0 else timeout_ns / 1e9):
+            return _WAIT_WOKEN
+        with _WAIT_LOCK:
+            queue = _WAITERS.get(addr, [])
+            if event not in queue:  # notified between the timeout and taking the lock
+                return _WAIT_WOKEN
+            queue.remove(event)
+            if not queue:
+                del _WAITERS[addr]
+        return _WAIT_TIMED_OUT
+    except BaseException:  # noqa: BLE001 - never let an exception cross into native code
+        return -abi.TRAP_HOST
+
+
+def _atomic_notify(memdef: int, ea: int, count: int) -> int:
+    """The RT_NOTIFY hook: wake up to `count` waiters at `ea`; how many were woken."""
+    try:
+        memory = _MEMORIES[memdef]
+        if ea + 4 > memory.size:
+            return -abi.TRAP_MEMORY_OOB
+        if not memory.shared:
+            return 0  # nobody can wait on an unshared memory
+        addr = memory.base + ea
+        with _WAIT_LOCK:
+            queue = _WAITERS.get(addr)
+            if not queue:
+                return 0
+            woken = queue[:count]
+            del queue[:count]
+            if not queue:
+                del _WAITERS[addr]
+            for event in woken:
+                event.set()
+        return len(woken)
+    except BaseException:  # noqa: BLE001
+        return -abi.TRAP_HOST
 
 
 # All the tables of a store together hold at most this many elements (80 MB of 8-byte slots), and so

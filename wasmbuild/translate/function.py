@@ -36,6 +36,7 @@ from .irtypes import (F32T, F64T, FLOAT_PREDICATES, I1, I8, I16, I32T, I64T, INT
                       VOID, FunctionPointer, VolatileLoad, VolatileStore, absolute_symbol, field_ptr, get_function,
                       result_type, wasm_function_type, zero_value)
 from .refs import References, scan_references
+from .atomics import ATOMICS_DISPATCH
 from .simd import SIMD_DISPATCH
 
 
@@ -403,8 +404,10 @@ class _Translator:
                     continue
             handler = dispatch.get(op)
             if op >= ops.FD and self.info.options.big_endian:
-                raise UnsupportedError(f"SIMD instruction {ops.name(op)} is not supported on big-endian "
-                                       f"targets yet (v128 lane order)", offset=_offset)
+                what = "atomic instruction" if op >= ops.FE else "SIMD instruction"
+                why = "byte-swapped read-modify-write" if op >= ops.FE else "v128 lane order"
+                raise UnsupportedError(f"{what} {ops.name(op)} is not supported on big-endian "
+                                       f"targets yet ({why})", offset=_offset)
             if handler is None:
                 raise UnsupportedError(f"instruction {ops.name(op)} is not supported yet", offset=_offset)
             handler(self, op, imm)
@@ -1073,6 +1076,7 @@ def _build_dispatch() -> dict:
             assert op not in d, ops.name(op)
             d[op] = handler
     d.update(SIMD_DISPATCH)
+    d.update(ATOMICS_DISPATCH)
     return d
 
 

@@ -22,7 +22,7 @@ from ..contract.opcodes import (BLOCK, BR, BR_IF, BR_TABLE, CALL, CALL_INDIRECT,
                                 LOCAL_TEE, LOOP, NOP, REF_FUNC, REF_IS_NULL, REF_NULL, RETURN, SELECT, SELECT_T,
                                 TABLE_FILL, TABLE_GET, TABLE_GROW, TABLE_SET, UNREACHABLE, V128_CONST)
 from ..binary.decode import FunctionCode, decode_function
-from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, F32, F64, FUNCREF, I32, I64, MAX_PAGES, REF_TYPES, V128, FuncType, Limits)
+from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, F32, F64, FUNCREF, I32, I64, MAX_PAGES, REF_TYPES, V128, FuncType, Limits, MemoryType)
 from ..binary.types import ACTIVE, ConstExpr, Module
 from ..errors import InvalidError, MalformedError
 
@@ -113,6 +113,7 @@ def check_module_level(m: Module) -> Context:
             _check_limits(ctx, imp.desc.limits, _MAX_TABLE, imp.offset)
         elif imp.kind == EXTERN_MEMORY:
             _check_memory_limits(ctx, imp.desc.limits, imp.offset)
+            _check_shared(ctx, imp.desc, imp.offset)
     for t, offset in zip(m.func_type_indices, m.func_type_offsets):
         if t >= ntypes:
             raise err(f"unknown type {t}", offset)
@@ -120,6 +121,7 @@ def check_module_level(m: Module) -> Context:
         _check_limits(ctx, table.limits, _MAX_TABLE, offset)
     for mem, offset in zip(m.memories, m.memory_offsets):
         _check_memory_limits(ctx, mem.limits, offset)
+        _check_shared(ctx, mem, offset)
     if len(ctx.memories) > 1:
         raise err("multiple memories", m.memory_offsets[-1] if m.memory_offsets else None)
     for g in m.globals:
@@ -179,6 +181,12 @@ def _check_memory_limits(ctx: Context, lim: Limits, offset: int | None) -> None:
         raise ctx.error("size minimum must not be greater than maximum", offset)
 
 
+def _check_shared(ctx: Context, mem: MemoryType, offset: int | None) -> None:
+    # A shared memory is reserved at its maximum up front, and must have one (threads).
+    if mem.shared and mem.limits.max is None:
+        raise ctx.error("shared memory must have maximum", offset)
+
+
 _CONST_PUSH = {I32_CONST: I32, I64_CONST: I64, F32_CONST: F32, F64_CONST: F64, V128_CONST: V128}
 
 
@@ -215,6 +223,7 @@ _SIG = ops.SIGNATURES
 _ALIGN = ops.MEMARG_ALIGN
 _LANES = ops.LANES
 _IMM = ops.IMMEDIATES
+_ATOMICS = ops.ATOMICS
 
 
 class _Frame:
@@ -355,6 +364,9 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
         need_memory(offset)
         if memarg[0] > _ALIGN[op]:
             raise err("alignment must not be larger than natural", offset)
+        if memarg[0] != _ALIGN[op] and op in _ATOMICS:
+            # An atomic access must be naturally aligned, and says so (threads).
+            raise err("atomic alignment must be natural", offset)
 
     for op, imm, offset in code.instrs:
         sig = sig_table.get(op)
