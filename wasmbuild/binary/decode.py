@@ -17,7 +17,7 @@ from typing import NamedTuple
 from ..errors import MalformedError
 from ..contract import features
 from ..contract import opcodes as ops
-from ..contract.opcodes import ELSE, END, FE, IF, PREFIX_FE, PREFIXES
+from ..contract.opcodes import ELSE, END, FE, IF, PREFIX_FD, PREFIXES
 from .reader import Reader
 from ..contract.types import (EMPTY_BLOCK_TYPE, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, FUNCREF, FuncType, GlobalType, Limits, MemoryType, TableType)
 from .types import (ACTIVE, DECLARATIVE, PASSIVE, ConstExpr, CustomSection, DataSegment, ElemSegment, Export, FunctionBody, Global, Import, Module)
@@ -377,6 +377,9 @@ def decode_instructions(s: Reader, has_data_count: bool = True,
             if sub > 0xFFF or full not in imm_kind:  # a sub-opcode has 12 bits of the opcode number
                 raise s.error(f"illegal opcode {op:02x} {sub:02x}", offset)
             op = full
+            if op in ops.RELAXED_SIMD:
+                features.require(enabled, features.RELAXED_SIMD, f"{ops.name(op)}",
+                                 reason=f"illegal opcode {PREFIX_FD:02x} {sub:02x}", file=s.filename, offset=offset)
             if op in ops.NEEDS_DATA_COUNT and not has_data_count:
                 raise s.error("data count section required", offset)
             kind = imm_kind[op]

@@ -11,7 +11,7 @@ Tables given here:
   MEMARG_ALIGN[op] -> natural alignment (log2 bytes) of a memory access
   ATOMIC_RMW[op]   -> the read-modify-write operation ("add", ..., "xchg", "cmpxchg") of an atomic
                       instruction; ATOMICS is the set of 0xFE memory accesses (whose alignment must be
-                      exactly the natural one)
+                      exactly the natural one); RELAXED_SIMD is the set of relaxed SIMD instructions
   LANES[op]        -> number of lanes addressed by a lane-index immediate
   INDEXES[op]      -> ((part, index space), ...): the indices of things outside the function that
                       the immediate holds (see below)
@@ -331,6 +331,22 @@ for _sub, _name, _sig_ in (
     _def(FD | _sub, _name, sig=_sig_)
 _run(FD | 0xE4, "add sub mul div min max pmin pmax", _VV_V, "f32x4.")
 _run(FD | 0xF0, "add sub mul div min max pmin pmax", _VV_V, "f64x2.")
+
+# --- 0xFD prefix, sub-opcodes 0x100-0x113: relaxed SIMD ---
+for _sub, _name, _sig_ in (
+        (0x100, "i8x16.relaxed_swizzle", "vv:v"),
+        (0x101, "i32x4.relaxed_trunc_f32x4_s", "v:v"), (0x102, "i32x4.relaxed_trunc_f32x4_u", "v:v"),
+        (0x103, "i32x4.relaxed_trunc_f64x2_s_zero", "v:v"), (0x104, "i32x4.relaxed_trunc_f64x2_u_zero", "v:v"),
+        (0x105, "f32x4.relaxed_madd", "vvv:v"), (0x106, "f32x4.relaxed_nmadd", "vvv:v"),
+        (0x107, "f64x2.relaxed_madd", "vvv:v"), (0x108, "f64x2.relaxed_nmadd", "vvv:v"),
+        (0x109, "i8x16.relaxed_laneselect", "vvv:v"), (0x10A, "i16x8.relaxed_laneselect", "vvv:v"),
+        (0x10B, "i32x4.relaxed_laneselect", "vvv:v"), (0x10C, "i64x2.relaxed_laneselect", "vvv:v"),
+        (0x10D, "f32x4.relaxed_min", "vv:v"), (0x10E, "f32x4.relaxed_max", "vv:v"),
+        (0x10F, "f64x2.relaxed_min", "vv:v"), (0x110, "f64x2.relaxed_max", "vv:v"),
+        (0x111, "i16x8.relaxed_q15mulr_s", "vv:v"), (0x112, "i16x8.relaxed_dot_i8x16_i7x16_s", "vv:v"),
+        (0x113, "i32x4.relaxed_dot_i8x16_i7x16_add_s", "vvv:v")):
+    _def(FD | _sub, _name, sig=_sig_)
+RELAXED_SIMD = frozenset(FD | sub for sub in range(0x100, 0x114))
 
 # --- 0xFE prefix: atomics (threads proposal) ---
 _def(FE | 0x00, "memory.atomic.notify", IMM_MEMARG, "ii:i", align=2)
