@@ -13,7 +13,8 @@ guard-page and with explicit bounds checks. Gives tests that
   it; notify answers how many it woke; wait on an unshared memory traps "expected shared memory";
 - a shared memory grown through one store is grown for the others, its base unmoved;
 - with the threads feature off, the 0xFE prefix and the shared limits flag are malformed with the
-  2.0 reason first, and validation wants natural alignment and a maximum for shared memories.
+  2.0 reason first, and validation wants natural alignment and a maximum for shared memories;
+- threads/atomic and relaxed-simd of the 3.0 suite pass when built for aarch64 and run under qemu.
 Every waiting step has a timeout, so a broken implementation fails instead of hanging.
 """
 
@@ -24,7 +25,7 @@ import threading
 import time
 
 import pytest
-from conftest import need_module, wat
+from conftest import need, need_module, wat
 
 import wasmbuild
 from wasmbuild.binary import decode_module
@@ -369,3 +370,18 @@ def test_validation(text, reason):
     data = wat(f"(module {text})", check=False, extra=("--enable-threads",))
     with pytest.raises(InvalidError, match=reason):
         validate_module(decode_module(data))
+
+
+def test_atomic_and_relaxed_simd_scripts_run_under_qemu_aarch64(tmp_path):
+    """threads/atomic and relaxed-simd, built here for aarch64 (guard pages: atomics faulting in the
+    guard region, LL/SC or LSE sequences LLVM chooses inline) and run by an emulated aarch64 Python."""
+    from wasmbuild.testing import spec3_dir
+    from wasmbuild.testing.qemu import find_emulator, prebuild_wast
+    from wasmbuild.wast import find_scripts
+    emu = need("qemu-aarch64", find_emulator("aarch64"), "run tools/setup-qemu.sh aarch64 as root")
+    scripts = find_scripts([f"{spec3_dir()}/threads/atomic", f"{spec3_dir()}/relaxed-simd"])
+    prebuild_wast(scripts, CompileSettings(triple="aarch64-unknown-linux-gnu"), str(tmp_path))
+    r = emu.run_python(["-m", "wasmbuild.testing.qemu", "wast", str(tmp_path), *scripts], timeout=1200)
+    last = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.stderr[-3000:]
+    assert r.returncode == 0, r.stdout[-5000:] + r.stderr[-3000:]
+    assert last == "374 passed, 0 failed, 0 skipped", last
