@@ -11,7 +11,8 @@ guard-page and with explicit bounds checks. Gives tests that
   atomic increments (rmw.add, rmw16.add_u, a cmpxchg loop) on one address end with exactly N*M;
 - memory.atomic.wait returns 1 (not equal), 2 (timed out) and 0 when another thread's notify wakes
   it; notify answers how many it woke; wait on an unshared memory traps "expected shared memory";
-- a shared memory grown through one store is grown for the others, its base unmoved;
+- a shared memory grown through one store is grown for the others, its base unmoved; the same
+  for a 64-bit shared memory (memory64: it does not move either), used as a second memory;
 - with the threads feature off, the 0xFE prefix and the shared limits flag are malformed with the
   2.0 reason first, and validation wants natural alignment and a maximum for shared memories;
 - threads/atomic and relaxed-simd of the 3.0 suite pass when built for aarch64 and run under qemu.
@@ -21,17 +22,19 @@ Every waiting step has a timeout, so a broken implementation fails instead of ha
 from __future__ import annotations
 
 import random
+import subprocess
 import threading
 import time
 
 import pytest
-from conftest import need, need_module, wat
+from conftest import need, need_command, need_module, wat
 
 import wasmbuild
 from wasmbuild.binary import decode_module
 from wasmbuild.build import ModuleInput, build_image
 from wasmbuild.compile import CompileSettings
 from wasmbuild.contract import abi
+from wasmbuild.contract.types import I64
 from wasmbuild.errors import InvalidError, MalformedError, UnlinkableError
 from wasmbuild.loader.runtime import Memory, Store, Trap
 from wasmbuild.valid import validate_module
@@ -385,3 +388,45 @@ def test_atomic_and_relaxed_simd_scripts_run_under_qemu_aarch64(tmp_path):
     last = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.stderr[-3000:]
     assert r.returncode == 0, r.stdout[-5000:] + r.stderr[-3000:]
     assert last == "374 passed, 0 failed, 0 skipped", last
+
+
+MEMORY64_WAT = r"""
+(module
+  (import "env" "mem" (memory $b i64 1 4 shared))
+  (memory $a 1 1)
+  (func (export "add") (param i64 i32) (result i32) (i32.atomic.rmw.add $b (local.get 0) (local.get 1)))
+  (func (export "add0") (param i32 i32) (result i32) (i32.atomic.rmw.add $a (local.get 0) (local.get 1)))
+  (func (export "count") (param i64 i32)
+    (loop $l
+      (drop (i64.atomic.rmw.add $b (local.get 0) (i64.const 1)))
+      (br_if $l (local.tee 1 (i32.sub (local.get 1) (i32.const 1))))))
+  (func (export "load") (param i64) (result i64) (i64.atomic.load $b offset=8 (local.get 0)))
+  (func (export "wait") (param i64 i32 i64) (result i32)
+    (memory.atomic.wait32 $b offset=4 (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "notify") (param i64) (result i32) (memory.atomic.notify $b (local.get 0) (i32.const 1)))
+  (func (export "grow") (param i64) (result i64) (memory.grow $b (local.get 0)))
+)
+"""
+
+
+@pytest.mark.parametrize("bounds", BOUNDS)
+def test_atomics_on_a_second_and_64_bit_shared_memory(tmp_path, bounds):
+    tool = need_command("wasm-tools", "pip install wasm-tools, or cargo install wasm-tools")
+    src = tmp_path / "m64.wat"
+    src.write_text(MEMORY64_WAT)
+    subprocess.run([tool, "parse", str(src), "-o", str(tmp_path / "m64.wasm")], check=True)
+    path = _image(tmp_path, "m64", (tmp_path / "m64.wasm").read_bytes(), bounds)
+    memory = Memory(Store(), 1, 4, addr=I64, shared=True)
+    a, b = (inst.exports for inst in _instances(path, memory, 2))
+    base = memory.base
+    assert (a["add"](16, 5), b["add"](16, 5), a["load"](8)) == (0, 5, 10)
+    assert (a["add0"](0, 3), a["add0"](0, 3), b["add0"](0, 3)) == (0, 3, 0)  # memory $a: one per instance
+    assert (a["wait"](12, 10, 0), a["wait"](12, 11, -1), a["notify"](16)) == (2, 1, 0)
+    for fn, args, message in ((a["add"], (-4, 1), "out of bounds"), (a["add"], (65536, 1), "out of bounds"),
+                              (a["wait"], (-4, 0, 0), "out of bounds"), (a["wait"], (65532, 0, 0), "out of bounds"),
+                              (a["add"], (2, 1), "unaligned atomic"), (a["wait"], (2, 0, 0), "unaligned atomic")):
+        with pytest.raises(Trap, match=message):
+            fn(*args)
+    assert (b["grow"](1), a["add"](65536, 1), a["grow"](5), memory.base) == (1, 0, -1, base)
+    _run_threads([lambda e=e: e["count"](24, 20_000) for e in (a, b)])
+    assert int.from_bytes(memory.read(24, 8), "little") == 40_000

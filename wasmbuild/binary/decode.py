@@ -15,11 +15,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..errors import MalformedError
-from ..contract import features
+from ..contract import features as F
 from ..contract import opcodes as ops
 from ..contract.opcodes import ELSE, END, FE, IF, PREFIX_FD, PREFIXES
 from .reader import Reader
-from ..contract.types import (EMPTY_BLOCK_TYPE, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, FUNCREF, FuncType, GlobalType, Limits, MemoryType, TableType)
+from ..contract.types import (EMPTY_BLOCK_TYPE, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, FUNCREF, I32, I64, FuncType, GlobalType, Limits, MemoryType, TableType)
 from .types import (ACTIVE, DECLARATIVE, PASSIVE, ConstExpr, CustomSection, DataSegment, ElemSegment, Export, FunctionBody, Global, Import, Module)
 
 MAGIC = b"\0asm"
@@ -118,7 +118,7 @@ def _decode_sections(r: Reader, m: Module) -> None:
         elif sid == SECTION_TABLE:
             for _ in range(s.length()):
                 m.table_offsets.append(s.pos)
-                m.tables.append(_tabletype(s))
+                m.tables.append(_tabletype(s, m))
         elif sid == SECTION_MEMORY:
             for _ in range(s.length()):
                 m.memory_offsets.append(s.pos)
@@ -177,35 +177,60 @@ def _valtype(s: Reader) -> int:
     return s.valtype()
 
 
-def _limits(s: Reader) -> Limits:
+_LIMITS_64 = 0x04  # limits flag of a 64-bit address type (memory64), with 0x01 for a maximum
+
+
+def _limits(s: Reader, m: Module, what: str) -> tuple[Limits, int]:
+    """Limits and the address type (I32, or I64 with memory64) of a memory or table type."""
+    pos = s.pos
+    flags = s.peek()
+    if flags is not None and flags & ~0x01 == _LIMITS_64:
+        # A 2.0 decoder reads the flags as a one-bit LEB128, which 0x04 overflows.
+        F.require(m.features, F.MEMORY64, f"a 64-bit {what}", reason="integer too large", file=s.filename,
+                  offset=pos)
+        s.pos += 1
+        lo = s.u64()
+        return Limits(lo, s.u64() if flags & 1 else None), I64
+    if F.MEMORY64 in m.features and flags is not None and flags & ~0x03:
+        raise s.error("malformed limits flags", pos)  # the 3.0 decoder reads the flags as a byte
     flag = s._uleb(1)  # a one-bit LEB128: 0 = min only, 1 = min and max
+    if F.MEMORY64 in m.features:
+        # 3.0 reads the sizes as u64 whatever the address type; the validator checks that they
+        # fit it ("memory size", "table size").
+        lo = s.u64()
+        return Limits(lo, s.u64() if flag else None), I32
     lo = s.u32()
     hi = s.u32() if flag else None
-    return Limits(lo, hi)
+    return Limits(lo, hi), I32
 
 
-LIMITS_SHARED = 0x02  # limits flag of a shared memory (threads)
+def _tabletype(s: Reader, m: Module) -> TableType:
+    elem = s.reftype()
+    limits, addr = _limits(s, m, "table")
+    return TableType(elem, limits, addr)
+
+
+_LIMITS_SHARED = 0x02  # limits flag of a shared memory (threads), with 0x01 and 0x04 as for any memory
 
 
 def _memtype(s: Reader, m: Module) -> MemoryType:
-    """Limits whose flag may also say "shared" (threads): 0 and 1 as for any limits, 2 (shared, min
-    only, which validation refuses) and 3 (shared, min and max)."""
     pos = s.pos
-    flag = s.peek()
-    if flag is None or flag & ~1 != LIMITS_SHARED:
-        return MemoryType(_limits(s))
-    # A 2.0 decoder reads the flag as a one-bit LEB128, for which 2 and 3 are too large.
-    features.require(m.features, features.THREADS, "a shared memory", reason="integer too large",
-                     file=s.filename, offset=pos)
+    flags = s.peek()
+    if flags is None or flags & ~(0x01 | _LIMITS_64) != _LIMITS_SHARED:
+        limits, addr = _limits(s, m, "memory")
+        return MemoryType(limits, addr)
+    # A 2.0 decoder reads the flags as a one-bit LEB128, which 0x02 overflows. Flags 0x02 (no
+    # maximum) decode, and validation refuses them ("shared memory must have maximum").
+    F.require(m.features, F.THREADS, "a shared memory", reason="integer too large", file=s.filename, offset=pos)
     s.pos += 1
-    lo = s.u32()
-    hi = s.u32() if flag & 1 else None
-    return MemoryType(Limits(lo, hi), shared=True)
-
-
-def _tabletype(s: Reader) -> TableType:
-    elem = s.reftype()
-    return TableType(elem, _limits(s))
+    addr = I32
+    if flags & _LIMITS_64:
+        F.require(m.features, F.MEMORY64, "a 64-bit memory", reason="integer too large", file=s.filename,
+                  offset=pos)
+        addr = I64
+    size = s.u64 if addr == I64 or F.MEMORY64 in m.features else s.u32  # as `_limits` reads them
+    lo = size()
+    return MemoryType(Limits(lo, size() if flags & 1 else None), addr, shared=True)
 
 
 def _globaltype(s: Reader) -> GlobalType:
@@ -226,7 +251,7 @@ def _import(s: Reader, m: Module) -> Import:
     if kind == EXTERN_FUNC:
         desc = s.u32()
     elif kind == EXTERN_TABLE:
-        desc = _tabletype(s)
+        desc = _tabletype(s, m)
     elif kind == EXTERN_MEMORY:
         desc = _memtype(s, m)
     elif kind == EXTERN_GLOBAL:
@@ -301,7 +326,7 @@ def _data(s: Reader, m: Module) -> DataSegment:
 
 def _const_expr(s: Reader, m: Module) -> ConstExpr:
     offset = s.pos
-    instrs = decode_instructions(s, enabled=m.features)
+    instrs = decode_instructions(s, features=m.features)
     return ConstExpr(tuple(instrs[:-1]), offset)  # drop the final `end`
 
 
@@ -345,13 +370,15 @@ _IMM = ops.IMMEDIATES
 
 
 def decode_instructions(s: Reader, has_data_count: bool = True,
-                        enabled: frozenset[str] = features.DEFAULT) -> list[tuple]:
+                        features: frozenset[str] = F.DEFAULT) -> list[tuple]:
     """Decode instructions up to and including the `end` that closes the sequence, accepting the
-    instructions of the proposals in `enabled`.
+    instructions of the proposals in `features`.
 
     Returns `(op, immediate, offset)` tuples. Only the binary grammar is checked here (opcodes,
-    immediates, `else` placement, nesting); typing is the validator's job.
+    immediates, `else` placement, nesting); typing is the validator's job. A memarg is
+    `(align, offset, memory index)`.
     """
+    multi_memory = F.MULTI_MEMORY in features
     data = s.data
     out = []
     append = out.append
@@ -370,16 +397,16 @@ def decode_instructions(s: Reader, has_data_count: bool = True,
             if group is None:
                 raise s.error(f"illegal opcode {op:02x}", offset)
             if group == FE:
-                features.require(enabled, features.THREADS, "the atomic instructions (0xFE prefix)",
-                                 reason=f"illegal opcode {op:02x}", file=s.filename, offset=offset)
+                F.require(features, F.THREADS, "the atomic instructions (0xFE prefix)",
+                          reason=f"illegal opcode {op:02x}", file=s.filename, offset=offset)
             sub = s.u32()
             full = group | sub
             if sub > 0xFFF or full not in imm_kind:  # a sub-opcode has 12 bits of the opcode number
                 raise s.error(f"illegal opcode {op:02x} {sub:02x}", offset)
             op = full
             if op in ops.RELAXED_SIMD:
-                features.require(enabled, features.RELAXED_SIMD, f"{ops.name(op)}",
-                                 reason=f"illegal opcode {PREFIX_FD:02x} {sub:02x}", file=s.filename, offset=offset)
+                F.require(features, F.RELAXED_SIMD, ops.name(op), reason=f"illegal opcode {PREFIX_FD:02x} {sub:02x}",
+                          file=s.filename, offset=offset)
             if op in ops.NEEDS_DATA_COUNT and not has_data_count:
                 raise s.error("data count section required", offset)
             kind = imm_kind[op]
@@ -401,7 +428,7 @@ def decode_instructions(s: Reader, has_data_count: bool = True,
         elif kind == "i32":
             imm = s.s32()
         elif kind == "memarg":
-            imm = _memarg(s)
+            imm = _memarg(s, features)
         elif kind == "block":
             imm = _blocktype(s)
             open_blocks.append(op == IF)
@@ -420,13 +447,12 @@ def decode_instructions(s: Reader, has_data_count: bool = True,
         elif kind == "zero" or kind == "fence":
             _zero(s)
             imm = 0
-        elif kind == "zero2":
-            _zero(s)
-            _zero(s)
-            imm = (0, 0)
-        elif kind == "data_zero":
-            imm = s.u32()
-            _zero(s)
+        elif kind == "memory":
+            imm = s.u32() if multi_memory else _zero(s)
+        elif kind == "memory2":
+            imm = (s.u32(), s.u32()) if multi_memory else (_zero(s), _zero(s))
+        elif kind == "data_memory":
+            imm = (s.u32(), s.u32() if multi_memory else _zero(s))
         elif kind == "elem_table" or kind == "table_table":
             a = s.u32()
             imm = (a, s.u32())
@@ -441,26 +467,42 @@ def decode_instructions(s: Reader, has_data_count: bool = True,
         elif kind == "lane":
             imm = s.byte()
         elif kind == "memarg_lane":
-            ma = _memarg(s)
+            ma = _memarg(s, features)
             imm = (ma, s.byte())
         else:  # pragma: no cover - every kind in opcodes.py is handled above
             raise AssertionError(kind)
         append((op, imm, offset))
 
 
-def _zero(s: Reader) -> None:
+def _zero(s: Reader) -> int:
+    """A reserved zero byte (a memory index of Wasm 2.0, which has one memory); 0."""
     pos = s.pos
     if s.byte() != 0:
         raise s.error("zero byte expected", pos)
+    return 0
 
 
-def _memarg(s: Reader) -> tuple[int, int]:
+_MEMARG_MEMORY = 0x40  # memarg flag: a memory index follows (multi-memory)
+
+
+def _memarg(s: Reader, features: frozenset[str]) -> tuple[int, int, int]:
+    """(align, offset, memory index). Offsets are u64 with memory64 (the validator checks that
+    they fit the memory's address type), u32 without."""
     pos = s.pos
-    align = s.u32()
-    if align >= 32:
-        # Bit 6 would select a memory index (multi-memory); in Wasm 2.0 any such flag is malformed.
-        raise s.error("malformed memop flags", pos)
-    return align, s.u32()
+    flags = s.u32()
+    memory = 0
+    if flags >= 32:
+        # Wasm 2.0 has 5 bits of alignment and refuses any other flag. 3.0 (multi-memory) has 6
+        # bits of alignment (the validator refuses more than natural) and bit 6 for a memory index.
+        F.require(features, F.MULTI_MEMORY, "a memory index or a 6-bit alignment in a memarg",
+                  reason="malformed memop flags", file=s.filename, offset=pos)
+        if flags >= 0x80:
+            raise s.error("malformed memop flags", pos)
+        if flags & _MEMARG_MEMORY:
+            memory = s.u32()
+            flags &= ~_MEMARG_MEMORY
+    offset = s.u64() if F.MEMORY64 in features else s.u32()
+    return flags, offset, memory
 
 
 def _blocktype(s: Reader):

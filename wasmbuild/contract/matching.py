@@ -10,7 +10,7 @@ are those of `contract.types`: a FuncType, TableType, MemoryType or GlobalType.
 
 from __future__ import annotations
 
-from .types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, Limits
+from .types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, Limits, type_name
 
 
 def limits_match(have: Limits, want: Limits) -> bool:
@@ -29,6 +29,8 @@ def import_mismatch(want_kind: int, want, have_kind: int, have) -> str | None:
         return None if have == want else "has an incompatible global type"
     if want_kind == EXTERN_TABLE and have.elem != want.elem:
         return "has an incompatible table element type"
+    if have.addr != want.addr:  # memories and tables: i32 or i64 addresses (memory64)
+        return f"has {type_name(have.addr)} addresses, the import wants {type_name(want.addr)}"
     if want_kind == EXTERN_MEMORY and have.shared != want.shared:
         return "is a shared memory, the import wants an unshared one" if have.shared else \
             "is an unshared memory, the import wants a shared one"

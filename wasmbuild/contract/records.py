@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from .abi import BOUNDS_CHECKS
 from .features import parse_features
 from ..link.layout import VMLayout
-from .types import (EXTERN_FUNC, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, FuncType,
+from .types import (EXTERN_FUNC, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, I32, I64, FuncType,
                     GlobalType, Limits, MemoryType, TableType, functype_from_json, functype_to_json,
                     parse_sig_key, parse_type, sig_key, type_name)
 
@@ -81,22 +81,34 @@ def _limits(d: dict) -> Limits:
     return Limits(_int(d["min"]), _opt_int(d["max"]))
 
 
-def _memory_json(mem: MemoryType) -> dict:
-    """A memory type: its limits, and `"shared": true` for a shared memory (absent otherwise, so an
-    image without shared memories reads as before)."""
-    return {**_limits_json(mem.limits), **({"shared": True} if mem.shared else {})}
+def _addr_json(addr: int) -> dict:
+    """The address type of a memory or table: nothing for i32 (as before memory64), else "addr"."""
+    return {} if addr == I32 else {"addr": type_name(addr)}
 
 
-def _memory(d: dict) -> MemoryType:
-    return MemoryType(_limits(d), _bool(d.get("shared", False)))
+def _addr(d: dict) -> int:
+    addr = parse_type(_str(d.get("addr", "i32")))
+    if addr not in (I32, I64):
+        raise ValueError(f"bad address type {d['addr']!r}")
+    return addr
 
 
 def _table_json(t: TableType) -> dict:
-    return {"elem": type_name(t.elem), **_limits_json(t.limits)}
+    return {"elem": type_name(t.elem), **_limits_json(t.limits), **_addr_json(t.addr)}
 
 
 def _table(d: dict) -> TableType:
-    return TableType(parse_type(d["elem"]), _limits(d))
+    return TableType(parse_type(d["elem"]), _limits(d), _addr(d))
+
+
+def _memory_json(mem: MemoryType) -> dict:
+    """A memory type: its limits, its address type, and `"shared": true` for a shared memory
+    (threads; absent otherwise, so an image without shared memories reads as before)."""
+    return {**_limits_json(mem.limits), **_addr_json(mem.addr), **({"shared": True} if mem.shared else {})}
+
+
+def _memory(d: dict) -> MemoryType:
+    return MemoryType(_limits(d), _addr(d), _bool(d.get("shared", False)))
 
 
 @dataclass(frozen=True)

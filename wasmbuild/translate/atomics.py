@@ -1,7 +1,7 @@
 """Translation of the atomic instructions (the 0xFE-prefixed instructions of the threads proposal).
 
 Takes: the translator of `function.py` (its operand stack, builder, `address`, `trap_if`, `tagged`,
-`memdef`) and one atomic instruction with its decoded immediate. Gives: the LLVM IR of the
+`memdefs`) and one atomic instruction with its decoded immediate. Gives: the LLVM IR of the
 instruction, added at the builder's position, with its result pushed on the operand stack.
 
 `ATOMICS_DISPATCH` maps every 0xFE opcode to a handler `handler(translator, op, imm)`; `function.py`
@@ -50,29 +50,31 @@ def _volatile(instr, keyword: str):
     return instr
 
 
-def _insert(t, instr, keyword: str):
-    if t.info.options.guard_memory:
+def _insert(t, instr, keyword: str, memory: int):
+    if t.info.guarded(memory):
         _volatile(instr, keyword)
     t.b._insert(instr)
     return t.tagged(instr, "heap")
 
 
-def _check_aligned(t, addr_i32, offset: int, size: int) -> None:
-    """Trap "unaligned atomic" unless `addr + offset` is a multiple of `size` (a power of two)."""
+def _check_aligned(t, addr, offset: int, size: int) -> None:
+    """Trap "unaligned atomic" unless `addr + offset` is a multiple of `size` (a power of two);
+    `addr` is an i32, or an i64 for a 64-bit memory (the low bits are the same modulo 2^32/2^64)."""
     if size == 1:
         return
     b = t.b
+    typ = addr.type
     if offset & (size - 1):
-        addr_i32 = b.add(addr_i32, ir.Constant(I32T, offset & (size - 1)))
-    low = b.and_(addr_i32, ir.Constant(I32T, size - 1))
-    t.trap_if(b.icmp_unsigned("!=", low, ir.Constant(I32T, 0)), abi.TRAP_UNALIGNED_ATOMIC)
+        addr = b.add(addr, ir.Constant(typ, offset & (size - 1)))
+    low = b.and_(addr, ir.Constant(typ, size - 1))
+    t.trap_if(b.icmp_unsigned("!=", low, ir.Constant(typ, 0)), abi.TRAP_UNALIGNED_ATOMIC)
 
 
 def _pointer(t, memarg, size: int):
     """Pop the address; the native address of the `size`-byte atomic access (traps checked)."""
     addr = t.pop()
     _check_aligned(t, addr, memarg[1], size)
-    return t.address(addr, memarg[1], size)
+    return t.address(addr, memarg, size)
 
 
 def _narrow(t, value, bits: ir.IntType):
@@ -88,7 +90,7 @@ def _load(t, op, memarg) -> None:
     ptr = _pointer(t, memarg, size)
     bits = ir.IntType(8 * size)
     instr = instructions.LoadAtomicInstr(t.b.block, ptr, _SEQ_CST, size, typ=bits)
-    t.push(_widen(t, _insert(t, instr, "load atomic"), result))
+    t.push(_widen(t, _insert(t, instr, "load atomic", memarg[2]), result))
 
 
 def _store(t, op, memarg) -> None:
@@ -96,7 +98,7 @@ def _store(t, op, memarg) -> None:
     value = t.pop()
     ptr = _pointer(t, memarg, size)
     instr = instructions.StoreAtomicInstr(t.b.block, _narrow(t, value, ir.IntType(8 * size)), ptr, _SEQ_CST, size)
-    _insert(t, instr, "store atomic")
+    _insert(t, instr, "store atomic", memarg[2])
 
 
 def _rmw(t, op, memarg) -> None:
@@ -105,7 +107,7 @@ def _rmw(t, op, memarg) -> None:
     ptr = _pointer(t, memarg, size)
     instr = instructions.AtomicRMW(t.b.block, ops.ATOMIC_RMW[op], ptr, _narrow(t, value, ir.IntType(8 * size)),
                                    _SEQ_CST, name="")
-    t.push(_widen(t, _insert(t, instr, "atomicrmw"), result))
+    t.push(_widen(t, _insert(t, instr, "atomicrmw", memarg[2]), result))
 
 
 def _cmpxchg(t, op, memarg) -> None:
@@ -116,7 +118,7 @@ def _cmpxchg(t, op, memarg) -> None:
     bits = ir.IntType(8 * size)
     instr = instructions.CmpXchg(t.b.block, ptr, _narrow(t, expected, bits), _narrow(t, replacement, bits),
                                  _SEQ_CST, _SEQ_CST, name="")
-    pair = _insert(t, instr, "cmpxchg")
+    pair = _insert(t, instr, "cmpxchg", memarg[2])
     t.push(_widen(t, t.b.extract_value(pair, 0), result))
 
 
@@ -143,9 +145,17 @@ def _hook_call(t, hook_offset: int, params: list, args: list):
     return status
 
 
-def _effective(t, addr_i32, offset: int):
-    ea = t.b.zext(addr_i32, I64T)
-    return t.b.add(ea, ir.Constant(I64T, offset)) if offset else ea
+def _effective(t, addr, offset: int):
+    """The effective address as an i64; for a 64-bit memory, all ones if `addr + offset` wraps
+    around (then certainly out of bounds)."""
+    b = t.b
+    if addr.type == I32T:
+        ea = b.zext(addr, I64T)
+        return b.add(ea, ir.Constant(I64T, offset)) if offset else ea
+    if not offset:
+        return addr
+    ea = b.add(addr, ir.Constant(I64T, offset))
+    return b.select(b.icmp_unsigned("<", ea, addr), ir.Constant(I64T, (1 << 64) - 1), ea)
 
 
 def _wait(t, op, memarg) -> None:
@@ -156,14 +166,16 @@ def _wait(t, op, memarg) -> None:
     _check_aligned(t, addr, memarg[1], size)
     expected = t.b.zext(expected, I64T) if size == 4 else expected
     t.push(_hook_call(t, abi.RT_WAIT, [PTR, I64T, I64T, I64T, I32T],
-                      [t.memdef, _effective(t, addr, memarg[1]), expected, timeout, ir.Constant(I32T, size)]))
+                      [t.memdefs[memarg[2]], _effective(t, addr, memarg[1]), expected, timeout,
+                       ir.Constant(I32T, size)]))
 
 
 def _notify(t, op, memarg) -> None:
     count = t.pop()
     addr = t.pop()
     _check_aligned(t, addr, memarg[1], 4)
-    t.push(_hook_call(t, abi.RT_NOTIFY, [PTR, I64T, I32T], [t.memdef, _effective(t, addr, memarg[1]), count]))
+    t.push(_hook_call(t, abi.RT_NOTIFY, [PTR, I64T, I32T],
+                      [t.memdefs[memarg[2]], _effective(t, addr, memarg[1]), count]))
 
 
 def _widths() -> dict:
