@@ -254,7 +254,7 @@ def _run_threads(targets) -> None:
 
 @pytest.mark.parametrize("bounds", BOUNDS)
 def test_threads_in_different_stores_increment_a_shared_counter_exactly(counter_images, bounds):
-    n, m = 4, 20_000
+    n, m = 4, 200_000
     memory = Memory(Store(), 1, 4, shared=True)
     insts = _instances(counter_images[bounds], memory, n)
     assert len({inst.image.store for inst in insts}) == n
