@@ -11,6 +11,7 @@ guard-page and with explicit bounds checks. Gives tests that
   atomic increments (rmw.add, rmw16.add_u, a cmpxchg loop) on one address end with exactly N*M;
 - memory.atomic.wait returns 1 (not equal), 2 (timed out) and 0 when another thread's notify wakes
   it; notify answers how many it woke; wait on an unshared memory traps "expected shared memory";
+  the host's `Memory.wait`/`Memory.notify` wake wasm threads and are woken by them;
 - a shared memory grown through one store is grown for the others, its base unmoved; the same
   for a 64-bit shared memory (memory64: it does not move either), used as a second memory;
 - with the threads feature off, the 0xFE prefix and the shared limits flag are malformed with the
@@ -430,3 +431,28 @@ def test_atomics_on_a_second_and_64_bit_shared_memory(tmp_path, bounds):
     assert (b["grow"](1), a["add"](65536, 1), a["grow"](5), memory.base) == (1, 0, -1, base)
     _run_threads([lambda e=e: e["count"](24, 20_000) for e in (a, b)])
     assert int.from_bytes(memory.read(24, 8), "little") == 40_000
+
+
+def test_the_host_waits_and_notifies_with_wasm_threads(counter_images):
+    memory = Memory(Store(), 1, 4, shared=True)
+    e = _instances(counter_images[abi.BOUNDS_GUARD], memory, 1)[0].exports
+    assert memory.wait(0, 1, timeout=0) == 1 and memory.wait(0, 0, timeout=0.001) == 2
+    assert memory.wait(8, 0, timeout=0, size=8) == 2 and memory.notify(0) == 0
+    # A wasm thread waits; the host wakes it.
+    results: list = []
+    thread = threading.Thread(target=lambda: results.append(e["wait32"](64, 0, -1)), daemon=True)
+    thread.start()
+    assert _notify_until(lambda addr, n: memory.notify(addr, n), 64, 1) == 1
+    thread.join(WAIT)
+    # The host waits; a wasm thread wakes it.
+    thread = threading.Thread(target=lambda: results.append(memory.wait(128, 0, timeout=WAIT)), daemon=True)
+    thread.start()
+    assert _notify_until(e["notify"], 128, 1) == 1
+    thread.join(WAIT)
+    assert results == [0, 0]
+    with pytest.raises(ValueError, match="unaligned atomic"):
+        memory.wait(2, 0)
+    with pytest.raises(IndexError, match="out of bounds"):
+        memory.notify(65536)
+    with pytest.raises(ValueError, match="expected shared memory"):
+        Memory(Store(), 1, 1).wait(0, 0, timeout=0)

@@ -462,10 +462,43 @@ class Memory:
             raise IndexError("out of bounds memory access")
         ctypes.memmove(self.base + offset, data, len(data))
 
+    def notify(self, address: int, count: int = 0xFFFF_FFFF) -> int:
+        """What `memory.atomic.notify` does, from the host: wake up to `count` threads waiting at
+        `address`; how many were woken. IndexError out of bounds, ValueError if misaligned."""
+        return _host_result(_atomic_notify(self.memdef, self._atomic_address(address, 4), count))
+
+    def wait(self, address: int, expected: int, timeout: float | None = None, size: int = 4) -> int:
+        """What `memory.atomic.wait32` (`size` 4) or `wait64` (8) does, from the host: 1 if the
+        value at `address` is not `expected`, else wait until notified (0) or until `timeout`
+        seconds have passed (2). A wasm thread's notify wakes it, and its notify wakes wasm
+        threads. ValueError on an unshared memory or a misaligned address, IndexError out of
+        bounds."""
+        if size not in (4, 8):
+            raise ValueError("a wait is of 4 or 8 bytes")
+        ns = -1 if timeout is None else max(int(timeout * 1e9), 0)
+        return _host_result(_atomic_wait(self.memdef, self._atomic_address(address, size),
+                                         expected & ((1 << 8 * size) - 1), ns, size))
+
+    def _atomic_address(self, address: int, size: int) -> int:
+        if address < 0 or address % size:
+            raise ValueError("unaligned atomic")
+        return address
+
     def __del__(self):
         if getattr(self, "base", 0):
             _munmap_fn(self.base, self.reserved)
             self.base = 0
+
+
+def _host_result(result: int) -> int:
+    """A wait or notify hook's answer as the host API gives it (a trap as an exception)."""
+    if result == -abi.TRAP_MEMORY_OOB:
+        raise IndexError("out of bounds memory access")
+    if result == -abi.TRAP_EXPECTED_SHARED:
+        raise ValueError("expected shared memory")
+    if result < 0:
+        raise WasmbuildError(abi.TRAP_MESSAGES.get(-result, f"trap {-result}"))
+    return result
 
 
 # Every live Memory by the address of its MemoryDef, whatever its store: the hooks of one store may
