@@ -12,8 +12,8 @@ merges it into `_Translator.dispatch`.
   memories they are also `volatile` (as `heap_load`/`heap_store` are), so that LLVM keeps each
   access, whose fault is the bounds check, where wasm has it.
 - The effective address (address + offset) must be a multiple of the access size, else the
-  instruction traps "unaligned atomic"; that is checked first, then the bounds (as the reference
-  interpreter does). Since linear memory starts on a page, an aligned wasm address is an aligned
+  instruction traps "unaligned atomic"; that is checked before the bounds (an access both misaligned
+  and out of bounds traps "unaligned atomic"). Since linear memory starts on a page, an aligned wasm address is an aligned
   native address, and the LLVM accesses say so.
 - Narrow accesses (8, 16, 32 of 64 bits) work on the narrow integer (operands wrapped, a narrow
   `cmpxchg_u` compares the wrapped expected value as the proposal's overview says and wasmtime
