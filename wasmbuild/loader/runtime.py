@@ -1,7 +1,8 @@
 """The runtime objects behind loaded images: Store, Memory, Table, Global, Function, Trap.
 
 A `Store` owns the native Runtime struct of `contract/abi.py` that all its instances share (the
-trap landing pad, the stack limit and the host hooks for memory.grow, table.grow and host calls),
+trap landing pad, the stack limit and the host hooks for memory.grow, table.grow, host calls and
+memory.atomic.wait/notify),
 the registry of canonical type ids (so a funcref made by one image passes the `call_indirect`
 check of another), and the entry trampolines of every loaded image.
 
@@ -21,6 +22,11 @@ A Store runs wasm code on one thread at a time: its Runtime holds the trap landi
 limit of the thread inside it. A call from another thread while one is inside raises
 `StoreBusyError`; calls back into the Store from the host functions of the thread inside nest as
 usual, and different Stores run on different threads in parallel.
+
+A shared memory (threads) is one `Memory` that instances of several Stores import, so threads in
+different Stores work on it at once; it never moves, and its growth takes a lock. The wait queues
+of memory.atomic.wait/notify (and `Memory.wait`/`Memory.notify`) are per native address and
+process-wide.
 """
 
 from __future__ import annotations
