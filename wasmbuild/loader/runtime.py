@@ -39,8 +39,8 @@ import operator
 import struct
 import threading
 
-from ..contract.types import (EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, MAX_PAGES_64, PAGE_SIZE,
-                              V128, FuncType, type_name)
+from ..contract.types import (EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, PAGE_SIZE, V128, FuncType,
+                              type_name)
 from ..errors import WasmbuildError
 from ..contract import abi
 from .codemem import PROT_READ, PROT_WRITE, _libc, _mmap_fn, _mprotect_fn, _munmap_fn, _oserror
@@ -449,6 +449,11 @@ def _page_multiple(size: int) -> int:
     return -(-size // _mmap.PAGESIZE) * _mmap.PAGESIZE
 
 
+# A 64-bit memory may hold at most this many pages (16 GiB, four times what a 32-bit one can): the
+# type allows up to 2^48, but beyond this `memory.grow` answers -1 (as the spec allows) and a memory
+# whose minimum exceeds it is refused, so a guest cannot make the host commit unbounded memory.
+MEMORY64_LIMIT_PAGES = 1 << 18
+
 _MREMAP_MAYMOVE = 1
 _mremap_fn = _libc.mremap
 _mremap_fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int]
@@ -464,7 +469,7 @@ class Memory:
 
     A 64-bit memory (`addr` I64, memory64) reserves nothing beyond its current size: it is mapped
     at its size and grows with `mremap`, which may move it (its code checks every access and
-    reloads the base, see abi.py); it is never `guarded`."""
+    reloads the base, see abi.py), up to `MEMORY64_LIMIT_PAGES`; it is never `guarded`."""
 
     def __init__(self, store: Store, minimum: int, maximum: int | None, addr: int = I32):
         self.store = store
@@ -475,10 +480,13 @@ class Memory:
         self._def_buf, self.memdef = _buffer(abi.MEMDEF_SIZE)
         self.pages = 0
         if addr == I64:
-            self.limit = MAX_PAGES_64 if maximum is None else min(maximum, MAX_PAGES_64)
+            self.limit = MEMORY64_LIMIT_PAGES if maximum is None else min(maximum, MEMORY64_LIMIT_PAGES)
+            if minimum > self.limit:
+                raise WasmbuildError(f"cannot make a memory of {minimum} pages: a 64-bit memory may have at most "
+                                     f"{MEMORY64_LIMIT_PAGES} pages here (MEMORY64_LIMIT_PAGES)")
             self.reserved = PAGE_SIZE  # the mapping: never empty, its current size beyond 0 pages
             self.base = _map_rw(self.reserved, minimum)
-            self._publish(min(self.limit, 0xFFFF_FFFF_FFFF))
+            self._publish(self.limit)
             if minimum and self.grow(minimum) < 0:
                 raise WasmbuildError(f"cannot allocate {minimum} pages of memory")
             store.memories[self.memdef] = self
