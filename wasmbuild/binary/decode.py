@@ -17,7 +17,7 @@ from typing import NamedTuple
 from ..errors import MalformedError
 from ..contract import features as F
 from ..contract import opcodes as ops
-from ..contract.opcodes import CATCH, CATCH_ALL, DELEGATE, ELSE, END, FC, FD, IF, PREFIX_FC, PREFIX_FD, TRY
+from ..contract.opcodes import CATCH, CATCH_ALL, DELEGATE, ELSE, END, FE, IF, PREFIX_FD, PREFIXES, TRY
 from .reader import Reader
 from ..contract.types import (EMPTY_BLOCK_TYPE, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, EXTERN_TAG, FUNCREF, I32, I64, FuncType, GlobalType, Limits, MemoryType, TableType)
 from .types import (ACTIVE, DECLARATIVE, PASSIVE, ConstExpr, CustomSection, DataSegment, ElemSegment, Export, FunctionBody, Global, Import, Module)
@@ -219,9 +219,27 @@ def _tabletype(s: Reader, m: Module) -> TableType:
     return TableType(elem, limits, addr)
 
 
+_LIMITS_SHARED = 0x02  # limits flag of a shared memory (threads), with 0x01 and 0x04 as for any memory
+
+
 def _memtype(s: Reader, m: Module) -> MemoryType:
-    limits, addr = _limits(s, m, "memory")
-    return MemoryType(limits, addr)
+    pos = s.pos
+    flags = s.peek()
+    if flags is None or flags & ~(0x01 | _LIMITS_64) != _LIMITS_SHARED:
+        limits, addr = _limits(s, m, "memory")
+        return MemoryType(limits, addr)
+    # A 2.0 decoder reads the flags as a one-bit LEB128, which 0x02 overflows. Flags 0x02 (no
+    # maximum) decode, and validation refuses them ("shared memory must have maximum").
+    F.require(m.features, F.THREADS, "a shared memory", reason="integer too large", file=s.filename, offset=pos)
+    s.pos += 1
+    addr = I32
+    if flags & _LIMITS_64:
+        F.require(m.features, F.MEMORY64, "a 64-bit memory", reason="integer too large", file=s.filename,
+                  offset=pos)
+        addr = I64
+    size = s.u64 if addr == I64 or F.MEMORY64 in m.features else s.u32  # as `_limits` reads them
+    lo = size()
+    return MemoryType(Limits(lo, size() if flags & 1 else None), addr, shared=True)
 
 
 def _globaltype(s: Reader) -> GlobalType:
@@ -375,7 +393,8 @@ _IMM = ops.IMMEDIATES
 
 def decode_instructions(s: Reader, has_data_count: bool = True,
                         features: frozenset[str] = F.DEFAULT) -> list[tuple]:
-    """Decode instructions up to and including the `end` that closes the sequence.
+    """Decode instructions up to and including the `end` that closes the sequence, accepting the
+    instructions of the proposals in `features`.
 
     Returns `(op, immediate, offset)` tuples. Only the binary grammar is checked here (opcodes,
     immediates, `else` placement, nesting); typing is the validator's job. A memarg is
@@ -398,13 +417,20 @@ def decode_instructions(s: Reader, has_data_count: bool = True,
         s.pos = offset + 1
         kind = imm_kind.get(op)
         if kind is None:  # a prefix byte (not an opcode itself), or no instruction at all
-            if op != PREFIX_FC and op != PREFIX_FD:
+            group = PREFIXES.get(op)
+            if group is None:
                 raise s.error(f"illegal opcode {op:02x}", offset)
+            if group == FE:
+                F.require(features, F.THREADS, "the atomic instructions (0xFE prefix)",
+                          reason=f"illegal opcode {op:02x}", file=s.filename, offset=offset)
             sub = s.u32()
-            full = (FC if op == PREFIX_FC else FD) | sub
+            full = group | sub
             if sub > 0xFFF or full not in imm_kind:  # a sub-opcode has 12 bits of the opcode number
                 raise s.error(f"illegal opcode {op:02x} {sub:02x}", offset)
             op = full
+            if op in ops.RELAXED_SIMD:
+                F.require(features, F.RELAXED_SIMD, ops.name(op), reason=f"illegal opcode {PREFIX_FD:02x} {sub:02x}",
+                          file=s.filename, offset=offset)
             if op in ops.NEEDS_DATA_COUNT and not has_data_count:
                 raise s.error("data count section required", offset)
             kind = imm_kind[op]
@@ -457,7 +483,7 @@ def decode_instructions(s: Reader, has_data_count: bool = True,
         elif kind == "call_indirect":
             t = s.u32()
             imm = (t, s.u32())
-        elif kind == "zero":
+        elif kind == "zero" or kind == "fence":
             _zero(s)
             imm = 0
         elif kind == "memory":

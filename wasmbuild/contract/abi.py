@@ -25,6 +25,11 @@ Memory layouts (all little or big endian as the target is, 8-byte fields unless 
                     finds no handler goes to the entry, as a trap does)
     RT_EXN          the exception being thrown (set before unwinding to a handler or the entry)
     RT_EXNS         head of the list of the store's exception objects (see Exception below)
+    RT_WAIT         i32 (*)(ptr memdef, i64 address, i64 expected, i64 timeout_ns, i32 bytes):
+                    memory.atomic.wait32/64 at an aligned effective address: 0 woken, 1 not
+                    equal, 2 timed out, or the negated trap code
+    RT_NOTIFY       i32 (*)(ptr memdef, i64 address, i32 count): memory.atomic.notify: the number
+                    of waiters woken, or the negated trap code
 
   SignalState (one per process, the external symbol SYM_SIGNAL_STATE; only code with guard-page
   memories uses it):
@@ -83,7 +88,9 @@ RT_STACK_FLOOR = 64
 RT_HANDLER = 72
 RT_EXN = 80
 RT_EXNS = 88
-RUNTIME_SIZE = 96
+RT_WAIT = 96
+RT_NOTIFY = 104
+RUNTIME_SIZE = 112
 
 SIG_KEY = 0
 SIG_RANGES = 8
@@ -201,6 +208,8 @@ TRAP_NULL_REFERENCE = 12
 TRAP_EXCEPTION = 13  # not a trap: a wasm exception (RT_EXN) reached the entry trampoline
 TRAP_EXCEPTION_MEMORY = 14
 TRAP_NULL_EXCEPTION = 15
+TRAP_UNALIGNED_ATOMIC = 16
+TRAP_EXPECTED_SHARED = 17
 
 TRAP_MESSAGES = {
     TRAP_UNREACHABLE: "unreachable",
@@ -218,6 +227,8 @@ TRAP_MESSAGES = {
     TRAP_EXCEPTION: "uncaught wasm exception",
     TRAP_EXCEPTION_MEMORY: "out of memory for an exception",
     TRAP_NULL_EXCEPTION: "null exception reference",
+    TRAP_UNALIGNED_ATOMIC: "unaligned atomic",
+    TRAP_EXPECTED_SHARED: "expected shared memory",
 }
 
 # Symbols of the runtime helpers (compiled once from LLVM IR, see runtime.py).

@@ -10,7 +10,7 @@ are those of `contract.types`: a FuncType (of a function or a tag), TableType, M
 
 from __future__ import annotations
 
-from .types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_NAMES, EXTERN_TABLE, EXTERN_TAG, Limits, type_name
+from .types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, EXTERN_TAG, Limits, type_name
 
 
 def limits_match(have: Limits, want: Limits) -> bool:
@@ -31,6 +31,9 @@ def import_mismatch(want_kind: int, want, have_kind: int, have) -> str | None:
         return "has an incompatible table element type"
     if have.addr != want.addr:  # memories and tables: i32 or i64 addresses (memory64)
         return f"has {type_name(have.addr)} addresses, the import wants {type_name(want.addr)}"
+    if want_kind == EXTERN_MEMORY and have.shared != want.shared:
+        return "is a shared memory, the import wants an unshared one" if have.shared else \
+            "is an unshared memory, the import wants a shared one"
     if not limits_match(have.limits, want.limits):
         return (f"has limits {have.limits.min}..{have.limits.max}, the import wants "
                 f"{want.limits.min}..{want.limits.max}")

@@ -102,11 +102,13 @@ def _table(d: dict) -> TableType:
 
 
 def _memory_json(mem: MemoryType) -> dict:
-    return {**_limits_json(mem.limits), **_addr_json(mem.addr)}
+    """A memory type: its limits, its address type, and `"shared": true` for a shared memory
+    (threads; absent otherwise, so an image without shared memories reads as before)."""
+    return {**_limits_json(mem.limits), **_addr_json(mem.addr), **({"shared": True} if mem.shared else {})}
 
 
 def _memory(d: dict) -> MemoryType:
-    return MemoryType(_limits(d), _addr(d))
+    return MemoryType(_limits(d), _addr(d), _bool(d.get("shared", False)))
 
 
 @dataclass(frozen=True)

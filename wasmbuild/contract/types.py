@@ -66,6 +66,7 @@ class TableType(NamedTuple):
 class MemoryType(NamedTuple):
     limits: Limits
     addr: int = I32  # the address type: I32, or I64 for a 64-bit memory (memory64)
+    shared: bool = False  # a shared memory (threads): has a maximum, may be used by several threads
 
 
 class GlobalType(NamedTuple):

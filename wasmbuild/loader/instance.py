@@ -137,7 +137,7 @@ class Instance(_Exports):
         for t in meta.tables:
             self.tables.append(Table(store, t.elem, t.limits.min, t.limits.max, addr=t.addr))
         for mem in meta.memories:
-            self.memories.append(Memory(store, mem.limits.min, mem.limits.max, mem.addr))
+            self.memories.append(Memory(store, mem.limits.min, mem.limits.max, mem.addr, shared=mem.shared))
         if image.guarded:
             # The code of a guard image checks no bounds of 32-bit memories; 64-bit ones it checks.
             for i, memory in enumerate(self.memories):
@@ -248,7 +248,7 @@ def _extern_type(item) -> tuple[int | None, object]:
     if isinstance(item, Table):
         return EXTERN_TABLE, TableType(item.elem, Limits(item.size, item.maximum), item.addr)
     if isinstance(item, Memory):
-        return EXTERN_MEMORY, MemoryType(Limits(item.pages, item.maximum), item.addr)
+        return EXTERN_MEMORY, MemoryType(Limits(item.pages, item.maximum), item.addr, item.shared)
     if isinstance(item, Global):
         return EXTERN_GLOBAL, GlobalType(item.valtype, item.mutable)
     if isinstance(item, Tag):

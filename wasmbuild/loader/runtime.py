@@ -2,7 +2,8 @@
 WasmException.
 
 A `Store` owns the native Runtime struct of `contract/abi.py` that all its instances share (the
-trap landing pad, the stack limit and the host hooks for memory.grow, table.grow and host calls),
+trap landing pad, the stack limit and the host hooks for memory.grow, table.grow, host calls and
+memory.atomic.wait/notify),
 the registry of canonical type ids (so a funcref made by one image passes the `call_indirect`
 check of another), and the entry trampolines of every loaded image.
 
@@ -29,6 +30,11 @@ A Store runs wasm code on one thread at a time: its Runtime holds the trap landi
 limit of the thread inside it. A call from another thread while one is inside raises
 `StoreBusyError`; calls back into the Store from the host functions of the thread inside nest as
 usual, and different Stores run on different threads in parallel.
+
+A shared memory (threads) is one `Memory` that instances of several Stores import, so threads in
+different Stores work on it at once; it never moves, and its growth takes a lock. The wait queues
+of memory.atomic.wait/notify (and `Memory.wait`/`Memory.notify`) are per native address and
+process-wide.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ import mmap as _mmap
 import operator
 import struct
 import threading
+import weakref
 
 from ..contract.types import (EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, PAGE_SIZE, V128, FuncType,
                               type_name)
@@ -211,6 +218,9 @@ _GROW_TABLE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_uint64,
 _HOST_CALL = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p)
 _ENTRY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 EXN_COLLECT = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64)
+_WAIT = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int64,
+                         ctypes.c_int32)
+_NOTIFY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32)
 
 
 class Store:
@@ -219,8 +229,9 @@ class Store:
     def __init__(self, stack_budget: int = abi.DEFAULT_STACK_BUDGET):
         self._runtime_buf, self.runtime = _buffer(abi.RUNTIME_SIZE)
         self._hooks = (_GROW_MEMORY(self._grow_memory), _GROW_TABLE(self._grow_table),
-                       _HOST_CALL(self._host_call))
-        for offset, hook in zip((abi.RT_GROW_MEMORY, abi.RT_GROW_TABLE, abi.RT_HOST_CALL), self._hooks):
+                       _HOST_CALL(self._host_call), _WAIT(_atomic_wait), _NOTIFY(_atomic_notify))
+        for offset, hook in zip((abi.RT_GROW_MEMORY, abi.RT_GROW_TABLE, abi.RT_HOST_CALL, abi.RT_WAIT,
+                                 abi.RT_NOTIFY), self._hooks):
             _poke64(self.runtime + offset, ctypes.cast(hook, ctypes.c_void_p).value)
         _poke64(self.runtime + abi.RT_STACK_BUDGET, stack_budget)
         self._type_ids: dict[FuncType, int] = {}
@@ -275,7 +286,8 @@ class Store:
     # hooks called from native code
     def _grow_memory(self, memdef: int, delta: int) -> int:
         try:
-            return self.memories[memdef].grow(delta)
+            # A shared memory may belong to another store.
+            return (self.memories.get(memdef) or _MEMORIES[memdef]).grow(delta)
         except Exception:  # pragma: no cover - never let an exception cross into native code
             return -1
 
@@ -458,6 +470,9 @@ _MREMAP_MAYMOVE = 1
 _mremap_fn = _libc.mremap
 _mremap_fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int]
 _mremap_fn.restype = ctypes.c_void_p
+# At most this many pages (64 GiB) of address space are reserved for a 64-bit shared memory, whatever
+# its maximum: it grows in place, and memory.grow beyond the reservation fails (which wasm allows).
+_SHARED64_RESERVATION_PAGES = 1 << 20
 
 
 class Memory:
@@ -469,17 +484,28 @@ class Memory:
 
     A 64-bit memory (`addr` I64, memory64) reserves nothing beyond its current size: it is mapped
     at its size and grows with `mremap`, which may move it (its code checks every access and
-    reloads the base, see abi.py), up to `MEMORY64_LIMIT_PAGES`; it is never `guarded`."""
+    reloads the base, see abi.py), up to `MEMORY64_LIMIT_PAGES`; it is never `guarded`.
 
-    def __init__(self, store: Store, minimum: int, maximum: int | None, addr: int = I32):
+    A `shared` memory (threads) must have a maximum, and never moves, whatever its address type (a
+    64-bit one is reserved at its maximum as a 32-bit one is, but at most
+    `_SHARED64_RESERVATION_PAGES`, or as much as there is address space for): threads of other
+    stores may be using it while it grows. Growing takes a lock."""
+
+    def __init__(self, store: Store, minimum: int, maximum: int | None, addr: int = I32, shared: bool = False):
+        if shared and maximum is None:
+            raise WasmbuildError("a shared memory must have a maximum")
         self.store = store
         self.maximum = maximum
         self.addr = addr
+        self.shared = shared
+        self._grow_lock = threading.Lock()  # threads of several stores may grow a shared memory
         self.base = base = 0
         self.guarded = False
         self._def_buf, self.memdef = _buffer(abi.MEMDEF_SIZE)
         self.pages = 0
-        if addr == I64:
+        _MEMORIES[self.memdef] = self
+        self._moves = addr == I64 and not shared  # grows by mremap
+        if self._moves:
             self.limit = MEMORY64_LIMIT_PAGES if maximum is None else min(maximum, MEMORY64_LIMIT_PAGES)
             if minimum > self.limit:
                 raise WasmbuildError(f"cannot make a memory of {minimum} pages: a 64-bit memory may have at most "
@@ -491,9 +517,13 @@ class Memory:
                 raise WasmbuildError(f"cannot allocate {minimum} pages of memory")
             store.memories[self.memdef] = self
             return
-        limit = MAX_PAGES if maximum is None else min(maximum, MAX_PAGES)
-        self.limit = MAX_PAGES if maximum is None else maximum
-        if guard_pages_supported():
+        if addr == I64:
+            self.limit = min(maximum, MEMORY64_LIMIT_PAGES)
+            limit = min(self.limit, _SHARED64_RESERVATION_PAGES)
+        else:
+            limit = MAX_PAGES if maximum is None else min(maximum, MAX_PAGES)
+            self.limit = MAX_PAGES if maximum is None else maximum
+        if addr == I32 and guard_pages_supported():
             try:
                 self.reserved = abi.GUARDED_RESERVATION
                 self.base = base = _reserve(self.reserved, "a memory")
@@ -526,24 +556,25 @@ class Memory:
     def grow(self, delta: int) -> int:
         """Add `delta` pages (zeroed); the old size in pages, or -1 (and no change) if the
         maximum or the host refuses them."""
-        old = self.pages
-        new = old + delta
-        if new > self.limit:
-            return -1
-        if delta:
-            if self.addr == I64:
-                if new * PAGE_SIZE > self.reserved:
-                    moved = _mremap_fn(self.base, self.reserved, new * PAGE_SIZE, _MREMAP_MAYMOVE)
-                    if moved is None or moved == ctypes.c_void_p(-1).value:
-                        return -1
-                    self.base, self.reserved = moved, new * PAGE_SIZE
-                    _poke64(self.memdef + abi.MEM_BASE, moved)
-            elif new * PAGE_SIZE > self.reserved or \
-                    _mprotect_fn(self.base + old * PAGE_SIZE, delta * PAGE_SIZE, PROT_READ | PROT_WRITE) != 0:
+        with self._grow_lock:
+            old = self.pages
+            new = old + delta
+            if new > self.limit:
                 return -1
-            self.pages = new
-            _poke64(self.memdef + abi.MEM_SIZE, new * PAGE_SIZE)
-        return old
+            if delta:
+                if self._moves:
+                    if new * PAGE_SIZE > self.reserved:
+                        moved = _mremap_fn(self.base, self.reserved, new * PAGE_SIZE, _MREMAP_MAYMOVE)
+                        if moved is None or moved == ctypes.c_void_p(-1).value:
+                            return -1
+                        self.base, self.reserved = moved, new * PAGE_SIZE
+                        _poke64(self.memdef + abi.MEM_BASE, moved)
+                elif new * PAGE_SIZE > self.reserved or \
+                        _mprotect_fn(self.base + old * PAGE_SIZE, delta * PAGE_SIZE, PROT_READ | PROT_WRITE) != 0:
+                    return -1
+                self.pages = new
+                _poke64(self.memdef + abi.MEM_SIZE, new * PAGE_SIZE)
+            return old
 
     @property
     def size(self) -> int:
@@ -559,10 +590,115 @@ class Memory:
             raise IndexError("out of bounds memory access")
         ctypes.memmove(self.base + offset, data, len(data))
 
+    def notify(self, address: int, count: int = 0xFFFF_FFFF) -> int:
+        """What `memory.atomic.notify` does, from the host: wake up to `count` threads waiting at
+        `address`; how many were woken. IndexError out of bounds, ValueError if misaligned."""
+        return _host_result(_atomic_notify(self.memdef, self._atomic_address(address, 4), count))
+
+    def wait(self, address: int, expected: int, timeout: float | None = None, size: int = 4) -> int:
+        """What `memory.atomic.wait32` (`size` 4) or `wait64` (8) does, from the host: 1 if the
+        value at `address` is not `expected`, else wait until notified (0) or until `timeout`
+        seconds have passed (2). A wasm thread's notify wakes it, and its notify wakes wasm
+        threads. ValueError on an unshared memory or a misaligned address, IndexError out of
+        bounds."""
+        if size not in (4, 8):
+            raise ValueError("a wait is of 4 or 8 bytes")
+        ns = -1 if timeout is None else max(int(timeout * 1e9), 0)
+        return _host_result(_atomic_wait(self.memdef, self._atomic_address(address, size),
+                                         expected & ((1 << 8 * size) - 1), ns, size))
+
+    def _atomic_address(self, address: int, size: int) -> int:
+        if address < 0 or address % size:
+            raise ValueError("unaligned atomic")
+        return address
+
     def __del__(self):
         if getattr(self, "base", 0):
             _munmap_fn(self.base, self.reserved)
             self.base = 0
+
+
+def _host_result(result: int) -> int:
+    """A wait or notify hook's answer as the host API gives it (a trap as an exception)."""
+    if result == -abi.TRAP_MEMORY_OOB:
+        raise IndexError("out of bounds memory access")
+    if result == -abi.TRAP_EXPECTED_SHARED:
+        raise ValueError("expected shared memory")
+    if result < 0:
+        raise WasmbuildError(abi.TRAP_MESSAGES.get(-result, f"trap {-result}"))
+    return result
+
+
+# Every live Memory by the address of its MemoryDef, whatever its store: the hooks of one store may
+# be asked about a shared memory another store made.
+_MEMORIES: "weakref.WeakValueDictionary[int, Memory]" = weakref.WeakValueDictionary()
+
+
+# --- memory.atomic.wait and memory.atomic.notify ----------------------------------------------------
+#
+# A wait queue per native address (the memory's base plus the effective address), for the whole
+# process: instances of different stores, on different threads, may share a memory. `_WAIT_LOCK`
+# makes a wait's comparison and its joining the queue one step with respect to notify, so a notify
+# that follows the store that changed the value cannot miss a waiter that saw the old value. Each
+# waiter blocks on its own Event (releasing the GIL), woken in the order the waiters came.
+
+_WAIT_LOCK = threading.Lock()
+_WAITERS: dict[int, list[threading.Event]] = {}
+_WAIT_WOKEN, _WAIT_NOT_EQUAL, _WAIT_TIMED_OUT = 0, 1, 2
+
+
+def _atomic_wait(memdef: int, ea: int, expected: int, timeout_ns: int, size: int) -> int:
+    """The RT_WAIT hook: wait while the `size`-byte value at `ea` is `expected`, for `timeout_ns`
+    nanoseconds (negative: without limit)."""
+    try:
+        memory = _MEMORIES[memdef]
+        if ea + size > memory.size:
+            return -abi.TRAP_MEMORY_OOB
+        if not memory.shared:
+            return -abi.TRAP_EXPECTED_SHARED
+        addr = memory.base + ea
+        cell = ctypes.c_uint32 if size == 4 else ctypes.c_uint64
+        with _WAIT_LOCK:
+            if cell.from_address(addr).value != expected:
+                return _WAIT_NOT_EQUAL
+            event = threading.Event()
+            _WAITERS.setdefault(addr, []).append(event)
+        if event.wait(None if timeout_ns < 0 else timeout_ns / 1e9):
+            return _WAIT_WOKEN
+        with _WAIT_LOCK:
+            queue = _WAITERS.get(addr, [])
+            if event not in queue:  # notified between the timeout and taking the lock
+                return _WAIT_WOKEN
+            queue.remove(event)
+            if not queue:
+                del _WAITERS[addr]
+        return _WAIT_TIMED_OUT
+    except BaseException:  # noqa: BLE001 - never let an exception cross into native code
+        return -abi.TRAP_HOST
+
+
+def _atomic_notify(memdef: int, ea: int, count: int) -> int:
+    """The RT_NOTIFY hook: wake up to `count` waiters at `ea`; how many were woken."""
+    try:
+        memory = _MEMORIES[memdef]
+        if ea + 4 > memory.size:
+            return -abi.TRAP_MEMORY_OOB
+        if not memory.shared:
+            return 0  # nobody can wait on an unshared memory
+        addr = memory.base + ea
+        with _WAIT_LOCK:
+            queue = _WAITERS.get(addr)
+            if not queue:
+                return 0
+            woken = queue[:count]
+            del queue[:count]
+            if not queue:
+                del _WAITERS[addr]
+            for event in woken:
+                event.set()
+        return len(woken)
+    except BaseException:  # noqa: BLE001
+        return -abi.TRAP_HOST
 
 
 # All the tables of a store together hold at most this many elements (80 MB of 8-byte slots), and so

@@ -37,6 +37,7 @@ from .irtypes import (F32T, F64T, FLOAT_PREDICATES, I1, I8, I16, I32T, I64T, INT
                       result_type, wasm_function_type, zero_value)
 from .refs import References, scan_references
 from . import memory
+from .atomics import ATOMICS_DISPATCH
 from .simd import SIMD_DISPATCH
 from . import exceptions
 from .exceptions import EH_DISPATCH
@@ -433,8 +434,10 @@ class _Translator:
                     continue
             handler = dispatch.get(op)
             if op >= ops.FD and self.info.options.big_endian:
-                raise UnsupportedError(f"SIMD instruction {ops.name(op)} is not supported on big-endian "
-                                       f"targets yet (v128 lane order)", offset=_offset)
+                what = "atomic instruction" if op >= ops.FE else "SIMD instruction"
+                why = "byte-swapped read-modify-write" if op >= ops.FE else "v128 lane order"
+                raise UnsupportedError(f"{what} {ops.name(op)} is not supported on big-endian "
+                                       f"targets yet ({why})", offset=_offset)
             if handler is None:
                 raise UnsupportedError(f"instruction {ops.name(op)} is not supported yet", offset=_offset)
             if op in _TAIL_CALLS and self.has_regions:
@@ -1072,7 +1075,7 @@ def _build_dispatch() -> dict:
         for op in table:
             assert op not in d, ops.name(op)
             d[op] = handler
-    for table in (memory.MEMORY_DISPATCH, SIMD_DISPATCH, EH_DISPATCH):
+    for table in (memory.MEMORY_DISPATCH, SIMD_DISPATCH, ATOMICS_DISPATCH, EH_DISPATCH):
         assert not table.keys() & d.keys()
         d.update(table)
     return d
