@@ -15,20 +15,22 @@ from typing import NamedTuple
 # Value types, by their binary encoding.
 I32, I64, F32, F64, V128 = 0x7F, 0x7E, 0x7D, 0x7C, 0x7B
 FUNCREF, EXTERNREF = 0x70, 0x6F
+EXNREF = 0x69  # exception handling: the nullable exnref shorthand
 NUM_TYPES = frozenset((I32, I64, F32, F64))
 VEC_TYPES = frozenset((V128,))
-REF_TYPES = frozenset((FUNCREF, EXTERNREF))
+REF_TYPES = frozenset((FUNCREF, EXTERNREF, EXNREF))
 VAL_TYPES = NUM_TYPES | VEC_TYPES | REF_TYPES
 
 # The block type of a block without parameters or results (others are a value type or a type index).
 EMPTY_BLOCK_TYPE = 0x40
 
 VALTYPE_NAMES = {I32: "i32", I64: "i64", F32: "f32", F64: "f64", V128: "v128",
-                 FUNCREF: "funcref", EXTERNREF: "externref"}
+                 FUNCREF: "funcref", EXTERNREF: "externref", EXNREF: "exnref"}
 
 # External kinds, by their binary encoding in imports and exports.
 EXTERN_FUNC, EXTERN_TABLE, EXTERN_MEMORY, EXTERN_GLOBAL = 0, 1, 2, 3
-EXTERN_NAMES = ("func", "table", "memory", "global")
+EXTERN_TAG = 4  # exception handling: an exception tag (its type is a function type index)
+EXTERN_NAMES = ("func", "table", "memory", "global", "tag")
 
 PAGE_SIZE = 65536
 MAX_PAGES = 65536
@@ -64,6 +66,7 @@ class TableType(NamedTuple):
 class MemoryType(NamedTuple):
     limits: Limits
     addr: int = I32  # the address type: I32, or I64 for a 64-bit memory (memory64)
+    shared: bool = False  # a shared memory (threads): has a maximum, may be used by several threads
 
 
 class GlobalType(NamedTuple):
@@ -79,7 +82,7 @@ def parse_type(name: str) -> int:
     return _TYPES_BY_NAME[name]
 
 
-_SIG_LETTERS = {I32: "i", I64: "I", F32: "f", F64: "F", V128: "v", FUNCREF: "r", EXTERNREF: "x"}
+_SIG_LETTERS = {I32: "i", I64: "I", F32: "f", F64: "F", V128: "v", FUNCREF: "r", EXTERNREF: "x", EXNREF: "e"}
 _TYPES_BY_LETTER = {letter: t for t, letter in _SIG_LETTERS.items()}
 
 
