@@ -3,13 +3,15 @@
 Takes `--count N` seeds (default 200) from `--start SEED` (default 0), built at `-O LEVEL` (default 2)
 in `-j J` worker processes (default 1), each seed allowed `--timeout` seconds (default 120). The
 machinery is `wasmbuild.testing.difffuzz` (shared with tests/test_difffuzz.py): smith's module of
-the seed, every exported function called with fixed arguments in both engines, results, traps,
-globals, memories and tables compared.
+the seed (its profile, "wasm2" or "wasm3", by the seed: `difffuzz.profile`), every exported function
+called with fixed arguments in both engines, results, traps, uncaught exceptions, globals, memories
+and tables compared.
 
 Gives, on stdout: a line for each seed that did not match (mismatch, crash or timeout: the seed,
 the call with its arguments and what differed, both observations) with its module saved as
 `bench/out/difffuzz/seed-<SEED>-O<LEVEL>.wasm` (and a `.txt` beside it); then the figures: modules,
-compared, matches, mismatches, crashes, timeouts, calls (by outcome), skipped by reason, seconds.
+compared, matches, mismatches, crashes, timeouts, calls (by outcome), the statuses by profile,
+skipped by reason, seconds.
 Exits 1 if anything did not match. A seed is run again on its own with
 `--start SEED --count 1 -O LEVEL`. Progress goes to stderr every 100 modules.
 
@@ -62,10 +64,12 @@ def main(argv=None) -> int:
 
     began = time.perf_counter()
     statuses, skipped, outcomes = collections.Counter(), collections.Counter(), collections.Counter()
+    by_profile = collections.defaultdict(collections.Counter)
     calls = wrapped_calls = unnamed_traps = 0
     seeds = range(args.start, args.start + args.count)
     for done, result in enumerate(difffuzz.run_seeds(seeds, args.opt_level, args.jobs, args.timeout), 1):
         statuses[result.status] += 1
+        by_profile[result.profile or difffuzz.profile(result.seed)][result.status] += 1
         calls += result.calls
         wrapped_calls += result.wrapped_calls
         unnamed_traps += result.unnamed_traps
@@ -90,6 +94,8 @@ def main(argv=None) -> int:
     by_outcome = ", ".join(f"{kind} {n}" for kind, n in outcomes.most_common())
     print(f"calls              {calls} ({wrapped_calls} through the v128 wrapper; {by_outcome})")
     print(f"unnamed trap kinds {unnamed_traps} (traps in both engines whose kind one did not name: not compared)")
+    for name in sorted(by_profile):
+        print(f"  profile {name:10} {', '.join(f'{s} {n}' for s, n in sorted(by_profile[name].items()))}")
     print(f"skipped            {statuses['skipped']}")
     for reason, n in skipped.most_common():
         print(f"  {reason:40} {n}")

@@ -36,6 +36,7 @@ the module it compiled itself.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
@@ -51,8 +52,9 @@ from typing import Callable, Iterable, Iterator
 
 from ..binary import decode_module
 from ..contract import abi
-from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, I64, V128, parse_type,
-                              type_name)
+from ..contract import opcodes as ops
+from ..contract.types import (EXNREF, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, I32, I64,
+                              parse_type, type_name)
 from ..loader.runtime import to_bits
 from ..wat import find_wasm_tools
 from . import gen
@@ -69,28 +71,51 @@ SMITH_FLAGS = [
     "--canonicalize-nans", "true",
     "--export-everything", "true",
     "--max-imports", "0",
-    # Nothing past WebAssembly 2.0 (which has SIMD, reference types, bulk memory, multi-value,
-    # several tables, sign extension and saturating conversions: smith's defaults for those stay).
-    "--exceptions-enabled", "false", "--tail-call-enabled", "false", "--memory64-enabled", "false",
-    "--gc-enabled", "false", "--threads-enabled", "false", "--shared-everything-threads-enabled", "false",
-    "--relaxed-simd-enabled", "false", "--extended-const-enabled", "false",
+    # Never: proposals wasmbuild does not implement, and relaxed SIMD (its results are each engine's
+    # own choice, wasmbuild's are not wasmtime's).
+    "--gc-enabled", "false", "--shared-everything-threads-enabled", "false",
+    "--relaxed-simd-enabled", "false",
     "--custom-page-sizes-enabled", "false", "--wide-arithmetic-enabled", "false",
     "--custom-descriptors-enabled", "false", "--compact-imports-enabled", "false",
-    "--max-memories", "1",
     # Bounded sizes: a module builds in well under a second; memories and tables stay small.
     "--min-types", "2", "--max-types", "30", "--min-funcs", "5", "--max-funcs", "20", "--min-memories", "1",
     "--max-instructions", "150", "--max-globals", "20", "--max-tables", "2",
     "--max-data-segments", "10", "--max-element-segments", "10", "--max-elements", "20",
     "--memory-max-size-required", "true", "--max-memory32-bytes", str(16 * 65536),
+    "--max-memory64-bytes", str(16 * 65536),
     "--table-max-size-required", "true", "--max-table-elements", "200",
 ]
+# Tail calls (return_call, return_call_indirect) in the "wasm3" profile: off until wasmbuild
+# compiles them (it rejects return_call as an illegal opcode today); then True.
+WASM3_TAIL_CALLS = False
+# The profiles, by name: smith's flags for the proposals beyond 2.0, and the features
+# `wasm-tools validate` checks the module against. "wasm2" has nothing past WebAssembly 2.0 (which
+# has SIMD, reference types, bulk memory, multi-value, several tables, sign extension and saturating
+# conversions: smith's defaults for those stay); "wasm3" has the 3.0 proposals wasmbuild implements.
+PROFILES = {
+    "wasm2": ([
+        "--exceptions-enabled", "false", "--tail-call-enabled", "false", "--memory64-enabled", "false",
+        "--threads-enabled", "false", "--extended-const-enabled", "false", "--max-memories", "1",
+    ], "wasm2"),
+    "wasm3": ([
+        "--exceptions-enabled", "true", "--tail-call-enabled", str(WASM3_TAIL_CALLS).lower(),
+        "--memory64-enabled", "true", "--threads-enabled", "true", "--extended-const-enabled", "true",
+        "--max-memories", "3",
+    ], "wasm2,exceptions,multi-memory,memory64,extended-const,threads" + (",tail-call" * WASM3_TAIL_CALLS)),
+}
 # Even seeds: smith guards what would trap (a load out of bounds gives 0, ...), so that calls run
 # further; odd seeds: traps are allowed, and compared.
 TRAP_AVOIDING_FLAGS = ["--disallow-traps", "true"]
 
 
+def profile(seed: int) -> str:
+    """The profile of `seed`: "wasm3" when `seed // 2` is odd, "wasm2" when it is even (so both
+    profiles have seeds that avoid traps and seeds that do not)."""
+    return "wasm3" if (seed // 2) % 2 else "wasm2"
+
+
 def smith_flags(seed: int) -> list[str]:
-    return SMITH_FLAGS + (TRAP_AVOIDING_FLAGS if seed % 2 == 0 else [])
+    return SMITH_FLAGS + PROFILES[profile(seed)][0] + (TRAP_AVOIDING_FLAGS if seed % 2 == 0 else [])
 
 
 class ToolMissing(RuntimeError):
@@ -137,9 +162,10 @@ def smith_module(seed: int) -> bytes | None:
         parsed = _wasm_tools(["parse", "-", "-o", out], text.encode())
         if parsed.returncode != 0:
             raise RuntimeError(f"seed {seed}: wasm-tools parse: {parsed.stderr.decode(errors='replace')}")
-        valid = _wasm_tools(["validate", "--features", "wasm2", out])
+        features = PROFILES[profile(seed)][1]
+        valid = _wasm_tools(["validate", "--features", features, out])
         if valid.returncode != 0:
-            raise RuntimeError(f"seed {seed}: smith made a module past WebAssembly 2.0 (see SMITH_FLAGS): "
+            raise RuntimeError(f"seed {seed}: smith made a module past its profile, {features} (see PROFILES): "
                                f"{valid.stderr.decode(errors='replace').strip()}")
         with open(out, "rb") as f:
             return f.read()
@@ -151,27 +177,39 @@ def smith_module(seed: int) -> bytes | None:
 
 @dataclass
 class Interface:
-    """The exports of a module by kind, with value types by name ("i32", "v128", "funcref", ...)."""
+    """The exports of a module by kind, with value types by name ("i32", "v128", "funcref", ...).
+    Exported tags are not listed (nothing of theirs is observed)."""
     functions: dict[str, tuple[tuple, tuple]]  # name -> (params, results)
     globals: dict[str, tuple[str, bool]]  # name -> (type, mutable)
     memories: list[str]
-    tables: list[str]
+    tables: dict[str, tuple[str, str]]  # name -> (element type, address type: "i32" or "i64")
 
     @property
     def wrapped_functions(self) -> dict[str, tuple[tuple, tuple]]:
-        """The functions with v128 in their type (called through `v128_wrapper`)."""
-        return {n: sig for n, sig in self.functions.items() if "v128" in sig[0] + sig[1]}
+        """The functions with v128 or exnref in their type (called through `v128_wrapper`)."""
+        return {n: sig for n, sig in self.functions.items() if WRAPPED_TYPES & set(sig[0] + sig[1])}
 
     @property
-    def wrapped_globals(self) -> dict[str, bool]:
-        """The v128 globals (read through `v128_wrapper`): name -> mutable."""
-        return {n: mutable for n, (t, mutable) in self.globals.items() if t == "v128"}
+    def wrapped_globals(self) -> dict[str, tuple[str, bool]]:
+        """The v128 and exnref globals (read through `v128_wrapper`): name -> (type, mutable)."""
+        return {n: tm for n, tm in self.globals.items() if tm[0] in WRAPPED_TYPES}
+
+    @property
+    def wrapped_tables(self) -> dict[str, tuple[str, str]]:
+        """The exnref tables (read through `v128_wrapper`): name -> (element type, address type)."""
+        return {n: ta for n, ta in self.tables.items() if ta[0] in WRAPPED_TYPES}
+
+
+# Types wasmtime's Python API cannot pass or read: a v128 goes through the wrapper as two i64
+# halves; an exnref parameter is a null the wrapper passes, an exnref result or global or table
+# element an i32 that is 1 where it is not null (only the null pattern is compared).
+WRAPPED_TYPES = frozenset(("v128", "exnref"))
 
 
 def interface(data: bytes) -> Interface:
     """The exports of a module without imports (see the module docstring on the decoder)."""
     module = decode_module(data)
-    result = Interface({}, {}, [], [])
+    result = Interface({}, {}, [], {})
     for export in module.exports:
         if export.kind == EXTERN_FUNC:
             ft = module.types[module.func_type_indices[export.index]]
@@ -182,7 +220,8 @@ def interface(data: bytes) -> Interface:
         elif export.kind == EXTERN_MEMORY:
             result.memories.append(export.name)
         elif export.kind == EXTERN_TABLE:
-            result.tables.append(export.name)
+            tt = module.tables[export.index]
+            result.tables[export.name] = (type_name(tt.elem), type_name(tt.addr))
     return result
 
 
@@ -201,17 +240,18 @@ ARGUMENTS = {
 
 def argument(t: str, arg_set: int, position: int):
     """The fixed argument of type `t` at `position` in call number `arg_set` (references: null)."""
-    if t in ("funcref", "externref"):
+    if t in ("funcref", "externref", "exnref"):
         return None
     pool = ARGUMENTS[t]
     return pool[(arg_set * 7 + position * 3) % len(pool)]
 
 
-def split_v128(types) -> list[str]:
-    """Value types with each v128 as two i64 halves (low, high), as the wrapper passes them."""
+def split_v128(types, results: bool = False) -> list[str]:
+    """Value types as the wrapper passes them: each v128 as two i64 halves (low, high); an exnref
+    parameter as nothing (the wrapper passes null), an exnref result as an i32 (1: not null)."""
     out = []
     for t in types:
-        out += ["i64", "i64"] if t == "v128" else [t]
+        out += ["i64", "i64"] if t == "v128" else (["i32"] if results else []) if t == "exnref" else [t]
     return out
 
 
@@ -224,7 +264,7 @@ class Call:
 
     @property
     def wrapped(self) -> bool:
-        return "v128" in self.params + self.results
+        return bool(WRAPPED_TYPES & set(self.params + self.results))
 
     def __str__(self) -> str:
         return f"{self.export!r}({', '.join(repr(a) for a in self.args)})"
@@ -259,7 +299,8 @@ def normal_value(t: str, bits) -> object:
 
 
 def join_v128(types, passed_bits: list[int]) -> list:
-    """Normal values of `types` from the bits passed for them (a v128 as two i64 halves, low first)."""
+    """Normal values of `types` from the bits passed for them (a v128 as two i64 halves, low first;
+    an exnref from the wrapper as 1 for not null, from wasmbuild itself as the reference)."""
     out, i = [], 0
     for t in types:
         if t == "v128":
@@ -273,7 +314,8 @@ def join_v128(types, passed_bits: list[int]) -> list:
 
 @dataclass
 class Observation:
-    """After instantiation or a call. `outcome`: ["ok", [normal values]] or ["trap", kind or None];
+    """After instantiation or a call. `outcome`: ["ok", [normal values]], ["trap", kind or None] or
+    ["exception", None] (an uncaught wasm exception: the kind of outcome is compared, not its tag);
     `globals`: {name: normal value}; `memories`: {name: [bytes, sha256 prefix]}; `tables`: {name:
     [size, sha256 prefix of the null pattern]}."""
     outcome: list
@@ -283,6 +325,8 @@ class Observation:
 
 
 STACK_EXHAUSTED = "call stack exhausted"
+# How the message of the `wasmtime.Trap` (with no trap code) of an uncaught wasm exception ends.
+WASMTIME_UNCAUGHT_EXCEPTION = "thrown Wasm exception"
 # Trap kinds in the spec's wording (that of wasmbuild's messages). wasmtime does not tell a
 # call_indirect past the table's end ("undefined element") from other table accesses out of bounds.
 WASMTIME_TRAP_KINDS = {
@@ -349,15 +393,22 @@ def _codes(types) -> list[int]:
     return [parse_type(t) for t in types]
 
 
-def v128_wrapper(functions: dict[str, tuple[tuple, tuple]], globals_: dict[str, bool]) -> bytes:
-    """A module importing from `WRAPPED_NAMESPACE` the `functions` ({name: (params, results)}) and the
-    v128 globals ({name: mutable}), and exporting under the same names a function for each that
-    passes every v128 as two i64 halves (`split_v128`), and a getter of each global's halves."""
+def v128_wrapper(functions: dict[str, tuple[tuple, tuple]], globals_: dict[str, tuple[str, bool]],
+                 tables: dict[str, tuple[str, str]] | None = None) -> bytes:
+    """A module importing from `WRAPPED_NAMESPACE` the `functions` ({name: (params, results)}), the
+    v128 and exnref globals ({name: (type, mutable)}) and the exnref tables ({name: (element type,
+    address type)}), and exporting under the same names a function for each function that passes
+    every v128 as two i64 halves and every exnref as `split_v128` says, a getter of each global
+    (a v128's halves, an exnref's not-null flag), and for each table a function of an index giving
+    the not-null flag of that element."""
     m = gen.ModuleBuilder()
     for name, (params, results) in functions.items():
         m.import_func(WRAPPED_NAMESPACE, name, _codes(params), _codes(results))
-    for name, mutable in globals_.items():
-        m.import_global(WRAPPED_NAMESPACE, name, V128, mutable)
+    for name, (t, mutable) in globals_.items():
+        m.import_global(WRAPPED_NAMESPACE, name, parse_type(t), mutable)
+    tables = tables or {}
+    for name, (elem, addr) in tables.items():
+        m.import_table(WRAPPED_NAMESPACE, name, parse_type(elem), addr64=addr == "i64")
     for index, (name, (params, results)) in enumerate(functions.items()):
         body, local = b"", 0
         for t in params:
@@ -365,6 +416,8 @@ def v128_wrapper(functions: dict[str, tuple[tuple, tuple]], globals_: dict[str, 
                 body += (gen.local_get(local) + _I64X2_SPLAT + gen.local_get(local + 1)
                          + _I64X2_REPLACE_LANE + b"\x01")
                 local += 2
+            elif t == "exnref":
+                body += gen.ref_null(EXNREF)
             else:
                 body += gen.local_get(local)
                 local += 1
@@ -374,12 +427,25 @@ def v128_wrapper(functions: dict[str, tuple[tuple, tuple]], globals_: dict[str, 
         for slot in reversed(slots):
             body += gen.local_set(slot)
         for t, slot in zip(results, slots):
-            body += _v128_halves(gen.local_get(slot)) if t == "v128" else gen.local_get(slot)
-        m.func(_codes(split_v128(params)), _codes(split_v128(results)), body + gen.END,
+            body += _passed(t, gen.local_get(slot))
+        m.func(_codes(split_v128(params)), _codes(split_v128(results, results=True)), body + gen.END,
                locals_=[(1, code) for code in _codes(results)], export=name)
-    for index, name in enumerate(globals_):
-        m.func([], [I64, I64], _v128_halves(gen.global_get(index)) + gen.END, export=name)
+    for index, (name, (t, _mutable)) in enumerate(globals_.items()):
+        m.func([], _codes(split_v128([t], results=True)), _passed(t, gen.global_get(index)) + gen.END, export=name)
+    for index, (name, (_elem, addr)) in enumerate(tables.items()):
+        get = gen.local_get(0) + bytes([ops.TABLE_GET]) + gen.uleb(index)
+        m.func([parse_type(addr)], [I32], _not_null(get) + gen.END, export=name)
     return m.build()
+
+
+def _passed(t: str, get: bytes) -> bytes:
+    """Code pushing the value that `get` pushes as the wrapper passes it out (`split_v128`)."""
+    return _v128_halves(get) if t == "v128" else _not_null(get) if t == "exnref" else get
+
+
+def _not_null(get: bytes) -> bytes:
+    """Code pushing 1 if the reference that `get` pushes is not null, else 0."""
+    return get + gen.OP["ref.is_null"] + gen.OP["i32.eqz"]
 
 
 def _v128_halves(get: bytes) -> bytes:
@@ -417,12 +483,16 @@ _engine = None
 
 
 def wasmtime_engine():
-    """The one wasmtime Engine of this process (fuel metering on, everything else as it comes)."""
+    """The one wasmtime Engine of this process: fuel metering on, the 3.0 proposals of the "wasm3"
+    profile on (a "wasm2" module was validated as 2.0 already), everything else as it comes."""
     global _engine
     if _engine is None:
         wasmtime = _wasmtime()
         config = wasmtime.Config()
         config.consume_fuel = True
+        config.wasm_exceptions = config.wasm_multi_memory = config.wasm_memory64 = True
+        config.wasm_threads = config.shared_memory = True
+        config.wasm_tail_call = WASM3_TAIL_CALLS
         _engine = wasmtime.Engine(config)
     return _engine
 
@@ -441,8 +511,9 @@ class WasmtimeRun:
         except wasmtime.Trap as trap:
             self.instantiation = Observation(self._trap(trap))
             return
-        if iface.wrapped_functions or iface.wrapped_globals:
-            wrapper = wasmtime.Module(wasmtime_engine(), v128_wrapper(iface.wrapped_functions, iface.wrapped_globals))
+        if iface.wrapped_functions or iface.wrapped_globals or iface.wrapped_tables:
+            wrapper = wasmtime.Module(wasmtime_engine(), v128_wrapper(iface.wrapped_functions, iface.wrapped_globals,
+                                                                       iface.wrapped_tables))
             imports = [self.exports[imp.name] for imp in wrapper.imports]
             self.wrapper = wasmtime.Instance(self.store, wrapper, imports).exports(self.store)
         self.instantiation = self.observe(["ok", []])
@@ -450,6 +521,8 @@ class WasmtimeRun:
     def _trap(self, trap) -> list:
         if trap.trap_code is not None and trap.trap_code.name == "OUT_OF_FUEL":
             raise Skip("wasmtime ran out of fuel")
+        if trap.trap_code is None and trap.message.rstrip().endswith(WASMTIME_UNCAUGHT_EXCEPTION):
+            return ["exception", None]
         return ["trap", wasmtime_trap_kind(trap)]
 
     def call(self, call: Call) -> Observation:
@@ -460,7 +533,7 @@ class WasmtimeRun:
             results = func(self.store, *call.args)
         except self.wasmtime.Trap as trap:
             return self.observe(self._trap(trap))
-        passed = split_v128(call.results)
+        passed = split_v128(call.results, results=True)
         results = list(results) if len(passed) > 1 else [results] if passed else []
         return self.observe(["ok", join_v128(call.results, [self._bits(t, v) for t, v in zip(passed, results)])])
 
@@ -469,23 +542,32 @@ class WasmtimeRun:
         (tables and globals give a null as a `Val` holding None)."""
         if t in ("funcref", "externref"):
             return value.value if isinstance(value, self.wasmtime.Val) else value
+        if t == "exnref":  # from the wrapper: 1 where not null
+            return value
         return to_bits(parse_type(t), value)
 
     def observe(self, outcome: list) -> Observation:
         obs = Observation(outcome)
         for name, (t, _mutable) in self.iface.globals.items():
-            if t == "v128":
-                obs.globals[name] = join_v128([t], list(self.wrapper[name](self.store)))[0]
+            if t in WRAPPED_TYPES:
+                value = self.wrapper[name](self.store)
+                obs.globals[name] = join_v128([t], list(value) if t == "v128" else [value])[0]
             else:
                 obs.globals[name] = normal_value(t, self._bits(t, self.exports[name].value(self.store)))
         for name in self.iface.memories:
             memory = self.exports[name]
-            data = bytes(memory.read(self.store, 0, memory.data_len(self.store)))
+            if isinstance(memory, self.wasmtime.SharedMemory):  # no read(): its bytes where they are
+                data = ctypes.string_at(memory.data_ptr(), memory.data_len())
+            else:
+                data = bytes(memory.read(self.store, 0, memory.data_len(self.store)))
             obs.memories[name] = [len(data), _digest(data)]
-        for name in self.iface.tables:
+        for name, (elem, _addr) in self.iface.tables.items():
             table = self.exports[name]
             size = table.size(self.store)
-            pattern = bytes(self._bits("funcref", table.get(self.store, i)) is not None for i in range(size))
+            if elem in WRAPPED_TYPES:
+                pattern = bytes(self.wrapper[name](self.store, i) for i in range(size))
+            else:
+                pattern = bytes(self._bits("funcref", table.get(self.store, i)) is not None for i in range(size))
             obs.tables[name] = [size, _digest(pattern)]
         return obs
 
@@ -496,8 +578,8 @@ class WasmbuildRun:
 
     def __init__(self, data: bytes, iface: Interface, opt_level: int, workdir: str):
         import wasmbuild
-        from wasmbuild.loader.runtime import Store, Trap
-        self.Trap, self.iface = Trap, iface
+        from wasmbuild.loader.runtime import Store, Trap, WasmException
+        self.Trap, self.WasmException, self.iface = Trap, WasmException, iface
         store = Store()
         self.exports = self.wrapper = None
         try:
@@ -505,9 +587,14 @@ class WasmbuildRun:
         except Trap as trap:
             self.instantiation = Observation(["trap", wasmbuild_trap_kind(trap.code)])
             return
-        if iface.wrapped_functions or iface.wrapped_globals:
-            wrapped = {name: self.exports[name] for name in [*iface.wrapped_functions, *iface.wrapped_globals]}
-            image = _build(v128_wrapper(iface.wrapped_functions, iface.wrapped_globals), opt_level, workdir, "wrapper")
+        except WasmException:
+            self.instantiation = Observation(["exception", None])
+            return
+        if iface.wrapped_functions or iface.wrapped_globals or iface.wrapped_tables:
+            wrapped = {name: self.exports[name]
+                       for name in [*iface.wrapped_functions, *iface.wrapped_globals, *iface.wrapped_tables]}
+            wrapper = v128_wrapper(iface.wrapped_functions, iface.wrapped_globals, iface.wrapped_tables)
+            image = _build(wrapper, opt_level, workdir, "wrapper")
             self.wrapper = wasmbuild.load(image, {WRAPPED_NAMESPACE: wrapped}, store=store).exports
         self.instantiation = self.observe(["ok", []])
 
@@ -519,6 +606,8 @@ class WasmbuildRun:
             results = func.call_bits(bits)
         except self.Trap as trap:
             return self.observe(["trap", wasmbuild_trap_kind(trap.code)])
+        except self.WasmException:
+            return self.observe(["exception", None])
         return self.observe(["ok", join_v128(call.results, results)])
 
     def observe(self, outcome: list) -> Observation:
@@ -568,12 +657,13 @@ class SeedResult:
     calls: int = 0  # calls compared (instantiation not counted)
     wrapped_calls: int = 0  # of those, through the v128 wrapper
     unnamed_traps: int = 0  # of those, traps in both whose kind one engine did not name (not compared)
-    outcomes: dict = field(default_factory=dict)  # of the calls compared: "ok" or "trap: <kind>" -> count
+    outcomes: dict = field(default_factory=dict)  # of the calls compared: "ok", "exception" or "trap: <kind>" -> count
     functions: int = 0  # exported functions
     seconds: float = 0.0
+    profile: str = ""  # the seed's profile ("wasm2" or "wasm3", see PROFILES)
 
     def describe(self) -> str:
-        head = f"seed {self.seed} -O{self.opt_level}: {self.status}" + (f": {self.reason}" if self.reason else "")
+        head = f"seed {self.seed} ({self.profile}) -O{self.opt_level}: {self.status}" + (f": {self.reason}" if self.reason else "")
         return head + (f"\n  {self.detail}" if self.detail else "")
 
 
@@ -583,7 +673,7 @@ def check_seed(seed: int, opt_level: int, workdir: str | None = None,
     module docstring). `step` is told each step as it begins (the worker logs them, so that a crash
     says where it happened)."""
     began = time.perf_counter()
-    result = SeedResult(seed, opt_level, "match")
+    result = SeedResult(seed, opt_level, "match", profile=profile(seed))
     try:
         with tempfile.TemporaryDirectory(prefix="difffuzz-", dir=workdir) as tmp:
             _compare(seed, opt_level, tmp, result, step or (lambda text: None))
@@ -635,7 +725,7 @@ def _compare(seed: int, opt_level: int, tmp: str, result: SeedResult, step: Call
                 return mismatch(f"{what}: wasmbuild raised {type(e).__name__}: {e}")
             result.calls += 1
             result.wrapped_calls += call.wrapped
-            outcome = "ok" if ours_obs.outcome[0] == "ok" else f"trap: {ours_obs.outcome[1]}"
+            outcome = ours_obs.outcome[0] if ours_obs.outcome[0] != "trap" else f"trap: {ours_obs.outcome[1]}"
             result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
         if reference_obs.outcome[0] == ours_obs.outcome[0] == "trap" and None in (
                 reference_obs.outcome[1], ours_obs.outcome[1]):
@@ -649,7 +739,7 @@ def _compare(seed: int, opt_level: int, tmp: str, result: SeedResult, step: Call
         if diff:
             return mismatch(f"{what}: {diff}", f"wasmtime:  {json.dumps(asdict(reference_obs))}\n"
                                                f"  wasmbuild: {json.dumps(asdict(ours_obs))}")
-        if index == 0 and reference_obs.outcome[0] == "trap":
+        if index == 0 and reference_obs.outcome[0] != "ok":
             return  # neither instantiated, alike: nothing to call
 
 
@@ -766,7 +856,7 @@ def _worker_main(opt_level: int, workdir: str | None) -> None:
             result = check_seed(seed, opt_level, workdir, step)
         except Exception:  # noqa: BLE001 - anything else is a finding too, reported with its seed
             result = SeedResult(seed, opt_level, "mismatch", "exception in the comparison",
-                                traceback.format_exc().strip())
+                                traceback.format_exc().strip(), profile=profile(seed))
         sys.stdout.write(json.dumps(asdict(result)) + "\n")
         sys.stdout.flush()
 

@@ -77,10 +77,10 @@ def custom_section(section_name: str | bytes, payload: bytes) -> bytes:
     return section(0, name(section_name) + payload)
 
 
-def limits(minimum: int, maximum: int | None = None) -> bytes:
-    if maximum is None:
-        return b"\x00" + uleb(minimum)
-    return b"\x01" + uleb(minimum) + uleb(maximum)
+def limits(minimum: int, maximum: int | None = None, addr64: bool = False) -> bytes:
+    """Limits; `addr64`: of a 64-bit memory or table (memory64's flag 0x04)."""
+    flags = (0 if maximum is None else 1) | (4 if addr64 else 0)
+    return bytes([flags]) + uleb(minimum) + (b"" if maximum is None else uleb(maximum))
 
 
 def functype(params, results) -> bytes:
@@ -266,8 +266,8 @@ class ModuleBuilder:
         assert not self._funcs, "imports come before defined functions"
         return self._import(module, field, 0, uleb(self.type(params, results)))
 
-    def import_table(self, module: str, field: str, elem=FUNCREF, minimum=0, maximum=None) -> int:
-        return self._import(module, field, 1, bytes([elem]) + limits(minimum, maximum))
+    def import_table(self, module: str, field: str, elem=FUNCREF, minimum=0, maximum=None, addr64=False) -> int:
+        return self._import(module, field, 1, bytes([elem]) + limits(minimum, maximum, addr64))
 
     def import_memory(self, module: str, field: str, minimum=0, maximum=None) -> int:
         return self._import(module, field, 2, limits(minimum, maximum))
