@@ -2,17 +2,19 @@
 
 Takes the fixed seeds of `SEEDS` (some at -O2, some at -O0) and runs each through
 `wasmbuild.testing.difffuzz.run_seeds` in two worker processes (a crash or a hang of one module is a
-failed test, not the end of the session): smith's module of the seed (WebAssembly 2.0 only, no
+failed test, not the end of the session): smith's module of the seed (of the seed's profile: half
+the seeds WebAssembly 2.0 only, half with the 3.0 proposals of `difffuzz.PROFILES["wasm3"]`; no
 imports, everything exported, NaNs canonicalized, terminating), every exported function called
-three times with fixed arguments in wasmtime and in wasmbuild.
+three times with fixed arguments in wasmtime and in wasmbuild. The 3.0 parts on a module written
+for them: tests/test_difffuzz_wasm3.py.
 
 Gives pass/fail on:
 - each seed: results, traps (and their kinds where both engines name one), exported globals and
   a hash of exported memories and tables' null patterns equal after instantiation and after every
   call; a seed difffuzz must skip (smith found no module, wasmtime rejects it or meets one of its
   limits) is reported as skipped with the reason;
-- the run as a whole: skips are few (counted and reported), and the calls compared both return and
-  trap, through the v128 wrapper too, so the test is not a weak one;
+- the run as a whole: skips are few (counted and reported), both profiles are compared, and the
+  calls compared both return and trap, through the v128 wrapper too, so the test is not a weak one;
 - the comparison itself (`difference`): one flipped bit, another trap kind, a different global,
   memory or table is a difference; NaNs of any sign and payload, and a trap kind one engine
   does not name, are not;
@@ -65,6 +67,7 @@ def test_the_seeds_compare_enough(results):
     assert len(results) == len(SEEDS)
     skipped = collections.Counter(r.reason for r in results.values() if r.status == "skipped")
     compared = [r for r in results.values() if r.status != "skipped"]
+    assert {r.profile for r in compared} == {"wasm2", "wasm3"}, "both profiles compared"
     assert sum(skipped.values()) <= len(SEEDS) // 10, f"too many seeds skipped: {dict(skipped)}"
     outcomes = collections.Counter()
     for r in compared:

@@ -4,20 +4,27 @@ Takes a seed (an int) and an optimisation level; gives what happened when the mo
 in both engines. The parts, used by tests/test_difffuzz.py and bench/difffuzz.py:
 
 - `smith_module(seed)`: the module `wasm-tools smith` makes from the seed's input bytes (`smith_input`)
-  with `smith_flags(seed)`: WebAssembly 2.0 features only (checked with `wasm-tools validate
-  --features wasm2`), no imports, everything exported, NaNs canonicalized, bounded sizes, traps
-  avoided for even seeds and allowed for odd ones, and smith's fuel global (which makes every loop
-  and call terminate) exported as `FUEL_EXPORT`; None when smith finds no module for the input.
+  with `smith_flags(seed)`: the features of the seed's profile (`profile(seed)`, `PROFILES`: "wasm2",
+  WebAssembly 2.0 only, for even `seed // 2`; "wasm3" for odd, adding exception handling, multiple
+  and 64-bit memories, extended constants and threads, tail calls once `WASM3_TAIL_CALLS` is on;
+  checked with `wasm-tools validate --features` of the profile), no imports, everything exported,
+  NaNs canonicalized, bounded sizes, traps avoided for even seeds and allowed for odd ones, and
+  smith's fuel global (which makes every loop and call terminate) exported as `FUEL_EXPORT`; None
+  when smith finds no module for the input.
 - `interface(data)` and `call_plan(interface)`: the exports, and the calls made in order: every
   exported function `ARG_SETS` times with fixed arguments (`argument`).
 - `WasmtimeRun` and `WasmbuildRun`: the module instantiated in one engine; `.instantiation` and
   `.call(call)` give an `Observation` (the result or trap, every exported global, a hash of every
   exported memory, the size and null pattern of every exported table). Smith's fuel is reset to
-  `FUEL` before each call. A function or global with v128 in its type, which wasmtime's Python API
-  cannot handle, is reached through `v128_wrapper`, a module built and linked alike in both
-  engines that passes each v128 as two i64 halves.
+  `FUEL` before each call. A function, global or table with v128 or exnref in its type, which
+  wasmtime's Python API cannot handle, is reached through `v128_wrapper`, a module built and linked
+  alike in both engines that passes each v128 as two i64 halves and of an exnref only whether it is
+  null. A call or instantiation that ends in an uncaught wasm exception is the outcome
+  "exception" (wasmtime: a `Trap` without a code whose message ends `WASMTIME_UNCAUGHT_EXCEPTION`;
+  wasmbuild: `WasmException`); its tag and values are not compared.
 - `difference(wasmtime_observation, wasmbuild_observation)`: what differs ("" if nothing): results
-  bit for bit except that every NaN is one class (`NAN`: both sides canonicalize), traps by
+  bit for bit except that every NaN is one class (`NAN`: both sides canonicalize), the kind of
+  outcome (returned, trapped, threw), traps by
   trap-or-not and by kind where both engines name one (`wasmtime_trap_kind`,
   `wasmbuild_trap_kind`), then globals, memories and tables exactly.
 - `check_seed(seed, opt_level)`: all of it, giving a `SeedResult`: "match"; "mismatch" with the
@@ -325,8 +332,16 @@ class Observation:
 
 
 STACK_EXHAUSTED = "call stack exhausted"
-# How the message of the `wasmtime.Trap` (with no trap code) of an uncaught wasm exception ends.
+# How wasmtime's message of an uncaught wasm exception ends: that of the `Trap` (its trap code None,
+# not UNCAUGHT_EXCEPTION) a call raises, and of the `WasmtimeError` instantiation raises.
 WASMTIME_UNCAUGHT_EXCEPTION = "thrown Wasm exception"
+
+
+def wasmtime_uncaught_exception(error) -> bool:
+    """Whether a `wasmtime.Trap` or `WasmtimeError` is that of an uncaught wasm exception."""
+    code = getattr(error, "trap_code", None)
+    return (code is not None and code.name == "UNCAUGHT_EXCEPTION") or (
+        code is None and str(error).rstrip().endswith(WASMTIME_UNCAUGHT_EXCEPTION))
 # Trap kinds in the spec's wording (that of wasmbuild's messages). wasmtime does not tell a
 # call_indirect past the table's end ("undefined element") from other table accesses out of bounds.
 WASMTIME_TRAP_KINDS = {
@@ -335,9 +350,12 @@ WASMTIME_TRAP_KINDS = {
     "BAD_SIGNATURE": "indirect call type mismatch", "INTEGER_OVERFLOW": "integer overflow",
     "INTEGER_DIVISION_BY_ZERO": "integer divide by zero",
     "BAD_CONVERSION_TO_INTEGER": "invalid conversion to integer", "UNREACHABLE": "unreachable",
-    "NULL_REFERENCE": "null reference",
+    "NULL_REFERENCE": "null reference", "HEAP_MISALIGNED": "unaligned atomic",
+    "ATOMIC_WAIT_NON_SHARED_MEMORY": "expected shared memory",
 }
-_ONE_KIND_FOR_WASMTIME = {"undefined element": "out of bounds table access"}
+# Nor a throw_ref of null from other null references.
+_ONE_KIND_FOR_WASMTIME = {"undefined element": "out of bounds table access",
+                          "null exception reference": "null reference"}
 
 
 def wasmtime_trap_kind(trap) -> str | None:
@@ -511,6 +529,11 @@ class WasmtimeRun:
         except wasmtime.Trap as trap:
             self.instantiation = Observation(self._trap(trap))
             return
+        except wasmtime.WasmtimeError as error:  # a start function's uncaught exception is one
+            if not wasmtime_uncaught_exception(error):
+                raise
+            self.instantiation = Observation(["exception", None])
+            return
         if iface.wrapped_functions or iface.wrapped_globals or iface.wrapped_tables:
             wrapper = wasmtime.Module(wasmtime_engine(), v128_wrapper(iface.wrapped_functions, iface.wrapped_globals,
                                                                        iface.wrapped_tables))
@@ -521,7 +544,7 @@ class WasmtimeRun:
     def _trap(self, trap) -> list:
         if trap.trap_code is not None and trap.trap_code.name == "OUT_OF_FUEL":
             raise Skip("wasmtime ran out of fuel")
-        if trap.trap_code is None and trap.message.rstrip().endswith(WASMTIME_UNCAUGHT_EXCEPTION):
+        if wasmtime_uncaught_exception(trap):
             return ["exception", None]
         return ["trap", wasmtime_trap_kind(trap)]
 
@@ -657,7 +680,8 @@ class SeedResult:
     calls: int = 0  # calls compared (instantiation not counted)
     wrapped_calls: int = 0  # of those, through the v128 wrapper
     unnamed_traps: int = 0  # of those, traps in both whose kind one engine did not name (not compared)
-    outcomes: dict = field(default_factory=dict)  # of the calls compared: "ok", "exception" or "trap: <kind>" -> count
+    # of the calls compared: "ok", "exception" or "trap: <kind>" -> count
+    outcomes: dict = field(default_factory=dict)
     functions: int = 0  # exported functions
     seconds: float = 0.0
     profile: str = ""  # the seed's profile ("wasm2" or "wasm3", see PROFILES)
