@@ -687,7 +687,8 @@ class SeedResult:
     profile: str = ""  # the seed's profile ("wasm2" or "wasm3", see PROFILES)
 
     def describe(self) -> str:
-        head = f"seed {self.seed} ({self.profile}) -O{self.opt_level}: {self.status}" + (f": {self.reason}" if self.reason else "")
+        head = f"seed {self.seed} ({self.profile}) -O{self.opt_level}: {self.status}"
+        head += f": {self.reason}" if self.reason else ""
         return head + (f"\n  {self.detail}" if self.detail else "")
 
 
