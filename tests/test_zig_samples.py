@@ -1,9 +1,10 @@
-"""The samples compiled with zig (samples/cpp-exceptions): their committed `.wasm`
+"""The samples compiled with zig (samples/cpp-exceptions, samples/atomics): their committed `.wasm`
 files, how they were made, and the same C++ program in the legacy exception encoding.
 
 Takes the committed binaries and expected results; gives tests that
 - each expected.toml is what wasmtime (another engine) prints for the committed `.wasm`;
 - wasmbuild's run of each matches it (also built at -O1; `scons` checks the -O2 build);
+- the atomics sample uses atomic instructions of every width, and needs the threads feature;
 - the C++ sample uses the standard exception encoding (try_table/exnref), and
   tests/cpp/exceptions-legacy.wasm (the same source, `LEGACY=1 build.sh`) only the legacy one
   (try/catch/delegate/rethrow), which gives the same output in wasmbuild;
@@ -36,7 +37,7 @@ sys.path.insert(0, os.path.join(REPO, "tools"))
 import wasmtime_expected  # noqa: E402
 
 # sample directory -> its module
-SAMPLES = {"cpp-exceptions": "exceptions.wasm"}
+SAMPLES = {"cpp-exceptions": "exceptions.wasm", "atomics": "atomics.wasm"}
 LEGACY = os.path.join(REPO, "tests", "cpp", "exceptions-legacy.wasm")
 
 
@@ -109,9 +110,21 @@ def test_legacy_build_uses_only_legacy_instructions_and_gives_the_same_output(tm
     assert run_with_wasmbuild(tmp_path, data) == (spec["exit_code"], spec["stdout"])
 
 
+def test_atomics_sample_uses_atomic_instructions_of_every_width():
+    used = opcodes_used(read(sample_path("atomics")))
+    assert {ops.I32_ATOMIC_RMW8_CMPXCHG_U, ops.I32_ATOMIC_RMW16_CMPXCHG_U, ops.I32_ATOMIC_RMW_CMPXCHG,
+            ops.I64_ATOMIC_RMW_CMPXCHG, ops.I32_ATOMIC_RMW_ADD, ops.I64_ATOMIC_RMW_SUB,
+            ops.I32_ATOMIC_RMW8_XCHG_U, ops.I32_ATOMIC_RMW16_XOR_U, ops.I64_ATOMIC_RMW_AND,
+            ops.I64_ATOMIC_RMW_OR, ops.I64_ATOMIC_LOAD, ops.I32_ATOMIC_STORE, ops.ATOMIC_FENCE} <= used
+    # with threads off, a 2.0-style engine refuses the first atomic instruction
+    with pytest.raises((MalformedError, InvalidError), match=r"threads"):
+        validate(read(sample_path("atomics")), features.DEFAULT - {features.THREADS})
+
+
 @pytest.mark.parametrize("sample,env,out", [
     ("cpp-exceptions", {}, "exceptions.wasm"),
     ("cpp-exceptions", {"LEGACY": "1"}, LEGACY),
+    ("atomics", {}, "atomics.wasm"),
 ])
 def test_build_script_reproduces_the_committed_wasm(tmp_path, sample, env, out):
     need_module("ziglang")
