@@ -1,7 +1,8 @@
 #!/bin/sh
-# Rebuilds exceptions.wasm from exceptions.cpp with zig (python -m ziglang, zig 0.17.1), using the
-# standard Wasm exception encoding (try_table/throw_ref/exnref). With LEGACY=1 it uses the legacy
-# encoding (try/catch/delegate/rethrow) instead; OUT names the output (default exceptions.wasm).
+# Rebuilds exceptions.wasm (the C++ module of the graph.toml beside it) from exceptions.cpp with zig
+# (python -m ziglang, zig 0.17.1), using the standard Wasm exception encoding (try_table/throw_ref/
+# exnref). With LEGACY=1 it uses the legacy encoding (try/catch/delegate/rethrow) instead; OUT names
+# the output (default exceptions.wasm).
 #
 # zig's bundled libc++abi for wasm32-wasi is built without exceptions, so the pieces of the C++
 # exception runtime it lacks are compiled here from the LLVM sources zig ships:
@@ -28,5 +29,7 @@ done
 $ZIG cc $FLAGS -D_LIBUNWIND_HIDE_SYMBOLS -I"$LIB/libunwind/include" -Wno-c23-extensions \
     -c "$LIB/libunwind/src/Unwind-wasm.c" -o "$TMP/unwind-wasm.o"
 $ZIG cc --target=wasm32-wasi -mexception-handling -c cpp_exception_tag.s -o "$TMP/tag.o"
-$ZIG c++ $FLAGS -s exceptions.cpp "$TMP/cxa_exception.o" "$TMP/cxa_personality.o" \
+# The function table is imported (env.__indirect_function_table): callbacks.wat owns it and calls
+# C++ functions through it; call_each and cleanups are imported from that module too.
+$ZIG c++ $FLAGS -s -Wl,--import-table exceptions.cpp "$TMP/cxa_exception.o" "$TMP/cxa_personality.o" \
     "$TMP/unwind-wasm.o" "$TMP/tag.o" -o "$OUT"

@@ -218,6 +218,32 @@ static void many() {
     std::printf("  sum %ld, caught %d\n", sum, caught);
 }
 
+// 8. Across modules: `call_each` is in another instance (callbacks.wat); it calls back into this
+//    module through the function table, and an exception a callback throws passes through it.
+extern "C" {
+__attribute__((import_module("env"), import_name("call_each"))) int call_each(int n, void (*f)(int));
+__attribute__((import_module("env"), import_name("cleanups"))) int cleanups();
+}
+static int visited;
+static void visit(int i) {
+    Guard g("visit " + std::to_string(i));
+    if (i == 3) throw AppError("callback failed at " + std::to_string(i), 5);
+    visited += i;
+}
+static void quiet(int i) { visited += i; }
+static void across_modules() {
+    std::printf("across modules\n");
+    std::printf("  call_each(5, quiet) = %d\n", call_each(5, quiet));
+    try {
+        Guard g("caller");
+        call_each(10, visit);
+        std::printf("  wrong: not reached\n");
+    } catch (const AppError &e) {
+        std::printf("  caught from the other module: %s (code %d)\n", e.what(), e.code);
+    }
+    std::printf("  visited sum %d, cleanups in the other module %d\n", visited, cleanups());
+}
+
 int main() {
     for (int x = 0; x <= 5; x++) classify(x);
     library_errors();
@@ -226,6 +252,7 @@ int main() {
     constructors();
     exception_ptrs();
     many();
+    across_modules();
     std::printf("done\n");
     return 0;
 }
