@@ -193,7 +193,7 @@ def test_only_functions_with_a_large_frame_bound_get_a_guard():
     assert guard.linkage == "hidden" and body.linkage == "internal" and "noinline" in body.attributes
     text = str(guard)
     assert "add i64 %" in text and f", {frame_bound(body)}" in text  # RT_STACK_FLOOR + the bound
-    assert 'tail call i32 @"wb_self.body"' in text and "wb_rt_trap" in text
+    assert 'musttail call tailcc i32 @"wb_self.body"' in text and "wb_rt_trap" in text
 
 
 def _frame_size(lm: ir.Module, symbol: str, opt_level: int) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..errors import MalformedError
+from ..contract import features as feats
 from ..contract import opcodes as ops
 from ..contract.opcodes import ELSE, END, FC, FD, IF, PREFIX_FC, PREFIX_FD
 from .reader import Reader
@@ -281,7 +282,7 @@ def _data(s: Reader, m: Module) -> DataSegment:
 
 def _const_expr(s: Reader, m: Module) -> ConstExpr:
     offset = s.pos
-    instrs = decode_instructions(s)
+    instrs = decode_instructions(s, features=m.features)
     return ConstExpr(tuple(instrs[:-1]), offset)  # drop the final `end`
 
 
@@ -306,7 +307,7 @@ def decode_function(m: Module, defined_index: int) -> FunctionCode:
     # Without a data count section, memory.init and data.drop are malformed. When the module has no
     # data segments at all we let them through, so that the validator reports the more useful
     # "unknown data segment" (which is also what the spec tests expect of such modules).
-    instrs = decode_instructions(s, m.data_count is not None or not m.datas)
+    instrs = decode_instructions(s, m.data_count is not None or not m.datas, m.features)
     if s.pos != body.end:
         raise s.error("section size mismatch", body.offset)
     return FunctionCode(tuple(runs), total, instrs)
@@ -324,8 +325,10 @@ def check_bodies(m: Module) -> None:
 _IMM = ops.IMMEDIATES
 
 
-def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
-    """Decode instructions up to and including the `end` that closes the sequence.
+def decode_instructions(s: Reader, has_data_count: bool = True,
+                        features: frozenset[str] = feats.DEFAULT) -> list[tuple]:
+    """Decode instructions up to and including the `end` that closes the sequence, accepting the
+    instructions of the proposals in `features`.
 
     Returns `(op, immediate, offset)` tuples. Only the binary grammar is checked here (opcodes,
     immediates, `else` placement, nesting); typing is the validator's job.
@@ -335,7 +338,7 @@ def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
     append = out.append
     # One entry per open block: True while it is an `if` that has not seen its `else`.
     open_blocks: list[bool] = []
-    imm_kind = _IMM
+    imm_kind = ops.immediates_for(features)
     while True:
         offset = s.pos
         if offset >= s.end:
@@ -345,10 +348,13 @@ def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
         kind = imm_kind.get(op)
         if kind is None:  # a prefix byte (not an opcode itself), or no instruction at all
             if op != PREFIX_FC and op != PREFIX_FD:
+                _feature_off(s, op, f"illegal opcode {op:02x}", offset)
                 raise s.error(f"illegal opcode {op:02x}", offset)
             sub = s.u32()
             full = (FC if op == PREFIX_FC else FD) | sub
             if sub > 0xFFF or full not in imm_kind:  # a sub-opcode has 12 bits of the opcode number
+                if sub <= 0xFFF:
+                    _feature_off(s, full, f"illegal opcode {op:02x} {sub:02x}", offset)
                 raise s.error(f"illegal opcode {op:02x} {sub:02x}", offset)
             op = full
             if op in ops.NEEDS_DATA_COUNT and not has_data_count:
@@ -367,7 +373,7 @@ def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
                     raise s.error("END opcode expected", offset)
                 open_blocks[-1] = False
         elif kind == "local" or kind == "global" or kind == "label" or kind == "func" or kind == "table" \
-                or kind == "data" or kind == "elem":
+                or kind == "data" or kind == "elem" or kind == "type":
             imm = s.u32()
         elif kind == "i32":
             imm = s.s32()
@@ -417,6 +423,14 @@ def decode_instructions(s: Reader, has_data_count: bool = True) -> list[tuple]:
         else:  # pragma: no cover - every kind in opcodes.py is handled above
             raise AssertionError(kind)
         append((op, imm, offset))
+
+
+def _feature_off(s: Reader, op: int, reason: str, offset: int) -> None:
+    """Raise the error of an instruction whose proposal is off (if `op` is one)."""
+    feature = ops.FEATURES.get(op)
+    if feature is not None:
+        feats.require(frozenset(), feature, f"instruction {ops.name(op)}", reason=reason, file=s.filename,
+                      offset=offset)
 
 
 def _zero(s: Reader) -> None:

@@ -27,6 +27,7 @@ from ..cache import ObjectCache
 from ..keys import KeyMemo, function_key, support_key
 from ..translate.function import translate_function
 from ..translate.fault import build_fault_handler
+from ..translate.irtypes import wasm_cc
 from ..translate.runtime import build_entry_trampoline, build_host_trampoline, build_runtime
 from ..valid import validate_function
 from .plan import BuildPlan, DecodedModules
@@ -150,14 +151,16 @@ class SupportObjects:
         if obj is None:
             lm = ir.Module(name=kind if ft is None else f"{kind}_{signature}")
             guard = settings.bounds_checks == abi.BOUNDS_GUARD
+            target = target_of_triple(settings.triple)
+            cc = wasm_cc(bool(target and target.tail_calls))
             if kind == RUNTIME:
                 build_runtime(lm)
             elif kind == FAULT:
                 build_fault_handler(lm, target_of_triple(settings.triple))
             elif kind == ENTRY:
-                build_entry_trampoline(lm, ft, guard)
+                build_entry_trampoline(lm, ft, guard, cc)
             else:
-                build_host_trampoline(lm, ft)
+                build_host_trampoline(lm, ft, cc)
             obj = compile_ir(lm, settings)
             if self.cache is not None:
                 self.cache.put(key, obj)

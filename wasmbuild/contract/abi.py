@@ -50,7 +50,7 @@ from .types import FuncType, sig_key
 
 # Bumped whenever compiled code and the loader's runtime structures stop agreeing (field offsets,
 # hook protocols); an image made for another ABI version is refused, never run.
-ABI_VERSION = 3
+ABI_VERSION = 4
 
 PTR_SIZE = 8
 

@@ -12,6 +12,9 @@ Tables given here:
   LANES[op]        -> number of lanes addressed by a lane-index immediate
   INDEXES[op]      -> ((part, index space), ...): the indices of things outside the function that
                       the immediate holds (see below)
+  FEATURES[op]     -> the proposal (contract/features.py) an instruction beyond 2.0 belongs to;
+                      `immediates_for(features)` is IMMEDIATES without the instructions of
+                      proposals that are off (what the decoder reads)
   OPCODES[name]    -> op, by the name of its opcode constant
 
 Opcode constants: every instruction is also a module-level int named after its mnemonic, upper-case
@@ -30,6 +33,9 @@ position in a tuple immediate (None when the immediate is the index itself) and 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+from . import features as _features
 from .types import F32, F64, I32, I64, V128
 
 # Prefix bytes, and the numbers of their opcode groups.
@@ -44,6 +50,7 @@ IMM_BLOCK = "block"            # block type: None, a value type, or ("type", ind
 IMM_LABEL = "label"            # u32
 IMM_BR_TABLE = "br_table"      # (labels tuple, default)
 IMM_FUNC = "func"              # u32 function index
+IMM_TYPE = "type"              # u32 type index (call_ref)
 IMM_CALL_INDIRECT = "call_indirect"  # (type index, table index)
 IMM_LOCAL = "local"
 IMM_GLOBAL = "global"
@@ -81,6 +88,7 @@ SIGNATURES: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 MEMARG_ALIGN: dict[int, int] = {}
 LANES: dict[int, int] = {}
 INDEXES: dict[int, tuple[tuple[int | None, str], ...]] = {}
+FEATURES: dict[int, str] = {}
 OPCODES: dict[str, int] = {}
 
 _LETTER = {"i": I32, "I": I64, "f": F32, "F": F64, "v": V128}
@@ -97,9 +105,9 @@ def _constant_name(mnemonic: str) -> str:
 
 def _def(op: int, name: str, imm: str = IMM_NONE, sig: str | None = None, align: int | None = None,
          lanes: int | None = None, indexes: tuple[tuple[int | None, str], ...] | None = None,
-         constant: str | None = None) -> None:
+         constant: str | None = None, feature: str | None = None) -> None:
     """Define instruction `op`; `constant` names its opcode constant when the mnemonic's upper-case
-    form is taken."""
+    form is taken; `feature` the proposal beyond 2.0 it belongs to."""
     assert op not in NAMES, hex(op)
     constant = constant or _constant_name(name)
     assert constant not in OPCODES, constant
@@ -114,6 +122,8 @@ def _def(op: int, name: str, imm: str = IMM_NONE, sig: str | None = None, align:
         LANES[op] = lanes
     if indexes is not None:
         INDEXES[op] = indexes
+    if feature is not None:
+        FEATURES[op] = feature
 
 
 def _run(first: int, names: str, sig: str, prefix: str = "") -> None:
@@ -136,6 +146,11 @@ _def(0x0E, "br_table", IMM_BR_TABLE)
 _def(0x0F, "return")
 _def(0x10, "call", IMM_FUNC, indexes=((None, FUNC_INDEX),))
 _def(0x11, "call_indirect", IMM_CALL_INDIRECT, indexes=((1, TABLE_INDEX), (0, TYPE_INDEX)))
+_def(0x12, "return_call", IMM_FUNC, indexes=((None, FUNC_INDEX),), feature=_features.TAIL_CALL)
+_def(0x13, "return_call_indirect", IMM_CALL_INDIRECT, indexes=((1, TABLE_INDEX), (0, TYPE_INDEX)),
+     feature=_features.TAIL_CALL)
+_def(0x14, "call_ref", IMM_TYPE, indexes=((None, TYPE_INDEX),), feature=_features.FUNCTION_REFERENCES)
+_def(0x15, "return_call_ref", IMM_TYPE, indexes=((None, TYPE_INDEX),), feature=_features.TAIL_CALL)
 _def(0x1A, "drop")
 _def(0x1B, "select")
 _def(0x1C, "select", IMM_SELECT_T, constant="SELECT_T")
@@ -205,6 +220,9 @@ for _op, _name, _sig_ in (
 _def(0xD0, "ref.null", IMM_REFTYPE)
 _def(0xD1, "ref.is_null")
 _def(0xD2, "ref.func", IMM_FUNC, indexes=((None, FUNC_INDEX),))
+_def(0xD4, "ref.as_non_null", feature=_features.FUNCTION_REFERENCES)
+_def(0xD5, "br_on_null", IMM_LABEL, feature=_features.FUNCTION_REFERENCES)
+_def(0xD6, "br_on_non_null", IMM_LABEL, feature=_features.FUNCTION_REFERENCES)
 
 # --- 0xFC prefix: saturating truncation, bulk memory, tables ---
 _run(FC | 0, "i32.trunc_sat_f32_s i32.trunc_sat_f32_u", "f:i")
@@ -330,6 +348,12 @@ globals().update(OPCODES)
 
 # Opcodes that need an active data count section (a decoding rule, not a validation one).
 NEEDS_DATA_COUNT = frozenset((OPCODES["MEMORY_INIT"], OPCODES["DATA_DROP"]))
+
+
+@lru_cache(maxsize=None)
+def immediates_for(features: frozenset[str]) -> dict[int, str]:
+    """IMMEDIATES without the instructions of the proposals not in `features`."""
+    return {op: kind for op, kind in IMMEDIATES.items() if FEATURES.get(op, None) in features or op not in FEATURES}
 
 
 def name(op: int) -> str:

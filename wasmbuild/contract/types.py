@@ -67,6 +67,11 @@ class GlobalType(NamedTuple):
     mutable: bool
 
 
+def matches(actual, expected) -> bool:
+    """Whether a value of type `actual` can be used where `expected` is wanted (subtyping)."""
+    return actual == expected
+
+
 _TYPES_BY_NAME = {name: t for t, name in VALTYPE_NAMES.items()}
 
 

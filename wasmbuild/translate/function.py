@@ -34,9 +34,10 @@ from ..contract import abi
 from . import refs
 from .irtypes import (F32T, F64T, FLOAT_PREDICATES, I1, I8, I16, I32T, I64T, INT_PREDICATES, LLVM_TYPES, NULL, PTR,
                       VOID, FunctionPointer, VolatileLoad, VolatileStore, absolute_symbol, field_ptr, get_function,
-                      result_type, wasm_function_type, zero_value)
+                      result_type, wasm_cc, wasm_function_type, zero_value)
 from .refs import References, scan_references
 from .simd import SIMD_DISPATCH
+from .tailcall import TAIL_CALL_DISPATCH
 
 
 class UnsupportedError(WasmbuildError):
@@ -54,6 +55,16 @@ class TranslateOptions:
     # Guard-page memories (abi.BOUNDS_GUARD): accesses check no bounds, an access out of bounds
     # faults. Else each access compares its end with the memory's size.
     guard_memory: bool = False
+    # Whether the target guarantees tail calls (targets.Target.tail_calls): wasm functions then use
+    # the `tailcc` convention (irtypes.wasm_cc) and return_call* become jumps; else they keep the C
+    # convention and return_call* are refused. `return_registers` as in targets.Target.
+    tail_calls: bool = True
+    return_registers: tuple[int, int] = (3, 4)
+    target_name: str = "x86_64"  # for messages
+
+    @property
+    def calling_convention(self) -> str:
+        return wasm_cc(self.tail_calls)
 
 
 class ModuleInfo:
@@ -234,6 +245,7 @@ class _Translator:
         # Named `symbol` or `symbol.body` once its frame bound is known (translate_function).
         fn = get_function(llmodule, llmodule.get_unique_name(symbol + ".body"), wasm_function_type(ftype))
         fn.attributes.add("nounwind")
+        self.cc = fn.calling_convention = info.options.calling_convention
         self.fn = fn
         self.vmctx = fn.args[0]
         self.entry = fn.append_basic_block("entry")
@@ -419,6 +431,7 @@ class _Translator:
         body.attributes.add("noinline")
         guard = self.fn = get_function(self.m, symbol, body.function_type)
         guard.attributes.add("nounwind")
+        guard.calling_convention = self.cc
         self.vmctx = guard.args[0]
         self.trap_blocks = {}
         b = self.b = ir.IRBuilder(guard.append_basic_block("entry"))
@@ -428,7 +441,7 @@ class _Translator:
         # here - bound < floor, without going below 0 (floor is 0 when the loader cannot tell)
         need = b.add(floor, ir.Constant(I64T, bound))
         self.trap_if(b.icmp_unsigned("<", b.ptrtoint(marker, I64T), need), abi.TRAP_STACK_EXHAUSTED)
-        result = self.b.call(body, guard.args, tail=True)
+        result = self.b.call(body, guard.args, tail="musttail" if self.cc else True)
         if isinstance(result.type, ir.VoidType):
             self.b.ret_void()
         else:
@@ -601,28 +614,38 @@ class _Translator:
     def emit_call(self, callee, cvmctx, ft: FuncType) -> None:
         """Call `callee` (a function, or a `FunctionPointer`) with `cvmctx` and the arguments on the stack."""
         args = self.popn(len(ft.params))
-        result = self.b.call(callee, [cvmctx] + args)
+        result = self.b.call(callee, [cvmctx] + args, cconv=self.cc)
         if len(ft.results) == 1:
             self.push(result)
         elif ft.results:
             for i in range(len(ft.results)):
                 self.push(self.b.extract_value(result, i))
 
-    def op_call(self, op, index) -> None:
+    def direct_callee(self, index: int):
+        """(callee, its vmctx, its type) of function `index`: the code symbol of a defined function,
+        the code pointer of an import's slot."""
         ft = self.info.func_type(index)
         if index >= self.info.num_imported_funcs:
             callee = get_function(self.m, self.refs.name(refs.CALL, index), wasm_function_type(ft))
-            self.emit_call(callee, self.vmctx, ft)
-        else:
-            slot = field_ptr(self.b, self.vmctx, self.sym(refs.IMPORT, index))
-            code = self.vmfield(slot, abi.IMP_CODE, PTR)
-            cvm = self.vmfield(slot, abi.IMP_VMCTX, PTR)
-            self.emit_call(FunctionPointer(code, wasm_function_type(ft)), cvm, ft)
+            callee.calling_convention = self.cc
+            return callee, self.vmctx, ft
+        slot = field_ptr(self.b, self.vmctx, self.sym(refs.IMPORT, index))
+        code = self.vmfield(slot, abi.IMP_CODE, PTR)
+        cvm = self.vmfield(slot, abi.IMP_VMCTX, PTR)
+        return FunctionPointer(code, wasm_function_type(ft)), cvm, ft
+
+    def op_call(self, op, index) -> None:
+        self.emit_call(*self.direct_callee(index))
 
     def table_def(self, index: int):
         return self.vmfield(self.vmctx, self.sym(refs.TABLE, index), PTR)
 
     def op_call_indirect(self, op, imm) -> None:
+        self.emit_call(*self.indirect_callee(imm))
+
+    def indirect_callee(self, imm):
+        """(callee, its vmctx, its type) of the table element a call_indirect with immediate `imm`
+        calls: the index is popped, and the element checked (in bounds, not null, of the type)."""
         type_index, table_index = imm
         ft = self.info.types[type_index]
         b = self.b
@@ -638,7 +661,7 @@ class _Translator:
         self.trap_if(b.icmp_unsigned("!=", type_id, expected), abi.TRAP_INDIRECT_TYPE)
         code = self.vmfield(ref, abi.FR_CODE, PTR)
         cvm = self.vmfield(ref, abi.FR_VMCTX, PTR)
-        self.emit_call(FunctionPointer(code, wasm_function_type(ft)), cvm, ft)
+        return FunctionPointer(code, wasm_function_type(ft)), cvm, ft
 
     # --- parametric and variables -------------------------------------------------------------
     def op_drop(self, op, imm) -> None:
@@ -1073,6 +1096,7 @@ def _build_dispatch() -> dict:
             assert op not in d, ops.name(op)
             d[op] = handler
     d.update(SIMD_DISPATCH)
+    d.update(TAIL_CALL_DISPATCH)
     return d
 
 

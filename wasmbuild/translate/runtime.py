@@ -189,7 +189,8 @@ def _slot(b: ir.IRBuilder, values, i: int):
     return field_ptr(b, values, i * abi.VALUE_SLOT_SIZE)
 
 
-def build_entry_trampoline(m: ir.Module, ft: FuncType, guard: bool = False) -> str:
+def build_entry_trampoline(m: ir.Module, ft: FuncType, guard: bool = False, cc: str = "") -> str:
+    """`cc`: the calling convention of wasm functions (irtypes.wasm_cc), which the code called has."""
     name = abi.entry_symbol(ft)
     if name in m.globals:
         return name
@@ -228,7 +229,7 @@ def build_entry_trampoline(m: ir.Module, ft: FuncType, guard: bool = False) -> s
     limit = b.select(b.icmp_unsigned("==", old_limit, ir.Constant(I64T, 0)), fresh, old_limit)
     b.store(limit, field_ptr(b, runtime, abi.RT_STACK_LIMIT))
     args = [b.load(_slot(b, values, i), typ=LLVM_TYPES[t]) for i, t in enumerate(ft.params)]
-    result = b.call(FunctionPointer(code, wasm_function_type(ft)), [vmctx] + args)
+    result = b.call(FunctionPointer(code, wasm_function_type(ft)), [vmctx] + args, cconv=cc)
     if len(ft.results) == 1:
         b.store(result, _slot(b, values, 0))
     else:
@@ -255,11 +256,13 @@ def _make_current(b: ir.IRBuilder, runtime):
     return lambda builder: builder.call(setspecific, [key, previous])
 
 
-def build_host_trampoline(m: ir.Module, ft: FuncType) -> str:
+def build_host_trampoline(m: ir.Module, ft: FuncType, cc: str = "") -> str:
+    """`cc`: the calling convention of wasm functions (irtypes.wasm_cc): wasm code calls this one so."""
     name = abi.host_symbol(ft)
     if name in m.globals:
         return name
     fn = get_function(m, name, wasm_function_type(ft))
+    fn.calling_convention = cc
     fn.attributes.add("nounwind")
     hostrec = fn.args[0]
     b = ir.IRBuilder(fn.append_basic_block("entry"))

@@ -19,9 +19,11 @@ from bisect import bisect_right
 from ..contract import opcodes as ops
 from ..contract.opcodes import (BLOCK, BR, BR_IF, BR_TABLE, CALL, CALL_INDIRECT, DROP, ELSE, END, F32_CONST,
                                 F64_CONST, GLOBAL_GET, GLOBAL_SET, I32_CONST, I64_CONST, IF, LOCAL_GET, LOCAL_SET,
-                                LOCAL_TEE, LOOP, NOP, REF_FUNC, REF_IS_NULL, REF_NULL, RETURN, SELECT, SELECT_T,
+                                LOCAL_TEE, LOOP, NOP, REF_FUNC, REF_IS_NULL, REF_NULL, RETURN, RETURN_CALL,
+                                RETURN_CALL_INDIRECT, SELECT, SELECT_T,
                                 TABLE_FILL, TABLE_GET, TABLE_GROW, TABLE_SET, UNREACHABLE, V128_CONST)
 from ..binary.decode import FunctionCode, decode_function
+from ..contract.types import matches
 from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, F32, F64, FUNCREF, I32, I64, MAX_PAGES, REF_TYPES, V128, FuncType, Limits)
 from ..binary.types import ACTIVE, ConstExpr, Module
 from ..errors import InvalidError, MalformedError
@@ -342,6 +344,12 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
         del vals[frame.height:]
         frame.unreachable = True
 
+    def check_tail_results(callee, offset):
+        """A tail call returns the callee's results from this function."""
+        if len(callee.results) != len(ftype.results) or any(
+                not matches(a, b) for a, b in zip(callee.results, ftype.results)):
+            raise err("type mismatch", offset)
+
     def need_memory(offset):
         if not memories:
             raise err("unknown memory 0", offset)
@@ -524,7 +532,14 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             pop_expect(t, offset)
             pop_expect(t, offset)
             push(t)
-        elif op == CALL_INDIRECT:
+        elif op == RETURN_CALL:
+            if imm >= len(funcs):
+                raise err(f"unknown function {imm}", offset)
+            ft = types[funcs[imm]]
+            check_tail_results(ft, offset)
+            pop_types(ft.params, offset)
+            set_unreachable()
+        elif op == CALL_INDIRECT or op == RETURN_CALL_INDIRECT:
             type_index, table_index = imm
             tt = need_table(table_index, offset)
             if tt.elem != FUNCREF:
@@ -533,8 +548,13 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
                 raise err(f"unknown type {type_index}", offset)
             ft = types[type_index]
             pop_expect(I32, offset)
-            pop_types(ft.params, offset)
-            vals.extend(ft.results)
+            if op == RETURN_CALL_INDIRECT:
+                check_tail_results(ft, offset)
+                pop_types(ft.params, offset)
+                set_unreachable()
+            else:
+                pop_types(ft.params, offset)
+                vals.extend(ft.results)
         elif op == TABLE_GET:
             tt = need_table(imm, offset)
             pop_expect(I32, offset)

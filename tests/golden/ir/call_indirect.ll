@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden i32 @"wb_self"(ptr %".1", i32 %".2", i32 %".3", i32 %".4") nounwind
+define hidden tailcc i32 @"wb_self"(ptr %".1", i32 %".2", i32 %".3", i32 %".4") nounwind
 {
 entry:
   %".6" = alloca i32
@@ -57,7 +57,7 @@ trap8:
   %".52" = load ptr, ptr %".37", !tbaa !2
   %".53" = getelementptr i8, ptr %".37", i64 16
   %".54" = load ptr, ptr %".53", !tbaa !2
-  %".55" = call i32 %".52"(ptr %".54", i32 %".22", i32 %".23")
+  %".55" = call tailcc i32 %".52"(ptr %".54", i32 %".22", i32 %".23")
   ret i32 %".55"
 trap6:
   call void @"wb_rt_trap"(ptr %".1", i32 6)

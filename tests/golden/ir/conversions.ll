@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden {float, double, i32, i64, float} @"wb_self"(ptr %".1", i64 %".2", i32 %".3", double %".4") nounwind
+define hidden tailcc {float, double, i32, i64, float} @"wb_self"(ptr %".1", i64 %".2", i32 %".3", double %".4") nounwind
 {
 entry:
   %".6" = alloca i64

@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden float @"wb_self"(ptr %".1", float %".2", float %".3") nounwind
+define hidden tailcc float @"wb_self"(ptr %".1", float %".2", float %".3") nounwind
 {
 entry:
   %".5" = alloca float

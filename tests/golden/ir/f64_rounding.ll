@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden double @"wb_self"(ptr %".1", double %".2") nounwind
+define hidden tailcc double @"wb_self"(ptr %".1", double %".2") nounwind
 {
 entry:
   %".4" = alloca double

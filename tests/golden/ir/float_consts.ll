@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden {float, double, double} @"wb_self"(ptr %".1") nounwind
+define hidden tailcc {float, double, double} @"wb_self"(ptr %".1") nounwind
 {
 entry:
   %".3" = alloca i8

@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden double @"wb_self"(ptr %".1") nounwind
+define hidden tailcc double @"wb_self"(ptr %".1") nounwind
 {
 entry:
   %".3" = alloca i8

@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden i64 @"wb_self"(ptr %".1", i32 %".2", i64 %".3") nounwind
+define hidden tailcc i64 @"wb_self"(ptr %".1", i32 %".2", i64 %".3") nounwind
 {
 entry:
   %".5" = alloca i32

@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden i64 @"wb_self"(ptr %".1", i32 %".2") nounwind
+define hidden tailcc i64 @"wb_self"(ptr %".1", i32 %".2") nounwind
 {
 entry:
   %".4" = alloca i32

@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden void @"wb_self"(ptr %".1", i32 %".2", i32 %".3", i32 %".4") nounwind
+define hidden tailcc void @"wb_self"(ptr %".1", i32 %".2", i32 %".3", i32 %".4") nounwind
 {
 entry:
   %".6" = alloca i32

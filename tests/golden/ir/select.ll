@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden double @"wb_self"(ptr %".1", i32 %".2", double %".3", double %".4") nounwind
+define hidden tailcc double @"wb_self"(ptr %".1", i32 %".2", double %".3", double %".4") nounwind
 {
 entry:
   %".6" = alloca i32

@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden {<2 x i64>, i32} @"wb_self"(ptr %".1", <2 x i64> %".2", <2 x i64> %".3", float %".4") nounwind
+define hidden tailcc {<2 x i64>, i32} @"wb_self"(ptr %".1", <2 x i64> %".2", <2 x i64> %".3", float %".4") nounwind
 {
 entry:
   %".6" = alloca <2 x i64>

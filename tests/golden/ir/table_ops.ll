@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden i32 @"wb_self"(ptr %".1", i32 %".2", ptr %".3") nounwind
+define hidden tailcc i32 @"wb_self"(ptr %".1", i32 %".2", ptr %".3") nounwind
 {
 entry:
   %".5" = alloca i32

@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden {i32, i64} @"wb_self"(ptr %".1", float %".2", double %".3") nounwind
+define hidden tailcc {i32, i64} @"wb_self"(ptr %".1", float %".2", double %".3") nounwind
 {
 entry:
   %".5" = alloca float

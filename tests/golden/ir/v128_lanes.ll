@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden <2 x i64> @"wb_self"(ptr %".1", i32 %".2", <2 x i64> %".3") nounwind
+define hidden tailcc <2 x i64> @"wb_self"(ptr %".1", i32 %".2", <2 x i64> %".3") nounwind
 {
 entry:
   %".5" = alloca i32

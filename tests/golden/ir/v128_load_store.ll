@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden <2 x i64> @"wb_self"(ptr %".1", i32 %".2") nounwind
+define hidden tailcc <2 x i64> @"wb_self"(ptr %".1", i32 %".2") nounwind
 {
 entry:
   %".4" = alloca i32
