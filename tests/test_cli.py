@@ -245,7 +245,7 @@ def test_inspect_describes_the_image(files):
     assert [s.split()[0] for s in sections][:1] == [".text"]
     for name in (".wb.header", ".wb.meta", ".wb.relocs", ".wb.data", ".symtab"):
         assert any(s.split()[0] == name for s in sections), name
-    assert "settings {\"opt_level\": 2, \"bounds_checks\": \"guard\"}" in out
+    assert "settings {\"opt_level\": 2, \"bounds_checks\": \"guard\", \"wasm_features\": \"wasm3\"}" in out
 
 
 def test_inspect_errors(files):

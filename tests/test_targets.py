@@ -219,7 +219,7 @@ def test_big_endian_data_and_relocations_round_trip():
                     {"f": 0}, {"f": 16}, relocs, ["memmove"])
     target = TargetRecord("s390x-unknown-linux-gnu", "z13", "", "s390x", ">", "E")
     meta = ImageMeta((), (), (), (), (), (("f", 0),))
-    blob = write_image(lc, target, {}, {"opt_level": 2, "bounds_checks": "explicit"}, meta, b"", [("f", 0, 16)])
+    blob = write_image(lc, target, {}, {"opt_level": 2, "bounds_checks": "explicit", "wasm_features": "wasm3"}, meta, b"", [("f", 0, 16)])
     back = read_image(blob)
     assert struct.unpack_from(">Q", back.linked.data, 0)[0] == value
     assert struct.unpack_from(">I", back.linked.data, 8)[0] == 0xCAFEBABE

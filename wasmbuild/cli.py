@@ -29,10 +29,12 @@ from .wat import read_module_bytes
 
 
 def cmd_check(args) -> int:
+    from .contract.features import parse_features
+    features = parse_features(args.wasm_features)
     failures = 0
     for path in args.files:
         try:
-            module = decode_module(read_module_bytes(path), path)
+            module = decode_module(read_module_bytes(path, features), path, features)
             validate_module(module)
         except WasmbuildError as e:
             failures += 1
@@ -49,7 +51,7 @@ def _settings(args):
     return CompileSettings(opt_level=args.opt_level,
                            triple=args.target or os.environ.get("WASMBUILD_TARGET", ""),
                            cpu=args.cpu or "", features=args.features or "",
-                           bounds_checks=args.bounds_checks or "")
+                           bounds_checks=args.bounds_checks or "", wasm_features=args.wasm_features or "")
 
 
 def _write_output(path: str, data: bytes) -> None:
@@ -96,14 +98,16 @@ def cmd_build(args) -> int:
                        read_only=True if args.remote_read_only else None)
     jobs = args.jobs or os.cpu_count() or 1
     progress = _ProgressLine(args.output) if sys.stderr.isatty() else None
+    settings = _settings(args)
     try:
         if len(args.modules) == 1 and is_manifest(args.modules[0]):
-            image, report = build_graph(args.modules[0], _settings(args), jobs, cache, progress=progress)
+            image, report = build_graph(args.modules[0], settings, jobs, cache, progress=progress)
         elif len(args.modules) == 1:
             path = args.modules[0]
             name = os.path.splitext(os.path.basename(path))[0]
-            image, report = build_image([ModuleInput(name, read_module_bytes(path), path)], _settings(args),
-                                        jobs, cache=cache, progress=progress)
+            data = read_module_bytes(path, settings.wasm_feature_set)
+            image, report = build_image([ModuleInput(name, data, path)], settings, jobs, cache=cache,
+                                        progress=progress)
         else:
             raise WasmbuildError("give one module, or a manifest (.toml) for a graph of several")
     finally:
@@ -240,9 +244,19 @@ def cmd_package(args) -> int:
 
 
 def cmd_wast(args) -> int:
-    from .wast import FAIL, SKIP, run_paths
+    from .wast import FAIL, SKIP, run_paths, suite_scripts
 
-    report = run_paths(args.paths, _settings(args))
+    if args.suite:
+        from .testing import spec3_dir, spec_dir
+        if args.paths:
+            raise WasmbuildError("give either --suite or script paths, not both")
+        if args.wasm_features is None:
+            args.wasm_features = args.suite  # the 2.0 suite is a 2.0 engine's: its features off
+        report = run_paths(suite_scripts(args.suite, spec_dir(), spec3_dir()), _settings(args), scripts_given=True)
+    elif not args.paths:
+        raise WasmbuildError("give script paths or --suite")
+    else:
+        report = run_paths(args.paths, _settings(args))
     for o in report.outcomes:
         if o.status == FAIL or (args.verbose and o.status == SKIP):
             print(o)
@@ -254,6 +268,15 @@ def cmd_wast(args) -> int:
     return 1 if report.counts()[FAIL] else 0
 
 
+def add_feature_option(p):
+    p.add_argument("--wasm-features", metavar="LIST",
+                   help="WebAssembly proposals accepted, comma-separated: a preset (wasm3, the default: "
+                        "3.0 without GC, plus threads and legacy exceptions; wasm2) and/or +NAME / -NAME, "
+                        "e.g. wasm2,+multi-memory or -exceptions (names: exceptions, legacy-exceptions, "
+                        "tail-call, memory64, multi-memory, function-references, extended-const, "
+                        "relaxed-simd, threads)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wasmbuild", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"wasmbuild {__version__}")
@@ -262,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="decode and validate WebAssembly modules")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("-v", "--verbose", action="store_true", help="print a line for every valid file too")
+    add_feature_option(p)
     p.set_defaults(func=cmd_check)
 
     def add_compile_options(p):
@@ -272,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         "(default: $WASMBUILD_TARGET, else this machine)")
         p.add_argument("--cpu", help="target CPU (default: a baseline CPU of the target; 'native': this machine's)")
         p.add_argument("--features", help="LLVM target features, e.g. +sve or -c (default: the CPU's)")
+        add_feature_option(p)
         p.add_argument("--bounds-checks", choices=("guard", "explicit"),
                        help="memory bounds: 'guard' (guard pages, no check in the code; the default where "
                             "the target supports it) or 'explicit' (a check before every access)")
@@ -325,7 +350,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_inspect)
 
     p = sub.add_parser("wast", help="run WebAssembly spec scripts (wast2json JSON form)")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="script files or directories of them")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="script files or directories of them")
+    p.add_argument("--suite", choices=("wasm2", "wasm3"),
+                   help="a whole suite: wasm2 = the 2.0 suite ($WASMBUILD_SPEC_DIR, run with --wasm-features "
+                        "wasm2 unless given); wasm3 = the 3.0 suite, the 2.0 files 3.0 did not change and "
+                        "$WASMBUILD_SPEC3_DIR (default: spec3 beside the 2.0 suite)")
     p.add_argument("--json", metavar="FILE", help="write counts per directory, file and command kind")
     p.add_argument("-v", "--verbose", action="store_true", help="print skipped commands too")
     add_compile_options(p)

@@ -1,7 +1,7 @@
 """LLVM back end: turn llvmlite IR modules into ELF relocatable objects for a target.
 
 `CompileSettings` holds what changes machine code (optimisation level, target triple, CPU and its
-features, how memory accesses are bounds-checked). `compile_ir(module, settings)` verifies the IR, runs the pass pipeline of the optimisation level
+features, how memory accesses are bounds-checked) and which WebAssembly proposals are accepted. `compile_ir(module, settings)` verifies the IR, runs the pass pipeline of the optimisation level
 (`optimise`: a function pipeline at O1 and O2, LLVM's O3 pipeline at O3) and emits the object. Target machines are made
 once per process and settings.
 """
@@ -17,6 +17,7 @@ import llvmlite.binding as llvm
 from llvmlite import ir
 
 from .contract import abi
+from .contract.features import format_features, parse_features
 from .contract.targets import target_of_triple, triple_arch
 from .errors import WasmbuildError
 
@@ -31,6 +32,7 @@ class CompileSettings:
     cpu: str = ""         # "" = a baseline CPU for the triple's architecture; "native" = this machine's
     features: str = ""
     bounds_checks: str = ""  # abi.BOUNDS_GUARD or BOUNDS_EXPLICIT; "" = guard where the target can
+    wasm_features: str = ""  # the proposals accepted, as `--wasm-features` gives them; "" = the default
 
     def resolved(self) -> "CompileSettings":
         """The same settings with the host triple, default CPU and bounds checks filled in ("native"
@@ -55,12 +57,18 @@ class CompileSettings:
             raise CompileError(f"bounds checks must be one of {', '.join(abi.BOUNDS_CHECKS)}, not {bounds!r}")
         if bounds == abi.BOUNDS_GUARD and not guard_possible:
             raise CompileError(f"guard-page memories are not supported on {arch}: use --bounds-checks explicit")
-        return CompileSettings(self.opt_level, triple, cpu, features, bounds)
+        wasm_features = format_features(parse_features(self.wasm_features))
+        return CompileSettings(self.opt_level, triple, cpu, features, bounds, wasm_features)
+
+    @property
+    def wasm_feature_set(self) -> frozenset[str]:
+        """The WebAssembly proposals these settings accept (`contract.features`)."""
+        return parse_features(self.wasm_features)
 
     def describe(self) -> dict:
         r = self.resolved()
         return {"opt_level": r.opt_level, "triple": r.triple, "cpu": r.cpu, "features": r.features,
-                "bounds_checks": r.bounds_checks}
+                "bounds_checks": r.bounds_checks, "wasm_features": r.wasm_features}
 
 
 @functools.lru_cache(maxsize=None)

@@ -20,7 +20,7 @@ from .contract.records import CodeLayout, ImageHeader, ImageMeta, TargetRecord, 
 from .errors import WasmbuildError
 from .link import elf
 from .link.linker import LinkedCode, LoadReloc, load_relocs_from_bytes, load_relocs_to_bytes
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 SECTION_TEXT = ".text"
 SECTION_RELRO = ".data.rel.ro"
@@ -51,7 +51,7 @@ class Image:
 
 def write_image(linked: LinkedCode, target: TargetRecord, versions: dict, settings: dict, meta: ImageMeta,
                 data_blob: bytes, symbols: list[tuple[str, int, int]], fault_object: bytes = b"") -> bytes:
-    """`settings`: {"opt_level", "bounds_checks"}; `symbols`: (name, offset in code, size) of each
+    """`settings`: `ImageHeader.settings` ({"opt_level", "bounds_checks", "wasm_features"}); `symbols`: (name, offset in code, size) of each
     function, for readelf and inspect; `fault_object`: the fault handler's object (guard-page
     images, which need it and the loader installs once per process)."""
     meta_bytes = meta.to_bytes()
@@ -59,12 +59,12 @@ def write_image(linked: LinkedCode, target: TargetRecord, versions: dict, settin
     layout = CodeLayout(page_size=linked.page_size, text_size=linked.text_size, data_offset=linked.data_offset,
                         got_offset=linked.got_offset, got_size=linked.got_size, size=linked.size,
                         code_size=len(linked.code), data_size=len(linked.data))
-    opt_level, bounds = settings["opt_level"], settings["bounds_checks"]
-    header = ImageHeader(FORMAT_VERSION, ABI_VERSION, target, versions, opt_level, bounds, layout)
+    fields = (settings["opt_level"], settings["bounds_checks"], settings["wasm_features"])
+    header = ImageHeader(FORMAT_VERSION, ABI_VERSION, target, versions, *fields, layout)
     # The parts in CHECKSUMMED's order.
     checksum = _checksum(header.to_json(with_checksum=False), linked.code, linked.data, relocs, meta_bytes,
                          data_blob, fault_object)
-    header = ImageHeader(FORMAT_VERSION, ABI_VERSION, target, versions, opt_level, bounds, layout, checksum)
+    header = ImageHeader(FORMAT_VERSION, ABI_VERSION, target, versions, *fields, layout, checksum)
     sections = [
         elf.OutSection(SECTION_TEXT, elf.SHT_PROGBITS, elf.SHF_ALLOC | elf.SHF_EXECINSTR, 16,
                        linked.code, addr=0),

@@ -39,9 +39,12 @@ Construction variables (set with SetDefault, so values given to Environment() wi
                        credentials come from the environment only (see docs/remote-cache.md)
   WASMBUILD_TARGET     target triple ("" = this machine), e.g. aarch64-unknown-linux-gnu
   WASMBUILD_CPU, WASMBUILD_FEATURES  target CPU and LLVM features ("" = the target's baseline)
+  WASMBUILD_WASM_FEATURES  the WebAssembly proposals accepted, as `--wasm-features` takes them
+                       ("" = the default, wasm3; e.g. "wasm2" holds a project to WebAssembly 2.0)
   WASMBUILD_VERSION    wasmbuild's version and a fingerprint of its sources and of llvmlite's version
   WASMBUILDCOM/WASMBUILDCOMSTR     the image command and its message ("" prints the command)
-  WASMMODULECOM/WASMMODULECOMSTR   wat2wasm ($WAT2WASM $WAT2WASMFLAGS)
+  WASMMODULECOM/WASMMODULECOMSTR   wat2wasm ($WAT2WASM $WAT2WASMFLAGS; the flags default to the
+                                   proposals of WASMBUILD_WASM_FEATURES)
   WASMCCCOM/WASMCCCOMSTR           the C compiler ($WASMCC $WASMCCFLAGS); the message defaults to
                                    $WASMMODULECOMSTR
   WASMRUNCOM/WASMRUNCOMSTR         the checks
@@ -72,7 +75,8 @@ import SCons.Errors
 import SCons.Scanner
 
 import wasmbuild
-from wasmbuild.wat import WASM2_ONLY, find_wabt_tool
+from wasmbuild.contract.features import parse_features
+from wasmbuild.wat import find_wabt_tool, wabt_flags
 
 PASSED_ENV = ("PYTHONPATH", "HOME", "XDG_CACHE_HOME", "WASMBUILD_CACHE_DIR", "WASMBUILD_CACHE_MAX_SIZE",
               "WASMBUILD_REMOTE_CACHE", "WASMBUILD_REMOTE_CACHE_READONLY", "WASMBUILD_REMOTE_CACHE_TIMEOUT",
@@ -121,7 +125,8 @@ def _build_flags(target, source, env, for_signature):
         if remote:
             flags += ["--remote-cache", remote]
     for var, option in (("$WASMBUILD_TARGET", "--target"), ("$WASMBUILD_CPU", "--cpu"),
-                        ("$WASMBUILD_FEATURES", "--features")):
+                        ("$WASMBUILD_FEATURES", "--features"),
+                        ("$WASMBUILD_WASM_FEATURES", "--wasm-features")):
         value = env.subst(var)
         if value:
             flags += [f"{option}={value}"]
@@ -194,13 +199,15 @@ def generate(env):
         WASMBUILD_TARGET="",
         WASMBUILD_CPU="",
         WASMBUILD_FEATURES="",
+        WASMBUILD_WASM_FEATURES="",
         WASMBUILD_VERSION=version_fingerprint(),
         _WASMBUILD_FLAGS=_build_flags,
         WASMBUILDCOM=("$WASMBUILD_PYTHON -m wasmbuild build --summary $SOURCE -o $TARGET -O $WASMBUILD_OPT "
                       "$_WASMBUILD_FLAGS"),
         WASMBUILDCOMSTR="",
         WAT2WASM=find_wabt_tool("wat2wasm") or "",
-        WAT2WASMFLAGS=list(WASM2_ONLY),
+        WAT2WASMFLAGS=["${_wabt_feature_flags(WASMBUILD_WASM_FEATURES)}"],
+        _wabt_feature_flags=lambda text: list(wabt_flags(parse_features(text))),
         WASMMODULECOM="$WAT2WASM $WAT2WASMFLAGS $SOURCE -o $TARGET",
         WASMMODULECOMSTR="",
         WASMCC="$WASMBUILD_PYTHON -m ziglang cc",
@@ -222,7 +229,7 @@ def generate(env):
     env["BUILDERS"]["WasmGraph"] = SCons.Builder.Builder(
         action=SCons.Action.Action("$WASMBUILDCOM", "$WASMBUILDCOMSTR",
                                    varlist=["WASMBUILD_VERSION", "WASMBUILD_OPT", "WASMBUILD_TARGET",
-                                            "WASMBUILD_CPU", "WASMBUILD_FEATURES"]),
+                                            "WASMBUILD_CPU", "WASMBUILD_FEATURES", "WASMBUILD_WASM_FEATURES"]),
         suffix="$WASMIMAGESUFFIX", src_suffix=[".toml", ".wat", ".wasm"], single_source=True,
         source_scanner=SCons.Scanner.ScannerBase(_scan_manifest, name="WasmManifestScanner"),
         emitter=_image_emitter)

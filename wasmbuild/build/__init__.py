@@ -30,5 +30,7 @@ def build_graph(manifest: str, settings: CompileSettings | None = None, jobs: in
     """Build the graph of the manifest at `manifest`: read its modules, compile, link."""
     from ..wat import read_module_bytes
     graph = load_manifest(manifest)
-    inputs = [ModuleInput(step.name, read_module_bytes(step.path), step.path) for step in graph.modules]
-    return (session or BuildSession(settings, jobs, cache, progress)).build(inputs, graph)
+    session = session or BuildSession(settings, jobs, cache, progress)
+    enabled = session.settings.wasm_feature_set
+    inputs = [ModuleInput(step.name, read_module_bytes(step.path, enabled), step.path) for step in graph.modules]
+    return session.build(inputs, graph)

@@ -26,5 +26,6 @@ def emit_image(linked: LinkedGraph, plan: BuildPlan, settings: CompileSettings) 
                      host_trampolines=tuple(linked.host_trampolines), symbols=tuple(symbols))
     func_symbols = [(name, offset, code.func_sizes.get(name, 0)) for name, offset in symbols]
     return write_image(code, target, toolchain_versions(),
-                       {"opt_level": settings.opt_level, "bounds_checks": settings.bounds_checks}, meta, linked.data,
+                       {"opt_level": settings.opt_level, "bounds_checks": settings.bounds_checks,
+                        "wasm_features": settings.wasm_features}, meta, linked.data,
                        func_symbols, linked.fault_object)

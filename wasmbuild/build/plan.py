@@ -1,6 +1,6 @@
 """Stage 1 of a build, the plan: decoded modules and what the graph asks of them.
 
-`DecodedModules(inputs, options)` decodes and validates (module level) each input once per
+`DecodedModules(inputs, options, features)` decodes and validates (module level) each input once per
 process, on first use: the build's own process, or a compile worker, which is handed the inputs.
 `plan_build(modules, graph)` checks the graph's wiring (`graph.resolve_graph`; with no graph the
 single input is built as `default_graph` makes it) and gives the `BuildPlan`: the initializers, the
@@ -41,9 +41,10 @@ class DecodedModule:
 class DecodedModules:
     """The build's inputs, each decoded and module-level validated once, on first use."""
 
-    def __init__(self, inputs: list[ModuleInput], options: TranslateOptions):
+    def __init__(self, inputs: list[ModuleInput], options: TranslateOptions, features: frozenset[str]):
         self.inputs = inputs
         self.options = options
+        self.features = features  # the proposals the modules may use
         self._decoded: dict[int, DecodedModule] = {}
         self.seconds = {"decode": 0.0, "validate": 0.0}
 
@@ -52,7 +53,7 @@ class DecodedModules:
         if decoded is None:
             inp = self.inputs[mi]
             t0 = time.perf_counter()
-            m = decode_module(inp.data, inp.path or inp.name)
+            m = decode_module(inp.data, inp.path or inp.name, self.features)
             t1 = time.perf_counter()
             ctx = check_module_level(m)
             self.seconds["decode"] += t1 - t0

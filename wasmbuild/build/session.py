@@ -47,7 +47,7 @@ class BuildSession:
         # Python's cyclic garbage collector would scan them over and over for nothing.
         with elf.gc_paused():
             report = BuildReport()
-            decoded = DecodedModules(inputs, self.translate_options)
+            decoded = DecodedModules(inputs, self.translate_options, self.settings.wasm_feature_set)
             plan = plan_build(decoded, graph)
             report.seconds.update(decoded.seconds)
             objects = function_objects(plan, decoded, self.settings, self.cache, self.jobs, report,

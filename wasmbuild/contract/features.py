@@ -4,8 +4,8 @@ A feature set is a frozenset of the names below. `DEFAULT` is Wasm 3.0 (without 
 supported yet) plus threads and the legacy exception instructions, as real toolchains emit them;
 `WASM2` is none of them. `parse_features("wasm2,+multi-memory")` reads the setting of
 `--wasm-features` (items separated by commas: a preset `wasm2`/`wasm3` that replaces the set, `NAME`
-or `+NAME` to turn one on, `-NAME` to turn it off) and `format_features` writes it back in a
-canonical order (recorded in cache keys and image headers).
+or `+NAME` to turn one on, `-NAME` to turn it off) and `format_features` writes a set in one
+canonical form (recorded in cache keys and image headers).
 
 The decoder and validator call `require(features, name, ...)` where a construct of a proposal
 appears: with the feature off, the error keeps the reason a 2.0 engine gives (so a 2.0 suite still
@@ -74,8 +74,13 @@ def parse_features(text: str | None) -> frozenset[str]:
 
 
 def format_features(features: frozenset[str]) -> str:
-    """The canonical text of a feature set: the names that are on, in `ALL` order ("" for none)."""
-    return ",".join(name for name in ALL if name in features)
+    """The canonical text of a feature set: the preset nearest to it, then the differences in `ALL`
+    order (`wasm3`, `wasm3,-threads`, `wasm2,+multi-memory`); `parse_features` reads it back."""
+    def text(preset: str) -> str:
+        base = _PRESETS[preset]
+        return ",".join([preset] + [("+" if name in features else "-") + name
+                                    for name in ALL if (name in features) != (name in base)])
+    return min((text(preset) for preset in _PRESETS), key=lambda t: (t.count(","), t))
 
 
 def off_message(name: str, what: str) -> str:

