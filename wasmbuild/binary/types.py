@@ -92,6 +92,7 @@ class Module:
     imports: list[Import] = field(default_factory=list)
     func_type_indices: list[int] = field(default_factory=list)  # defined functions only
     tables: list[TableType] = field(default_factory=list)  # defined only
+    table_inits: list[ConstExpr | None] = field(default_factory=list)  # their initialisers (None: null)
     memories: list[MemoryType] = field(default_factory=list)
     globals: list[Global] = field(default_factory=list)
     exports: list[Export] = field(default_factory=list)

@@ -31,6 +31,7 @@ import operator
 import struct
 import threading
 
+from ..contract.types import HT_EXTERN, HT_FUNC, heap_top, is_ref, matches, ref_parts, ref_type
 from ..contract.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, PAGE_SIZE, V128, FuncType,
                               type_name)
 from ..errors import WasmbuildError
@@ -91,6 +92,13 @@ def _peek64(addr: int) -> int:
 _WIDTH = {I32: 32, I64: 64, F32: 32, F64: 64, V128: 128, FUNCREF: 64, EXTERNREF: 64}  # bits
 
 
+def _ref_kind(t):
+    """FUNCREF or EXTERNREF for a reference type of the function or extern hierarchy, else None."""
+    if not is_ref(t):
+        return None
+    return {HT_FUNC: FUNCREF, HT_EXTERN: EXTERNREF}.get(heap_top(ref_parts(t)[1]))
+
+
 def write_value(addr: int, t: int, bits: int) -> None:
     """Store a value given as raw bits (ints: two's complement; floats: IEEE bits; refs: address)."""
     if t == I32 or t == F32:
@@ -116,7 +124,7 @@ def check_bits(t: int, bits, what: str = "value") -> int:
         v = operator.index(bits)
     except TypeError:
         raise ValueTypeError(f"{what}: {type_name(t)} wants an integer, not {bits!r}") from None
-    width = _WIDTH[t]
+    width = _WIDTH.get(t, 64)  # (a typed reference is an address too)
     if not -(1 << (width - 1)) <= v < 1 << width:
         raise ValueTypeError(f"{what}: {v} does not fit in {type_name(t)}")
     return v & ((1 << width) - 1)
@@ -567,18 +575,24 @@ class Function:
         return values[0] if len(values) == 1 else tuple(values)
 
     def _to_bits(self, t: int, v, what: str) -> int:
-        if t == EXTERNREF:
+        kind = _ref_kind(t)
+        if kind is not None and v is None and not ref_parts(t)[0]:
+            raise ValueTypeError(f"{what}: {type_name(t)} is not nullable, None is no value of it")
+        if kind == EXTERNREF:
             return self.store.extern_handle(v)
-        if t == FUNCREF:
+        if kind == FUNCREF:
             if v is not None and not isinstance(v, Function):
                 raise ValueTypeError(f"{what}: funcref wants a Function or None, not {v!r}")
+            if v is not None and t != FUNCREF and not matches(ref_type(False, v.type), t):
+                raise ValueTypeError(f"{what}: {type_name(t)} wants a function of that type, not {v.type}")
             return 0 if v is None else v.funcref
         return to_bits(t, v, what)
 
     def _from_bits(self, t: int, b: int):
-        if t == EXTERNREF:
+        kind = _ref_kind(t)
+        if kind == EXTERNREF:
             return self.store.extern_value(b)
-        if t == FUNCREF:
+        if kind == FUNCREF:
             return self.store.function_from_ref(b)
         return from_bits(t, b)
 

@@ -463,7 +463,7 @@ class _Translator:
     def block_signature(self, bt) -> tuple[tuple, tuple]:
         if bt is None:
             return (), ()
-        if type(bt) is int:
+        if type(bt) is not tuple:  # a value type (a RefType is a tuple of its own type)
             return (), (bt,)
         ft = self.info.types[bt[1]]
         return ft.params, ft.results

@@ -20,10 +20,11 @@ from ..contract import opcodes as ops
 from ..contract.opcodes import (BLOCK, BR, BR_IF, BR_TABLE, CALL, CALL_INDIRECT, DROP, ELSE, END, F32_CONST,
                                 F64_CONST, GLOBAL_GET, GLOBAL_SET, I32_CONST, I64_CONST, IF, LOCAL_GET, LOCAL_SET,
                                 LOCAL_TEE, LOOP, NOP, REF_FUNC, REF_IS_NULL, REF_NULL, RETURN, RETURN_CALL,
-                                RETURN_CALL_INDIRECT, SELECT, SELECT_T,
+                                RETURN_CALL_INDIRECT, SELECT, SELECT_T, CALL_REF, RETURN_CALL_REF, REF_AS_NON_NULL,
+                                BR_ON_NULL, BR_ON_NON_NULL,
                                 TABLE_FILL, TABLE_GET, TABLE_GROW, TABLE_SET, UNREACHABLE, V128_CONST)
 from ..binary.decode import FunctionCode, decode_function
-from ..contract.types import matches
+from ..contract.types import RefType, is_ref, matches, ref_parts, ref_type
 from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, F32, F64, FUNCREF, I32, I64, MAX_PAGES, REF_TYPES, V128, FuncType, Limits)
 from ..binary.types import ACTIVE, ConstExpr, Module
 from ..errors import InvalidError, MalformedError
@@ -130,7 +131,7 @@ def check_module_level(m: Module) -> Context:
         if seg.mode == ACTIVE:
             if seg.table >= len(ctx.tables):
                 raise err(f"unknown table {seg.table}", seg.offset)
-            if ctx.tables[seg.table].elem != seg.elem_type:
+            if not matches(seg.elem_type, ctx.tables[seg.table].elem):
                 raise err("type mismatch", seg.offset)
             check_const_expr(ctx, seg.offset_expr, I32)
         if seg.init_is_exprs:
@@ -195,7 +196,7 @@ def check_const_expr(ctx: Context, expr: ConstExpr, expected: int) -> None:
         elif op == REF_FUNC:
             if imm >= len(ctx.funcs):
                 raise ctx.error(f"unknown function {imm}", offset)
-            stack.append(FUNCREF)
+            stack.append(ref_type(False, ctx.types[ctx.funcs[imm]]))
         elif op == GLOBAL_GET:
             # In Wasm 2.0 constant expressions can read imported globals only.
             if imm >= ctx.num_imported_globals:
@@ -205,7 +206,7 @@ def check_const_expr(ctx: Context, expr: ConstExpr, expected: int) -> None:
             stack.append(ctx.globals[imm].valtype)
         else:
             raise ctx.error("constant expression required", offset)
-    if stack != [expected]:
+    if len(stack) != 1 or not matches(stack[0], expected):
         raise ctx.error("type mismatch", expr.offset)
 
 
@@ -224,7 +225,7 @@ class _Frame:
     its `else`; BLOCK for the function body), its parameter and result types, the height of the operand
     stack at its start, and whether the rest of it is unreachable (its stack is polymorphic)."""
 
-    __slots__ = ("op", "params", "results", "height", "unreachable")
+    __slots__ = ("op", "params", "results", "height", "unreachable", "init_height")
 
     def __init__(self, op: int, params: tuple, results: tuple, height: int):
         self.op = op
@@ -232,6 +233,7 @@ class _Frame:
         self.results = results
         self.height = height
         self.unreachable = False
+        self.init_height = 0  # locals initialised before it (non-defaultable ones, see _check_body)
 
     def label_types(self) -> tuple:
         """The types a branch to this frame passes: a loop's parameters, or the results."""
@@ -293,7 +295,7 @@ def validate_function(ctx: Context, defined_index: int, code: FunctionCode | Non
 def _block_type(ctx: Context, bt, offset: int) -> tuple[tuple, tuple]:
     if bt is None:
         return _EMPTY, _EMPTY
-    if type(bt) is int:
+    if type(bt) is not tuple:  # a value type (a RefType is a tuple of its own type)
         return _EMPTY, (bt,)
     idx = bt[1]
     if idx >= len(ctx.types):
@@ -312,6 +314,17 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
     sig_table = _SIG
     funcs, types = ctx.funcs, ctx.types
     memories, tables, globals_ = ctx.memories, ctx.tables, ctx.globals
+    # Non-defaultable locals (non-nullable references) must be set before they are read; a set
+    # inside a block counts until the block ends (`init_log` above each frame's `init_height`).
+    num_params = len(ftype.params)
+    initialised: set[int] = set()
+    init_log: list[int] = []
+
+    def reset_inits(frame):
+        if len(init_log) > frame.init_height:
+            for index in init_log[frame.init_height:]:
+                initialised.discard(index)
+            del init_log[frame.init_height:]
 
     def pop_any(offset):
         frame = ctrls[-1]
@@ -328,7 +341,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
                 return UNKNOWN
             raise err("type mismatch", offset)
         actual = pop()
-        if actual != expected and actual != UNKNOWN and expected != UNKNOWN:
+        if actual != expected and actual != UNKNOWN and expected != UNKNOWN and not matches(actual, expected):
             raise err("type mismatch", offset)
         return actual
 
@@ -343,6 +356,16 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
         frame = ctrls[-1]
         del vals[frame.height:]
         frame.unreachable = True
+
+    def pop_ref(offset):
+        """Pop a reference (or the bottom type of an unreachable stack)."""
+        t = pop_any(offset)
+        if t != UNKNOWN and not is_ref(t):
+            raise err("type mismatch", offset)
+        return t
+
+    def non_null(t):
+        return t if t == UNKNOWN else ref_type(False, ref_parts(t)[1])
 
     def check_tail_results(callee, offset):
         """A tail call returns the callee's results from this function."""
@@ -396,7 +419,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
                     tt = need_table(table, offset)
                     if elem >= len(ctx.elem_types):
                         raise err(f"unknown elem segment {elem}", offset)
-                    if ctx.elem_types[elem] != tt.elem:
+                    if not matches(ctx.elem_types[elem], tt.elem):
                         raise err("type mismatch", offset)
                 elif kind == "elem":
                     if imm >= len(ctx.elem_types):
@@ -404,7 +427,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
                 elif kind == "table_table":
                     dst = need_table(imm[0], offset)
                     src = need_table(imm[1], offset)
-                    if dst.elem != src.elem:
+                    if not matches(src.elem, dst.elem):
                         raise err("type mismatch", offset)
                 elif kind == "table":
                     need_table(imm, offset)
@@ -428,12 +451,17 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             t = local_types.type_of(imm)
             if t is None:
                 raise err(f"unknown local {imm}", offset)
+            if type(t) is RefType and not t.nullable and imm >= num_params and imm not in initialised:
+                raise err("uninitialized local", offset)
             push(t)
         elif op == LOCAL_SET or op == LOCAL_TEE:
             t = local_types.type_of(imm)
             if t is None:
                 raise err(f"unknown local {imm}", offset)
             pop_expect(t, offset)
+            if type(t) is RefType and not t.nullable and imm not in initialised:
+                initialised.add(imm)
+                init_log.append(imm)
             if op == LOCAL_TEE:
                 push(t)
         elif op == GLOBAL_GET:
@@ -457,7 +485,9 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             if op == IF:
                 pop_expect(I32, offset)
             pop_types(params, offset)
-            ctrls.append(_Frame(op, params, results, len(vals)))
+            frame = _Frame(op, params, results, len(vals))
+            frame.init_height = len(init_log)
+            ctrls.append(frame)
             vals.extend(params)
         elif op == END:
             frame = ctrls[-1]
@@ -467,6 +497,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             if frame.op == IF and frame.params != frame.results:
                 # An `if` without `else` passes its parameters through as its results.
                 raise err("type mismatch", offset)
+            reset_inits(frame)
             ctrls.pop()
             vals.extend(frame.results)
             if not ctrls:
@@ -478,6 +509,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
                 raise err("type mismatch", offset)
             frame.op = ELSE
             frame.unreachable = False
+            reset_inits(frame)
             vals.extend(frame.params)
         elif op == BR:
             if imm >= len(ctrls):
@@ -542,7 +574,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
         elif op == CALL_INDIRECT or op == RETURN_CALL_INDIRECT:
             type_index, table_index = imm
             tt = need_table(table_index, offset)
-            if tt.elem != FUNCREF:
+            if not matches(tt.elem, FUNCREF):
                 raise err("type mismatch", offset)
             if type_index >= len(types):
                 raise err(f"unknown type {type_index}", offset)
@@ -555,6 +587,38 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             else:
                 pop_types(ft.params, offset)
                 vals.extend(ft.results)
+        elif op == CALL_REF or op == RETURN_CALL_REF:
+            if imm >= len(types):
+                raise err(f"unknown type {imm}", offset)
+            ft = types[imm]
+            pop_expect(ref_type(True, ft), offset)
+            if op == RETURN_CALL_REF:
+                check_tail_results(ft, offset)
+                pop_types(ft.params, offset)
+                set_unreachable()
+            else:
+                pop_types(ft.params, offset)
+                vals.extend(ft.results)
+        elif op == REF_AS_NON_NULL:
+            push(non_null(pop_ref(offset)))
+        elif op == BR_ON_NULL:
+            if imm >= len(ctrls):
+                raise err(f"unknown label {imm}", offset)
+            t = pop_ref(offset)
+            lt = ctrls[-1 - imm].label_types()
+            pop_types(lt, offset)
+            vals.extend(lt)
+            push(non_null(t))
+        elif op == BR_ON_NON_NULL:
+            if imm >= len(ctrls):
+                raise err(f"unknown label {imm}", offset)
+            t = pop_ref(offset)
+            lt = ctrls[-1 - imm].label_types()
+            if not lt or (lt[-1] != UNKNOWN and not is_ref(lt[-1])):
+                raise err("type mismatch", offset)
+            push(non_null(t))
+            pop_types(lt, offset)
+            vals.extend(lt[:-1])
         elif op == TABLE_GET:
             tt = need_table(imm, offset)
             pop_expect(I32, offset)
@@ -567,7 +631,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             push(imm)
         elif op == REF_IS_NULL:
             t = pop_any(offset)
-            if t not in _REF_OR_UNKNOWN:
+            if t != UNKNOWN and not is_ref(t):
                 raise err("type mismatch", offset)
             push(I32)
         elif op == REF_FUNC:
@@ -575,7 +639,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
                 raise err(f"unknown function {imm}", offset)
             if imm not in ctx.refs:
                 raise err(f"undeclared function reference {imm}", offset)
-            push(FUNCREF)
+            push(ref_type(False, types[funcs[imm]]))
         elif op == TABLE_GROW:
             tt = need_table(imm, offset)
             pop_expect(I32, offset)
