@@ -145,6 +145,7 @@ TRAP_TABLE_OOB = 9
 TRAP_STACK_EXHAUSTED = 10
 TRAP_HOST = 11
 TRAP_NULL_REFERENCE = 12
+TRAP_NULL_FUNCTION_REFERENCE = 13  # call_ref and return_call_ref of null
 
 TRAP_MESSAGES = {
     TRAP_UNREACHABLE: "unreachable",
@@ -159,6 +160,7 @@ TRAP_MESSAGES = {
     TRAP_STACK_EXHAUSTED: "call stack exhausted",
     TRAP_HOST: "host function raised an exception",
     TRAP_NULL_REFERENCE: "null reference",
+    TRAP_NULL_FUNCTION_REFERENCE: "null function reference",
 }
 
 # Symbols of the runtime helpers (compiled once from LLVM IR, see runtime.py).

@@ -37,6 +37,7 @@ from .irtypes import (F32T, F64T, FLOAT_PREDICATES, I1, I8, I16, I32T, I64T, INT
                       result_type, wasm_cc, wasm_function_type, zero_value)
 from .refs import References, scan_references
 from .simd import SIMD_DISPATCH
+from .funcref import FUNCREF_DISPATCH
 from .tailcall import TAIL_CALL_DISPATCH
 
 
@@ -1097,6 +1098,7 @@ def _build_dispatch() -> dict:
             d[op] = handler
     d.update(SIMD_DISPATCH)
     d.update(TAIL_CALL_DISPATCH)
+    d.update(FUNCREF_DISPATCH)
     return d
 
 

@@ -77,4 +77,4 @@ def op_return_call_indirect(t, op, imm) -> None:
 TAIL_CALL_DISPATCH = {
     ops.RETURN_CALL: op_return_call,
     ops.RETURN_CALL_INDIRECT: op_return_call_indirect,
-}
+}  # (return_call_ref is with the typed function references, in funcref.py)
