@@ -19,7 +19,7 @@ from ..contract import features as feats
 from ..contract import opcodes as ops
 from ..contract.opcodes import ELSE, END, FC, FD, IF, PREFIX_FC, PREFIX_FD
 from .reader import Reader
-from ..contract.types import (ABSTRACT_HEAP_TYPES, HT_EXN, HT_NOEXN, HT_NOEXTERN, HT_NOFUNC, REF_TYPES, VAL_TYPES,
+from ..contract.types import (ABSTRACT_HEAP_TYPES, HT_EXN, HT_FUNC, HT_NOEXN, HT_NOEXTERN, HT_NOFUNC, REF_TYPES, VAL_TYPES,
                               ref_type, type_name)
 from ..contract.types import (EMPTY_BLOCK_TYPE, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, FUNCREF, FuncType, GlobalType, Limits, MemoryType, TableType)
 from .types import (ACTIVE, DECLARATIVE, PASSIVE, ConstExpr, CustomSection, DataSegment, ElemSegment, Export, FunctionBody, Global, Import, Module)
@@ -328,6 +328,10 @@ def _elem(s: Reader, m: Module) -> ElemSegment:
         elem_type = _reftype(s, m) if uses_exprs else _elem_kind(s)
     else:
         elem_type = FUNCREF
+    if not uses_exprs and feats.FUNCTION_REFERENCES in m.features:
+        # Function indices are never null: 3.0 types these segments (ref func), so that they can
+        # initialise tables of non-nullable references (2.0 says funcref, its supertype).
+        elem_type = ref_type(False, HT_FUNC)
     if uses_exprs:
         init = tuple(_const_expr(s, m) for _ in range(s.length()))
     else:

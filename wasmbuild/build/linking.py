@@ -108,6 +108,7 @@ def module_record(d: DecodedModule, layout: VMLayout, type_ids: list[int], symbo
         datas=tuple(datas),
         start=m.start,
         layout=layout,
+        table_inits=tuple(None if e is None else const_expr_record(e) for e in m.table_inits),
     )
 
 

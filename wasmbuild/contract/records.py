@@ -224,6 +224,8 @@ class ModuleRecord:
     datas: tuple[DataRecord, ...]
     start: int | None
     layout: VMLayout
+    # The defined tables' initialiser expressions (None: null), one per table or none at all.
+    table_inits: tuple[ConstExprRecord | None, ...] = ()
 
     def func_type_id(self, index: int) -> int:
         """The canonical type id of function `index` (imports first)."""
@@ -244,6 +246,7 @@ class ModuleRecord:
             "datas": [d.to_json() for d in self.datas],
             "start": self.start,
             "layout": self.layout.to_json(),
+            "table_inits": [None if e is None else [list(i) for i in e] for e in self.table_inits],
         }
 
     @classmethod
@@ -261,6 +264,7 @@ class ModuleRecord:
             datas=tuple(DataRecord.from_json(x) for x in _list(d["datas"])),
             start=_opt_int(d["start"]),
             layout=VMLayout.from_json(d["layout"]),
+            table_inits=tuple(None if e is None else _const_expr(e) for e in _list(d["table_inits"])),
         )
 
 

@@ -125,8 +125,6 @@ class Instance(_Exports):
             if not func.funcref:
                 func.funcref = rec
         self._funcref_slots = layout.funcrefs
-        for t in meta.tables:
-            self.tables.append(Table(store, t.elem, t.limits.min, t.limits.max))
         for mem in meta.memories:
             self.memories.append(Memory(store, mem.limits.min, mem.limits.max))
         if image.guarded and self.memories and not self.memories[0].guarded:
@@ -135,6 +133,11 @@ class Instance(_Exports):
                                   "its code needs: build it with --bounds-checks explicit")
         for g in meta.globals:
             self.globals.append(Global(store, g.type.valtype, g.type.mutable, self.eval_const(g.init)))
+        # Tables after the globals: an initialiser expression may read them.
+        inits = meta.table_inits or (None,) * len(meta.tables)
+        for t, init in zip(meta.tables, inits):
+            self.tables.append(Table(store, t.elem, t.limits.min, t.limits.max,
+                                     0 if init is None else self.eval_const(init)))
         for i, slot in enumerate(layout.global_ptrs):
             _poke64(vm + slot, self.globals[i].cell)
         for i, slot in enumerate(layout.table_ptrs):

@@ -24,7 +24,7 @@ from ..contract.opcodes import (BLOCK, BR, BR_IF, BR_TABLE, CALL, CALL_INDIRECT,
                                 BR_ON_NULL, BR_ON_NON_NULL,
                                 TABLE_FILL, TABLE_GET, TABLE_GROW, TABLE_SET, UNREACHABLE, V128_CONST)
 from ..binary.decode import FunctionCode, decode_function
-from ..contract.types import RefType, is_ref, matches, ref_parts, ref_type
+from ..contract.types import RefType, is_defaultable, is_ref, matches, ref_parts, ref_type
 from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, F32, F64, FUNCREF, I32, I64, MAX_PAGES, REF_TYPES, V128, FuncType, Limits)
 from ..binary.types import ACTIVE, ConstExpr, Module
 from ..errors import InvalidError, MalformedError
@@ -68,7 +68,7 @@ def _declared_refs(m: Module) -> set[int]:
 def segment_refs(m: Module) -> set[int]:
     """Functions named by element segments and by `ref.func` in global initialisers."""
     refs: set[int] = set()
-    exprs: list[ConstExpr] = [g.init for g in m.globals]
+    exprs: list[ConstExpr] = [g.init for g in m.globals] + [e for e in m.table_inits if e is not None]
     for seg in m.elems:
         if seg.init_is_exprs:
             exprs.extend(seg.init)
@@ -119,8 +119,12 @@ def check_module_level(m: Module) -> Context:
     for t, offset in zip(m.func_type_indices, m.func_type_offsets):
         if t >= ntypes:
             raise err(f"unknown type {t}", offset)
-    for table, offset in zip(m.tables, m.table_offsets):
+    for table, init, offset in zip(m.tables, m.table_inits, m.table_offsets):
         _check_limits(ctx, table.limits, _MAX_TABLE, offset)
+        if init is not None:
+            check_const_expr(ctx, init, table.elem)
+        elif not is_defaultable(table.elem):
+            raise err("type mismatch", offset)  # a table of non-null references needs an initialiser
     for mem, offset in zip(m.memories, m.memory_offsets):
         _check_memory_limits(ctx, mem.limits, offset)
     if len(ctx.memories) > 1:
