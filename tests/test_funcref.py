@@ -305,3 +305,17 @@ def test_typed_references_are_canonical_across_modules(tmp_path):
 def test_an_import_differing_only_in_nullability_does_not_link(tmp_path):
     with pytest.raises((UnlinkableError, WasmbuildError), match="apply"):
         _graph(tmp_path, MISMATCHED)
+
+
+def test_types_naming_types_are_bounded_so_hashing_them_stays_cheap():
+    # each type names the one before twice: without a bound its size would double per type
+    # (and a long chain of single references would crash hashing by recursion depth)
+    from wasmbuild.binary.decode import MAX_TYPE_SIZE
+    from wasmbuild.testing import gen as g
+    types = [bytes.fromhex("600000")] + [bytes.fromhex("6002") + bytes([0x64, i, 0x64, i]) + b"\x00"
+                                         for i in range(0, 40)]
+    data = b"\0asm\1\0\0\0" + g.section(1, g.vec(types))
+    with pytest.raises(InvalidError, match=f"type too large: .* at most {MAX_TYPE_SIZE}"):
+        decode_module(data, "m.wasm")
+    ok = b"\0asm\1\0\0\0" + g.section(1, g.vec(types[:6]))
+    assert len(decode_module(ok, "m.wasm").types) == 6

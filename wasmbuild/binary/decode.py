@@ -19,8 +19,8 @@ from ..contract import features as feats
 from ..contract import opcodes as ops
 from ..contract.opcodes import ELSE, END, FC, FD, IF, PREFIX_FC, PREFIX_FD
 from .reader import Reader
-from ..contract.types import (ABSTRACT_HEAP_TYPES, HT_EXN, HT_FUNC, HT_NOEXN, HT_NOEXTERN, HT_NOFUNC, REF_TYPES, VAL_TYPES,
-                              ref_type, type_name)
+from ..contract.types import (ABSTRACT_HEAP_TYPES, HT_EXN, HT_FUNC, HT_NOEXN, HT_NOEXTERN, HT_NOFUNC, REF_TYPES,
+                              VAL_TYPES, RefType, ref_type, type_name)
 from ..contract.types import (EMPTY_BLOCK_TYPE, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, FUNCREF, FuncType, GlobalType, Limits, MemoryType, TableType)
 from .types import (ACTIVE, DECLARATIVE, PASSIVE, ConstExpr, CustomSection, DataSegment, ElemSegment, Export, FunctionBody, Global, Import, Module)
 
@@ -45,6 +45,9 @@ _SECTION_RANK = {sid: rank for rank, sid in enumerate(
      SECTION_START, SECTION_ELEM, SECTION_DATACOUNT, SECTION_CODE, SECTION_DATA), 1)}
 
 _IN_SECTION = "unexpected end of section or function"
+# A function type naming other function types contains them (contract.types), so its size is that
+# of all of them: bounded, so that hashing, comparing and naming a type stays cheap and shallow.
+MAX_TYPE_SIZE = 256
 MAX_LOCALS = 0xFFFF_FFFF  # the total count must fit in a u32
 
 
@@ -118,8 +121,17 @@ def _decode_sections(r: Reader, m: Module) -> None:
             s.pos = end
         elif sid == SECTION_TYPE:
             m.types = []
+            sizes: dict[int, int] = {}  # id of a FuncType of m.types -> its size with the types it names
             for _ in range(s.length()):
-                m.types.append(_functype(s, m))  # (it may refer to the types before it)
+                pos = s.pos
+                ft = _functype(s, m)  # (it may refer to the types before it)
+                size = 1 + sum(sizes.get(id(t.heap), 0) for t in ft.params + ft.results if type(t) is RefType)
+                if size > MAX_TYPE_SIZE:
+                    raise InvalidError(f"type too large: {len(m.types)} names function types {size} deep or "
+                                       f"wide with those they name, at most {MAX_TYPE_SIZE}", file=filename,
+                                       offset=pos)
+                sizes[id(ft)] = size
+                m.types.append(ft)
         elif sid == SECTION_IMPORT:
             m.imports = [_import(s, m) for _ in range(s.length())]
         elif sid == SECTION_FUNCTION:

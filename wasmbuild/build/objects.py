@@ -27,7 +27,6 @@ from ..cache import ObjectCache
 from ..keys import KeyMemo, function_key, support_key
 from ..translate.function import translate_function
 from ..translate.fault import build_fault_handler
-from ..translate.irtypes import wasm_cc
 from ..translate.runtime import build_entry_trampoline, build_host_trampoline, build_runtime
 from ..valid import validate_function
 from .plan import BuildPlan, DecodedModules
@@ -152,15 +151,14 @@ class SupportObjects:
             lm = ir.Module(name=kind if ft is None else f"{kind}_{signature}")
             guard = settings.bounds_checks == abi.BOUNDS_GUARD
             target = target_of_triple(settings.triple)
-            cc = wasm_cc(bool(target and target.tail_calls))
             if kind == RUNTIME:
                 build_runtime(lm)
             elif kind == FAULT:
                 build_fault_handler(lm, target_of_triple(settings.triple))
             elif kind == ENTRY:
-                build_entry_trampoline(lm, ft, guard, cc)
+                build_entry_trampoline(lm, ft, guard)
             else:
-                build_host_trampoline(lm, ft, cc)
+                build_host_trampoline(lm, ft, bool(target and target.tail_calls))
             obj = compile_ir(lm, settings)
             if self.cache is not None:
                 self.cache.put(key, obj)

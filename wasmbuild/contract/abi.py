@@ -106,14 +106,20 @@ TAB_SIZE = 8
 TAB_MAX = 16
 TABDEF_SIZE = 24
 
+# Every wasm function (and host trampoline) has two entry points (docs/architecture.md, "Tail
+# calls"): its symbol, with the C convention, for ordinary calls, and `tail_symbol(symbol)`, with
+# LLVM's tailcc, for tail calls; records of callees hold both (0 for the tail entry on targets
+# without guaranteed tail calls).
 FR_CODE = 0
 FR_TYPE = 8
 FR_VMCTX = 16
-FUNCREF_SIZE = 24
+FR_TAIL_CODE = 24
+FUNCREF_SIZE = 32
 
 IMP_CODE = 0
 IMP_VMCTX = 8
-IMPORT_SLOT_SIZE = 16
+IMP_TAIL_CODE = 16
+IMPORT_SLOT_SIZE = 24
 
 SEG_PTR = 0
 SEG_LEN = 8
@@ -180,6 +186,11 @@ SYM_SIGNAL_STATE = "wb_signal_state"  # the SignalState, resolved by the loader
 def entry_symbol(ft: FuncType) -> str:
     """Host-to-wasm trampoline: i32 (ptr vmctx, ptr code, ptr values) -> 0 or trap code."""
     return "wb_entry_" + sig_key(ft)
+
+
+def tail_symbol(symbol: str) -> str:
+    """The tail-call entry (tailcc) of the function or host trampoline `symbol`."""
+    return symbol + ".tail"
 
 
 def host_symbol(ft: FuncType) -> str:

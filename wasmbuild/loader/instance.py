@@ -53,6 +53,13 @@ class LoadedImage:
                 store.entries[entry.signature] = entry_function(self.code.address(entry.symbol))
         for host in self.meta.host_trampolines:
             store.host_trampolines.setdefault(host.signature, self.code.address(host.symbol))
+            store.host_tail_trampolines.setdefault(host.signature, self.tail_entry(host.symbol))
+
+    def tail_entry(self, symbol: str) -> int:
+        """The address of the tail-call entry of function or host trampoline `symbol`; 0 on targets
+        without tail calls, whose code has none."""
+        tail = abi.tail_symbol(symbol)
+        return self.code.address(tail) if tail in self.code.symbols else 0
 
     def instantiate(self, host: dict | None = None) -> "GraphInstance":
         """Run the image's initializers; `host` provides the host imports as
@@ -110,18 +117,21 @@ class Instance(_Exports):
             spaces[imp.kind].append(self._resolve_import(imp, imports, image))
         code = image.code
         for f in meta.functions:
-            self.functions.append(Function(store, image.types[f.type_id], code=code.address(f.symbol), vmctx=vm))
+            self.functions.append(Function(store, image.types[f.type_id], code=code.address(f.symbol), vmctx=vm,
+                                           tail_code=image.tail_entry(f.symbol)))
         for f, slot in layout.import_slots.items():
-            fcode, fvm = self.functions[f].native
+            fcode, fvm, ftail = self.functions[f].native
             _poke64(vm + slot + abi.IMP_CODE, fcode)
             _poke64(vm + slot + abi.IMP_VMCTX, fvm)
+            _poke64(vm + slot + abi.IMP_TAIL_CODE, ftail)
         for f, slot in layout.funcrefs.items():
             func = self.functions[f]
-            fcode, fvm = func.native
+            fcode, fvm, ftail = func.native
             rec = vm + slot
             _poke64(rec + abi.FR_CODE, fcode)
             _poke64(rec + abi.FR_TYPE, store.type_id(func.type))
             _poke64(rec + abi.FR_VMCTX, fvm)
+            _poke64(rec + abi.FR_TAIL_CODE, ftail)
             if not func.funcref:
                 func.funcref = rec
         self._funcref_slots = layout.funcrefs

@@ -209,6 +209,7 @@ class Store:
         self.types: list[FuncType] = []
         self.entries: dict[FuncType, object] = {}  # signature -> ctypes entry trampoline
         self.host_trampolines: dict[FuncType, int] = {}
+        self.host_tail_trampolines: dict[FuncType, int] = {}  # their tail entries
         self.memories: dict[int, Memory] = {}  # MemoryDef address -> Memory
         self.tables: dict[int, Table] = {}
         self.host_functions: list[Function] = []
@@ -249,7 +250,8 @@ class Store:
         if not ref:
             return None
         ft = self.type_of_id(_peek64(ref + abi.FR_TYPE))
-        return Function(self, ft, code=_peek64(ref + abi.FR_CODE), vmctx=_peek64(ref + abi.FR_VMCTX), funcref=ref)
+        return Function(self, ft, code=_peek64(ref + abi.FR_CODE), vmctx=_peek64(ref + abi.FR_VMCTX), funcref=ref,
+                        tail_code=_peek64(ref + abi.FR_TAIL_CODE))
 
     # hooks called from native code
     def _grow_memory(self, memdef: int, delta: int) -> int:
@@ -530,10 +532,11 @@ class Function:
     """A wasm function of some instance (code + vmctx), or a host function."""
 
     def __init__(self, store: Store, ft: FuncType, code: int = 0, vmctx: int = 0, host=None,
-                 raw: bool = False, funcref: int = 0):
+                 raw: bool = False, funcref: int = 0, tail_code: int = 0):
         self.store = store
         self.type = ft
         self.code = code
+        self.tail_code = tail_code  # its tail-call entry (abi.tail_symbol; 0 where there is none)
         self.vmctx = vmctx
         self.host = host
         self.raw = raw
@@ -541,14 +544,14 @@ class Function:
         self.hostrec = 0
 
     @property
-    def native(self) -> tuple[int, int]:
-        """(code, vmctx) to put in an import slot or FuncRef record."""
+    def native(self) -> tuple[int, int, int]:
+        """(code, vmctx, tail-call code) to put in an import slot or FuncRef record."""
         if self.host is not None:
             tramp = self.store.host_trampolines.get(self.type)
             if tramp is None:
                 raise WasmbuildError(f"no host trampoline for signature {self.type} in the loaded images")
-            return tramp, self.hostrec
-        return self.code, self.vmctx
+            return tramp, self.hostrec, self.store.host_tail_trampolines.get(self.type, 0)
+        return self.code, self.vmctx, self.tail_code
 
     def call_bits(self, args: list[int]) -> list[int]:
         """Call with arguments as raw bits; returns results as raw bits."""

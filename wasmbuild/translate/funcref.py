@@ -5,7 +5,7 @@ Takes the translator (`function._Translator`) with the operands on its stack; gi
 reference is, as in 2.0, a pointer to the callee's FuncRef record (abi.FR_*) or null. Validation
 has proved the callee's type, so `call_ref` checks only for null ("null function reference") and
 calls the record's code with the record's vmctx, like `call_indirect` after its checks;
-`return_call_ref` does so as a tail call (`tailcall.py`).
+`return_call_ref` jumps to the record's tail entry (`tailcall.py`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from .irtypes import NULL, PTR, FunctionPointer, wasm_function_type
 from .tailcall import emit_tail_call
 
 
-def ref_callee(t, type_index: int):
-    """(callee, its vmctx, its type) of the function reference popped from the stack (traps if null)."""
+def ref_callee(t, type_index: int, tail: bool = False):
+    """(callee, its vmctx, its type) of the function reference popped from the stack (traps if
+    null); the tail entry if `tail`."""
     ft = t.info.types[type_index]
     ref = t.pop()
     t.trap_if(t.b.icmp_unsigned("==", ref, NULL), abi.TRAP_NULL_FUNCTION_REFERENCE)
-    code = t.vmfield(ref, abi.FR_CODE, PTR)
+    code = t.vmfield(ref, abi.FR_TAIL_CODE if tail else abi.FR_CODE, PTR)
     cvm = t.vmfield(ref, abi.FR_VMCTX, PTR)
     return FunctionPointer(code, wasm_function_type(ft)), cvm, ft
 
@@ -31,7 +32,7 @@ def op_call_ref(t, op, type_index) -> None:
 
 
 def op_return_call_ref(t, op, type_index) -> None:
-    emit_tail_call(t, op, *ref_callee(t, type_index))
+    emit_tail_call(t, op, *ref_callee(t, type_index, tail=True))
 
 
 def op_ref_as_non_null(t, op, imm) -> None:

@@ -34,11 +34,11 @@ from ..contract import abi
 from . import refs
 from .irtypes import (F32T, F64T, FLOAT_PREDICATES, I1, I8, I16, I32T, I64T, INT_PREDICATES, LLVM_TYPES, NULL, PTR,
                       VOID, FunctionPointer, VolatileLoad, VolatileStore, absolute_symbol, field_ptr, get_function,
-                      result_type, wasm_cc, wasm_function_type, zero_value)
+                      result_type, wasm_function_type, zero_value)
 from .refs import References, scan_references
 from .simd import SIMD_DISPATCH
 from .funcref import FUNCREF_DISPATCH
-from .tailcall import TAIL_CALL_DISPATCH
+from .tailcall import TAIL_CALL_DISPATCH, TAIL_CC, TAIL_CALL_OPS, add_entry
 
 
 class UnsupportedError(WasmbuildError):
@@ -56,16 +56,13 @@ class TranslateOptions:
     # Guard-page memories (abi.BOUNDS_GUARD): accesses check no bounds, an access out of bounds
     # faults. Else each access compares its end with the memory's size.
     guard_memory: bool = False
-    # Whether the target guarantees tail calls (targets.Target.tail_calls): wasm functions then use
-    # the `tailcc` convention (irtypes.wasm_cc) and return_call* become jumps; else they keep the C
-    # convention and return_call* are refused. `return_registers` as in targets.Target.
+    # Whether the target guarantees tail calls (targets.Target.tail_calls): each function then has
+    # a tail entry (tailcc) besides its C one, and return_call* become jumps to tail entries; else
+    # there are no tail entries and return_call* are refused. `return_registers` as in
+    # targets.Target.
     tail_calls: bool = True
     return_registers: tuple[int, int] = (3, 4)
     target_name: str = "x86_64"  # for messages
-
-    @property
-    def calling_convention(self) -> str:
-        return wasm_cc(self.tail_calls)
 
 
 class ModuleInfo:
@@ -197,13 +194,21 @@ def translate_function(llmodule: ir.Module, symbol: str, info: ModuleInfo, defin
                        code: FunctionCode) -> References:
     func_index = info.num_imported_funcs + defined_index
     references = scan_references(code.instrs, info.num_imported_funcs)
-    translator = _Translator(llmodule, symbol, info, info.func_type(func_index), code, references)
+    # A function that makes tail calls is compiled with tailcc (a tail call is a jump only between
+    # tailcc functions) as its tail entry, and its C entry calls that; any other function is
+    # compiled with the C convention, and its tail entry calls it (tailcall.py).
+    tail = info.options.tail_calls and any(op in TAIL_CALL_OPS for op, _imm, _offset in code.instrs)
+    translator = _Translator(llmodule, symbol, info, info.func_type(func_index), code, references,
+                             TAIL_CC if tail else "")
     translator.run()
+    compiled = abi.tail_symbol(symbol) if tail else symbol
     bound = frame_bound(translator.fn)
     if bound > LARGE_FRAME:
-        translator.guard_frame(symbol, bound)
+        translator.guard_frame(compiled, bound)
     else:
-        _rename(llmodule, translator.fn, symbol)
+        _rename(llmodule, translator.fn, compiled)
+    if info.options.tail_calls:
+        add_entry(llmodule, translator.fn, symbol if tail else abi.tail_symbol(symbol), "" if tail else TAIL_CC)
     return references
 
 
@@ -237,7 +242,7 @@ def _rename(llmodule: ir.Module, fn: ir.Function, name: str) -> None:
 
 class _Translator:
     def __init__(self, llmodule: ir.Module, symbol: str, info: ModuleInfo, ftype: FuncType,
-                 code: FunctionCode, references: References):
+                 code: FunctionCode, references: References, cc: str = ""):
         self.m = llmodule
         self.info = info
         self.ftype = ftype
@@ -246,7 +251,7 @@ class _Translator:
         # Named `symbol` or `symbol.body` once its frame bound is known (translate_function).
         fn = get_function(llmodule, llmodule.get_unique_name(symbol + ".body"), wasm_function_type(ftype))
         fn.attributes.add("nounwind")
-        self.cc = fn.calling_convention = info.options.calling_convention
+        self.cc = fn.calling_convention = cc  # "" (C) or tailcc, see translate_function
         self.fn = fn
         self.vmctx = fn.args[0]
         self.entry = fn.append_basic_block("entry")
@@ -442,7 +447,7 @@ class _Translator:
         # here - bound < floor, without going below 0 (floor is 0 when the loader cannot tell)
         need = b.add(floor, ir.Constant(I64T, bound))
         self.trap_if(b.icmp_unsigned("<", b.ptrtoint(marker, I64T), need), abi.TRAP_STACK_EXHAUSTED)
-        result = self.b.call(body, guard.args, tail="musttail" if self.cc else True)
+        result = self.b.call(body, guard.args, tail=True)
         if isinstance(result.type, ir.VoidType):
             self.b.ret_void()
         else:
@@ -615,23 +620,25 @@ class _Translator:
     def emit_call(self, callee, cvmctx, ft: FuncType) -> None:
         """Call `callee` (a function, or a `FunctionPointer`) with `cvmctx` and the arguments on the stack."""
         args = self.popn(len(ft.params))
-        result = self.b.call(callee, [cvmctx] + args, cconv=self.cc)
+        result = self.b.call(callee, [cvmctx] + args)
         if len(ft.results) == 1:
             self.push(result)
         elif ft.results:
             for i in range(len(ft.results)):
                 self.push(self.b.extract_value(result, i))
 
-    def direct_callee(self, index: int):
+    def direct_callee(self, index: int, tail: bool = False):
         """(callee, its vmctx, its type) of function `index`: the code symbol of a defined function,
-        the code pointer of an import's slot."""
+        the code pointer of an import's slot; their tail entries if `tail`."""
         ft = self.info.func_type(index)
         if index >= self.info.num_imported_funcs:
-            callee = get_function(self.m, self.refs.name(refs.CALL, index), wasm_function_type(ft))
-            callee.calling_convention = self.cc
+            name = self.refs.name(refs.CALL, index)
+            callee = get_function(self.m, abi.tail_symbol(name) if tail else name, wasm_function_type(ft))
+            if tail:
+                callee.calling_convention = TAIL_CC
             return callee, self.vmctx, ft
         slot = field_ptr(self.b, self.vmctx, self.sym(refs.IMPORT, index))
-        code = self.vmfield(slot, abi.IMP_CODE, PTR)
+        code = self.vmfield(slot, abi.IMP_TAIL_CODE if tail else abi.IMP_CODE, PTR)
         cvm = self.vmfield(slot, abi.IMP_VMCTX, PTR)
         return FunctionPointer(code, wasm_function_type(ft)), cvm, ft
 
@@ -644,9 +651,10 @@ class _Translator:
     def op_call_indirect(self, op, imm) -> None:
         self.emit_call(*self.indirect_callee(imm))
 
-    def indirect_callee(self, imm):
+    def indirect_callee(self, imm, tail: bool = False):
         """(callee, its vmctx, its type) of the table element a call_indirect with immediate `imm`
-        calls: the index is popped, and the element checked (in bounds, not null, of the type)."""
+        calls (its tail entry if `tail`): the index is popped, and the element checked (in bounds,
+        not null, of the type)."""
         type_index, table_index = imm
         ft = self.info.types[type_index]
         b = self.b
@@ -660,7 +668,7 @@ class _Translator:
         type_id = self.vmfield(ref, abi.FR_TYPE, I64T)
         expected = self.vmfield(self.vmctx, self.sym(refs.TYPE, type_index), I64T)
         self.trap_if(b.icmp_unsigned("!=", type_id, expected), abi.TRAP_INDIRECT_TYPE)
-        code = self.vmfield(ref, abi.FR_CODE, PTR)
+        code = self.vmfield(ref, abi.FR_TAIL_CODE if tail else abi.FR_CODE, PTR)
         cvm = self.vmfield(ref, abi.FR_VMCTX, PTR)
         return FunctionPointer(code, wasm_function_type(ft)), cvm, ft
 

@@ -59,12 +59,6 @@ def wasm_function_type(ft: FuncType) -> ir.FunctionType:
     return ir.FunctionType(result_type(ft.results), [PTR] + [LLVM_TYPES[t] for t in ft.params])
 
 
-def wasm_cc(tail_calls: bool) -> str:
-    """The LLVM calling convention of compiled wasm functions (and of the trampolines that call them
-    or are called like them): `tailcc` where the target guarantees tail calls, else the C one."""
-    return "tailcc" if tail_calls else ""
-
-
 def zero_value(t: int) -> ir.Constant:
     ll = LLVM_TYPES[t]
     if ll is PTR:

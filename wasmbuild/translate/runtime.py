@@ -189,8 +189,7 @@ def _slot(b: ir.IRBuilder, values, i: int):
     return field_ptr(b, values, i * abi.VALUE_SLOT_SIZE)
 
 
-def build_entry_trampoline(m: ir.Module, ft: FuncType, guard: bool = False, cc: str = "") -> str:
-    """`cc`: the calling convention of wasm functions (irtypes.wasm_cc), which the code called has."""
+def build_entry_trampoline(m: ir.Module, ft: FuncType, guard: bool = False) -> str:
     name = abi.entry_symbol(ft)
     if name in m.globals:
         return name
@@ -229,7 +228,7 @@ def build_entry_trampoline(m: ir.Module, ft: FuncType, guard: bool = False, cc: 
     limit = b.select(b.icmp_unsigned("==", old_limit, ir.Constant(I64T, 0)), fresh, old_limit)
     b.store(limit, field_ptr(b, runtime, abi.RT_STACK_LIMIT))
     args = [b.load(_slot(b, values, i), typ=LLVM_TYPES[t]) for i, t in enumerate(ft.params)]
-    result = b.call(FunctionPointer(code, wasm_function_type(ft)), [vmctx] + args, cconv=cc)
+    result = b.call(FunctionPointer(code, wasm_function_type(ft)), [vmctx] + args)
     if len(ft.results) == 1:
         b.store(result, _slot(b, values, 0))
     else:
@@ -256,13 +255,15 @@ def _make_current(b: ir.IRBuilder, runtime):
     return lambda builder: builder.call(setspecific, [key, previous])
 
 
-def build_host_trampoline(m: ir.Module, ft: FuncType, cc: str = "") -> str:
-    """`cc`: the calling convention of wasm functions (irtypes.wasm_cc): wasm code calls this one so."""
+def build_host_trampoline(m: ir.Module, ft: FuncType, tail_calls: bool = False) -> str:
+    """`tail_calls`: whether the target has tail entries (abi.tail_symbol), which this gets too."""
     name = abi.host_symbol(ft)
     if name in m.globals:
         return name
     fn = get_function(m, name, wasm_function_type(ft))
-    fn.calling_convention = cc
+    if tail_calls:
+        from .tailcall import TAIL_CC, add_entry
+        add_entry(m, fn, abi.tail_symbol(name), TAIL_CC)
     fn.attributes.add("nounwind")
     hostrec = fn.args[0]
     b = ir.IRBuilder(fn.append_basic_block("entry"))

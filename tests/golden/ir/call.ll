@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden tailcc i32 @"wb_self"(ptr %".1", i32 %".2") nounwind
+define hidden i32 @"wb_self"(ptr %".1", i32 %".2") nounwind
 {
 entry:
   %".4" = alloca i32
@@ -28,6 +28,13 @@ return:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
+define hidden tailcc i32 @"wb_self.tail"(ptr %".1", i32 %".2") nounwind
+{
+entry:
+  %".4" = call i32 @"wb_self"(ptr %".1", i32 %".2")
+  ret i32 %".4"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }
@@ -37,7 +44,7 @@ declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden tailcc i32 @"wb_self"(ptr %".1", i32 %".2") nounwind
+define hidden i32 @"wb_self"(ptr %".1", i32 %".2") nounwind
 {
 entry:
   %".4" = alloca i32
@@ -55,9 +62,9 @@ entry:
   %".18" = load ptr, ptr %".17", !tbaa !2
   %".19" = getelementptr i8, ptr %".17", i64 8
   %".20" = load ptr, ptr %".19", !tbaa !2
-  call tailcc void %".18"(ptr %".20", i32 %".16")
+  call void %".18"(ptr %".20", i32 %".16")
   %".22" = load i32, i32* %".4"
-  %".23" = call tailcc i32 @"call.0"(ptr %".1", i32 %".22")
+  %".23" = call i32 @"call.0"(ptr %".1", i32 %".22")
   ret i32 %".23"
 trap10:
   call void @"wb_rt_trap"(ptr %".1", i32 10)
@@ -69,7 +76,14 @@ return:
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
 @"import.0" = external hidden global i8, !absolute_symbol !4
-declare hidden tailcc i32 @"call.0"(ptr %".1", i32 %".2")
+declare hidden i32 @"call.0"(ptr %".1", i32 %".2")
+
+define hidden tailcc i32 @"wb_self.tail"(ptr %".1", i32 %".2") nounwind
+{
+entry:
+  %".4" = call i32 @"wb_self"(ptr %".1", i32 %".2")
+  ret i32 %".4"
+}
 
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }

@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden tailcc i32 @"wb_self"(ptr %".1", i32 %".2", i32 %".3", i32 %".4") nounwind
+define hidden i32 @"wb_self"(ptr %".1", i32 %".2", i32 %".3", i32 %".4") nounwind
 {
 entry:
   %".6" = alloca i32
@@ -57,7 +57,7 @@ trap8:
   %".52" = load ptr, ptr %".37", !tbaa !2
   %".53" = getelementptr i8, ptr %".37", i64 16
   %".54" = load ptr, ptr %".53", !tbaa !2
-  %".55" = call tailcc i32 %".52"(ptr %".54", i32 %".22", i32 %".23")
+  %".55" = call i32 %".52"(ptr %".54", i32 %".22", i32 %".23")
   ret i32 %".55"
 trap6:
   call void @"wb_rt_trap"(ptr %".1", i32 6)
@@ -70,6 +70,13 @@ declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 declare hidden void @"wb_rt_trap_detail"(ptr %".1", i32 %".2", i64 %".3") noreturn nounwind
 
 @"type.0" = external hidden global i8, !absolute_symbol !4
+define hidden tailcc i32 @"wb_self.tail"(ptr %".1", i32 %".2", i32 %".3", i32 %".4") nounwind
+{
+entry:
+  %".6" = call i32 @"wb_self"(ptr %".1", i32 %".2", i32 %".3", i32 %".4")
+  ret i32 %".6"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }

@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden tailcc double @"wb_self"(ptr %".1", double %".2") nounwind
+define hidden double @"wb_self"(ptr %".1", double %".2") nounwind
 {
 entry:
   %".4" = alloca double
@@ -40,6 +40,13 @@ declare double @"llvm.floor.f64"(double %".1")
 declare double @"llvm.trunc.f64"(double %".1")
 
 declare double @"llvm.sqrt.f64"(double %".1")
+
+define hidden tailcc double @"wb_self.tail"(ptr %".1", double %".2") nounwind
+{
+entry:
+  %".4" = call double @"wb_self"(ptr %".1", double %".2")
+  ret double %".4"
+}
 
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }

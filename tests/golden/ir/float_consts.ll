@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden tailcc {float, double, double} @"wb_self"(ptr %".1") nounwind
+define hidden {float, double, double} @"wb_self"(ptr %".1") nounwind
 {
 entry:
   %".3" = alloca i8
@@ -25,6 +25,13 @@ return:
 }
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
+
+define hidden tailcc {float, double, double} @"wb_self.tail"(ptr %".1") nounwind
+{
+entry:
+  %".3" = call {float, double, double} @"wb_self"(ptr %".1")
+  ret {float, double, double} %".3"
+}
 
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }

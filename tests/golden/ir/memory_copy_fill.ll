@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden tailcc void @"wb_self"(ptr %".1", i32 %".2", i32 %".3", i32 %".4") nounwind
+define hidden void @"wb_self"(ptr %".1", i32 %".2", i32 %".3", i32 %".4") nounwind
 {
 entry:
   %".6" = alloca i32
@@ -42,6 +42,13 @@ declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 declare hidden void @"wb_rt_memory_copy"(ptr %".1", i32 %".2", i32 %".3", i32 %".4")
 
 declare hidden void @"wb_rt_memory_fill"(ptr %".1", i32 %".2", i32 %".3", i32 %".4")
+
+define hidden tailcc void @"wb_self.tail"(ptr %".1", i32 %".2", i32 %".3", i32 %".4") nounwind
+{
+entry:
+  call void @"wb_self"(ptr %".1", i32 %".2", i32 %".3", i32 %".4")
+  ret void
+}
 
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }

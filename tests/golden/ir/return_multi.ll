@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden tailcc {i32, i64, double} @"wb_self"(ptr %".1", i64 %".2") nounwind
+define hidden {i32, i64, double} @"wb_self"(ptr %".1", i64 %".2") nounwind
 {
 entry:
   %".4" = alloca i64
@@ -29,6 +29,13 @@ return:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
+define hidden tailcc {i32, i64, double} @"wb_self.tail"(ptr %".1", i64 %".2") nounwind
+{
+entry:
+  %".4" = call {i32, i64, double} @"wb_self"(ptr %".1", i64 %".2")
+  ret {i32, i64, double} %".4"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }
@@ -38,7 +45,7 @@ declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden tailcc double @"wb_self"(ptr %".1") nounwind
+define hidden double @"wb_self"(ptr %".1") nounwind
 {
 entry:
   %".3" = alloca i8
@@ -49,7 +56,7 @@ entry:
   %".8" = icmp ult i64 %".7", %".6"
   br i1 %".8", label %"trap10", label %".9", !prof !3
 .9:
-  %".13" = call tailcc {i32, i64, double} @"call.0"(ptr %".1", i64 7)
+  %".13" = call {i32, i64, double} @"call.0"(ptr %".1", i64 7)
   %".14" = extractvalue {i32, i64, double} %".13", 0
   %".15" = extractvalue {i32, i64, double} %".13", 1
   %".16" = extractvalue {i32, i64, double} %".13", 2
@@ -63,7 +70,14 @@ return:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
-declare hidden tailcc {i32, i64, double} @"call.0"(ptr %".1", i64 %".2")
+declare hidden {i32, i64, double} @"call.0"(ptr %".1", i64 %".2")
+
+define hidden tailcc double @"wb_self.tail"(ptr %".1") nounwind
+{
+entry:
+  %".3" = call double @"wb_self"(ptr %".1")
+  ret double %".3"
+}
 
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }

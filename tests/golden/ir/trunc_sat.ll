@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden tailcc {i32, i64} @"wb_self"(ptr %".1", double %".2", float %".3") nounwind
+define hidden {i32, i64} @"wb_self"(ptr %".1", double %".2", float %".3") nounwind
 {
 entry:
   %".5" = alloca double
@@ -36,6 +36,13 @@ declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 declare i32 @"llvm.fptosi.sat.i32.f64"(double %".1")
 
 declare i64 @"llvm.fptoui.sat.i64.f32"(float %".1")
+
+define hidden tailcc {i32, i64} @"wb_self.tail"(ptr %".1", double %".2", float %".3") nounwind
+{
+entry:
+  %".5" = call {i32, i64} @"wb_self"(ptr %".1", double %".2", float %".3")
+  ret {i32, i64} %".5"
+}
 
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }

@@ -2,7 +2,7 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden tailcc {i32, i64} @"wb_self"(ptr %".1", float %".2", double %".3") nounwind
+define hidden {i32, i64} @"wb_self"(ptr %".1", float %".2", double %".3") nounwind
 {
 entry:
   %".5" = alloca float
@@ -56,6 +56,13 @@ trap4:
 }
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
+
+define hidden tailcc {i32, i64} @"wb_self.tail"(ptr %".1", float %".2", double %".3") nounwind
+{
+entry:
+  %".5" = call {i32, i64} @"wb_self"(ptr %".1", float %".2", double %".3")
+  ret {i32, i64} %".5"
+}
 
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
