@@ -28,6 +28,8 @@ def test_indexes_name_the_index_parts_of_immediates():
         parts = [part for part, _ in indexes]
         if ops.IMMEDIATES[op] in pairs:
             assert sorted(parts) == [0, 1]
+        elif ops.IMMEDIATES[op] == ops.IMM_DATA_MEMORY:
+            assert parts == [0]  # (data, memory): memories have fixed vmctx offsets, no references
         else:
             assert parts == [None]  # the immediate is the index
     assert ops.INDEXES[ops.CALL_INDIRECT] == ((1, ops.TABLE_INDEX), (0, ops.TYPE_INDEX))  # table numbered first

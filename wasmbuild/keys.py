@@ -8,8 +8,8 @@ function:
   - its own type and local declarations;
   - for each referenced item, in first-use order, what its code depends on and what its validity
     depends on: the callee's or `call_indirect`'s function type, the global's type and mutability,
-    the table's element type, whether a `ref.func` target is declared, the element segment's type,
-    whether a data segment exists; and whether the module has a memory;
+    the table's element type and address type, whether a `ref.func` target is declared, the element
+    segment's type, whether a data segment exists; and the address types of the module's memories;
   - the compile settings (optimisation level, target triple, CPU, features) and the compiler
     fingerprint: the versions of wasmbuild, LLVM and llvmlite and a hash of the source of the code
     generator, so any change to the compiler invalidates old entries.
@@ -93,7 +93,7 @@ def function_key(ctx, defined_index: int, code: FunctionCode, settings: CompileS
         elif kind == R.GLOBAL:
             fact = ctx.globals[index] if index < len(ctx.globals) else None
         elif kind == R.TABLE:
-            fact = ctx.tables[index].elem if index < len(ctx.tables) else None
+            fact = (ctx.tables[index].elem, ctx.tables[index].addr) if index < len(ctx.tables) else None
         elif kind == R.TYPE:
             fact = types[index] if index < len(types) else None
         elif kind == R.FUNCREF:
@@ -107,7 +107,8 @@ def function_key(ctx, defined_index: int, code: FunctionCode, settings: CompileS
     h.update(compiler_fingerprint().encode())
     h.update(_settings_repr(settings))
     own = types[ctx.funcs[n_imp + defined_index]]
-    h.update(repr((own, code.locals, bool(ctx.memories), facts)).encode())
+    memories = tuple(mt.addr for mt in ctx.memories)  # how many, and their address types
+    h.update(repr((own, code.locals, memories, facts)).encode())
     h.update(repr(normalised).encode())
     return h.hexdigest(), references
 

@@ -2,7 +2,8 @@
 
 `spectest_exports(store)` gives its items: the `print*` functions (which do nothing but accept their
 arguments), the immutable globals `global_i32` = 666, `global_i64` = 666, `global_f32` = 666.6,
-`global_f64` = 666.6, a funcref `table` with limits 10..20 and a `memory` with limits 1..2.
+`global_f64` = 666.6, a funcref `table` with limits 10..20, the same with 64-bit addresses as `table64`
+(memory64), and a `memory` with limits 1..2.
 """
 
 from __future__ import annotations
@@ -27,5 +28,6 @@ def spectest_exports(store: Store) -> dict:
     exports["global_f32"] = Global(store, F32, False, struct.unpack("<I", struct.pack("<f", 666.6))[0])
     exports["global_f64"] = Global(store, F64, False, struct.unpack("<Q", struct.pack("<d", 666.6))[0])
     exports["table"] = Table(store, FUNCREF, 10, 20)
+    exports["table64"] = Table(store, FUNCREF, 10, 20, addr=I64)
     exports["memory"] = Memory(store, 1, 2)
     return exports

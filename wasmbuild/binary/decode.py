@@ -15,21 +15,21 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..errors import InvalidError, MalformedError
-from ..contract import features as feats
+from ..contract import features as F
 from ..contract import opcodes as ops
 from ..contract.opcodes import ELSE, END, FC, FD, IF, PREFIX_FC, PREFIX_FD
 from .reader import Reader
 from ..contract.types import (ABSTRACT_HEAP_TYPES, HT_EXN, HT_FUNC, HT_NOEXN, HT_NOEXTERN, HT_NOFUNC, REF_TYPES,
                               VAL_TYPES, RefType, ref_type, type_name)
-from ..contract.types import (EMPTY_BLOCK_TYPE, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, FUNCREF, FuncType, GlobalType, Limits, MemoryType, TableType)
+from ..contract.types import (EMPTY_BLOCK_TYPE, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, FUNCREF, I32, I64, FuncType, GlobalType, Limits, MemoryType, TableType)
 from .types import (ACTIVE, DECLARATIVE, PASSIVE, ConstExpr, CustomSection, DataSegment, ElemSegment, Export, FunctionBody, Global, Import, Module)
 
 MAGIC = b"\0asm"
 REF_NULLABLE, REF_NON_NULL = 0x63, 0x64  # (ref null ht), (ref ht)
 TABLE_WITH_INIT = 0x40  # a table type with an initialiser follows (then 0x00)
 # The nullable shorthands beyond 2.0 (nullfuncref, nullexternref, exnref, nullexnref), by proposal.
-_SHORTHAND_FEATURES = {HT_NOFUNC: feats.FUNCTION_REFERENCES, HT_NOEXTERN: feats.FUNCTION_REFERENCES,
-                       HT_EXN: feats.EXCEPTIONS, HT_NOEXN: feats.EXCEPTIONS}
+_SHORTHAND_FEATURES = {HT_NOFUNC: F.FUNCTION_REFERENCES, HT_NOEXTERN: F.FUNCTION_REFERENCES,
+                       HT_EXN: F.EXCEPTIONS, HT_NOEXN: F.EXCEPTIONS}
 # The heap types of GC: any, eq, i31, struct, array, none.
 _GC_HEAP_TYPES = frozenset((0x6E, 0x6D, 0x6C, 0x6B, 0x6A, 0x71))
 VERSION = b"\x01\0\0\0"
@@ -147,7 +147,7 @@ def _decode_sections(r: Reader, m: Module) -> None:
         elif sid == SECTION_MEMORY:
             for _ in range(s.length()):
                 m.memory_offsets.append(s.pos)
-                m.memories.append(MemoryType(_limits(s)))
+                m.memories.append(_memtype(s, m))
         elif sid == SECTION_GLOBAL:
             m.globals = [Global(_globaltype(s, m), _const_expr(s, m)) for _ in range(s.length())]
         elif sid == SECTION_EXPORT:
@@ -215,16 +215,16 @@ def _new_reftype(s: Reader, m: Module, t: int, pos: int, reason: str):
     """A reference type beyond 2.0 whose first byte `t` (at `pos`) has been read: `(ref null? ht)`
     (0x63/0x64 and a heap type) or a shorthand; `reason` is what a 2.0 decoder says of it."""
     if t == REF_NULLABLE or t == REF_NON_NULL:
-        feats.require(m.features, feats.FUNCTION_REFERENCES, "a (ref ...) type", reason=reason, file=s.filename,
+        F.require(m.features, F.FUNCTION_REFERENCES, "a (ref ...) type", reason=reason, file=s.filename,
                       offset=pos)
         return ref_type(t == REF_NULLABLE, _heaptype(s, m))
     feature = _SHORTHAND_FEATURES.get(t)
     if feature is not None:
-        feats.require(m.features, feature, f"the reference type {type_name(ref_type(True, t))}", reason=reason,
+        F.require(m.features, feature, f"the reference type {type_name(ref_type(True, t))}", reason=reason,
                       file=s.filename, offset=pos)
         return ref_type(True, t)
     if t in _GC_HEAP_TYPES:
-        feats.require(m.features, feats.GC, "the GC reference types", reason=reason, file=s.filename, offset=pos)
+        F.require(m.features, F.GC, "the GC reference types", reason=reason, file=s.filename, offset=pos)
     raise s.error(reason, pos)
 
 
@@ -235,11 +235,11 @@ def _heaptype(s: Reader, m: Module):
     if b is not None and b in ABSTRACT_HEAP_TYPES:
         s.pos += 1
         if b == HT_EXN or b == HT_NOEXN:
-            feats.require(m.features, feats.EXCEPTIONS, "the exn heap types", reason="malformed heap type",
+            F.require(m.features, F.EXCEPTIONS, "the exn heap types", reason="malformed heap type",
                           file=s.filename, offset=pos)
         return b
     if b is not None and b in _GC_HEAP_TYPES:
-        feats.require(m.features, feats.GC, "the GC heap types", reason="malformed heap type", file=s.filename,
+        F.require(m.features, F.GC, "the GC heap types", reason="malformed heap type", file=s.filename,
                       offset=pos)
     index = s.sleb(33)
     if index < 0:
@@ -251,16 +251,42 @@ def _heaptype(s: Reader, m: Module):
     return m.types[index]
 
 
-def _limits(s: Reader) -> Limits:
+_LIMITS_64 = 0x04  # limits flag of a 64-bit address type (memory64), with 0x01 for a maximum
+
+
+def _limits(s: Reader, m: Module, what: str) -> tuple[Limits, int]:
+    """Limits and the address type (I32, or I64 with memory64) of a memory or table type."""
+    pos = s.pos
+    flags = s.peek()
+    if flags is not None and flags & ~0x01 == _LIMITS_64:
+        # A 2.0 decoder reads the flags as a one-bit LEB128, which 0x04 overflows.
+        F.require(m.features, F.MEMORY64, f"a 64-bit {what}", reason="integer too large", file=s.filename,
+                  offset=pos)
+        s.pos += 1
+        lo = s.u64()
+        return Limits(lo, s.u64() if flags & 1 else None), I64
+    if F.MEMORY64 in m.features and flags is not None and flags & ~0x03:
+        raise s.error("malformed limits flags", pos)  # the 3.0 decoder reads the flags as a byte
     flag = s._uleb(1)  # a one-bit LEB128: 0 = min only, 1 = min and max
+    if F.MEMORY64 in m.features:
+        # 3.0 reads the sizes as u64 whatever the address type; the validator checks that they
+        # fit it ("memory size", "table size").
+        lo = s.u64()
+        return Limits(lo, s.u64() if flag else None), I32
     lo = s.u32()
     hi = s.u32() if flag else None
-    return Limits(lo, hi)
+    return Limits(lo, hi), I32
 
 
 def _tabletype(s: Reader, m: Module) -> TableType:
     elem = _reftype(s, m)
-    return TableType(elem, _limits(s))
+    limits, addr = _limits(s, m, "table")
+    return TableType(elem, limits, addr)
+
+
+def _memtype(s: Reader, m: Module) -> MemoryType:
+    limits, addr = _limits(s, m, "memory")
+    return MemoryType(limits, addr)
 
 
 def _table(s: Reader, m: Module) -> tuple[TableType, ConstExpr | None]:
@@ -268,7 +294,7 @@ def _table(s: Reader, m: Module) -> tuple[TableType, ConstExpr | None]:
     pos = s.pos
     if s.peek() != TABLE_WITH_INIT:
         return _tabletype(s, m), None
-    feats.require(m.features, feats.FUNCTION_REFERENCES, "a table initialiser", reason="malformed reference type",
+    F.require(m.features, F.FUNCTION_REFERENCES, "a table initialiser", reason="malformed reference type",
                   file=s.filename, offset=pos)
     s.pos += 1
     _zero(s)
@@ -296,7 +322,7 @@ def _import(s: Reader, m: Module) -> Import:
     elif kind == EXTERN_TABLE:
         desc = _tabletype(s, m)
     elif kind == EXTERN_MEMORY:
-        desc = MemoryType(_limits(s))
+        desc = _memtype(s, m)
     elif kind == EXTERN_GLOBAL:
         desc = _globaltype(s, m)
     else:
@@ -340,7 +366,7 @@ def _elem(s: Reader, m: Module) -> ElemSegment:
         elem_type = _reftype(s, m) if uses_exprs else _elem_kind(s)
     else:
         elem_type = FUNCREF
-    if not uses_exprs and feats.FUNCTION_REFERENCES in m.features:
+    if not uses_exprs and F.FUNCTION_REFERENCES in m.features:
         # Function indices are never null: 3.0 types these segments (ref func), so that they can
         # initialise tables of non-nullable references (2.0 says funcref, its supertype).
         elem_type = ref_type(False, HT_FUNC)
@@ -417,14 +443,16 @@ _IMM = ops.IMMEDIATES
 
 
 def decode_instructions(s: Reader, has_data_count: bool = True,
-                        features: frozenset[str] = feats.DEFAULT, module: Module | None = None) -> list[tuple]:
+                        features: frozenset[str] = F.DEFAULT, module: Module | None = None) -> list[tuple]:
     """Decode instructions up to and including the `end` that closes the sequence, accepting the
     instructions of the proposals in `features`.
 
     `module` gives the types that reference types name (and the features, which it overrides).
     Returns `(op, immediate, offset)` tuples. Only the binary grammar is checked here (opcodes,
-    immediates, `else` placement, nesting); typing is the validator's job.
+    immediates, `else` placement, nesting); typing is the validator's job. A memarg is
+    `(align, offset, memory index)`.
     """
+    multi_memory = F.MULTI_MEMORY in features
     data = s.data
     if module is None:
         module = Module(data=b"", features=features)
@@ -472,7 +500,7 @@ def decode_instructions(s: Reader, has_data_count: bool = True,
         elif kind == "i32":
             imm = s.s32()
         elif kind == "memarg":
-            imm = _memarg(s)
+            imm = _memarg(s, features)
         elif kind == "block":
             imm = _blocktype(s, module)
             open_blocks.append(op == IF)
@@ -491,13 +519,12 @@ def decode_instructions(s: Reader, has_data_count: bool = True,
         elif kind == "zero":
             _zero(s)
             imm = 0
-        elif kind == "zero2":
-            _zero(s)
-            _zero(s)
-            imm = (0, 0)
-        elif kind == "data_zero":
-            imm = s.u32()
-            _zero(s)
+        elif kind == "memory":
+            imm = s.u32() if multi_memory else _zero(s)
+        elif kind == "memory2":
+            imm = (s.u32(), s.u32()) if multi_memory else (_zero(s), _zero(s))
+        elif kind == "data_memory":
+            imm = (s.u32(), s.u32() if multi_memory else _zero(s))
         elif kind == "elem_table" or kind == "table_table":
             a = s.u32()
             imm = (a, s.u32())
@@ -512,7 +539,7 @@ def decode_instructions(s: Reader, has_data_count: bool = True,
         elif kind == "lane":
             imm = s.byte()
         elif kind == "memarg_lane":
-            ma = _memarg(s)
+            ma = _memarg(s, features)
             imm = (ma, s.byte())
         else:  # pragma: no cover - every kind in opcodes.py is handled above
             raise AssertionError(kind)
@@ -526,7 +553,7 @@ def _ref_null_heap(s: Reader, m: Module):
     if b is not None and b in REF_TYPES:
         s.pos += 1
         return b
-    feats.require(m.features, feats.FUNCTION_REFERENCES, "ref.null of this heap type",
+    F.require(m.features, F.FUNCTION_REFERENCES, "ref.null of this heap type",
                   reason="malformed reference type", file=s.filename, offset=pos)
     return _heaptype(s, m)
 
@@ -535,23 +562,39 @@ def _feature_off(s: Reader, op: int, reason: str, offset: int) -> None:
     """Raise the error of an instruction whose proposal is off (if `op` is one)."""
     feature = ops.FEATURES.get(op)
     if feature is not None:
-        feats.require(frozenset(), feature, f"instruction {ops.name(op)}", reason=reason, file=s.filename,
+        F.require(frozenset(), feature, f"instruction {ops.name(op)}", reason=reason, file=s.filename,
                       offset=offset)
 
 
-def _zero(s: Reader) -> None:
+def _zero(s: Reader) -> int:
+    """A reserved zero byte (a memory index of Wasm 2.0, which has one memory); 0."""
     pos = s.pos
     if s.byte() != 0:
         raise s.error("zero byte expected", pos)
+    return 0
 
 
-def _memarg(s: Reader) -> tuple[int, int]:
+_MEMARG_MEMORY = 0x40  # memarg flag: a memory index follows (multi-memory)
+
+
+def _memarg(s: Reader, features: frozenset[str]) -> tuple[int, int, int]:
+    """(align, offset, memory index). Offsets are u64 with memory64 (the validator checks that
+    they fit the memory's address type), u32 without."""
     pos = s.pos
-    align = s.u32()
-    if align >= 32:
-        # Bit 6 would select a memory index (multi-memory); in Wasm 2.0 any such flag is malformed.
-        raise s.error("malformed memop flags", pos)
-    return align, s.u32()
+    flags = s.u32()
+    memory = 0
+    if flags >= 32:
+        # Wasm 2.0 has 5 bits of alignment and refuses any other flag. 3.0 (multi-memory) has 6
+        # bits of alignment (the validator refuses more than natural) and bit 6 for a memory index.
+        F.require(features, F.MULTI_MEMORY, "a memory index or a 6-bit alignment in a memarg",
+                  reason="malformed memop flags", file=s.filename, offset=pos)
+        if flags >= 0x80:
+            raise s.error("malformed memop flags", pos)
+        if flags & _MEMARG_MEMORY:
+            memory = s.u32()
+            flags &= ~_MEMARG_MEMORY
+    offset = s.u64() if F.MEMORY64 in features else s.u32()
+    return flags, offset, memory
 
 
 def _blocktype(s: Reader, module: Module):

@@ -11,8 +11,8 @@ Memory layouts (all little or big endian as the target is, 8-byte fields unless 
     RT_JMPBUF       current trap landing pad (a jmp_buf set by the innermost entry trampoline)
     RT_TRAP_CODE    i32 trap code written before unwinding
     RT_STACK_LIMIT  lowest native stack address wasm code may use (0 = not in wasm)
-    RT_GROW_MEMORY  i32 (*)(ptr memdef, i32 delta_pages): old size in pages, or -1
-    RT_GROW_TABLE   i32 (*)(ptr tabledef, i32 delta, ptr init): old size, or -1
+    RT_GROW_MEMORY  i64 (*)(ptr memdef, i64 delta_pages): old size in pages, or -1
+    RT_GROW_TABLE   i64 (*)(ptr tabledef, i64 delta, ptr init): old size, or -1
     RT_HOST_CALL    i32 (*)(ptr hostrec, ptr values): HOST_CALL_OK, or anything else to trap
     RT_STACK_BUDGET bytes of native stack wasm code may use below the outermost entry
     RT_TRAP_DETAIL  a number that completes the trap message (the table index of an
@@ -33,10 +33,13 @@ Memory layouts (all little or big endian as the target is, 8-byte fields unless 
   VMContext (one per instance; every "context" pointer, including host records, starts with the
   runtime pointer, so trap code can always find the runtime):
     VM_RUNTIME      ptr Runtime
-    VM_MEMORY       ptr MemoryDef of memory 0 (Wasm 2.0 has at most one memory), or null
+    VM_MEMORY       ptr MemoryDef of memory 0, or null
+    then, in a module with several memories (multi-memory), the MemoryDef pointers of memories
+    1, 2, ... (`vm_memory(index)`: fixed offsets, so code needs no symbol for them);
     then per-module fields at offsets given to the linker as absolute symbols (see layout.py)
 
-  MemoryDef: base, size in bytes, maximum pages.
+  MemoryDef: base, size in bytes, maximum pages. The base of a 32-bit memory never moves; that of
+  a 64-bit memory (memory64) may move when it grows, so code reloads it after any call.
   TableDef: elements pointer (8-byte slots), size (u32 in an 8-byte field), maximum.
   FuncRef (what a funcref value points to): code, canonical type id (i32 in 8 bytes), vmctx.
   Import slot: code, vmctx. Segment slot: data pointer, length (0 once dropped).
@@ -50,7 +53,7 @@ from .types import FuncType, sig_key
 
 # Bumped whenever compiled code and the loader's runtime structures stop agreeing (field offsets,
 # hook protocols); an image made for another ABI version is refused, never run.
-ABI_VERSION = 4
+ABI_VERSION = 5
 
 PTR_SIZE = 8
 
@@ -95,6 +98,16 @@ GUARDED_RESERVATION = (8 << 30) + (64 << 10)
 VM_RUNTIME = 0
 VM_MEMORY = 8
 VM_HEADER_SIZE = 16
+
+
+def vm_memory(index: int) -> int:
+    """The vmctx offset of memory `index`'s MemoryDef pointer."""
+    return VM_MEMORY if index == 0 else VM_HEADER_SIZE + PTR_SIZE * (index - 1)
+
+
+def vm_memories_size(count: int) -> int:
+    """The bytes after the header that a module with `count` memories needs for their pointers."""
+    return PTR_SIZE * max(count - 1, 0)
 
 MEM_BASE = 0
 MEM_SIZE = 8

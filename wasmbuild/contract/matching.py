@@ -10,7 +10,7 @@ are those of `contract.types`: a FuncType, TableType, MemoryType or GlobalType.
 
 from __future__ import annotations
 
-from .types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_NAMES, EXTERN_TABLE, Limits, matches
+from .types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_NAMES, EXTERN_TABLE, Limits, matches, type_name
 
 
 def limits_match(have: Limits, want: Limits) -> bool:
@@ -34,6 +34,8 @@ def import_mismatch(want_kind: int, want, have_kind: int, have) -> str | None:
         return "has an incompatible global type"
     if want_kind == EXTERN_TABLE and have.elem != want.elem:
         return "has an incompatible table element type"
+    if have.addr != want.addr:  # memories and tables: i32 or i64 addresses (memory64)
+        return f"has {type_name(have.addr)} addresses, the import wants {type_name(want.addr)}"
     if not limits_match(have.limits, want.limits):
         return (f"has limits {have.limits.min}..{have.limits.max}, the import wants "
                 f"{want.limits.min}..{want.limits.max}")

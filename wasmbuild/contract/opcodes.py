@@ -55,7 +55,7 @@ IMM_CALL_INDIRECT = "call_indirect"  # (type index, table index)
 IMM_LOCAL = "local"
 IMM_GLOBAL = "global"
 IMM_TABLE = "table"
-IMM_MEMARG = "memarg"          # (align, offset)
+IMM_MEMARG = "memarg"          # (align, offset, memory index)
 IMM_I32 = "i32"                # signed value
 IMM_I64 = "i64"
 IMM_F32 = "f32"                # raw bits as unsigned int
@@ -63,8 +63,6 @@ IMM_F64 = "f64"
 IMM_SELECT_T = "select_t"      # tuple of value types
 IMM_REFTYPE = "reftype"
 IMM_ZERO = "zero"              # one reserved 0x00 byte (memory index in Wasm 2.0)
-IMM_ZERO2 = "zero2"            # two reserved bytes (memory.copy)
-IMM_DATA_ZERO = "data_zero"    # data index, then reserved byte (memory.init)
 IMM_DATA = "data"
 IMM_ELEM_TABLE = "elem_table"  # (elem index, table index) for table.init
 IMM_ELEM = "elem"
@@ -72,7 +70,10 @@ IMM_TABLE_TABLE = "table_table"  # (dst, src) for table.copy
 IMM_V128 = "v128"              # 16 bytes
 IMM_SHUFFLE = "shuffle"        # 16 lane indices
 IMM_LANE = "lane"              # one lane index byte
-IMM_MEMARG_LANE = "memarg_lane"  # ((align, offset), lane)
+IMM_MEMARG_LANE = "memarg_lane"  # ((align, offset, memory index), lane)
+IMM_MEMORY = "memory"          # memory index (a reserved 0x00 byte without multi-memory)
+IMM_MEMORY2 = "memory2"        # (dst, src) memory indices for memory.copy
+IMM_DATA_MEMORY = "data_memory"  # (data index, memory index) for memory.init
 
 # Index spaces outside a function that an immediate can index (INDEXES).
 FUNC_INDEX = "func"
@@ -176,8 +177,10 @@ for _op, _name, _align, _sig_ in (
         (0x39, "f64.store", 3, "iF:"), (0x3A, "i32.store8", 0, "ii:"), (0x3B, "i32.store16", 1, "ii:"),
         (0x3C, "i64.store8", 0, "iI:"), (0x3D, "i64.store16", 1, "iI:"), (0x3E, "i64.store32", 2, "iI:")):
     _def(_op, _name, IMM_MEMARG, _sig_, align=_align)
-_def(0x3F, "memory.size", IMM_ZERO, ":i")
-_def(0x40, "memory.grow", IMM_ZERO, "i:i")
+# Memory instructions take i32 addresses here; on a 64-bit memory (memory64) the validator and the
+# translator use i64 for them instead (`valid/memory.py`).
+_def(0x3F, "memory.size", IMM_MEMORY, ":i")
+_def(0x40, "memory.grow", IMM_MEMORY, "i:i")
 
 # --- numeric ---
 _def(0x41, "i32.const", IMM_I32, ":i")
@@ -229,10 +232,10 @@ _run(FC | 0, "i32.trunc_sat_f32_s i32.trunc_sat_f32_u", "f:i")
 _run(FC | 2, "i32.trunc_sat_f64_s i32.trunc_sat_f64_u", "F:i")
 _run(FC | 4, "i64.trunc_sat_f32_s i64.trunc_sat_f32_u", "f:I")
 _run(FC | 6, "i64.trunc_sat_f64_s i64.trunc_sat_f64_u", "F:I")
-_def(FC | 8, "memory.init", IMM_DATA_ZERO, "iii:", indexes=((None, DATA_INDEX),))
+_def(FC | 8, "memory.init", IMM_DATA_MEMORY, "iii:", indexes=((0, DATA_INDEX),))
 _def(FC | 9, "data.drop", IMM_DATA, ":", indexes=((None, DATA_INDEX),))
-_def(FC | 10, "memory.copy", IMM_ZERO2, "iii:")
-_def(FC | 11, "memory.fill", IMM_ZERO, "iii:")
+_def(FC | 10, "memory.copy", IMM_MEMORY2, "iii:")
+_def(FC | 11, "memory.fill", IMM_MEMORY, "iii:")
 _def(FC | 12, "table.init", IMM_ELEM_TABLE, "iii:", indexes=((0, ELEM_INDEX), (1, TABLE_INDEX)))
 _def(FC | 13, "elem.drop", IMM_ELEM, ":", indexes=((None, ELEM_INDEX),))
 _def(FC | 14, "table.copy", IMM_TABLE_TABLE, "iii:", indexes=((0, TABLE_INDEX), (1, TABLE_INDEX)))

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from .abi import BOUNDS_CHECKS
 from .features import parse_features
 from ..link.layout import VMLayout
-from .types import (EXTERN_FUNC, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, FuncType,
+from .types import (EXTERN_FUNC, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, I32, I64, FuncType,
                     GlobalType, Limits, MemoryType, TableType, functype_from_json, functype_to_json,
                     parse_sig_key, parse_type, sig_key, type_name)
 
@@ -81,12 +81,32 @@ def _limits(d: dict) -> Limits:
     return Limits(_int(d["min"]), _opt_int(d["max"]))
 
 
+def _addr_json(addr: int) -> dict:
+    """The address type of a memory or table: nothing for i32 (as before memory64), else "addr"."""
+    return {} if addr == I32 else {"addr": type_name(addr)}
+
+
+def _addr(d: dict) -> int:
+    addr = parse_type(_str(d.get("addr", "i32")))
+    if addr not in (I32, I64):
+        raise ValueError(f"bad address type {d['addr']!r}")
+    return addr
+
+
 def _table_json(t: TableType) -> dict:
-    return {"elem": type_name(t.elem), **_limits_json(t.limits)}
+    return {"elem": type_name(t.elem), **_limits_json(t.limits), **_addr_json(t.addr)}
 
 
 def _table(d: dict) -> TableType:
-    return TableType(parse_type(d["elem"]), _limits(d))
+    return TableType(parse_type(d["elem"]), _limits(d), _addr(d))
+
+
+def _memory_json(mem: MemoryType) -> dict:
+    return {**_limits_json(mem.limits), **_addr_json(mem.addr)}
+
+
+def _memory(d: dict) -> MemoryType:
+    return MemoryType(_limits(d), _addr(d))
 
 
 @dataclass(frozen=True)
@@ -105,7 +125,7 @@ class ImportRecord:
         elif self.kind == EXTERN_TABLE:
             entry.update(_table_json(self.desc))
         elif self.kind == EXTERN_MEMORY:
-            entry.update(_limits_json(self.desc.limits))
+            entry.update(_memory_json(self.desc))
         else:
             entry.update(type=type_name(self.desc.valtype), mutable=self.desc.mutable)
         return entry
@@ -118,7 +138,7 @@ class ImportRecord:
         elif kind == EXTERN_TABLE:
             desc = _table(d)
         elif kind == EXTERN_MEMORY:
-            desc = MemoryType(_limits(d))
+            desc = _memory(d)
         else:
             desc = GlobalType(parse_type(d["type"]), _bool(d["mutable"]))
         return cls(_str(d["module"]), _str(d["name"]), kind, desc)
@@ -239,7 +259,7 @@ class ModuleRecord:
             "imports": [imp.to_json() for imp in self.imports],
             "functions": [f.to_json() for f in self.functions],
             "tables": [_table_json(t) for t in self.tables],
-            "memories": [_limits_json(mem.limits) for mem in self.memories],
+            "memories": [_memory_json(mem) for mem in self.memories],
             "globals": [g.to_json() for g in self.globals],
             "exports": [e.to_json() for e in self.exports],
             "elems": [e.to_json() for e in self.elems],
@@ -257,7 +277,7 @@ class ModuleRecord:
             imports=tuple(ImportRecord.from_json(i) for i in _list(d["imports"])),
             functions=tuple(FunctionRecord.from_json(f) for f in _list(d["functions"])),
             tables=tuple(_table(t) for t in _list(d["tables"])),
-            memories=tuple(MemoryType(_limits(m)) for m in _list(d["memories"])),
+            memories=tuple(_memory(m) for m in _list(d["memories"])),
             globals=tuple(GlobalRecord.from_json(g) for g in _list(d["globals"])),
             exports=tuple(ExportRecord.from_json(e) for e in _list(d["exports"])),
             elems=tuple(ElemRecord.from_json(e) for e in _list(d["elems"])),

@@ -1,5 +1,6 @@
 """The types of WebAssembly (2.0, and the reference types of typed function references) as plain
-Python data, and the one codec of their names.
+Python data, and the one codec of their names; memories and tables also carry their address type
+(i32, or i64 with memory64).
 
 Shared by the decoder, validator, compiler, linker and runtime (this package imports no llvmlite).
 Value types are the small integers of their binary encoding (`I32 == 0x7F`, ...), which keeps the
@@ -51,6 +52,7 @@ EXTERN_NAMES = ("func", "table", "memory", "global")
 
 PAGE_SIZE = 65536
 MAX_PAGES = 65536
+MAX_PAGES_64 = 1 << 48  # a 64-bit memory: 2^64 bytes
 
 
 _HEAP_NAMES = {HT_FUNC: "func", HT_EXTERN: "extern", HT_EXN: "exn", HT_NOFUNC: "nofunc",
@@ -160,10 +162,12 @@ class Limits(NamedTuple):
 class TableType(NamedTuple):
     elem: int  # FUNCREF or EXTERNREF
     limits: Limits
+    addr: int = I32  # the address type (memory64's table64): I32 or I64
 
 
 class MemoryType(NamedTuple):
     limits: Limits
+    addr: int = I32  # the address type: I32, or I64 for a 64-bit memory (memory64)
 
 
 class GlobalType(NamedTuple):

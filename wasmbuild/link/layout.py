@@ -1,6 +1,7 @@
 """Where each item of an instance lives in its VMContext.
 
-`VMLayout.for_module(module, refs)` lays out, after the fixed header of `abi.py`:
+`VMLayout.for_module(module, refs)` lays out, after the fixed header of `abi.py` and the pointers of
+memories beyond the first (`abi.vm_memory`):
   - an import slot (code, vmctx) per imported function,
   - a FuncRef record per function that can become a funcref value (`refs`: the functions named by
     elem segments, `ref.func` and exports), so `ref.func` is just `vmctx + offset`,
@@ -37,7 +38,7 @@ class VMLayout:
     @classmethod
     def for_module(cls, m: Module, escaping: set[int]) -> "VMLayout":
         lay = cls()
-        at = abi.VM_HEADER_SIZE
+        at = abi.VM_HEADER_SIZE + abi.vm_memories_size(len(m.all_memories()))
 
         def take(n: int, align: int = 8) -> int:
             nonlocal at

@@ -15,12 +15,13 @@ function.
 from __future__ import annotations
 
 import ctypes
+import operator
 import platform
 
 from ..contract import abi
 from ..contract.matching import import_mismatch
 from ..contract.records import INSTANCE, ExportStep, ImportRecord, InstantiateStep, ModuleRecord
-from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, GlobalType, Limits,
+from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, I32, GlobalType, Limits,
                               MemoryType, TableType)
 from ..errors import LinkError, UnlinkableError
 from ..image import Image, ImageError, read_image
@@ -136,24 +137,27 @@ class Instance(_Exports):
                 func.funcref = rec
         self._funcref_slots = layout.funcrefs
         for mem in meta.memories:
-            self.memories.append(Memory(store, mem.limits.min, mem.limits.max))
-        if image.guarded and self.memories and not self.memories[0].guarded:
-            raise UnlinkableError(f"module {self.name}: its memory has no guard region (the "
-                                  f"{abi.GUARDED_RESERVATION >> 30} GiB address space reservation failed), which "
-                                  "its code needs: build it with --bounds-checks explicit")
+            self.memories.append(Memory(store, mem.limits.min, mem.limits.max, mem.addr))
+        if image.guarded:
+            # The code of a guard image checks no bounds of 32-bit memories; 64-bit ones it checks.
+            for i, memory in enumerate(self.memories):
+                if memory.addr == I32 and not memory.guarded:
+                    raise UnlinkableError(f"module {self.name}: its memory {i} has no guard region (the "
+                                          f"{abi.GUARDED_RESERVATION >> 30} GiB address space reservation failed), "
+                                          "which its code needs: build it with --bounds-checks explicit")
         for g in meta.globals:
             self.globals.append(Global(store, g.type.valtype, g.type.mutable, self.eval_const(g.init)))
         # Tables after the globals: an initialiser expression may read them.
         inits = meta.table_inits or (None,) * len(meta.tables)
         for t, init in zip(meta.tables, inits):
             self.tables.append(Table(store, t.elem, t.limits.min, t.limits.max,
-                                     0 if init is None else self.eval_const(init)))
+                                     0 if init is None else self.eval_const(init), addr=t.addr))
         for i, slot in enumerate(layout.global_ptrs):
             _poke64(vm + slot, self.globals[i].cell)
         for i, slot in enumerate(layout.table_ptrs):
             _poke64(vm + slot, self.tables[i].tabledef)
-        if self.memories:
-            _poke64(vm + abi.VM_MEMORY, self.memories[0].memdef)
+        for i, memory in enumerate(self.memories):
+            _poke64(vm + abi.vm_memory(i), memory.memdef)
 
         self.exports = {}
         for e in meta.exports:
@@ -206,7 +210,21 @@ class Instance(_Exports):
 
     def eval_const(self, expr: list) -> int:
         """Evaluate a constant expression (as stored in the image) to raw bits."""
-        (op, imm), = expr
+        if len(expr) == 1:
+            return self._const_value(*expr[0])
+        stack = []  # extended-const: values and i32/i64 add/sub/mul
+        for op, imm in expr:
+            arithmetic = _CONST_ARITHMETIC.get(op)
+            if arithmetic is None:
+                stack.append(self._const_value(op, imm))
+            else:
+                operation, mask = arithmetic
+                rhs = stack.pop()
+                stack.append(operation(stack.pop(), rhs) & mask)
+        (value,) = stack
+        return value
+
+    def _const_value(self, op: str, imm) -> int:
         if op in ("i32.const",):
             return imm & 0xFFFFFFFF
         if op == "i64.const":
@@ -224,14 +242,18 @@ class Instance(_Exports):
         raise ImageError(f"unsupported constant expression {op}")
 
 
+_CONST_ARITHMETIC = {f"{t}.{name}": (operation, mask) for t, mask in (("i32", 0xFFFF_FFFF), ("i64", (1 << 64) - 1))
+                     for name, operation in (("add", operator.add), ("sub", operator.sub), ("mul", operator.mul))}
+
+
 def _extern_type(item) -> tuple[int | None, object]:
     """The kind and type of a live extern, its current size as the minimum of its limits."""
     if isinstance(item, Function):
         return EXTERN_FUNC, item.type
     if isinstance(item, Table):
-        return EXTERN_TABLE, TableType(item.elem, Limits(item.size, item.maximum))
+        return EXTERN_TABLE, TableType(item.elem, Limits(item.size, item.maximum), item.addr)
     if isinstance(item, Memory):
-        return EXTERN_MEMORY, MemoryType(Limits(item.pages, item.maximum))
+        return EXTERN_MEMORY, MemoryType(Limits(item.pages, item.maximum), item.addr)
     if isinstance(item, Global):
         return EXTERN_GLOBAL, GlobalType(item.valtype, item.mutable)
     return None, None

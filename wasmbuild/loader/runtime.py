@@ -32,11 +32,11 @@ import struct
 import threading
 
 from ..contract.types import HT_EXTERN, HT_FUNC, heap_top, is_ref, matches, ref_parts, ref_type
-from ..contract.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, PAGE_SIZE, V128, FuncType,
-                              type_name)
+from ..contract.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, MAX_PAGES_64, PAGE_SIZE, V128,
+                              FuncType, type_name)
 from ..errors import WasmbuildError
 from ..contract import abi
-from .codemem import PROT_READ, PROT_WRITE, _mmap_fn, _mprotect_fn, _munmap_fn, _oserror
+from .codemem import PROT_READ, PROT_WRITE, _libc, _mmap_fn, _mprotect_fn, _munmap_fn, _oserror
 from .signals import guard_pages_supported
 
 _MAP_NORESERVE = 0x4000
@@ -189,8 +189,8 @@ def _stack_floor() -> int:
 
 # --- store ----------------------------------------------------------------------------------------
 
-_GROW_MEMORY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32)
-_GROW_TABLE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p)
+_GROW_MEMORY = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_uint64)
+_GROW_TABLE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p)
 _HOST_CALL = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p)
 _ENTRY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 
@@ -256,13 +256,13 @@ class Store:
     # hooks called from native code
     def _grow_memory(self, memdef: int, delta: int) -> int:
         try:
-            return self.memories[memdef].grow(delta & 0xFFFFFFFF)
+            return self.memories[memdef].grow(delta)
         except Exception:  # pragma: no cover - never let an exception cross into native code
             return -1
 
     def _grow_table(self, tabledef: int, delta: int, init: int) -> int:
         try:
-            return self.tables[tabledef].grow(delta & 0xFFFFFFFF, init or 0)
+            return self.tables[tabledef].grow(delta, init or 0)
         except Exception:  # pragma: no cover
             return -1
 
@@ -331,23 +331,56 @@ def _reserve(size: int, what: str) -> int:
     return base
 
 
+def _map_rw(size: int, pages: int) -> int:
+    """A fresh read+write mapping of `size` bytes (committing nothing until touched) for a memory
+    that is to have `pages` pages."""
+    base = _mmap_fn(None, size, PROT_READ | PROT_WRITE, _MAP_PRIVATE_ANON | _MAP_NORESERVE, -1, 0)
+    if base is None or base == ctypes.c_void_p(-1).value:
+        raise WasmbuildError(f"cannot make a memory of {pages} pages: {_oserror('mmap').strerror}")
+    return base
+
+
 def _page_multiple(size: int) -> int:
     """`size` rounded up to a multiple of the host's page size."""
     return -(-size // _mmap.PAGESIZE) * _mmap.PAGESIZE
 
 
-class Memory:
-    """A linear memory: reserved at its maximum, committed page by page as it grows. Where the host
-    supports guard-page code (`signals.guard_pages_supported`), the reservation is
-    `abi.GUARDED_RESERVATION` bytes whatever the maximum (`guarded`), so that code without bounds
-    checks can use it; if that much address space cannot be had, only the maximum is reserved."""
+_MREMAP_MAYMOVE = 1
+_mremap_fn = _libc.mremap
+_mremap_fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int]
+_mremap_fn.restype = ctypes.c_void_p
 
-    def __init__(self, store: Store, minimum: int, maximum: int | None):
+
+class Memory:
+    """A linear memory. A 32-bit one is reserved at its maximum and committed page by page as it
+    grows, so its base never moves. Where the host supports guard-page code
+    (`signals.guard_pages_supported`), the reservation is `abi.GUARDED_RESERVATION` bytes whatever
+    the maximum (`guarded`), so that code without bounds checks can use it; if that much address
+    space cannot be had, only the maximum is reserved.
+
+    A 64-bit memory (`addr` I64, memory64) reserves nothing beyond its current size: it is mapped
+    at its size and grows with `mremap`, which may move it (its code checks every access and
+    reloads the base, see abi.py); it is never `guarded`."""
+
+    def __init__(self, store: Store, minimum: int, maximum: int | None, addr: int = I32):
         self.store = store
         self.maximum = maximum
-        limit = MAX_PAGES if maximum is None else min(maximum, MAX_PAGES)
+        self.addr = addr
         self.base = base = 0
         self.guarded = False
+        self._def_buf, self.memdef = _buffer(abi.MEMDEF_SIZE)
+        self.pages = 0
+        if addr == I64:
+            self.limit = MAX_PAGES_64 if maximum is None else min(maximum, MAX_PAGES_64)
+            self.reserved = PAGE_SIZE  # the mapping: never empty, its current size beyond 0 pages
+            self.base = _map_rw(self.reserved, minimum)
+            self._publish(min(self.limit, 0xFFFF_FFFF_FFFF))
+            if minimum and self.grow(minimum) < 0:
+                raise WasmbuildError(f"cannot allocate {minimum} pages of memory")
+            store.memories[self.memdef] = self
+            return
+        limit = MAX_PAGES if maximum is None else min(maximum, MAX_PAGES)
+        self.limit = MAX_PAGES if maximum is None else maximum
         if guard_pages_supported():
             try:
                 self.reserved = abi.GUARDED_RESERVATION
@@ -369,22 +402,32 @@ class Memory:
                         raise WasmbuildError(f"cannot make a memory of {minimum} pages: {e.strerror}") from None
                     pages = max(pages // 2, minimum, 1)
             limit = pages
-        self._def_buf, self.memdef = _buffer(abi.MEMDEF_SIZE)
-        _poke64(self.memdef + abi.MEM_BASE, base)
-        _poke64(self.memdef + abi.MEM_MAX_PAGES, limit)
-        self.pages = 0
+        self._publish(limit)
         if minimum and self.grow(minimum) < 0:
             raise WasmbuildError(f"cannot allocate {minimum} pages of memory")
         store.memories[self.memdef] = self
 
+    def _publish(self, max_pages: int) -> None:
+        _poke64(self.memdef + abi.MEM_BASE, self.base)
+        _poke64(self.memdef + abi.MEM_MAX_PAGES, max_pages)
+
     def grow(self, delta: int) -> int:
+        """Add `delta` pages (zeroed); the old size in pages, or -1 (and no change) if the
+        maximum or the host refuses them."""
         old = self.pages
         new = old + delta
-        limit = MAX_PAGES if self.maximum is None else self.maximum
-        if new > limit or new * PAGE_SIZE > self.reserved:
+        if new > self.limit:
             return -1
         if delta:
-            if _mprotect_fn(self.base + old * PAGE_SIZE, delta * PAGE_SIZE, PROT_READ | PROT_WRITE) != 0:
+            if self.addr == I64:
+                if new * PAGE_SIZE > self.reserved:
+                    moved = _mremap_fn(self.base, self.reserved, new * PAGE_SIZE, _MREMAP_MAYMOVE)
+                    if moved is None or moved == ctypes.c_void_p(-1).value:
+                        return -1
+                    self.base, self.reserved = moved, new * PAGE_SIZE
+                    _poke64(self.memdef + abi.MEM_BASE, moved)
+            elif new * PAGE_SIZE > self.reserved or \
+                    _mprotect_fn(self.base + old * PAGE_SIZE, delta * PAGE_SIZE, PROT_READ | PROT_WRITE) != 0:
                 return -1
             self.pages = new
             _poke64(self.memdef + abi.MEM_SIZE, new * PAGE_SIZE)
@@ -438,10 +481,12 @@ class Table:
     bounds-checked), and fresh pages read as zeros, so growing with null writes nothing; any other
     initial value is filled in natively (`_fill_slots`)."""
 
-    def __init__(self, store: Store, elem: int, minimum: int, maximum: int | None, init: int = 0):
+    def __init__(self, store: Store, elem: int, minimum: int, maximum: int | None, init: int = 0,
+                 addr: int = I32):
         self.store = store
         self.elem = elem
         self.maximum = maximum
+        self.addr = addr  # the address type: I32, or I64 for a 64-bit table (memory64)
         self.size = 0
         self._committed = 0  # bytes of the reservation made read+write, a multiple of the page size
         self._elems = 0
@@ -453,7 +498,8 @@ class Table:
         self._elems = _reserve(self._reserved, "a table")
         self._def_buf, self.tabledef = _buffer(abi.TABDEF_SIZE)
         _poke64(self.tabledef + abi.TAB_ELEMS, self._elems)
-        _poke64(self.tabledef + abi.TAB_MAX, 0xFFFFFFFF if maximum is None else maximum)
+        no_max = 0xFFFF_FFFF if addr == I32 else 0xFFFF_FFFF_FFFF_FFFF
+        _poke64(self.tabledef + abi.TAB_MAX, no_max if maximum is None else maximum)
         if self.grow(minimum, init) < 0:
             raise _oserror(f"committing memory for a table of {minimum} elements")
         store.tables[self.tabledef] = self

@@ -28,7 +28,7 @@ from llvmlite import ir
 
 from ..contract import opcodes as ops
 from ..binary.decode import FunctionCode
-from ..contract.types import F32, F64, I32, I64, FuncType, GlobalType, TableType
+from ..contract.types import F32, F64, I32, I64, FuncType, GlobalType, MemoryType, TableType
 from ..errors import WasmbuildError
 from ..contract import abi
 from . import refs
@@ -36,6 +36,7 @@ from .irtypes import (F32T, F64T, FLOAT_PREDICATES, I1, I8, I16, I32T, I64T, INT
                       VOID, FunctionPointer, VolatileLoad, VolatileStore, absolute_symbol, field_ptr, get_function,
                       result_type, wasm_function_type, zero_value)
 from .refs import References, scan_references
+from . import memory
 from .simd import SIMD_DISPATCH
 from .funcref import FUNCREF_DISPATCH
 from .tailcall import TAIL_CALL_DISPATCH, TAIL_CC, TAIL_CALL_OPS, add_entry
@@ -53,8 +54,9 @@ class TranslateOptions:
 
     # Linear memory is little-endian; on a big-endian target every multi-byte access swaps.
     big_endian: bool = False
-    # Guard-page memories (abi.BOUNDS_GUARD): accesses check no bounds, an access out of bounds
-    # faults. Else each access compares its end with the memory's size.
+    # Guard-page memories (abi.BOUNDS_GUARD): accesses to 32-bit memories check no bounds, an
+    # access out of bounds faults. Else, and for 64-bit memories always, each access compares its
+    # end with the memory's size.
     guard_memory: bool = False
     # Whether the target guarantees tail calls (targets.Target.tail_calls): each function then has
     # a tail entry (tailcc) besides its C one, and return_call* become jumps to tail entries; else
@@ -70,20 +72,25 @@ class ModuleInfo:
     `TranslateOptions` of the build."""
 
     def __init__(self, types: list[FuncType], func_types: list[int], globals_: list[GlobalType],
-                 tables: list[TableType], num_imported_funcs: int, has_memory: bool,
+                 tables: list[TableType], num_imported_funcs: int, memories: list[MemoryType],
                  options: TranslateOptions = TranslateOptions()):
         self.types = types
         self.func_types = func_types
         self.globals = globals_
         self.tables = tables
         self.num_imported_funcs = num_imported_funcs
-        self.has_memory = has_memory
+        self.memories = memories
+        self.has_memory = bool(memories)
         self.options = options
 
     @classmethod
     def from_context(cls, ctx, options: TranslateOptions = TranslateOptions()) -> "ModuleInfo":
-        return cls(ctx.types, ctx.funcs, ctx.globals, ctx.tables, ctx.num_imported_funcs, bool(ctx.memories),
-                   options)
+        return cls(ctx.types, ctx.funcs, ctx.globals, ctx.tables, ctx.num_imported_funcs, ctx.memories, options)
+
+    def guarded(self, memory: int) -> bool:
+        """Whether accesses to memory `memory` rely on guard pages (32-bit memories in a guard
+        build) rather than explicit checks (64-bit memories always check)."""
+        return self.options.guard_memory and self.memories[memory].addr == I32
 
     def func_type(self, func_index: int) -> FuncType:
         return self.types[self.func_types[func_index]]
@@ -290,12 +297,12 @@ class _Translator:
         instr.set_metadata("tbaa", self.tbaa(kind))
         return instr
 
-    def heap_load(self, ptr, typ: ir.Type):
-        """Load `typ` from linear memory at native address `ptr` (from `address`). With guard-page
-        memories the access itself is the bounds check, so it is volatile: LLVM must neither drop
-        it when its value is unused nor narrow it to the bytes that are used, nor move it across
-        another access (the trap must come where, and only where, wasm has it)."""
-        if self.info.options.guard_memory:
+    def heap_load(self, ptr, typ: ir.Type, memory: int = 0):
+        """Load `typ` from linear memory `memory` at native address `ptr` (from `address`). With
+        guard-page memories the access itself is the bounds check, so it is volatile: LLVM must
+        neither drop it when its value is unused nor narrow it to the bytes that are used, nor move
+        it across another access (the trap must come where, and only where, wasm has it)."""
+        if self.info.guarded(memory):
             instr = VolatileLoad(self.b.block, ptr, typ=typ)
             instr.align = 1
             self.b._insert(instr)
@@ -303,9 +310,9 @@ class _Translator:
             instr = self.b.load(ptr, typ=typ, align=1)
         return self.tagged(instr, "heap")
 
-    def heap_store(self, value, ptr) -> None:
-        """Store `value` to linear memory at native address `ptr`; volatile as `heap_load` is."""
-        if self.info.options.guard_memory:
+    def heap_store(self, value, ptr, memory: int = 0) -> None:
+        """Store `value` to linear memory `memory` at native address `ptr`; volatile as `heap_load` is."""
+        if self.info.guarded(memory):
             instr = VolatileStore(self.b.block, value, ptr)
             instr.align = 1
             self.b._insert(instr)
@@ -396,10 +403,15 @@ class _Translator:
         limit = self.vmfield(runtime, abi.RT_STACK_LIMIT, I64T)
         self.trap_if(b.icmp_unsigned("<", b.ptrtoint(marker, I64T), limit), abi.TRAP_STACK_EXHAUSTED)
         if self.info.has_memory:
-            # Linear memory never moves (the loader reserves its maximum), so its base can be
-            # loaded once; its size changes with memory.grow and is loaded at each access.
-            self.memdef = self.vmfield(self.vmctx, abi.VM_MEMORY, PTR, "memdef")
-            self.membase = self.vmfield(self.memdef, abi.MEM_BASE, PTR, "membase")
+            # A 32-bit memory never moves (the loader reserves its maximum), so its base can be
+            # loaded once; its size changes with memory.grow and is loaded at each access. A
+            # 64-bit memory may move when it grows: its base is loaded at each access too.
+            self.memdefs, self.membases = {}, {}
+            for index in memory.memories_used(self.code.instrs):
+                name = "memdef" if index == 0 else f"memdef{index}"
+                memdef = self.memdefs[index] = self.vmfield(self.vmctx, abi.vm_memory(index), PTR, name)
+                if self.info.memories[index].addr == I32:
+                    self.membases[index] = self.vmfield(memdef, abi.MEM_BASE, PTR, name.replace("def", "base"))
         body_end = self.fn.append_basic_block("return")
         self.frames.append(_Frame(None, (), ftype.results, 0, body_end))
         self.dead = False
@@ -658,7 +670,7 @@ class _Translator:
         type_index, table_index = imm
         ft = self.info.types[type_index]
         b = self.b
-        index = b.zext(self.pop(), I64T)
+        index = self.index64(self.pop())
         tdef = self.table_def(table_index)
         size = self.vmfield(tdef, abi.TAB_SIZE, I64T)
         self.trap_if(b.icmp_unsigned(">=", index, size), abi.TRAP_UNDEFINED_ELEMENT)
@@ -702,9 +714,13 @@ class _Translator:
         self.tagged(self.b.store(self.pop(), self.global_cell(index)), "global")
 
     # --- tables and references --------------------------------------------------------------
-    def table_slot(self, table_index: int, index_i32):
+    def index64(self, index):
+        """An i32 index or address zero-extended to i64 (an i64 one of a 64-bit table or memory as it is)."""
+        return index if index.type == I64T else self.b.zext(index, I64T)
+
+    def table_slot(self, table_index: int, index):
         b = self.b
-        index = b.zext(index_i32, I64T)
+        index = self.index64(index)
         tdef = self.table_def(table_index)
         size = self.vmfield(tdef, abi.TAB_SIZE, I64T)
         self.trap_if(b.icmp_unsigned(">=", index, size), abi.TRAP_TABLE_OOB)
@@ -720,40 +736,8 @@ class _Translator:
         slot = self.table_slot(table_index, self.pop())
         self.tagged(self.b.store(value, slot), "table")
 
-    def op_table_size(self, op, table_index) -> None:
-        size = self.vmfield(self.table_def(table_index), abi.TAB_SIZE, I64T)
-        self.push(self.b.trunc(size, I32T))
-
-    def op_table_grow(self, op, table_index) -> None:
-        delta = self.pop()
-        init = self.pop()
-        helper = get_function(self.m, abi.SYM_TABLE_GROW, ir.FunctionType(I32T, [PTR, PTR, I32T, PTR]))
-        self.push(self.b.call(helper, [self.vmctx, self.table_def(table_index), delta, init]))
-
-    def op_table_fill(self, op, table_index) -> None:
-        n = self.pop()
-        value = self.pop()
-        dst = self.pop()
-        helper = get_function(self.m, abi.SYM_TABLE_FILL, ir.FunctionType(VOID, [PTR, PTR, I32T, PTR, I32T]))
-        self.b.call(helper, [self.vmctx, self.table_def(table_index), dst, value, n])
-
-    def op_table_copy(self, op, imm) -> None:
-        dst_table, src_table = imm
-        n, src, dst = self.pop(), self.pop(), self.pop()
-        helper = get_function(self.m, abi.SYM_TABLE_COPY,
-                              ir.FunctionType(VOID, [PTR, PTR, PTR, I32T, I32T, I32T]))
-        self.b.call(helper, [self.vmctx, self.table_def(dst_table), self.table_def(src_table), dst, src, n])
-
     def segment_slot(self, kind: str, index: int):
         return field_ptr(self.b, self.vmctx, self.sym(kind, index))
-
-    def op_table_init(self, op, imm) -> None:
-        elem_index, table_index = imm
-        n, src, dst = self.pop(), self.pop(), self.pop()
-        helper = get_function(self.m, abi.SYM_TABLE_INIT,
-                              ir.FunctionType(VOID, [PTR, PTR, PTR, I32T, I32T, I32T]))
-        self.b.call(helper, [self.vmctx, self.table_def(table_index), self.segment_slot(refs.ELEM, elem_index),
-                             dst, src, n])
 
     def op_elem_drop(self, op, elem_index) -> None:
         self.tagged(self.b.store(ir.Constant(I64T, 0), field_ptr(self.b, self.segment_slot(refs.ELEM, elem_index),
@@ -770,39 +754,44 @@ class _Translator:
         self.push(field_ptr(self.b, self.vmctx, self.sym(refs.FUNCREF, index)))
 
     # --- memory --------------------------------------------------------------------------------
-    def address(self, addr_i32, offset: int, size: int):
-        """Native address of `size` bytes at wasm address `addr + offset`: bounds-checked, or, with
-        guard-page memories, inside the reservation whatever the address (u32 + u32 offset + size
-        < abi.GUARDED_RESERVATION)."""
+    def address(self, addr, memarg, size: int):
+        """Native address of `size` bytes at wasm address `addr + offset` of the memory the
+        `memarg` names: bounds-checked, or, with guard-page memories, inside the reservation
+        whatever the address (u32 + u32 offset + size < abi.GUARDED_RESERVATION)."""
         b = self.b
-        if self.info.options.guard_memory:
+        _align, offset, index = memarg
+        if self.info.guarded(index):
             # One `membase + zext(addr)` per address value and block, the offsets on top of it: the
             # fields of one struct share their address arithmetic, which the pipeline (with no GVN,
             # see compile.py) would not merge.
-            key = (b.block, addr_i32)
+            key = (b.block, index, addr)
             base = self.address_bases.get(key)
             if base is None:
-                base = self.address_bases[key] = b.gep(self.membase, [b.zext(addr_i32, I64T)], source_etype=I8)
+                base = self.address_bases[key] = b.gep(self.membases[index], [b.zext(addr, I64T)],
+                                                       source_etype=I8)
             return b.gep(base, [ir.Constant(I64T, offset)], source_etype=I8) if offset else base
-        ea = b.zext(addr_i32, I64T)
+        memdef = self.memdefs[index]
+        if self.info.memories[index].addr == I64:
+            return memory.address64(self, memdef, addr, offset, size)
+        ea = b.zext(addr, I64T)
         if offset:
             ea = b.add(ea, ir.Constant(I64T, offset))
-        mem_size = self.vmfield(self.memdef, abi.MEM_SIZE, I64T)
+        mem_size = self.vmfield(memdef, abi.MEM_SIZE, I64T)
         end = b.add(ea, ir.Constant(I64T, size))
         self.trap_if(b.icmp_unsigned(">", end, mem_size), abi.TRAP_MEMORY_OOB)
-        return b.gep(self.membase, [ea], source_etype=I8)
+        return b.gep(self.membases[index], [ea], source_etype=I8)
 
     def op_load(self, op, memarg) -> None:
         size, mem_type, result, signed = _MEM_ACCESS[op]
-        ptr = self.address(self.pop(), memarg[1], size)
+        ptr = self.address(self.pop(), memarg, size)
         if self.info.options.big_endian and size > 1:
             bits = ir.IntType(8 * size)
             value = self.b.call(self.intrinsic(f"llvm.bswap.i{8 * size}", bits, [bits]),
-                                [self.heap_load(ptr, bits)])
+                                [self.heap_load(ptr, bits, memarg[2])])
             if mem_type != bits:
                 value = self.b.bitcast(value, mem_type)
         else:
-            value = self.heap_load(ptr, mem_type)
+            value = self.heap_load(ptr, mem_type, memarg[2])
         target = LLVM_TYPES[result]
         if signed is True:
             value = self.b.sext(value, target)
@@ -813,7 +802,7 @@ class _Translator:
     def op_store(self, op, memarg) -> None:
         size, mem_type = _MEM_STORE[op]
         value = self.pop()
-        ptr = self.address(self.pop(), memarg[1], size)
+        ptr = self.address(self.pop(), memarg, size)
         if self.info.options.big_endian and size > 1:
             bits = ir.IntType(8 * size)
             if value.type in (F32T, F64T):
@@ -823,34 +812,11 @@ class _Translator:
             value = self.b.call(self.intrinsic(f"llvm.bswap.i{8 * size}", bits, [bits]), [value])
         elif value.type != mem_type:
             value = self.b.trunc(value, mem_type)
-        self.heap_store(value, ptr)
-
-    def op_memory_size(self, op, imm) -> None:
-        size = self.vmfield(self.memdef, abi.MEM_SIZE, I64T)
-        self.push(self.b.trunc(self.b.lshr(size, ir.Constant(I64T, 16)), I32T))
-
-    def op_memory_grow(self, op, imm) -> None:
-        helper = get_function(self.m, abi.SYM_MEMORY_GROW, ir.FunctionType(I32T, [PTR, I32T]))
-        self.push(self.b.call(helper, [self.vmctx, self.pop()]))
-
-    def op_memory_init(self, op, data_index) -> None:
-        n, src, dst = self.pop(), self.pop(), self.pop()
-        helper = get_function(self.m, abi.SYM_MEMORY_INIT, ir.FunctionType(VOID, [PTR, PTR, I32T, I32T, I32T]))
-        self.b.call(helper, [self.vmctx, self.segment_slot(refs.DATA, data_index), dst, src, n])
+        self.heap_store(value, ptr, memarg[2])
 
     def op_data_drop(self, op, data_index) -> None:
         self.tagged(self.b.store(ir.Constant(I64T, 0), field_ptr(self.b, self.segment_slot(refs.DATA, data_index),
                                                                 abi.SEG_LEN)), "vm")
-
-    def op_memory_copy(self, op, imm) -> None:
-        n, src, dst = self.pop(), self.pop(), self.pop()
-        helper = get_function(self.m, abi.SYM_MEMORY_COPY, ir.FunctionType(VOID, [PTR, I32T, I32T, I32T]))
-        self.b.call(helper, [self.vmctx, dst, src, n])
-
-    def op_memory_fill(self, op, imm) -> None:
-        n, value, dst = self.pop(), self.pop(), self.pop()
-        helper = get_function(self.m, abi.SYM_MEMORY_FILL, ir.FunctionType(VOID, [PTR, I32T, I32T, I32T]))
-        self.b.call(helper, [self.vmctx, dst, value, n])
 
     # --- numeric -------------------------------------------------------------------------------
     def op_i32_const(self, op, v) -> None:
@@ -1084,17 +1050,13 @@ def _build_dispatch() -> dict:
         ops.CALL_INDIRECT: t.op_call_indirect, ops.DROP: t.op_drop, ops.SELECT: t.op_select,
         ops.SELECT_T: t.op_select, ops.LOCAL_GET: t.op_local_get, ops.LOCAL_SET: t.op_local_set,
         ops.LOCAL_TEE: t.op_local_tee, ops.GLOBAL_GET: t.op_global_get, ops.GLOBAL_SET: t.op_global_set,
-        ops.TABLE_GET: t.op_table_get, ops.TABLE_SET: t.op_table_set, ops.MEMORY_SIZE: t.op_memory_size,
-        ops.MEMORY_GROW: t.op_memory_grow, ops.I32_CONST: t.op_i32_const, ops.I64_CONST: t.op_i64_const,
+        ops.TABLE_GET: t.op_table_get, ops.TABLE_SET: t.op_table_set, ops.I32_CONST: t.op_i32_const, ops.I64_CONST: t.op_i64_const,
         ops.F32_CONST: t.op_f32_const, ops.F64_CONST: t.op_f64_const, ops.I32_EQZ: t.op_eqz,
         ops.I64_EQZ: t.op_eqz, ops.F32_NEG: t.op_float_neg, ops.F64_NEG: t.op_float_neg,
         ops.I32_WRAP_I64: t.op_wrap, ops.I64_EXTEND_I32_S: t.op_extend_i32, ops.I64_EXTEND_I32_U: t.op_extend_i32,
         ops.F32_DEMOTE_F64: t.op_demote, ops.F64_PROMOTE_F32: t.op_promote, ops.REF_NULL: t.op_ref_null,
         ops.REF_IS_NULL: t.op_ref_is_null, ops.REF_FUNC: t.op_ref_func,
-        ops.MEMORY_INIT: t.op_memory_init, ops.DATA_DROP: t.op_data_drop, ops.MEMORY_COPY: t.op_memory_copy,
-        ops.MEMORY_FILL: t.op_memory_fill, ops.TABLE_INIT: t.op_table_init, ops.ELEM_DROP: t.op_elem_drop,
-        ops.TABLE_COPY: t.op_table_copy, ops.TABLE_GROW: t.op_table_grow, ops.TABLE_SIZE: t.op_table_size,
-        ops.TABLE_FILL: t.op_table_fill,
+        ops.DATA_DROP: t.op_data_drop, ops.ELEM_DROP: t.op_elem_drop,
     }
     for table, handler in ((_MEM_ACCESS, t.op_load), (_MEM_STORE, t.op_store), (_ICMP, t.op_icmp),
                            (_FCMP, t.op_fcmp), (_INT_UNARY, t.op_int_unary), (_INT_BINARY, t.op_int_binary),
@@ -1104,9 +1066,9 @@ def _build_dispatch() -> dict:
         for op in table:
             assert op not in d, ops.name(op)
             d[op] = handler
-    d.update(SIMD_DISPATCH)
-    d.update(TAIL_CALL_DISPATCH)
-    d.update(FUNCREF_DISPATCH)
+    for table in (memory.MEMORY_DISPATCH, SIMD_DISPATCH, TAIL_CALL_DISPATCH, FUNCREF_DISPATCH):
+        assert not table.keys() & d.keys()
+        d.update(table)
     return d
 
 

@@ -3,7 +3,8 @@
 `build_runtime(llmodule)` adds the helpers every image links with: the trap helper (records the trap
 code and `_longjmp`s to the innermost entry trampoline), memory.grow / table.grow (which call back
 into the host through function pointers in the Runtime struct) and the bulk memory and table
-operations with their bounds checks.
+operations with their bounds checks. They take the MemoryDef or TableDef they work on, and 64-bit
+addresses, sizes and lengths (memory64), which the translator extends for 32-bit ones.
 
 `build_entry_trampoline(llmodule, ft, guard)` adds the host-to-wasm trampoline of signature `ft`:
 `i32 wb_entry_<sig>(ptr vmctx, ptr code, ptr values)`. It installs a trap landing pad with
@@ -53,15 +54,17 @@ def _trap_unless(fn: ir.Function, b: ir.IRBuilder, ok, code: int) -> None:
     b.position_at_end(good)
 
 
-def _in_bounds(b: ir.IRBuilder, start_i32, n_i32, limit_i64):
-    """start + n <= limit, computed without overflow in 64 bits."""
-    end = b.add(b.zext(start_i32, I64T), b.zext(n_i32, I64T))
-    return b.icmp_unsigned("<=", end, limit_i64)
+def _in_bounds(b: ir.IRBuilder, start, n, limit):
+    """start + n <= limit for unsigned i64 operands, without overflow: n <= limit and start <=
+    limit - n (64-bit addresses and lengths may be anything)."""
+    return b.and_(b.icmp_unsigned("<=", n, limit), b.icmp_unsigned("<=", start, b.sub(limit, n)))
 
 
-def _element(b: ir.IRBuilder, base, index_i32, etype: ir.Type):
-    """Address of element `index_i32` (an unsigned i32) of an array of `etype` at `base`."""
-    return b.gep(base, [b.zext(index_i32, I64T)], source_etype=etype)
+def _element(b: ir.IRBuilder, base, index, etype: ir.Type):
+    """Address of element `index` (an unsigned i32 or i64) of an array of `etype` at `base`."""
+    if index.type != I64T:
+        index = b.zext(index, I64T)
+    return b.gep(base, [index], source_etype=etype)
 
 
 def _memcpy_like(m: ir.Module, b: ir.IRBuilder, name: str, dst, src, n_i64) -> None:
@@ -89,68 +92,66 @@ def build_runtime(m: ir.Module) -> None:
     b.call(trap_detail, [trap.args[0], trap.args[1], ir.Constant(I64T, -1)])
     b.unreachable()
 
-    # memory.grow and table.grow call back into the host.
-    fn, b = _helper(m, abi.SYM_MEMORY_GROW, I32T, [PTR, I32T])
+    # memory.grow and table.grow call back into the host; sizes, addresses and lengths are i64
+    # here (the translator extends the i32 operands of 32-bit memories and tables).
+    fn, b = _helper(m, abi.SYM_MEMORY_GROW, I64T, [PTR, PTR, I64T])
     runtime = field(b, fn.args[0], abi.VM_RUNTIME, PTR)
     hook = field(b, runtime, abi.RT_GROW_MEMORY, PTR)
-    memdef = field(b, fn.args[0], abi.VM_MEMORY, PTR)
-    b.ret(b.call(FunctionPointer(hook, ir.FunctionType(I32T, [PTR, I32T])), [memdef, fn.args[1]]))
+    b.ret(b.call(FunctionPointer(hook, ir.FunctionType(I64T, [PTR, I64T])), [fn.args[1], fn.args[2]]))
 
-    fn, b = _helper(m, abi.SYM_TABLE_GROW, I32T, [PTR, PTR, I32T, PTR])
+    fn, b = _helper(m, abi.SYM_TABLE_GROW, I64T, [PTR, PTR, I64T, PTR])
     runtime = field(b, fn.args[0], abi.VM_RUNTIME, PTR)
     hook = field(b, runtime, abi.RT_GROW_TABLE, PTR)
-    b.ret(b.call(FunctionPointer(hook, ir.FunctionType(I32T, [PTR, I32T, PTR])), [fn.args[1], fn.args[2], fn.args[3]]))
+    b.ret(b.call(FunctionPointer(hook, ir.FunctionType(I64T, [PTR, I64T, PTR])), [fn.args[1], fn.args[2], fn.args[3]]))
 
-    # memory.init(vmctx, segment slot, dst, src, n)
-    fn, b = _helper(m, abi.SYM_MEMORY_INIT, VOID, [PTR, PTR, I32T, I32T, I32T])
-    vmctx, seg, dst, src, n = fn.args
-    memdef = field(b, vmctx, abi.VM_MEMORY, PTR)
+    # memory.init(vmctx, memdef, segment slot, i64 dst, i32 src, i32 n)
+    fn, b = _helper(m, abi.SYM_MEMORY_INIT, VOID, [PTR, PTR, PTR, I64T, I32T, I32T])
+    vmctx, memdef, seg, dst, src, n = fn.args
     seg_len = field(b, seg, abi.SEG_LEN, I64T)
-    ok = b.and_(_in_bounds(b, src, n, seg_len), _in_bounds(b, dst, n, field(b, memdef, abi.MEM_SIZE, I64T)))
+    n64 = b.zext(n, I64T)
+    ok = b.and_(_in_bounds(b, b.zext(src, I64T), n64, seg_len),
+                _in_bounds(b, dst, n64, field(b, memdef, abi.MEM_SIZE, I64T)))
     _trap_unless(fn, b, ok, abi.TRAP_MEMORY_OOB)
     base = field(b, memdef, abi.MEM_BASE, PTR)
     seg_ptr = field(b, seg, abi.SEG_PTR, PTR)
-    _memcpy_like(m, b, "llvm.memcpy", _element(b, base, dst, I8),
-                 _element(b, seg_ptr, src, I8), b.zext(n, I64T))
+    _memcpy_like(m, b, "llvm.memcpy", _element(b, base, dst, I8), _element(b, seg_ptr, src, I8), n64)
     b.ret_void()
 
-    # memory.copy(vmctx, dst, src, n)
-    fn, b = _helper(m, abi.SYM_MEMORY_COPY, VOID, [PTR, I32T, I32T, I32T])
-    vmctx, dst, src, n = fn.args
-    memdef = field(b, vmctx, abi.VM_MEMORY, PTR)
-    size = field(b, memdef, abi.MEM_SIZE, I64T)
-    _trap_unless(fn, b, b.and_(_in_bounds(b, src, n, size), _in_bounds(b, dst, n, size)), abi.TRAP_MEMORY_OOB)
-    base = field(b, memdef, abi.MEM_BASE, PTR)
-    _memcpy_like(m, b, "llvm.memmove", _element(b, base, dst, I8),
-                 _element(b, base, src, I8), b.zext(n, I64T))
+    # memory.copy(vmctx, dst memdef, src memdef, i64 dst, i64 src, i64 n)
+    fn, b = _helper(m, abi.SYM_MEMORY_COPY, VOID, [PTR, PTR, PTR, I64T, I64T, I64T])
+    vmctx, ddef, sdef, dst, src, n = fn.args
+    ok = b.and_(_in_bounds(b, src, n, field(b, sdef, abi.MEM_SIZE, I64T)),
+                _in_bounds(b, dst, n, field(b, ddef, abi.MEM_SIZE, I64T)))
+    _trap_unless(fn, b, ok, abi.TRAP_MEMORY_OOB)
+    _memcpy_like(m, b, "llvm.memmove", _element(b, field(b, ddef, abi.MEM_BASE, PTR), dst, I8),
+                 _element(b, field(b, sdef, abi.MEM_BASE, PTR), src, I8), n)
     b.ret_void()
 
-    # memory.fill(vmctx, dst, value, n)
-    fn, b = _helper(m, abi.SYM_MEMORY_FILL, VOID, [PTR, I32T, I32T, I32T])
-    vmctx, dst, value, n = fn.args
-    memdef = field(b, vmctx, abi.VM_MEMORY, PTR)
+    # memory.fill(vmctx, memdef, i64 dst, i32 value, i64 n)
+    fn, b = _helper(m, abi.SYM_MEMORY_FILL, VOID, [PTR, PTR, I64T, I32T, I64T])
+    vmctx, memdef, dst, value, n = fn.args
     _trap_unless(fn, b, _in_bounds(b, dst, n, field(b, memdef, abi.MEM_SIZE, I64T)), abi.TRAP_MEMORY_OOB)
     base = field(b, memdef, abi.MEM_BASE, PTR)
     memset = get_function(m, "llvm.memset.p0.i64", ir.FunctionType(VOID, [PTR, I8, I64T, I1]))
-    b.call(memset, [_element(b, base, dst, I8), b.trunc(value, I8), b.zext(n, I64T),
-                    ir.Constant(I1, 0)])
+    b.call(memset, [_element(b, base, dst, I8), b.trunc(value, I8), n, ir.Constant(I1, 0)])
     b.ret_void()
 
-    # table.init(vmctx, tabledef, segment slot, dst, src, n)
-    fn, b = _helper(m, abi.SYM_TABLE_INIT, VOID, [PTR, PTR, PTR, I32T, I32T, I32T])
+    # table.init(vmctx, tabledef, segment slot, i64 dst, i32 src, i32 n)
+    fn, b = _helper(m, abi.SYM_TABLE_INIT, VOID, [PTR, PTR, PTR, I64T, I32T, I32T])
     vmctx, tdef, seg, dst, src, n = fn.args
-    ok = b.and_(_in_bounds(b, src, n, field(b, seg, abi.SEG_LEN, I64T)),
-                _in_bounds(b, dst, n, field(b, tdef, abi.TAB_SIZE, I64T)))
+    n64 = b.zext(n, I64T)
+    ok = b.and_(_in_bounds(b, b.zext(src, I64T), n64, field(b, seg, abi.SEG_LEN, I64T)),
+                _in_bounds(b, dst, n64, field(b, tdef, abi.TAB_SIZE, I64T)))
     _trap_unless(fn, b, ok, abi.TRAP_TABLE_OOB)
     elems = field(b, tdef, abi.TAB_ELEMS, PTR)
     seg_ptr = field(b, seg, abi.SEG_PTR, PTR)
     _memcpy_like(m, b, "llvm.memcpy", _element(b, elems, dst, PTR),
                  _element(b, seg_ptr, src, PTR),
-                 b.mul(b.zext(n, I64T), ir.Constant(I64T, abi.PTR_SIZE)))
+                 b.mul(n64, ir.Constant(I64T, abi.PTR_SIZE)))
     b.ret_void()
 
-    # table.copy(vmctx, dst tabledef, src tabledef, dst, src, n)
-    fn, b = _helper(m, abi.SYM_TABLE_COPY, VOID, [PTR, PTR, PTR, I32T, I32T, I32T])
+    # table.copy(vmctx, dst tabledef, src tabledef, i64 dst, i64 src, i64 n)
+    fn, b = _helper(m, abi.SYM_TABLE_COPY, VOID, [PTR, PTR, PTR, I64T, I64T, I64T])
     vmctx, tdst, tsrc, dst, src, n = fn.args
     ok = b.and_(_in_bounds(b, src, n, field(b, tsrc, abi.TAB_SIZE, I64T)),
                 _in_bounds(b, dst, n, field(b, tdst, abi.TAB_SIZE, I64T)))
@@ -158,16 +159,16 @@ def build_runtime(m: ir.Module) -> None:
     _memcpy_like(m, b, "llvm.memmove",
                  _element(b, field(b, tdst, abi.TAB_ELEMS, PTR), dst, PTR),
                  _element(b, field(b, tsrc, abi.TAB_ELEMS, PTR), src, PTR),
-                 b.mul(b.zext(n, I64T), ir.Constant(I64T, abi.PTR_SIZE)))
+                 b.mul(n, ir.Constant(I64T, abi.PTR_SIZE)))
     b.ret_void()
 
-    # table.fill(vmctx, tabledef, dst, value, n)
-    fn, b = _helper(m, abi.SYM_TABLE_FILL, VOID, [PTR, PTR, I32T, PTR, I32T])
+    # table.fill(vmctx, tabledef, i64 dst, value, i64 n)
+    fn, b = _helper(m, abi.SYM_TABLE_FILL, VOID, [PTR, PTR, I64T, PTR, I64T])
     vmctx, tdef, dst, value, n = fn.args
     _trap_unless(fn, b, _in_bounds(b, dst, n, field(b, tdef, abi.TAB_SIZE, I64T)), abi.TRAP_TABLE_OOB)
     elems = field(b, tdef, abi.TAB_ELEMS, PTR)
-    start = b.zext(dst, I64T)
-    end = b.add(start, b.zext(n, I64T))
+    start = dst
+    end = b.add(start, n)
     head = fn.append_basic_block("loop")
     body = fn.append_basic_block("body")
     done = fn.append_basic_block("done")

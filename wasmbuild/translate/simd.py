@@ -127,14 +127,14 @@ def _canonicalize(t, v):
 
 def _load(t, op, memarg) -> None:
     b = t.b
-    ptr = t.address(t.pop(), memarg[1], 16)
-    _push(t, t.heap_load(ptr, V128T))
+    ptr = t.address(t.pop(), memarg, 16)
+    _push(t, t.heap_load(ptr, V128T, memarg[2]))
 
 
 def _store(t, op, memarg) -> None:
     value = t.pop()
-    ptr = t.address(t.pop(), memarg[1], 16)
-    t.heap_store(value, ptr)
+    ptr = t.address(t.pop(), memarg, 16)
+    t.heap_store(value, ptr, memarg[2])
 
 
 # op: (narrow lane type, lane count, signed, wide lane type)
@@ -147,8 +147,8 @@ _LOAD_EXTEND = {
 
 def _load_extend(t, op, memarg) -> None:
     narrow, count, signed, wide = _LOAD_EXTEND[op]
-    ptr = t.address(t.pop(), memarg[1], 8)
-    v = t.heap_load(ptr, _vec(narrow, count))
+    ptr = t.address(t.pop(), memarg, 8)
+    v = t.heap_load(ptr, _vec(narrow, count), memarg[2])
     _push(t, _widen(t, v, signed, _vec(wide, count)))
 
 
@@ -164,16 +164,16 @@ _STORE_LANE = {ops.V128_STORE8_LANE: 1, ops.V128_STORE16_LANE: 2, ops.V128_STORE
 def _load_splat(t, op, memarg) -> None:
     size = _LOAD_SPLAT[op]
     lane = _SCALAR_OF_SIZE[size]
-    ptr = t.address(t.pop(), memarg[1], size)
-    v = t.heap_load(ptr, lane)
+    ptr = t.address(t.pop(), memarg, size)
+    v = t.heap_load(ptr, lane, memarg[2])
     _push(t, _splat(t, v, _vec(lane, 16 // size)))
 
 
 def _load_zero(t, op, memarg) -> None:
     size = _LOAD_ZERO[op]
     lane = _SCALAR_OF_SIZE[size]
-    ptr = t.address(t.pop(), memarg[1], size)
-    v = t.heap_load(ptr, lane)
+    ptr = t.address(t.pop(), memarg, size)
+    v = t.heap_load(ptr, lane, memarg[2])
     vt = _vec(lane, 16 // size)
     _push(t, t.b.insert_element(_zero(vt), v, ir.Constant(I32T, 0)))
 
@@ -184,8 +184,8 @@ def _load_lane(t, op, imm) -> None:
     scalar = _SCALAR_OF_SIZE[size]
     vt = _vec(scalar, 16 // size)
     v = _pop(t, vt)
-    ptr = t.address(t.pop(), memarg[1], size)
-    x = t.heap_load(ptr, scalar)
+    ptr = t.address(t.pop(), memarg, size)
+    x = t.heap_load(ptr, scalar, memarg[2])
     _push(t, t.b.insert_element(v, x, ir.Constant(I32T, lane)))
 
 
@@ -194,9 +194,9 @@ def _store_lane(t, op, imm) -> None:
     size = _STORE_LANE[op]
     scalar = _SCALAR_OF_SIZE[size]
     v = _pop(t, _vec(scalar, 16 // size))
-    ptr = t.address(t.pop(), memarg[1], size)
+    ptr = t.address(t.pop(), memarg, size)
     x = t.b.extract_element(v, ir.Constant(I32T, lane))
-    t.heap_store(x, ptr)
+    t.heap_store(x, ptr, memarg[2])
 
 
 # --- constants, shuffles, lanes ------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Validate a decoded `Module` against the WebAssembly 2.0 rules.
+"""Validate a decoded `Module` against the WebAssembly 2.0 rules and those of the 3.0 proposals it enables.
 
 `validate_module(module)` checks everything: the module-level rules (`check_module_level`, which
 returns the `Context` that function validation needs) and then every function body
@@ -17,23 +17,26 @@ from __future__ import annotations
 from bisect import bisect_right
 
 from ..contract import opcodes as ops
-from ..contract.opcodes import (BLOCK, BR, BR_IF, BR_TABLE, CALL, CALL_INDIRECT, DROP, ELSE, END, F32_CONST,
-                                F64_CONST, GLOBAL_GET, GLOBAL_SET, I32_CONST, I64_CONST, IF, LOCAL_GET, LOCAL_SET,
+from ..contract.opcodes import (BLOCK, BR, BR_IF, BR_TABLE, CALL, CALL_INDIRECT, DROP, ELSE, END,
+                                GLOBAL_GET, GLOBAL_SET, IF, LOCAL_GET, LOCAL_SET,
                                 LOCAL_TEE, LOOP, NOP, REF_FUNC, REF_IS_NULL, REF_NULL, RETURN, RETURN_CALL,
                                 RETURN_CALL_INDIRECT, SELECT, SELECT_T, CALL_REF, RETURN_CALL_REF, REF_AS_NON_NULL,
                                 BR_ON_NULL, BR_ON_NON_NULL,
-                                TABLE_FILL, TABLE_GET, TABLE_GROW, TABLE_SET, UNREACHABLE, V128_CONST)
+                                TABLE_FILL, TABLE_GET, TABLE_GROW, TABLE_SET, UNREACHABLE)
 from ..binary.decode import FunctionCode, decode_function
 from ..contract.types import RefType, is_defaultable, is_ref, matches, ref_parts, ref_type
-from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, F32, F64, FUNCREF, I32, I64, MAX_PAGES, REF_TYPES, V128, FuncType, Limits)
+from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, F32, F64, FUNCREF, I32, I64, REF_TYPES, V128, FuncType)
 from ..binary.types import ACTIVE, ConstExpr, Module
+from ..contract import features as F
 from ..errors import InvalidError, MalformedError
+from .constexpr import check_const_expr
+from .memory import (MEMORY_KINDS, check_memory_type, check_table_type, memory_signature, table_copy_signature,
+                     table_init_signature)
 
 UNKNOWN = 0  # the bottom type of a polymorphic stack: matches anything
 _NUMERIC_OR_VECTOR = frozenset((I32, I64, F32, F64, V128, UNKNOWN))
 _REF_OR_UNKNOWN = REF_TYPES | {UNKNOWN}
 _EMPTY: tuple = ()
-_MAX_TABLE = 0xFFFF_FFFF
 # Locals of one function, parameters included (wasmtime's limit too): every local is a stack slot of
 # the compiled function, so a larger count is refused rather than compiled into a huge frame.
 MAX_FUNCTION_LOCALS = 50_000
@@ -113,31 +116,32 @@ def check_module_level(m: Module) -> Context:
             if imp.desc >= ntypes:
                 raise err(f"unknown type {imp.desc}", imp.offset)
         elif imp.kind == EXTERN_TABLE:
-            _check_limits(ctx, imp.desc.limits, _MAX_TABLE, imp.offset)
+            check_table_type(ctx, imp.desc, imp.offset)
         elif imp.kind == EXTERN_MEMORY:
-            _check_memory_limits(ctx, imp.desc.limits, imp.offset)
+            check_memory_type(ctx, imp.desc, imp.offset)
     for t, offset in zip(m.func_type_indices, m.func_type_offsets):
         if t >= ntypes:
             raise err(f"unknown type {t}", offset)
     for table, init, offset in zip(m.tables, m.table_inits, m.table_offsets):
-        _check_limits(ctx, table.limits, _MAX_TABLE, offset)
+        check_table_type(ctx, table, offset)
         if init is not None:
             check_const_expr(ctx, init, table.elem)
         elif not is_defaultable(table.elem):
             raise err("type mismatch", offset)  # a table of non-null references needs an initialiser
     for mem, offset in zip(m.memories, m.memory_offsets):
-        _check_memory_limits(ctx, mem.limits, offset)
+        check_memory_type(ctx, mem, offset)
     if len(ctx.memories) > 1:
-        raise err("multiple memories", m.memory_offsets[-1] if m.memory_offsets else None)
-    for g in m.globals:
-        check_const_expr(ctx, g.init, g.type.valtype)
+        F.require(m.features, F.MULTI_MEMORY, "a second memory", reason="multiple memories", file=m.filename,
+                  offset=m.memory_offsets[-1] if m.memory_offsets else None, error=InvalidError)
+    for i, g in enumerate(m.globals):
+        check_const_expr(ctx, g.init, g.type.valtype, ctx.num_imported_globals + i)
     for seg in m.elems:
         if seg.mode == ACTIVE:
             if seg.table >= len(ctx.tables):
                 raise err(f"unknown table {seg.table}", seg.offset)
             if not matches(seg.elem_type, ctx.tables[seg.table].elem):
                 raise err("type mismatch", seg.offset)
-            check_const_expr(ctx, seg.offset_expr, I32)
+            check_const_expr(ctx, seg.offset_expr, ctx.tables[seg.table].addr)
         if seg.init_is_exprs:
             for expr in seg.init:
                 check_const_expr(ctx, expr, seg.elem_type)
@@ -149,7 +153,7 @@ def check_module_level(m: Module) -> Context:
         if seg.mode == ACTIVE:
             if seg.memory >= len(ctx.memories):
                 raise err(f"unknown memory {seg.memory}", seg.offset)
-            check_const_expr(ctx, seg.offset_expr, I32)
+            check_const_expr(ctx, seg.offset_expr, ctx.memories[seg.memory].addr)
     if m.start is not None:
         if m.start >= len(ctx.funcs):
             raise err(f"unknown function {m.start}", m.start_offset)
@@ -172,54 +176,11 @@ _SPACE_NAMES = {EXTERN_FUNC: "function", EXTERN_TABLE: "table", EXTERN_MEMORY: "
 assert set(EXTERN_NAMES) == {"func", "table", "memory", "global"}
 
 
-def _check_limits(ctx: Context, lim: Limits, bound: int, offset: int | None) -> None:
-    if lim.min > bound or (lim.max is not None and lim.max > bound):
-        raise ctx.error(f"limits must be at most {bound}", offset)
-    if lim.max is not None and lim.min > lim.max:
-        raise ctx.error("size minimum must not be greater than maximum", offset)
-
-
-def _check_memory_limits(ctx: Context, lim: Limits, offset: int | None) -> None:
-    if lim.min > MAX_PAGES or (lim.max is not None and lim.max > MAX_PAGES):
-        raise ctx.error("memory size must be at most 65536 pages (4GiB)", offset)
-    if lim.max is not None and lim.min > lim.max:
-        raise ctx.error("size minimum must not be greater than maximum", offset)
-
-
-_CONST_PUSH = {I32_CONST: I32, I64_CONST: I64, F32_CONST: F32, F64_CONST: F64, V128_CONST: V128}
-
-
-def check_const_expr(ctx: Context, expr: ConstExpr, expected: int) -> None:
-    """A constant expression must be constant instructions only and leave exactly `expected`."""
-    stack = []
-    for op, imm, offset in expr.instrs:
-        if op in _CONST_PUSH:
-            stack.append(_CONST_PUSH[op])
-        elif op == REF_NULL:
-            stack.append(imm)
-        elif op == REF_FUNC:
-            if imm >= len(ctx.funcs):
-                raise ctx.error(f"unknown function {imm}", offset)
-            stack.append(ref_type(False, ctx.types[ctx.funcs[imm]]))
-        elif op == GLOBAL_GET:
-            # In Wasm 2.0 constant expressions can read imported globals only.
-            if imm >= ctx.num_imported_globals:
-                raise ctx.error(f"unknown global {imm}", offset)
-            if ctx.globals[imm].mutable:
-                raise ctx.error("constant expression required", offset)
-            stack.append(ctx.globals[imm].valtype)
-        else:
-            raise ctx.error("constant expression required", offset)
-    if len(stack) != 1 or not matches(stack[0], expected):
-        raise ctx.error("type mismatch", expr.offset)
-
-
 # ---------------------------------------------------------------------------------------------
 # Function bodies
 # ---------------------------------------------------------------------------------------------
 
 _SIG = ops.SIGNATURES
-_ALIGN = ops.MEMARG_ALIGN
 _LANES = ops.LANES
 _IMM = ops.IMMEDIATES
 
@@ -317,7 +278,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
     pop = vals.pop
     sig_table = _SIG
     funcs, types = ctx.funcs, ctx.types
-    memories, tables, globals_ = ctx.memories, ctx.tables, ctx.globals
+    tables, globals_ = ctx.tables, ctx.globals
     # Non-defaultable locals (non-nullable references) must be set before they are read; a set
     # inside a block counts until the block ends (`init_log` above each frame's `init_height`).
     num_params = len(ftype.params)
@@ -356,11 +317,6 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
         popped.reverse()
         return popped
 
-    def set_unreachable():
-        frame = ctrls[-1]
-        del vals[frame.height:]
-        frame.unreachable = True
-
     def pop_ref(offset):
         """Pop a reference (or the bottom type of an unreachable stack)."""
         t = pop_any(offset)
@@ -377,19 +333,15 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
                 not matches(a, b) for a, b in zip(callee.results, ftype.results)):
             raise err("type mismatch", offset)
 
-    def need_memory(offset):
-        if not memories:
-            raise err("unknown memory 0", offset)
+    def set_unreachable():
+        frame = ctrls[-1]
+        del vals[frame.height:]
+        frame.unreachable = True
 
     def need_table(index, offset):
         if index >= len(tables):
             raise err(f"unknown table {index}", offset)
         return tables[index]
-
-    def check_memarg(op, memarg, offset):
-        need_memory(offset)
-        if memarg[0] > _ALIGN[op]:
-            raise err("alignment must not be larger than natural", offset)
 
     for op, imm, offset in code.instrs:
         sig = sig_table.get(op)
@@ -397,24 +349,16 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             # Fixed signature (numeric, vector, most memory ops): extra checks for immediates first.
             kind = _IMM[op]
             if kind:
-                if kind == "memarg":
-                    check_memarg(op, imm, offset)
+                if kind in MEMORY_KINDS:
+                    sig = memory_signature(ctx, op, kind, imm, offset)
+                    if kind == "memarg_lane" and imm[1] >= _LANES[op]:
+                        raise err("invalid lane index", offset)
                 elif kind == "lane":
                     if imm >= _LANES[op]:
-                        raise err("invalid lane index", offset)
-                elif kind == "memarg_lane":
-                    check_memarg(op, imm[0], offset)
-                    if imm[1] >= _LANES[op]:
                         raise err("invalid lane index", offset)
                 elif kind == "shuffle":
                     if any(lane >= 32 for lane in imm):
                         raise err("invalid lane index", offset)
-                elif kind == "zero" or kind == "zero2":
-                    need_memory(offset)
-                elif kind == "data_zero":
-                    need_memory(offset)
-                    if imm >= ctx.num_datas:
-                        raise err(f"unknown data segment {imm}", offset)
                 elif kind == "data":
                     if imm >= ctx.num_datas:
                         raise err(f"unknown data segment {imm}", offset)
@@ -425,6 +369,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
                         raise err(f"unknown elem segment {elem}", offset)
                     if not matches(ctx.elem_types[elem], tt.elem):
                         raise err("type mismatch", offset)
+                    sig = table_init_signature(tt)
                 elif kind == "elem":
                     if imm >= len(ctx.elem_types):
                         raise err(f"unknown elem segment {imm}", offset)
@@ -433,8 +378,10 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
                     src = need_table(imm[1], offset)
                     if not matches(src.elem, dst.elem):
                         raise err("type mismatch", offset)
-                elif kind == "table":
-                    need_table(imm, offset)
+                    sig = table_copy_signature(dst, src)
+                elif kind == "table":  # table.size
+                    if need_table(imm, offset).addr == I64:
+                        sig = (_EMPTY, (I64,))
             params, results = sig
             frame = ctrls[-1]
             n = len(params)
@@ -512,8 +459,8 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             if len(vals) != frame.height:
                 raise err("type mismatch", offset)
             frame.op = ELSE
-            frame.unreachable = False
             reset_inits(frame)
+            frame.unreachable = False
             vals.extend(frame.params)
         elif op == BR:
             if imm >= len(ctrls):
@@ -583,25 +530,23 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             if type_index >= len(types):
                 raise err(f"unknown type {type_index}", offset)
             ft = types[type_index]
-            pop_expect(I32, offset)
+            pop_expect(tt.addr, offset)
+            pop_types(ft.params, offset)
             if op == RETURN_CALL_INDIRECT:
                 check_tail_results(ft, offset)
-                pop_types(ft.params, offset)
                 set_unreachable()
             else:
-                pop_types(ft.params, offset)
                 vals.extend(ft.results)
         elif op == CALL_REF or op == RETURN_CALL_REF:
             if imm >= len(types):
                 raise err(f"unknown type {imm}", offset)
             ft = types[imm]
             pop_expect(ref_type(True, ft), offset)
+            pop_types(ft.params, offset)
             if op == RETURN_CALL_REF:
                 check_tail_results(ft, offset)
-                pop_types(ft.params, offset)
                 set_unreachable()
             else:
-                pop_types(ft.params, offset)
                 vals.extend(ft.results)
         elif op == REF_AS_NON_NULL:
             push(non_null(pop_ref(offset)))
@@ -625,12 +570,12 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             vals.extend(lt[:-1])
         elif op == TABLE_GET:
             tt = need_table(imm, offset)
-            pop_expect(I32, offset)
+            pop_expect(tt.addr, offset)
             push(tt.elem)
         elif op == TABLE_SET:
             tt = need_table(imm, offset)
             pop_expect(tt.elem, offset)
-            pop_expect(I32, offset)
+            pop_expect(tt.addr, offset)
         elif op == REF_NULL:
             push(imm)
         elif op == REF_IS_NULL:
@@ -646,14 +591,14 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             push(ref_type(False, types[funcs[imm]]))
         elif op == TABLE_GROW:
             tt = need_table(imm, offset)
-            pop_expect(I32, offset)
+            pop_expect(tt.addr, offset)
             pop_expect(tt.elem, offset)
-            push(I32)
+            push(tt.addr)
         elif op == TABLE_FILL:
             tt = need_table(imm, offset)
-            pop_expect(I32, offset)
+            pop_expect(tt.addr, offset)
             pop_expect(tt.elem, offset)
-            pop_expect(I32, offset)
+            pop_expect(tt.addr, offset)
         else:  # pragma: no cover - the decoder only produces opcodes handled above
             raise err(f"unhandled instruction {ops.name(op)}", offset)
     raise err("function body does not end", None)

@@ -60,25 +60,31 @@ entry:
   %".23" = load i32, i32* %".10"
   %".24" = getelementptr i8, ptr %".1", i64 ptrtoint (i8* @"table.0" to i64)
   %".25" = load ptr, ptr %".24", !tbaa !2
-  call void @"wb_rt_table_fill"(ptr %".1", ptr %".25", i32 %".22", ptr null, i32 %".23")
-  %".27" = load i32, i32* %".6"
-  %".28" = load i32, i32* %".8"
-  %".29" = load i32, i32* %".10"
-  %".30" = getelementptr i8, ptr %".1", i64 ptrtoint (i8* @"table.0" to i64)
-  %".31" = load ptr, ptr %".30", !tbaa !2
+  %".26" = zext i32 %".22" to i64
+  %".27" = zext i32 %".23" to i64
+  call void @"wb_rt_table_fill"(ptr %".1", ptr %".25", i64 %".26", ptr null, i64 %".27")
+  %".29" = load i32, i32* %".6"
+  %".30" = load i32, i32* %".8"
+  %".31" = load i32, i32* %".10"
   %".32" = getelementptr i8, ptr %".1", i64 ptrtoint (i8* @"table.0" to i64)
   %".33" = load ptr, ptr %".32", !tbaa !2
-  call void @"wb_rt_table_copy"(ptr %".1", ptr %".31", ptr %".33", i32 %".27", i32 %".28", i32 %".29")
-  %".35" = load i32, i32* %".6"
-  %".36" = load i32, i32* %".8"
-  %".37" = load i32, i32* %".10"
-  %".38" = getelementptr i8, ptr %".1", i64 ptrtoint (i8* @"table.0" to i64)
-  %".39" = load ptr, ptr %".38", !tbaa !2
-  %".40" = getelementptr i8, ptr %".1", i64 ptrtoint (i8* @"elem.0" to i64)
-  call void @"wb_rt_table_init"(ptr %".1", ptr %".39", ptr %".40", i32 %".35", i32 %".36", i32 %".37")
-  %".42" = getelementptr i8, ptr %".1", i64 ptrtoint (i8* @"elem.0" to i64)
-  %".43" = getelementptr i8, ptr %".42", i64 8
-  store i64 0, ptr %".43", !tbaa !2
+  %".34" = getelementptr i8, ptr %".1", i64 ptrtoint (i8* @"table.0" to i64)
+  %".35" = load ptr, ptr %".34", !tbaa !2
+  %".36" = zext i32 %".29" to i64
+  %".37" = zext i32 %".30" to i64
+  %".38" = zext i32 %".31" to i64
+  call void @"wb_rt_table_copy"(ptr %".1", ptr %".33", ptr %".35", i64 %".36", i64 %".37", i64 %".38")
+  %".40" = load i32, i32* %".6"
+  %".41" = load i32, i32* %".8"
+  %".42" = load i32, i32* %".10"
+  %".43" = getelementptr i8, ptr %".1", i64 ptrtoint (i8* @"table.0" to i64)
+  %".44" = load ptr, ptr %".43", !tbaa !2
+  %".45" = getelementptr i8, ptr %".1", i64 ptrtoint (i8* @"elem.0" to i64)
+  %".46" = zext i32 %".40" to i64
+  call void @"wb_rt_table_init"(ptr %".1", ptr %".44", ptr %".45", i64 %".46", i32 %".41", i32 %".42")
+  %".48" = getelementptr i8, ptr %".1", i64 ptrtoint (i8* @"elem.0" to i64)
+  %".49" = getelementptr i8, ptr %".48", i64 8
+  store i64 0, ptr %".49", !tbaa !2
   ret void
 trap10:
   call void @"wb_rt_trap"(ptr %".1", i32 10)
@@ -89,12 +95,12 @@ return:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
-declare hidden void @"wb_rt_table_fill"(ptr %".1", ptr %".2", i32 %".3", ptr %".4", i32 %".5")
+declare hidden void @"wb_rt_table_fill"(ptr %".1", ptr %".2", i64 %".3", ptr %".4", i64 %".5")
 
 @"table.0" = external hidden global i8, !absolute_symbol !4
-declare hidden void @"wb_rt_table_copy"(ptr %".1", ptr %".2", ptr %".3", i32 %".4", i32 %".5", i32 %".6")
+declare hidden void @"wb_rt_table_copy"(ptr %".1", ptr %".2", ptr %".3", i64 %".4", i64 %".5", i64 %".6")
 
-declare hidden void @"wb_rt_table_init"(ptr %".1", ptr %".2", ptr %".3", i32 %".4", i32 %".5", i32 %".6")
+declare hidden void @"wb_rt_table_init"(ptr %".1", ptr %".2", ptr %".3", i64 %".4", i32 %".5", i32 %".6")
 
 @"elem.0" = external hidden global i8, !absolute_symbol !4
 define hidden tailcc void @"wb_self.tail"(ptr %".1", i32 %".2", i32 %".3", i32 %".4") nounwind

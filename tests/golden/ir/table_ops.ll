@@ -52,20 +52,22 @@ trap9:
   %".45" = load ptr, ptr %".44", !tbaa !6
   %".46" = getelementptr i8, ptr %".1", i64 ptrtoint (i8* @"table.0" to i64)
   %".47" = load ptr, ptr %".46", !tbaa !2
-  %".48" = call i32 @"wb_rt_table_grow"(ptr %".1", ptr %".47", i32 3, ptr %".45")
-  %".49" = getelementptr i8, ptr %".1", i64 ptrtoint (i8* @"table.0" to i64)
-  %".50" = load ptr, ptr %".49", !tbaa !2
-  %".51" = getelementptr i8, ptr %".50", i64 8
-  %".52" = load i64, ptr %".51", !tbaa !2
-  %".53" = trunc i64 %".52" to i32
-  %".54" = add i32 %".48", %".53"
-  ret i32 %".54"
+  %".48" = zext i32 3 to i64
+  %".49" = call i64 @"wb_rt_table_grow"(ptr %".1", ptr %".47", i64 %".48", ptr %".45")
+  %".50" = trunc i64 %".49" to i32
+  %".51" = getelementptr i8, ptr %".1", i64 ptrtoint (i8* @"table.0" to i64)
+  %".52" = load ptr, ptr %".51", !tbaa !2
+  %".53" = getelementptr i8, ptr %".52", i64 8
+  %".54" = load i64, ptr %".53", !tbaa !2
+  %".55" = trunc i64 %".54" to i32
+  %".56" = add i32 %".50", %".55"
+  ret i32 %".56"
 }
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
 @"table.0" = external hidden global i8, !absolute_symbol !4
-declare hidden i32 @"wb_rt_table_grow"(ptr %".1", ptr %".2", i32 %".3", ptr %".4")
+declare hidden i64 @"wb_rt_table_grow"(ptr %".1", ptr %".2", i64 %".3", ptr %".4")
 
 define hidden tailcc i32 @"wb_self.tail"(ptr %".1", i32 %".2", ptr %".3") nounwind
 {
