@@ -356,7 +356,7 @@ NEEDS_DATA_COUNT = frozenset((OPCODES["MEMORY_INIT"], OPCODES["DATA_DROP"]))
 @lru_cache(maxsize=None)
 def immediates_for(features: frozenset[str]) -> dict[int, str]:
     """IMMEDIATES without the instructions of the proposals not in `features`."""
-    return {op: kind for op, kind in IMMEDIATES.items() if FEATURES.get(op, None) in features or op not in FEATURES}
+    return {op: kind for op, kind in IMMEDIATES.items() if op not in FEATURES or FEATURES[op] in features}
 
 
 def name(op: int) -> str:
