@@ -1,7 +1,8 @@
 """Golden tests of the LLVM IR the translator emits, one small module per file (as wasmtime's
 tests/disas).
 
-Takes every `tests/golden/ir/NAME.wat` (assembled by WABT's wat2wasm through conftest's `wat`) and
+Takes every `tests/golden/ir/NAME.wat` (assembled by WABT's wat2wasm through conftest's `wat`, with
+the flags of a first line `;; wat2wasm: FLAGS`) and
 translates each of its defined functions as `build.compile_function` does, before LLVM sees it:
 validated, then `translate_function` into a fresh llvmlite module named by `function_symbol`, for a
 little-endian target. Gives one test per file: the unoptimised IR text of its functions, in order,
@@ -31,6 +32,13 @@ SOURCES = sorted(GOLDEN.glob("*.wat"))
 BLESS = bool(os.environ.get("WASMBUILD_BLESS"))
 
 
+def _wat2wasm_flags(text: str) -> tuple[str, ...]:
+    """wat2wasm flags a source asks for on its first line, `;; wat2wasm: --enable-threads` (for
+    proposals WABT has off by default)."""
+    first = text.split("\n", 1)[0]
+    return tuple(first.split(":", 1)[1].split()) if first.startswith(";; wat2wasm:") else ()
+
+
 def module_ir(data: bytes, options: TranslateOptions = TranslateOptions(guard_memory=True)) -> str:
     """The IR text of every defined function of the module `data`, each in its own llvmlite module,
     translated with `options` (by default guard-page memories, as x86-64 and aarch64 builds are)."""
@@ -50,7 +58,8 @@ def module_ir(data: bytes, options: TranslateOptions = TranslateOptions(guard_me
 def test_ir_matches_golden(source: Path):
     # NAME-explicit.wat: translated with explicit bounds checks.
     options = TranslateOptions(guard_memory=not source.stem.endswith("-explicit"))
-    actual = module_ir(wat(source.read_text(encoding="utf-8")), options)
+    text = source.read_text(encoding="utf-8")
+    actual = module_ir(wat(text, extra=_wat2wasm_flags(text)), options)
     golden = source.with_suffix(".ll")
     if BLESS:
         golden.write_text(actual, encoding="utf-8")

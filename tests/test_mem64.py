@@ -7,8 +7,9 @@ reference where it helps.
 Gives pass/fail on:
 - 64-bit memories: i64 addresses and offsets up to 2^64 - 1 (no wrap-around: an access whose
   address plus offset plus size passes 2^64 traps), memory.size/grow with i64 results, bulk
-  operations with i64 operands, growing a memory so far that the mapping moves (contents kept,
-  accesses after the move see them), explicit checks inside a guard-page image;
+  operations with i64 operands, growing a memory so that its mapping moves (contents kept; an
+  access after a memory.grow in the same function uses the new base), explicit checks inside a
+  guard-page image; the loader's size limit of 64-bit memories;
 - 64-bit tables: table.get/set/size/grow/fill/copy and call_indirect with i64 indices;
 - several memories: loads and stores with a memory index, memory.size/grow/fill/copy/init of any
   memory and copies between them, data segments for any memory, memories imported and exported;
@@ -17,15 +18,19 @@ Gives pass/fail on:
 - feature gating: with the features off, each construct is refused with the reason a 2.0 engine
   gives, and the message names the feature;
 - images: the address type of memories and tables survives the image metadata; a memory import
-  of the wrong address type is "incompatible import type".
+  of the wrong address type is "incompatible import type";
+- cache keys: they change with the address types of the memories and tables a function uses, not
+  with unrelated items;
+- other targets: a few memory64 and multi-memory spec scripts under qemu (aarch64 with guard
+  pages, big-endian s390x), skipped without the emulators.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import subprocess
-import tempfile
 
 import pytest
 
@@ -138,6 +143,53 @@ def test_memory64_grow_moves_and_keeps_contents(tmp_path, bounds):
     mem = e["mem"]
     assert mem.addr == I64 and mem.size == sizes[-1] * 65536
     assert mem.read(8, 8) == (0x1122334455667788).to_bytes(8, "little")
+
+
+GROW_IN_PLACE = r"""
+(module
+  (import "env" "mem" (memory i64 1))
+  (func (export "grow_and_use") (param i64) (result i64 i64)
+    (i64.store (i64.const 8) (i64.const 0x55))
+    (drop (memory.grow (local.get 0)))
+    (i64.store (i64.mul (memory.size) (i64.const 65536)) (i64.const 0))  ;; traps: past the end
+    (i64.const 0) (i64.const 0))
+  (func (export "grow_then_access") (param i64) (result i64 i64)
+    (i64.store (i64.const 8) (i64.const 0x55))
+    (drop (memory.grow (local.get 0)))
+    (i64.store (i64.sub (i64.mul (memory.size) (i64.const 65536)) (i64.const 8)) (i64.const 7))
+    (i64.load (i64.const 8))
+    (i64.load (i64.sub (i64.mul (memory.size) (i64.const 65536)) (i64.const 8))))
+)
+"""
+
+
+@pytest.mark.parametrize("bounds", BOUNDS)
+def test_memory64_moved_by_a_grow_inside_a_function(tmp_path, bounds):
+    import ctypes
+    import mmap
+    store = Store()
+    mem = Memory(store, 1, None, I64)
+    e = load(tmp_path, GROW_IN_PLACE, bounds, {"env": {"mem": mem}}, store)
+    # Block the page after the mapping (unless something is there already), so that growing it
+    # must move it.
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    map_fixed_noreplace = 0x100000
+    blocker = libc.mmap(mem.base + mem.reserved, mmap.PAGESIZE, 0, 0x22 | map_fixed_noreplace, -1, 0)
+    if blocker != mem.base + mem.reserved:
+        assert ctypes.get_errno() == errno.EEXIST, "could not place the blocking page"
+        blocker = None
+    before = mem.base
+    try:
+        assert e["grow_then_access"](3) == (0x55, 7)
+        assert mem.base != before and mem.size == 4 * 65536
+        assert trap(e["grow_and_use"], 1) == OOB
+        assert mem.size == 5 * 65536 and mem.read(8, 1) == b"\x55"
+    finally:
+        if blocker is not None:
+            libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+            libc.munmap(blocker, mmap.PAGESIZE)
 
 
 @pytest.mark.parametrize("bounds", BOUNDS)
@@ -413,3 +465,61 @@ def test_address_types_in_records():
     # A 32-bit memory's JSON is what it was before memory64.
     assert ImportRecord("a", "b", EXTERN_MEMORY, MemoryType(Limits(1, 2))).to_json() == \
         {"module": "a", "name": "b", "kind": "memory", "min": 1, "max": 2}
+
+
+QEMU_SCRIPTS = ["memory64/address64", "memory64/endianness64", "memory64/memory_trap64", "memory64/table_get64",
+                "multi-memory/load2", "multi-memory/store2", "multi-memory/memory_copy0", "multi-memory/data1"]
+
+
+@pytest.mark.parametrize("arch", ["aarch64", "s390x"])
+def test_spec3_scripts_run_under_qemu(arch, tmp_path):
+    """aarch64 (guard pages: 64-bit memories still checked) and s390x (big-endian, explicit)."""
+    from test_targets import TARGETS, _emulator
+
+    from wasmbuild.testing import spec3_dir
+    from wasmbuild.testing.qemu import prebuild_wast
+    from wasmbuild.wast import find_scripts
+    emu = _emulator(arch)
+    scripts = find_scripts([os.path.join(spec3_dir(), s) for s in QEMU_SCRIPTS])
+    assert len(scripts) == len(QEMU_SCRIPTS)
+    prebuild_wast(scripts, CompileSettings(triple=TARGETS[arch][0]), str(tmp_path))
+    r = emu.run_python(["-m", "wasmbuild.testing.qemu", "wast", str(tmp_path), *scripts], timeout=1200)
+    last = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else r.stderr[-3000:]
+    assert r.returncode == 0, r.stdout[-5000:] + r.stderr[-3000:]
+    assert last.endswith(" 0 failed, 0 skipped") and int(last.split()[0]) > 500, last
+
+
+def _keys(text: str) -> list[str]:
+    from wasmbuild.binary.decode import decode_function
+    from wasmbuild.keys import function_key
+    from wasmbuild.valid import check_module_level
+    m = decode_module(assemble(text), "k.wasm")
+    ctx = check_module_level(m)
+    settings = CompileSettings(opt_level=1).resolved()
+    return [function_key(ctx, j, decode_function(m, j), settings)[0] for j in range(len(m.bodies))]
+
+
+def test_cache_keys_follow_address_types_and_memory_indices():
+    body = "(func (param i64) (result i32) (i32.load $b (local.get 0)))"
+    base = _keys(f"(module (memory $a 1) (memory $b i64 1) {body})")
+    assert _keys(f"(module (memory $a 1) (memory $b i64 1) (global i32 (i32.const 0)) {body})") == base
+    assert _keys(f"(module (memory $a i64 1) (memory $b i64 1) {body})") != base  # memory 0 changed type
+    other = "(func (param i64) (result i32) (i32.load $a (i32.wrap_i64 (local.get 0))))"
+    assert _keys(f"(module (memory $a 1) (memory $b i64 1) {other})") != base
+    # The same bytes, whose code depends on the address type of the table or memory they name.
+    table = "(func (drop (table.size 1)))"
+    assert _keys(f"(module (table 1 funcref) (table 1 funcref) {table})") != \
+        _keys(f"(module (table 1 funcref) (table i64 1 funcref) {table})")
+    size = "(func (drop (memory.size 1)))"
+    assert _keys(f"(module (memory 1) (memory 1) {size})") != _keys(f"(module (memory 1) (memory i64 1) {size})")
+
+
+def test_memory64_limit():
+    from wasmbuild.errors import WasmbuildError
+    from wasmbuild.loader.runtime import MEMORY64_LIMIT_PAGES
+    store = Store()
+    mem = Memory(store, 0, None, I64)
+    assert mem.grow(MEMORY64_LIMIT_PAGES + 1) == -1 and mem.pages == 0
+    assert mem.grow(1) == 0 and mem.grow(MEMORY64_LIMIT_PAGES) == -1 and mem.pages == 1
+    with pytest.raises(WasmbuildError, match="MEMORY64_LIMIT_PAGES"):
+        Memory(store, MEMORY64_LIMIT_PAGES + 1, None, I64)

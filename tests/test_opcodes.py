@@ -21,13 +21,16 @@ def test_constants_are_the_opcode_numbers():
 
 
 def test_indexes_name_the_index_parts_of_immediates():
-    spaces = {ops.FUNC_INDEX, ops.TYPE_INDEX, ops.TABLE_INDEX, ops.GLOBAL_INDEX, ops.DATA_INDEX, ops.ELEM_INDEX}
+    spaces = {ops.FUNC_INDEX, ops.TYPE_INDEX, ops.TABLE_INDEX, ops.GLOBAL_INDEX, ops.DATA_INDEX, ops.ELEM_INDEX,
+              ops.TAG_INDEX}
     pairs = {ops.IMM_CALL_INDIRECT, ops.IMM_ELEM_TABLE, ops.IMM_TABLE_TABLE}
     for op, indexes in ops.INDEXES.items():
         assert {space for _, space in indexes} <= spaces
         parts = [part for part, _ in indexes]
         if ops.IMMEDIATES[op] in pairs:
             assert sorted(parts) == [0, 1]
+        elif op == ops.TRY_TABLE:
+            assert indexes == ((ops.CATCH_TAGS, ops.TAG_INDEX),)  # the tag of each catch clause
         elif ops.IMMEDIATES[op] == ops.IMM_DATA_MEMORY:
             assert parts == [0]  # (data, memory): memories have fixed vmctx offsets, no references
         else:
@@ -36,7 +39,8 @@ def test_indexes_name_the_index_parts_of_immediates():
     named = {ops.NAMES[op] for op in ops.INDEXES}
     assert named == {"call", "call_indirect", "global.get", "global.set", "table.get", "table.set", "table.size",
                      "table.grow", "table.fill", "ref.func", "memory.init", "data.drop", "table.init", "elem.drop",
-                     "table.copy", "return_call", "return_call_indirect", "call_ref", "return_call_ref"}
+                     "table.copy", "throw", "try_table", "catch", "return_call", "return_call_indirect", "call_ref",
+                     "return_call_ref"}
 
 
 def test_opcodes_by_mnemonic():

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 from .contract.matching import import_mismatch
 from .contract.records import HOST, INSTANCE, ExportStep, ImportSource, ImportStep, Initializer, InstantiateStep
-from .contract.types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_TABLE
+from .contract.types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_TABLE, EXTERN_TAG
 from .binary.types import Module
 from .errors import WasmbuildError
 
@@ -245,13 +245,15 @@ def _check_import(step: Step, what: str, importer: Module, imp, source: Module, 
         have = None
     elif imp.kind == EXTERN_FUNC:
         have = source.types[source.all_func_types()[exp.index]]
+    elif imp.kind == EXTERN_TAG:
+        have = source.types[source.all_tags()[exp.index]]
     elif imp.kind == EXTERN_GLOBAL:
         have = source.all_globals()[exp.index]
     elif imp.kind == EXTERN_TABLE:
         have = source.all_tables()[exp.index]
     else:
         have = source.all_memories()[exp.index]
-    want = importer.types[imp.desc] if imp.kind == EXTERN_FUNC else imp.desc
+    want = importer.types[imp.desc] if imp.kind in (EXTERN_FUNC, EXTERN_TAG) else imp.desc
     reason = import_mismatch(imp.kind, want, exp.kind, have)
     if reason is not None:
         fail(step, f"{what}: {src}.{item} {reason}")

@@ -41,7 +41,7 @@ from .translate.refs import instruction_references, scan_references
 
 KEY_FORMAT = 1
 
-_BLOCK_OPS = frozenset((ops.BLOCK, ops.LOOP, ops.IF))
+_BLOCK_OPS = frozenset((ops.BLOCK, ops.LOOP, ops.IF, ops.TRY))
 
 
 @functools.lru_cache(maxsize=None)
@@ -74,7 +74,13 @@ def function_key(ctx, defined_index: int, code: FunctionCode, settings: CompileS
     append = normalised.append
     indexes = ops.INDEXES
     for op, imm, _offset in code.instrs:
-        if op in indexes:
+        if op == ops.TRY_TABLE:
+            bt, clauses = imm
+            if type(bt) is tuple:
+                bt = types[bt[1]] if bt[1] < len(types) else "missing type"
+            imm = (bt, tuple((kind, None if tag is None else name(R.TAG, tag), label)
+                             for kind, tag, label in clauses))
+        elif op in indexes:
             found = instruction_references(op, imm, n_imp)
             if found[0][0] is None:  # the immediate is the index
                 imm = name(found[0][1], imm)
@@ -100,6 +106,8 @@ def function_key(ctx, defined_index: int, code: FunctionCode, settings: CompileS
             fact = (index < len(ctx.funcs), index in ctx.refs)
         elif kind == R.ELEM:
             fact = ctx.elem_types[index] if index < len(ctx.elem_types) else None
+        elif kind == R.TAG:
+            fact = types[ctx.tags[index]] if index < len(ctx.tags) and ctx.tags[index] < len(types) else None
         else:  # data
             fact = index < ctx.num_datas
         facts.append((kind, fact))

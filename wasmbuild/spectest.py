@@ -3,7 +3,7 @@
 `spectest_exports(store)` gives its items: the `print*` functions (which do nothing but accept their
 arguments), the immutable globals `global_i32` = 666, `global_i64` = 666, `global_f32` = 666.6,
 `global_f64` = 666.6, a funcref `table` with limits 10..20, the same with 64-bit addresses as `table64`
-(memory64), and a `memory` with limits 1..2.
+(memory64), a `memory` with limits 1..2 and a `shared_memory` with limits 1..2 (threads).
 """
 
 from __future__ import annotations
@@ -30,4 +30,5 @@ def spectest_exports(store: Store) -> dict:
     exports["table"] = Table(store, FUNCREF, 10, 20)
     exports["table64"] = Table(store, FUNCREF, 10, 20, addr=I64)
     exports["memory"] = Memory(store, 1, 2)
+    exports["shared_memory"] = Memory(store, 1, 2, shared=True)
     return exports

@@ -36,7 +36,7 @@ from .build import BuildSession, ModuleInput
 from .compile import CompileSettings
 from .errors import InvalidError, MalformedError, ToolError, UnlinkableError, WasmbuildError
 from .loader.instance import load_image
-from .loader.runtime import Store, Trap
+from .loader.runtime import Store, Trap, WasmException
 from .spectest import spectest_exports
 from .translate.function import UnsupportedError
 from .valid import validate_module
@@ -358,6 +358,16 @@ class ScriptRunner:
         return FAIL, f"expected trap {cmd['text']!r}, got results {results}"
 
     _cmd_assert_exhaustion = _cmd_assert_trap
+
+    def _cmd_assert_exception(self, cmd):
+        """The call must end with a wasm exception that no handler caught (any tag and payload)."""
+        try:
+            results = self._act(cmd["action"])
+        except WasmException:
+            return PASS, ""
+        except Trap as e:
+            return FAIL, f"expected an uncaught exception, got trap {e.message!r}"
+        return FAIL, f"expected an uncaught exception, got results {results}"
 
     def _cmd_assert_malformed(self, cmd):
         if cmd.get("module_type") == "text":

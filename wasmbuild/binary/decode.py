@@ -17,11 +17,11 @@ from typing import NamedTuple
 from ..errors import InvalidError, MalformedError
 from ..contract import features as F
 from ..contract import opcodes as ops
-from ..contract.opcodes import ELSE, END, FC, FD, IF, PREFIX_FC, PREFIX_FD
+from ..contract.opcodes import CATCH, CATCH_ALL, DELEGATE, ELSE, END, FE, IF, PREFIX_FD, PREFIXES, TRY
 from .reader import Reader
 from ..contract.types import (ABSTRACT_HEAP_TYPES, HT_EXN, HT_FUNC, HT_NOEXN, HT_NOEXTERN, HT_NOFUNC, REF_TYPES,
-                              VAL_TYPES, RefType, ref_type, type_name)
-from ..contract.types import (EMPTY_BLOCK_TYPE, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, FUNCREF, I32, I64, FuncType, GlobalType, Limits, MemoryType, TableType)
+                              VAL_TYPES, EXNREF, RefType, ref_type, type_name)
+from ..contract.types import (EMPTY_BLOCK_TYPE, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, EXTERN_TAG, FUNCREF, I32, I64, FuncType, GlobalType, Limits, MemoryType, TableType)
 from .types import (ACTIVE, DECLARATIVE, PASSIVE, ConstExpr, CustomSection, DataSegment, ElemSegment, Export, FunctionBody, Global, Import, Module)
 
 MAGIC = b"\0asm"
@@ -39,9 +39,13 @@ ELEM_KIND_FUNCREF = 0x00  # the one element kind of segments given as function i
 SECTION_CUSTOM, SECTION_TYPE, SECTION_IMPORT, SECTION_FUNCTION = 0, 1, 2, 3
 SECTION_TABLE, SECTION_MEMORY, SECTION_GLOBAL, SECTION_EXPORT = 4, 5, 6, 7
 SECTION_START, SECTION_ELEM, SECTION_CODE, SECTION_DATA, SECTION_DATACOUNT = 8, 9, 10, 11, 12
-# Position of each non-custom section in the required order (data count comes before code).
+SECTION_TAG = 13  # exception handling
+TAG_ATTRIBUTE_EXCEPTION = 0  # the one attribute a tag type has
+# Position of each non-custom section in the required order (data count comes before code, tags
+# between memories and globals).
 _SECTION_RANK = {sid: rank for rank, sid in enumerate(
-    (SECTION_TYPE, SECTION_IMPORT, SECTION_FUNCTION, SECTION_TABLE, SECTION_MEMORY, SECTION_GLOBAL, SECTION_EXPORT,
+    (SECTION_TYPE, SECTION_IMPORT, SECTION_FUNCTION, SECTION_TABLE, SECTION_MEMORY, SECTION_TAG, SECTION_GLOBAL,
+     SECTION_EXPORT,
      SECTION_START, SECTION_ELEM, SECTION_DATACOUNT, SECTION_CODE, SECTION_DATA), 1)}
 
 _IN_SECTION = "unexpected end of section or function"
@@ -69,7 +73,8 @@ def decode_module(data: bytes, filename: str | None = None,
     """Decode the module structure of `data` accepting the proposals in `features` (default:
     `contract.features.DEFAULT`); raises MalformedError."""
     data = bytes(data)
-    r = Reader(data, filename=filename)
+    features = F.DEFAULT if features is None else frozenset(features)
+    r = Reader(data, filename=filename, features=features)
     if len(data) < 4:
         raise r.error("unexpected end", len(data))
     if data[:4] != MAGIC:
@@ -79,9 +84,7 @@ def decode_module(data: bytes, filename: str | None = None,
     if data[4:8] != VERSION:
         raise r.error("unknown binary version", 4)
     r.pos = 8
-    m = Module(data=data, filename=filename)
-    if features is not None:
-        m.features = frozenset(features)
+    m = Module(data=data, filename=filename, features=features)
     try:
         _decode_sections(r, m)
     except MalformedError:
@@ -100,8 +103,10 @@ def _decode_sections(r: Reader, m: Module) -> None:
     while not r.at_end():
         id_offset = r.pos
         sid = r.byte()
-        if sid > SECTION_DATACOUNT:
+        if sid > SECTION_TAG:
             raise r.error("malformed section id", id_offset)
+        if sid == SECTION_TAG:
+            r.require(F.EXCEPTIONS, "the tag section", "malformed section id", id_offset)
         size = r.length()
         start = r.pos
         end = start + size
@@ -110,7 +115,7 @@ def _decode_sections(r: Reader, m: Module) -> None:
             if rank <= last_rank:
                 raise r.error("unexpected content after last section", id_offset)
             last_rank = rank
-        s = Reader(data, start, len(data), filename, eof_reason=_IN_SECTION)
+        s = Reader(data, start, len(data), filename, eof_reason=_IN_SECTION, features=r.features)
         if sid == SECTION_CUSTOM:
             name = s.name()
             if s.pos > end:
@@ -148,6 +153,10 @@ def _decode_sections(r: Reader, m: Module) -> None:
             for _ in range(s.length()):
                 m.memory_offsets.append(s.pos)
                 m.memories.append(_memtype(s, m))
+        elif sid == SECTION_TAG:
+            for _ in range(s.length()):
+                m.tag_offsets.append(s.pos)
+                m.tags.append(_tagtype(s))
         elif sid == SECTION_GLOBAL:
             m.globals = [Global(_globaltype(s, m), _const_expr(s, m)) for _ in range(s.length())]
         elif sid == SECTION_EXPORT:
@@ -199,7 +208,8 @@ def _valtype(s: Reader, m: Module):
     if t & 0x80:
         raise s.error("integer representation too long", pos)
     if t in VAL_TYPES:
-        return t
+        s.pos = pos
+        return s.valtype()  # (which gates exnref)
     return _new_reftype(s, m, t, pos, "malformed value type")
 
 
@@ -207,7 +217,8 @@ def _reftype(s: Reader, m: Module):
     pos = s.pos
     t = s.byte()
     if t in REF_TYPES:
-        return t
+        s.pos = pos
+        return s.reftype()  # (which gates exnref)
     return _new_reftype(s, m, t, pos, "malformed reference type")
 
 
@@ -284,9 +295,27 @@ def _tabletype(s: Reader, m: Module) -> TableType:
     return TableType(elem, limits, addr)
 
 
+_LIMITS_SHARED = 0x02  # limits flag of a shared memory (threads), with 0x01 and 0x04 as for any memory
+
+
 def _memtype(s: Reader, m: Module) -> MemoryType:
-    limits, addr = _limits(s, m, "memory")
-    return MemoryType(limits, addr)
+    pos = s.pos
+    flags = s.peek()
+    if flags is None or flags & ~(0x01 | _LIMITS_64) != _LIMITS_SHARED:
+        limits, addr = _limits(s, m, "memory")
+        return MemoryType(limits, addr)
+    # A 2.0 decoder reads the flags as a one-bit LEB128, which 0x02 overflows. Flags 0x02 (no
+    # maximum) decode, and validation refuses them ("shared memory must have maximum").
+    F.require(m.features, F.THREADS, "a shared memory", reason="integer too large", file=s.filename, offset=pos)
+    s.pos += 1
+    addr = I32
+    if flags & _LIMITS_64:
+        F.require(m.features, F.MEMORY64, "a 64-bit memory", reason="integer too large", file=s.filename,
+                  offset=pos)
+        addr = I64
+    size = s.u64 if addr == I64 or F.MEMORY64 in m.features else s.u32  # as `_limits` reads them
+    lo = size()
+    return MemoryType(Limits(lo, size() if flags & 1 else None), addr, shared=True)
 
 
 def _table(s: Reader, m: Module) -> tuple[TableType, ConstExpr | None]:
@@ -311,6 +340,14 @@ def _globaltype(s: Reader, m: Module) -> GlobalType:
     return GlobalType(t, bool(mut))
 
 
+def _tagtype(s: Reader) -> int:
+    """A tag type: its attribute (exception, the only one) and its function type index."""
+    pos = s.pos
+    if s.byte() != TAG_ATTRIBUTE_EXCEPTION:
+        raise s.error("malformed tag attribute", pos)
+    return s.u32()
+
+
 def _import(s: Reader, m: Module) -> Import:
     offset = s.pos
     module = s.name()
@@ -325,6 +362,9 @@ def _import(s: Reader, m: Module) -> Import:
         desc = _memtype(s, m)
     elif kind == EXTERN_GLOBAL:
         desc = _globaltype(s, m)
+    elif kind == EXTERN_TAG:
+        s.require(F.EXCEPTIONS, "a tag import", "malformed import kind", pos)
+        desc = _tagtype(s)
     else:
         raise s.error("malformed import kind", pos)
     return Import(module, name, kind, desc, offset)
@@ -335,8 +375,10 @@ def _export(s: Reader) -> Export:
     name = s.name()
     pos = s.pos
     kind = s.byte()
-    if kind > EXTERN_GLOBAL:
+    if kind > EXTERN_TAG:
         raise s.error("malformed export kind", pos)
+    if kind == EXTERN_TAG:
+        s.require(F.EXCEPTIONS, "a tag export", "malformed export kind", pos)
     return Export(name, kind, s.u32(), offset)
 
 
@@ -410,7 +452,7 @@ def _const_expr(s: Reader, m: Module) -> ConstExpr:
 def decode_function(m: Module, defined_index: int) -> FunctionCode:
     """Decode the body of defined function `defined_index` (not counting imports)."""
     body = m.bodies[defined_index]
-    s = Reader(m.data, body.offset, len(m.data), m.filename, eof_reason=_IN_SECTION)
+    s = Reader(m.data, body.offset, len(m.data), m.filename, eof_reason=_IN_SECTION, features=m.features)
     pos = s.pos
     runs = []
     total = 0
@@ -458,9 +500,11 @@ def decode_instructions(s: Reader, has_data_count: bool = True,
         module = Module(data=b"", features=features)
     out = []
     append = out.append
-    # One entry per open block: True while it is an `if` that has not seen its `else`.
-    open_blocks: list[bool] = []
-    imm_kind = ops.immediates_for(features)
+    # One entry per open block: True while it is an `if` that has not seen its `else`, TRY for a
+    # legacy `try` (which `catch`, `catch_all` and `delegate` continue or close), else False.
+    open_blocks: list = []
+    imm_kind = _IMM
+    gated = ops.FEATURES
     while True:
         offset = s.pos
         if offset >= s.end:
@@ -469,19 +513,25 @@ def decode_instructions(s: Reader, has_data_count: bool = True,
         s.pos = offset + 1
         kind = imm_kind.get(op)
         if kind is None:  # a prefix byte (not an opcode itself), or no instruction at all
-            if op != PREFIX_FC and op != PREFIX_FD:
-                _feature_off(s, op, f"illegal opcode {op:02x}", offset)
+            group = PREFIXES.get(op)
+            if group is None:
                 raise s.error(f"illegal opcode {op:02x}", offset)
+            if group == FE:
+                F.require(features, F.THREADS, "the atomic instructions (0xFE prefix)",
+                          reason=f"illegal opcode {op:02x}", file=s.filename, offset=offset)
             sub = s.u32()
-            full = (FC if op == PREFIX_FC else FD) | sub
+            full = group | sub
             if sub > 0xFFF or full not in imm_kind:  # a sub-opcode has 12 bits of the opcode number
-                if sub <= 0xFFF:
-                    _feature_off(s, full, f"illegal opcode {op:02x} {sub:02x}", offset)
                 raise s.error(f"illegal opcode {op:02x} {sub:02x}", offset)
             op = full
+            if op in ops.RELAXED_SIMD:
+                F.require(features, F.RELAXED_SIMD, ops.name(op), reason=f"illegal opcode {PREFIX_FD:02x} {sub:02x}",
+                          file=s.filename, offset=offset)
             if op in ops.NEEDS_DATA_COUNT and not has_data_count:
                 raise s.error("data count section required", offset)
             kind = imm_kind[op]
+        elif op in gated and gated[op] not in features:
+            s.require(gated[op], f"instruction {ops.name(op)}", f"illegal opcode {op:02x}", offset)
         if not kind:
             imm = None
             if op == END:
@@ -490,20 +540,33 @@ def decode_instructions(s: Reader, has_data_count: bool = True,
                     return out
                 open_blocks.pop()
             elif op == ELSE:
-                if not open_blocks or not open_blocks[-1]:
+                if not open_blocks or open_blocks[-1] is not True:
                     # The reference decoder ends the enclosing block here and then wants its `end`.
                     raise s.error("END opcode expected", offset)
                 open_blocks[-1] = False
+            elif op == CATCH_ALL:
+                if not open_blocks or open_blocks[-1] != TRY:
+                    raise s.error("END opcode expected", offset)
         elif kind == "local" or kind == "global" or kind == "label" or kind == "func" or kind == "table" \
-                or kind == "data" or kind == "elem" or kind == "type":
+                or kind == "data" or kind == "elem" or kind == "tag" or kind == "type":
             imm = s.u32()
+            if op == CATCH and (not open_blocks or open_blocks[-1] != TRY):
+                raise s.error("END opcode expected", offset)
+            if op == DELEGATE:  # closes a legacy `try`, as `end` does
+                if not open_blocks or open_blocks[-1] != TRY:
+                    raise s.error("END opcode expected", offset)
+                open_blocks.pop()
         elif kind == "i32":
             imm = s.s32()
         elif kind == "memarg":
             imm = _memarg(s, features)
         elif kind == "block":
             imm = _blocktype(s, module)
-            open_blocks.append(op == IF)
+            open_blocks.append(True if op == IF else TRY if op == TRY else False)
+        elif kind == "try_table":
+            bt = _blocktype(s, module)
+            imm = (bt, tuple(_catch_clause(s) for _ in range(s.length())))
+            open_blocks.append(False)
         elif kind == "i64":
             imm = s.s64()
         elif kind == "f32":
@@ -516,7 +579,7 @@ def decode_instructions(s: Reader, has_data_count: bool = True,
         elif kind == "call_indirect":
             t = s.u32()
             imm = (t, s.u32())
-        elif kind == "zero":
+        elif kind == "zero" or kind == "fence":
             _zero(s)
             imm = 0
         elif kind == "memory":
@@ -546,24 +609,28 @@ def decode_instructions(s: Reader, has_data_count: bool = True,
         append((op, imm, offset))
 
 
+def _catch_clause(s: Reader) -> tuple:
+    """(clause kind, tag index or None, label) of one try_table catch clause."""
+    pos = s.pos
+    kind = s.byte()
+    if kind > ops.CLAUSE_CATCH_ALL_REF:
+        raise s.error("malformed catch clause", pos)
+    tag = s.u32() if kind <= ops.CLAUSE_CATCH_REF else None
+    return kind, tag, s.u32()
+
+
 def _ref_null_heap(s: Reader, m: Module):
     """The heap type of `ref.null` (in 2.0 a reference type byte, which encodes the same heap type)."""
     pos = s.pos
     b = s.peek()
     if b is not None and b in REF_TYPES:
         s.pos += 1
+        if b == EXNREF:
+            s.require(F.EXCEPTIONS, "the exnref type", "malformed reference type", pos)
         return b
     F.require(m.features, F.FUNCTION_REFERENCES, "ref.null of this heap type",
-                  reason="malformed reference type", file=s.filename, offset=pos)
+              reason="malformed reference type", file=s.filename, offset=pos)
     return _heaptype(s, m)
-
-
-def _feature_off(s: Reader, op: int, reason: str, offset: int) -> None:
-    """Raise the error of an instruction whose proposal is off (if `op` is one)."""
-    feature = ops.FEATURES.get(op)
-    if feature is not None:
-        F.require(frozenset(), feature, f"instruction {ops.name(op)}", reason=reason, file=s.filename,
-                      offset=offset)
 
 
 def _zero(s: Reader) -> int:

@@ -11,17 +11,18 @@ from __future__ import annotations
 import struct
 
 from ..errors import MalformedError
-from ..contract.types import REF_TYPES, VAL_TYPES
+from ..contract import features as _features
+from ..contract.types import EXNREF, REF_TYPES, VAL_TYPES
 
 _F32 = struct.Struct("<I")
 _F64 = struct.Struct("<Q")
 
 
 class Reader:
-    __slots__ = ("data", "pos", "end", "filename", "eof_reason")
+    __slots__ = ("data", "pos", "end", "filename", "eof_reason", "features")
 
     def __init__(self, data: bytes, pos: int = 0, end: int | None = None, filename: str | None = None,
-                 eof_reason: str = "unexpected end"):
+                 eof_reason: str = "unexpected end", features: frozenset[str] = _features.DEFAULT):
         self.data = data
         self.pos = pos
         self.end = len(data) if end is None else end
@@ -29,6 +30,7 @@ class Reader:
         # What running out of bytes means here: the file ending ("unexpected end") or the
         # section or function body ending ("unexpected end of section or function").
         self.eof_reason = eof_reason
+        self.features = features  # the proposals whose encodings are accepted
 
     # --- errors ---
     def error(self, reason: str, offset: int | None = None) -> MalformedError:
@@ -172,6 +174,8 @@ class Reader:
         t = self.byte()
         if t not in VAL_TYPES:
             raise self.error("malformed value type", pos)
+        if t == EXNREF:
+            self.require(_features.EXCEPTIONS, "the exnref type", "malformed value type", pos)
         return t
 
     def reftype(self) -> int:
@@ -179,4 +183,10 @@ class Reader:
         t = self.byte()
         if t not in REF_TYPES:
             raise self.error("malformed reference type", pos)
+        if t == EXNREF:
+            self.require(_features.EXCEPTIONS, "the exnref type", "malformed reference type", pos)
         return t
+
+    def require(self, feature: str, what: str, reason: str, offset: int) -> None:
+        """MalformedError at `offset` unless `feature` is on (see `features.require`)."""
+        _features.require(self.features, feature, what, reason=reason, file=self.filename, offset=offset)

@@ -13,7 +13,8 @@ from typing import NamedTuple
 
 from ..contract.features import DEFAULT as DEFAULT_FEATURES
 from ..contract.types import (  # noqa: F401  (the decoded module is made of these)
-    EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, FuncType, GlobalType, MemoryType, TableType)
+    EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, EXTERN_TAG, FuncType, GlobalType, MemoryType,
+    TableType)
 
 
 class ConstExpr(NamedTuple):
@@ -28,7 +29,7 @@ class Import(NamedTuple):
     module: str
     name: str
     kind: int  # EXTERN_*
-    desc: object  # type index (func), TableType, MemoryType or GlobalType
+    desc: object  # type index (func, tag), TableType, MemoryType or GlobalType
     offset: int
 
 
@@ -94,6 +95,8 @@ class Module:
     tables: list[TableType] = field(default_factory=list)  # defined only
     table_inits: list[ConstExpr | None] = field(default_factory=list)  # their initialisers (None: null)
     memories: list[MemoryType] = field(default_factory=list)
+    tags: list[int] = field(default_factory=list)  # defined tags: their type indices
+    tag_offsets: list[int] = field(default_factory=list)
     globals: list[Global] = field(default_factory=list)
     exports: list[Export] = field(default_factory=list)
     start: int | None = None
@@ -125,6 +128,10 @@ class Module:
 
     def all_memories(self) -> list[MemoryType]:
         return [imp.desc for imp in self.imports if imp.kind == EXTERN_MEMORY] + self.memories
+
+    def all_tags(self) -> list[int]:
+        """The type index of every tag (imports first)."""
+        return [imp.desc for imp in self.imports if imp.kind == EXTERN_TAG] + self.tags
 
     def all_globals(self) -> list[GlobalType]:
         return [imp.desc for imp in self.imports if imp.kind == EXTERN_GLOBAL] + [g.type for g in self.globals]

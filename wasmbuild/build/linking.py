@@ -24,7 +24,7 @@ from ..contract import opcodes as ops
 from ..contract.records import (DataRecord, ElemRecord, ExportRecord, FunctionRecord, GlobalRecord,
                                 ImportRecord, ModuleRecord, Trampoline)
 from ..contract.targets import triple_arch
-from ..contract.types import EXTERN_FUNC, FuncType, sig_key, type_name
+from ..contract.types import EXTERN_FUNC, EXTERN_TAG, FuncType, sig_key, type_name
 from ..link import elf
 from ..link.layout import VMLayout
 from ..link.linker import LinkedCode, link
@@ -80,7 +80,7 @@ def module_record(d: DecodedModule, layout: VMLayout, type_ids: list[int], symbo
     """Everything the loader needs to instantiate module `d`; appends its data segments to `data_blob`."""
     m = d.module
     imports = tuple(ImportRecord(imp.module, imp.name, imp.kind,
-                                 type_ids[imp.desc] if imp.kind == EXTERN_FUNC else imp.desc)
+                                 type_ids[imp.desc] if imp.kind in (EXTERN_FUNC, EXTERN_TAG) else imp.desc)
                     for imp in m.imports)
     datas = []
     for seg in m.datas:
@@ -108,6 +108,7 @@ def module_record(d: DecodedModule, layout: VMLayout, type_ids: list[int], symbo
         datas=tuple(datas),
         start=m.start,
         layout=layout,
+        tags=tuple(type_ids[t] for t in m.tags),
         table_inits=tuple(None if e is None else const_expr_record(e) for e in m.table_inits),
     )
 

@@ -20,6 +20,16 @@ Memory layouts (all little or big endian as the target is, 8-byte fields unless 
     RT_STACK_FLOOR  lowest address the stack limit may be set to, and the frame of a function with a
                     large frame bound may reach (its guard checks before the frame exists): the
                     calling thread's stack bottom plus a margin, or 0 if unknown
+    RT_HANDLER      innermost exception handler record of the current entry (0: none; an entry
+                    trampoline clears it and restores it on the way out, so an exception that
+                    finds no handler goes to the entry, as a trap does)
+    RT_EXN          the exception being thrown (set before unwinding to a handler or the entry)
+    RT_EXNS         head of the list of the store's exception objects (see Exception below)
+    RT_WAIT         i32 (*)(ptr memdef, i64 address, i64 expected, i64 timeout_ns, i32 bytes):
+                    memory.atomic.wait32/64 at an aligned effective address: 0 woken, 1 not
+                    equal, 2 timed out, or the negated trap code
+    RT_NOTIFY       i32 (*)(ptr memdef, i64 address, i32 count): memory.atomic.notify: the number
+                    of waiters woken, or the negated trap code
 
   SignalState (one per process, the external symbol SYM_SIGNAL_STATE; only code with guard-page
   memories uses it):
@@ -44,6 +54,15 @@ Memory layouts (all little or big endian as the target is, 8-byte fields unless 
   FuncRef (what a funcref value points to): code, canonical type id (i32 in 8 bytes), vmctx.
   Import slot: code, vmctx. Segment slot: data pointer, length (0 once dropped).
   Host record: runtime, host function id.
+  Tag: the canonical type id of its function type (a tag's identity is its address).
+  Exception (an exnref points to one; malloc'd by the throw helper or the loader): next, prev
+    (the Runtime's list), tag address, flags (EXN_ESCAPED once an exnref to it may exist, plus
+    EXN_HOLD per running legacy catch body of it), then the payload in 16-byte value slots. An
+    exception is freed when a catch that delivers only its values, or the end of the last legacy
+    catch body holding it, leaves its flags 0; the others are freed by the loader when the
+    outermost entry returns, unless an exnref global or table of the store still holds them.
+  Handler record (a stack slot of a function with try_table or try): the previous record, then a
+    jmp_buf the throw helper `_longjmp`s to.
   Value array (trampolines): 16 bytes per value.
 """
 
@@ -53,7 +72,7 @@ from .types import FuncType, sig_key
 
 # Bumped whenever compiled code and the loader's runtime structures stop agreeing (field offsets,
 # hook protocols); an image made for another ABI version is refused, never run.
-ABI_VERSION = 5
+ABI_VERSION = 6
 
 PTR_SIZE = 8
 
@@ -66,7 +85,12 @@ RT_HOST_CALL = 40
 RT_STACK_BUDGET = 48
 RT_TRAP_DETAIL = 56
 RT_STACK_FLOOR = 64
-RUNTIME_SIZE = 72
+RT_HANDLER = 72
+RT_EXN = 80
+RT_EXNS = 88
+RT_WAIT = 96
+RT_NOTIFY = 104
+RUNTIME_SIZE = 112
 
 SIG_KEY = 0
 SIG_RANGES = 8
@@ -144,9 +168,32 @@ HOSTREC_SIZE = 16
 
 VALUE_SLOT_SIZE = 16
 
+TAG_TYPE = 0
+TAG_SIZE = 16
+
+EXN_NEXT = 0
+EXN_PREV = 8
+EXN_TAG = 16
+EXN_FLAGS = 24
+EXN_VALUES = 32  # then VALUE_SLOT_SIZE bytes per payload value
+EXN_ESCAPED = 1  # flags: an exnref to it may exist
+EXN_HOLD = 2     # flags: one more legacy catch body that may rethrow it is running
+
+HR_PREV = 0
+HR_JMPBUF = 16
+JMPBUF_SIZE = 512  # generous for any libc's jmp_buf
+HANDLER_SIZE = HR_JMPBUF + JMPBUF_SIZE
+
 # What the host-call hook returns on success. Not 0: ctypes makes a callback that failed before its
 # own code ran (e.g. RecursionError on entry) return 0, and that must trap, not pass for success.
 HOST_CALL_OK = 0x600D
+# What it returns when the host function threw a wasm exception (RT_EXN): the host trampoline
+# throws it on into wasm code.
+HOST_CALL_THROW = 0x7E40
+
+# What an outermost entry trampoline returns instead of 0 when the store has exception objects
+# left (RT_EXNS): the results are in place, and the loader frees the exceptions nothing holds.
+ENTRY_COLLECT = 0xC011
 
 # Native stack that wasm code may use below the outermost entry point.
 DEFAULT_STACK_BUDGET = 1 << 20
@@ -164,7 +211,12 @@ TRAP_TABLE_OOB = 9
 TRAP_STACK_EXHAUSTED = 10
 TRAP_HOST = 11
 TRAP_NULL_REFERENCE = 12
-TRAP_NULL_FUNCTION_REFERENCE = 13  # call_ref and return_call_ref of null
+TRAP_EXCEPTION = 13  # not a trap: a wasm exception (RT_EXN) reached the entry trampoline
+TRAP_EXCEPTION_MEMORY = 14
+TRAP_NULL_EXCEPTION = 15
+TRAP_UNALIGNED_ATOMIC = 16
+TRAP_EXPECTED_SHARED = 17
+TRAP_NULL_FUNCTION_REFERENCE = 18  # call_ref and return_call_ref of null
 
 TRAP_MESSAGES = {
     TRAP_UNREACHABLE: "unreachable",
@@ -179,6 +231,11 @@ TRAP_MESSAGES = {
     TRAP_STACK_EXHAUSTED: "call stack exhausted",
     TRAP_HOST: "host function raised an exception",
     TRAP_NULL_REFERENCE: "null reference",
+    TRAP_EXCEPTION: "uncaught wasm exception",
+    TRAP_EXCEPTION_MEMORY: "out of memory for an exception",
+    TRAP_NULL_EXCEPTION: "null exception reference",
+    TRAP_UNALIGNED_ATOMIC: "unaligned atomic",
+    TRAP_EXPECTED_SHARED: "expected shared memory",
     TRAP_NULL_FUNCTION_REFERENCE: "null function reference",
 }
 
@@ -193,11 +250,16 @@ SYM_MEMORY_FILL = "wb_rt_memory_fill"
 SYM_TABLE_INIT = "wb_rt_table_init"
 SYM_TABLE_COPY = "wb_rt_table_copy"
 SYM_TABLE_FILL = "wb_rt_table_fill"
+SYM_THROW = "wb_rt_throw"              # (ctx, exn): unwind to the innermost handler or the entry
+SYM_EXN_NEW = "wb_rt_exn_new"          # (ctx, tag, n values) -> a fresh exception (traps if no memory)
+SYM_EXN_RELEASE = "wb_rt_exn_release"  # (ctx, exn): free it unless it has escaped
+SYM_EXN_COLLECT = "wb_rt_exn_collect"  # (runtime, live, n): free the listed exceptions not in live
 SYM_ON_FAULT = "wb_rt_on_fault"        # the SIGSEGV/SIGBUS handler (translate/fault.py)
 SYM_SIGNAL_STATE = "wb_signal_state"  # the SignalState, resolved by the loader
 
 def entry_symbol(ft: FuncType) -> str:
-    """Host-to-wasm trampoline: i32 (ptr vmctx, ptr code, ptr values) -> 0 or trap code."""
+    """Host-to-wasm trampoline: i32 (ptr vmctx, ptr code, ptr values) -> 0 (or ENTRY_COLLECT from the
+    outermost entry) or trap code (TRAP_EXCEPTION for an uncaught wasm exception)."""
     return "wb_entry_" + sig_key(ft)
 
 

@@ -1,20 +1,24 @@
-"""Every WebAssembly 2.0 instruction: its opcode number, name, immediate kind and, for the plain
+"""Every WebAssembly 2.0 instruction, and those of the later proposals wasmbuild implements: its opcode number, name, immediate kind and, for the plain
 numeric and vector instructions, its operand and result types.
 
 Opcode numbers: one-byte opcodes are their byte; prefixed ones are `prefix << 12 | sub-opcode`
-(`0xFC000 | n` for the 0xFC group, `0xFD000 | n` for SIMD), so every instruction has one small int.
+(`0xFC000 | n` for the 0xFC group, `0xFD000 | n` for SIMD, `0xFE000 | n` for atomics), so every instruction has one small int.
 
 Tables given here:
   NAMES[op]        -> mnemonic
   IMMEDIATES[op]   -> immediate kind (one of the IMM_* strings), for the decoder
   SIGNATURES[op]   -> (param types, result types) for instructions whose typing is fixed
   MEMARG_ALIGN[op] -> natural alignment (log2 bytes) of a memory access
+  ATOMIC_RMW[op]   -> the read-modify-write operation ("add", ..., "xchg", "cmpxchg") of an atomic
+                      instruction; ATOMICS is the set of 0xFE memory accesses (whose alignment must be
+                      exactly the natural one); RELAXED_SIMD is the set of relaxed SIMD instructions
   LANES[op]        -> number of lanes addressed by a lane-index immediate
   INDEXES[op]      -> ((part, index space), ...): the indices of things outside the function that
                       the immediate holds (see below)
-  FEATURES[op]     -> the proposal (contract/features.py) an instruction beyond 2.0 belongs to;
-                      `immediates_for(features)` is IMMEDIATES without the instructions of
-                      proposals that are off (what the decoder reads)
+  FEATURES[op]     -> the feature (contract/features.py) an instruction beyond 2.0 needs, for the
+                      decoder's gate (exception handling: throw, throw_ref, try_table; the legacy
+                      try, catch, catch_all, rethrow, delegate; tail calls; typed function
+                      references)
   OPCODES[name]    -> op, by the name of its opcode constant
 
 Opcode constants: every instruction is also a module-level int named after its mnemonic, upper-case
@@ -26,23 +30,26 @@ several value types or lane shapes.
 
 INDEXES: for each instruction whose immediate is or contains an index of a function, type, table,
 global, data or element segment, one `(part, space)` pair per index, where `part` is the index's
-position in a tuple immediate (None when the immediate is the index itself) and `space` one of the
-*_INDEX strings. Pairs are listed in the order in which `translate/refs.py` numbers the references
+position in a tuple immediate (None when the immediate is the index itself; CATCH_TAGS for the tag
+of each catch clause of a try_table, which has any number of them) and `space` one of the *_INDEX
+strings. Pairs are listed in the order in which `translate/refs.py` numbers the references
 (call_indirect: its table before its type), an order compiled objects depend on.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from . import features as _features
+from .features import EXCEPTIONS, LEGACY_EXCEPTIONS
 from .types import F32, F64, I32, I64, V128
 
 # Prefix bytes, and the numbers of their opcode groups.
 PREFIX_FC = 0xFC
 PREFIX_FD = 0xFD
+PREFIX_FE = 0xFE
 FC = PREFIX_FC << 12
 FD = PREFIX_FD << 12
+FE = PREFIX_FE << 12
+PREFIXES = {PREFIX_FC: FC, PREFIX_FD: FD, PREFIX_FE: FE}  # prefix byte -> its opcode group
 
 # Immediate kinds.
 IMM_NONE = ""
@@ -74,6 +81,13 @@ IMM_MEMARG_LANE = "memarg_lane"  # ((align, offset, memory index), lane)
 IMM_MEMORY = "memory"          # memory index (a reserved 0x00 byte without multi-memory)
 IMM_MEMORY2 = "memory2"        # (dst, src) memory indices for memory.copy
 IMM_DATA_MEMORY = "data_memory"  # (data index, memory index) for memory.init
+IMM_TAG = "tag"                # u32 tag index (throw, legacy catch)
+IMM_TRY_TABLE = "try_table"    # (block type, ((clause kind, tag index or None, label), ...))
+
+# The clause kinds of try_table, by their binary encoding.
+CLAUSE_CATCH, CLAUSE_CATCH_REF, CLAUSE_CATCH_ALL, CLAUSE_CATCH_ALL_REF = 0, 1, 2, 3
+CLAUSE_NAMES = ("catch", "catch_ref", "catch_all", "catch_all_ref")
+IMM_FENCE = "fence"            # one reserved 0x00 byte (atomic.fence's ordering flags)
 
 # Index spaces outside a function that an immediate can index (INDEXES).
 FUNC_INDEX = "func"
@@ -82,15 +96,20 @@ TABLE_INDEX = "table"
 GLOBAL_INDEX = "global"
 DATA_INDEX = "data"
 ELEM_INDEX = "elem"
+TAG_INDEX = "tag"
+# The `part` of INDEXES that stands for the tag of each catch clause of a try_table that has one (the
+# immediate holds any number of them).
+CATCH_TAGS = "catches"
 
 NAMES: dict[int, str] = {}
 IMMEDIATES: dict[int, str] = {}
 SIGNATURES: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 MEMARG_ALIGN: dict[int, int] = {}
 LANES: dict[int, int] = {}
+ATOMIC_RMW: dict[int, str] = {}
 INDEXES: dict[int, tuple[tuple[int | None, str], ...]] = {}
-FEATURES: dict[int, str] = {}
 OPCODES: dict[str, int] = {}
+FEATURES: dict[int, str] = {}  # op -> the feature (contract/features.py) an instruction beyond 2.0 needs
 
 _LETTER = {"i": I32, "I": I64, "f": F32, "F": F64, "v": V128}
 
@@ -155,6 +174,16 @@ _def(0x15, "return_call_ref", IMM_TYPE, indexes=((None, TYPE_INDEX),), feature=_
 _def(0x1A, "drop")
 _def(0x1B, "select")
 _def(0x1C, "select", IMM_SELECT_T, constant="SELECT_T")
+
+# --- exception handling: the standard encoding, then the legacy one (try, catch, ... end/delegate) ---
+_def(0x08, "throw", IMM_TAG, indexes=((None, TAG_INDEX),), feature=EXCEPTIONS)
+_def(0x0A, "throw_ref", feature=EXCEPTIONS)
+_def(0x1F, "try_table", IMM_TRY_TABLE, indexes=((CATCH_TAGS, TAG_INDEX),), feature=EXCEPTIONS)
+_def(0x06, "try", IMM_BLOCK, feature=LEGACY_EXCEPTIONS)
+_def(0x07, "catch", IMM_TAG, indexes=((None, TAG_INDEX),), feature=LEGACY_EXCEPTIONS)
+_def(0x19, "catch_all", feature=LEGACY_EXCEPTIONS)
+_def(0x09, "rethrow", IMM_LABEL, feature=LEGACY_EXCEPTIONS)
+_def(0x18, "delegate", IMM_LABEL, feature=LEGACY_EXCEPTIONS)
 
 # --- variables and tables ---
 _def(0x20, "local.get", IMM_LOCAL)
@@ -345,18 +374,47 @@ for _sub, _name, _sig_ in (
 _run(FD | 0xE4, "add sub mul div min max pmin pmax", _VV_V, "f32x4.")
 _run(FD | 0xF0, "add sub mul div min max pmin pmax", _VV_V, "f64x2.")
 
+# --- 0xFD prefix, sub-opcodes 0x100-0x113: relaxed SIMD ---
+for _sub, _name, _sig_ in (
+        (0x100, "i8x16.relaxed_swizzle", "vv:v"),
+        (0x101, "i32x4.relaxed_trunc_f32x4_s", "v:v"), (0x102, "i32x4.relaxed_trunc_f32x4_u", "v:v"),
+        (0x103, "i32x4.relaxed_trunc_f64x2_s_zero", "v:v"), (0x104, "i32x4.relaxed_trunc_f64x2_u_zero", "v:v"),
+        (0x105, "f32x4.relaxed_madd", "vvv:v"), (0x106, "f32x4.relaxed_nmadd", "vvv:v"),
+        (0x107, "f64x2.relaxed_madd", "vvv:v"), (0x108, "f64x2.relaxed_nmadd", "vvv:v"),
+        (0x109, "i8x16.relaxed_laneselect", "vvv:v"), (0x10A, "i16x8.relaxed_laneselect", "vvv:v"),
+        (0x10B, "i32x4.relaxed_laneselect", "vvv:v"), (0x10C, "i64x2.relaxed_laneselect", "vvv:v"),
+        (0x10D, "f32x4.relaxed_min", "vv:v"), (0x10E, "f32x4.relaxed_max", "vv:v"),
+        (0x10F, "f64x2.relaxed_min", "vv:v"), (0x110, "f64x2.relaxed_max", "vv:v"),
+        (0x111, "i16x8.relaxed_q15mulr_s", "vv:v"), (0x112, "i16x8.relaxed_dot_i8x16_i7x16_s", "vv:v"),
+        (0x113, "i32x4.relaxed_dot_i8x16_i7x16_add_s", "vvv:v")):
+    _def(FD | _sub, _name, sig=_sig_)
+RELAXED_SIMD = frozenset(FD | sub for sub in range(0x100, 0x114))
+
+# --- 0xFE prefix: atomics (threads proposal) ---
+_def(FE | 0x00, "memory.atomic.notify", IMM_MEMARG, "ii:i", align=2)
+_def(FE | 0x01, "memory.atomic.wait32", IMM_MEMARG, "iiI:i", align=2)
+_def(FE | 0x02, "memory.atomic.wait64", IMM_MEMARG, "iII:i", align=3)
+_def(FE | 0x03, "atomic.fence", IMM_FENCE, ":")
+# Loads, stores and each read-modify-write operation come in the same seven widths, in this order.
+_ATOMIC_WIDTHS = (("i32", "", 2), ("i64", "", 3), ("i32", "8", 0), ("i32", "16", 1),
+                  ("i64", "8", 0), ("i64", "16", 1), ("i64", "32", 2))
+for _i, (_t, _w, _align) in enumerate(_ATOMIC_WIDTHS):
+    _v = "i" if _t == "i32" else "I"
+    _def(FE | 0x10 + _i, f"{_t}.atomic.load{_w}{'_u' if _w else ''}", IMM_MEMARG, f"i:{_v}", align=_align)
+    _def(FE | 0x17 + _i, f"{_t}.atomic.store{_w}", IMM_MEMARG, f"i{_v}:", align=_align)
+    for _k, _rmw in enumerate(("add", "sub", "and", "or", "xor", "xchg", "cmpxchg")):
+        _op = FE | 0x1E + 7 * _k + _i
+        _sig_ = f"i{_v}{_v}:{_v}" if _rmw == "cmpxchg" else f"i{_v}:{_v}"
+        _def(_op, f"{_t}.atomic.rmw{_w}.{_rmw}{'_u' if _w else ''}", IMM_MEMARG, _sig_, align=_align)
+        ATOMIC_RMW[_op] = _rmw
+ATOMICS = frozenset(op for op in NAMES if op >= FE and IMMEDIATES[op] == IMM_MEMARG)
+
 # The opcode constants (I32_ADD, ...), made from the definitions above.
 assert not OPCODES.keys() & globals().keys()
 globals().update(OPCODES)
 
 # Opcodes that need an active data count section (a decoding rule, not a validation one).
 NEEDS_DATA_COUNT = frozenset((OPCODES["MEMORY_INIT"], OPCODES["DATA_DROP"]))
-
-
-@lru_cache(maxsize=None)
-def immediates_for(features: frozenset[str]) -> dict[int, str]:
-    """IMMEDIATES without the instructions of the proposals not in `features`."""
-    return {op: kind for op, kind in IMMEDIATES.items() if op not in FEATURES or FEATURES[op] in features}
 
 
 def name(op: int) -> str:

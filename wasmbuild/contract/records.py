@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from .abi import BOUNDS_CHECKS
 from .features import parse_features
 from ..link.layout import VMLayout
-from .types import (EXTERN_FUNC, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, I32, I64, FuncType,
+from .types import (EXTERN_FUNC, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, EXTERN_TAG, I32, I64, FuncType,
                     GlobalType, Limits, MemoryType, TableType, functype_from_json, functype_to_json,
                     parse_sig_key, parse_type, sig_key, type_name)
 
@@ -102,16 +102,18 @@ def _table(d: dict) -> TableType:
 
 
 def _memory_json(mem: MemoryType) -> dict:
-    return {**_limits_json(mem.limits), **_addr_json(mem.addr)}
+    """A memory type: its limits, its address type, and `"shared": true` for a shared memory
+    (threads; absent otherwise, so an image without shared memories reads as before)."""
+    return {**_limits_json(mem.limits), **_addr_json(mem.addr), **({"shared": True} if mem.shared else {})}
 
 
 def _memory(d: dict) -> MemoryType:
-    return MemoryType(_limits(d), _addr(d))
+    return MemoryType(_limits(d), _addr(d), _bool(d.get("shared", False)))
 
 
 @dataclass(frozen=True)
 class ImportRecord:
-    """`desc` is the canonical type id (func), a TableType, a MemoryType or a GlobalType."""
+    """`desc` is the canonical type id (func, tag), a TableType, a MemoryType or a GlobalType."""
 
     module: str
     name: str
@@ -120,7 +122,7 @@ class ImportRecord:
 
     def to_json(self) -> dict:
         entry = {"module": self.module, "name": self.name, "kind": EXTERN_NAMES[self.kind]}
-        if self.kind == EXTERN_FUNC:
+        if self.kind == EXTERN_FUNC or self.kind == EXTERN_TAG:
             entry["type"] = self.desc
         elif self.kind == EXTERN_TABLE:
             entry.update(_table_json(self.desc))
@@ -133,7 +135,7 @@ class ImportRecord:
     @classmethod
     def from_json(cls, d: dict) -> "ImportRecord":
         kind = _kind(d["kind"])
-        if kind == EXTERN_FUNC:
+        if kind == EXTERN_FUNC or kind == EXTERN_TAG:
             desc = _int(d["type"])
         elif kind == EXTERN_TABLE:
             desc = _table(d)
@@ -244,6 +246,7 @@ class ModuleRecord:
     datas: tuple[DataRecord, ...]
     start: int | None
     layout: VMLayout
+    tags: tuple[int, ...] = ()  # defined tags: the canonical type id of each
     # The defined tables' initialiser expressions (None: null), one per table or none at all.
     table_inits: tuple[ConstExprRecord | None, ...] = ()
 
@@ -266,6 +269,7 @@ class ModuleRecord:
             "datas": [d.to_json() for d in self.datas],
             "start": self.start,
             "layout": self.layout.to_json(),
+            "tags": list(self.tags),
             "table_inits": [None if e is None else [list(i) for i in e] for e in self.table_inits],
         }
 
@@ -284,7 +288,8 @@ class ModuleRecord:
             datas=tuple(DataRecord.from_json(x) for x in _list(d["datas"])),
             start=_opt_int(d["start"]),
             layout=VMLayout.from_json(d["layout"]),
-            table_inits=tuple(None if e is None else _const_expr(e) for e in _list(d["table_inits"])),
+            tags=tuple(_int(t) for t in _list(d.get("tags", []))),
+            table_inits=tuple(None if e is None else _const_expr(e) for e in _list(d.get("table_inits", []))),
         )
 
 

@@ -23,10 +23,10 @@ from typing import NamedTuple
 # Value types, by their binary encoding.
 I32, I64, F32, F64, V128 = 0x7F, 0x7E, 0x7D, 0x7C, 0x7B
 FUNCREF, EXTERNREF = 0x70, 0x6F
-EXNREF = 0x69  # (ref null exn), exception handling's shorthand
+EXNREF = 0x69  # exception handling: the nullable exnref shorthand, (ref null exn)
 NUM_TYPES = frozenset((I32, I64, F32, F64))
 VEC_TYPES = frozenset((V128,))
-REF_TYPES = frozenset((FUNCREF, EXTERNREF))  # the 2.0 reference types (see is_ref for all)
+REF_TYPES = frozenset((FUNCREF, EXTERNREF, EXNREF))  # the one-byte reference types (see is_ref for all)
 VAL_TYPES = NUM_TYPES | VEC_TYPES | REF_TYPES
 
 # Abstract heap types, by the byte that encodes them (as a heap type, and as the shorthand of the
@@ -44,11 +44,12 @@ _SHORTHANDS = frozenset((HT_FUNC, HT_EXTERN, HT_EXN))  # nullable ones that are 
 EMPTY_BLOCK_TYPE = 0x40
 
 VALTYPE_NAMES = {I32: "i32", I64: "i64", F32: "f32", F64: "f64", V128: "v128",
-                 FUNCREF: "funcref", EXTERNREF: "externref"}
+                 FUNCREF: "funcref", EXTERNREF: "externref", EXNREF: "exnref"}
 
 # External kinds, by their binary encoding in imports and exports.
 EXTERN_FUNC, EXTERN_TABLE, EXTERN_MEMORY, EXTERN_GLOBAL = 0, 1, 2, 3
-EXTERN_NAMES = ("func", "table", "memory", "global")
+EXTERN_TAG = 4  # exception handling: an exception tag (its type is a function type index)
+EXTERN_NAMES = ("func", "table", "memory", "global", "tag")
 
 PAGE_SIZE = 65536
 MAX_PAGES = 65536
@@ -168,6 +169,7 @@ class TableType(NamedTuple):
 class MemoryType(NamedTuple):
     limits: Limits
     addr: int = I32  # the address type: I32, or I64 for a 64-bit memory (memory64)
+    shared: bool = False  # a shared memory (threads): has a maximum, may be used by several threads
 
 
 class GlobalType(NamedTuple):
@@ -175,7 +177,6 @@ class GlobalType(NamedTuple):
     mutable: bool
 
 
-VALTYPE_NAMES[EXNREF] = "exnref"
 _TYPES_BY_NAME = {name: t for t, name in VALTYPE_NAMES.items()}
 _HEAPS_BY_NAME = {name: heap for heap, name in _HEAP_NAMES.items()}
 

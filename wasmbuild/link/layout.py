@@ -9,6 +9,8 @@ memories beyond the first (`abi.vm_memory`):
     Table and Memory objects, which instances share when they import and export them),
   - a TableDef pointer per table,
   - a segment slot (pointer, length) per data and per element segment,
+  - a tag pointer per tag (the runtime's Tag objects, whose addresses are their identities, shared
+    by the instances that import and export them),
   - a slot per type of the module holding its canonical type id (set when the instance is made, from
     the store's type registry, so funcrefs from any image compare right in `call_indirect`).
 The compiled code reaches these fields through absolute symbols whose values `symbol_value` gives,
@@ -34,6 +36,7 @@ class VMLayout:
     data_slots: list[int] = field(default_factory=list)
     elem_slots: list[int] = field(default_factory=list)
     type_ids: list[int] = field(default_factory=list)
+    tag_ptrs: list[int] = field(default_factory=list)
 
     @classmethod
     def for_module(cls, m: Module, escaping: set[int]) -> "VMLayout":
@@ -61,6 +64,7 @@ class VMLayout:
         lay.data_slots = [take(abi.SEGMENT_SLOT_SIZE) for _ in m.datas]
         lay.elem_slots = [take(abi.SEGMENT_SLOT_SIZE) for _ in m.elems]
         lay.type_ids = [take(8) for _ in m.types]
+        lay.tag_ptrs = [take(abi.PTR_SIZE) for _ in m.all_tags()]
         lay.size = (at + 15) // 16 * 16
         return lay
 
@@ -80,6 +84,8 @@ class VMLayout:
             return self.elem_slots[index]
         if kind == refs.TYPE:
             return self.type_ids[index]
+        if kind == refs.TAG:
+            return self.tag_ptrs[index]
         raise KeyError(kind)
 
     def to_json(self) -> dict:
@@ -92,6 +98,7 @@ class VMLayout:
     @classmethod
     def from_json(cls, d: dict) -> "VMLayout":
         d = dict(d)
+        d.setdefault("tag_ptrs", [])
         for key in ("import_slots", "funcrefs"):
             d[key] = {int(k): v for k, v in d[key]}
         return cls(**d)

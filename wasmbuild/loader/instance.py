@@ -21,13 +21,14 @@ import platform
 from ..contract import abi
 from ..contract.matching import import_mismatch
 from ..contract.records import INSTANCE, ExportStep, ImportRecord, InstantiateStep, ModuleRecord
-from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, I32, GlobalType, Limits,
+from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, EXTERN_TAG, I32, GlobalType, Limits,
                               MemoryType, TableType)
 from ..errors import LinkError, UnlinkableError
 from ..image import Image, ImageError, read_image
 from . import signals
 from .codemem import CodeMemory, host_machine
-from .runtime import Function, Global, Memory, Store, Table, Trap, _buffer, _poke64, entry_function
+from .runtime import (EXN_COLLECT, Function, Global, Memory, Store, Table, Tag, Trap, _buffer, _poke64,
+                      entry_function)
 
 
 class LoadedImage:
@@ -52,6 +53,8 @@ class LoadedImage:
         for entry in self.meta.entry_trampolines:
             if entry.signature not in store.entries:
                 store.entries[entry.signature] = entry_function(self.code.address(entry.symbol))
+        if store.exn_collect is None:
+            store.exn_collect = EXN_COLLECT(self.code.address(abi.SYM_EXN_COLLECT))
         for host in self.meta.host_trampolines:
             store.host_trampolines.setdefault(host.signature, self.code.address(host.symbol))
             store.host_tail_trampolines.setdefault(host.signature, self.tail_entry(host.symbol))
@@ -112,8 +115,9 @@ class Instance(_Exports):
         self.tables: list[Table] = []
         self.memories: list[Memory] = []
         self.globals: list[Global] = []
+        self.tags: list[Tag] = []
         spaces = {EXTERN_FUNC: self.functions, EXTERN_TABLE: self.tables, EXTERN_MEMORY: self.memories,
-                  EXTERN_GLOBAL: self.globals}
+                  EXTERN_GLOBAL: self.globals, EXTERN_TAG: self.tags}
         for imp in meta.imports:
             spaces[imp.kind].append(self._resolve_import(imp, imports, image))
         code = image.code
@@ -136,8 +140,12 @@ class Instance(_Exports):
             if not func.funcref:
                 func.funcref = rec
         self._funcref_slots = layout.funcrefs
+        for t in meta.tags:  # each instantiation makes its own tags
+            self.tags.append(Tag(store, image.types[t]))
+        for tag, slot in zip(self.tags, layout.tag_ptrs):
+            _poke64(vm + slot, tag.address)
         for mem in meta.memories:
-            self.memories.append(Memory(store, mem.limits.min, mem.limits.max, mem.addr))
+            self.memories.append(Memory(store, mem.limits.min, mem.limits.max, mem.addr, shared=mem.shared))
         if image.guarded:
             # The code of a guard image checks no bounds of 32-bit memories; 64-bit ones it checks.
             for i, memory in enumerate(self.memories):
@@ -202,7 +210,7 @@ class Instance(_Exports):
         where = f"{imp.module}.{imp.name}"
         if item is None:
             raise UnlinkableError(f"unknown import {where}")
-        want = image.types[imp.desc] if imp.kind == EXTERN_FUNC else imp.desc
+        want = image.types[imp.desc] if imp.kind in (EXTERN_FUNC, EXTERN_TAG) else imp.desc
         have_kind, have = _extern_type(item)
         if have_kind is None or import_mismatch(imp.kind, want, have_kind, have) is not None:
             raise UnlinkableError(f"incompatible import type for {where}")
@@ -253,9 +261,11 @@ def _extern_type(item) -> tuple[int | None, object]:
     if isinstance(item, Table):
         return EXTERN_TABLE, TableType(item.elem, Limits(item.size, item.maximum), item.addr)
     if isinstance(item, Memory):
-        return EXTERN_MEMORY, MemoryType(Limits(item.pages, item.maximum), item.addr)
+        return EXTERN_MEMORY, MemoryType(Limits(item.pages, item.maximum), item.addr, item.shared)
     if isinstance(item, Global):
         return EXTERN_GLOBAL, GlobalType(item.valtype, item.mutable)
+    if isinstance(item, Tag):
+        return EXTERN_TAG, item.type
     return None, None
 
 
@@ -278,7 +288,7 @@ class GraphInstance(_Exports):
                     else:
                         item = host.get(source.owner, {}).get(source.item)
                         if imp.kind == EXTERN_FUNC and callable(item) \
-                                and not isinstance(item, (Function, Table, Memory, Global)):
+                                and not isinstance(item, (Function, Table, Memory, Global, Tag)):
                             item = store.host_function(image.types[imp.desc], item)
                     items[(imp.module, imp.name)] = item
                 self.instances[init.instance] = Instance(image, init.module, items, init.instance)

@@ -1,7 +1,9 @@
-"""The runtime objects behind loaded images: Store, Memory, Table, Global, Function, Trap.
+"""The runtime objects behind loaded images: Store, Memory, Table, Global, Function, Tag, Trap and
+WasmException.
 
 A `Store` owns the native Runtime struct of `contract/abi.py` that all its instances share (the
-trap landing pad, the stack limit and the host hooks for memory.grow, table.grow and host calls),
+trap landing pad, the stack limit and the host hooks for memory.grow, table.grow, host calls and
+memory.atomic.wait/notify),
 the registry of canonical type ids (so a funcref made by one image passes the `call_indirect`
 check of another), and the entry trampolines of every loaded image.
 
@@ -17,10 +19,22 @@ exception raised by a host function back into that exception). Python values are
 the wasm types they are given for, never truncated: a bad argument raises `ValueTypeError` (a
 `TypeError`), and a host function's bad result traps.
 
+Exceptions: a `Tag` is an exception tag (its address is its identity: an imported tag is the same
+object, each instantiation makes its own). A wasm exception that no handler catches reaches the
+entry trampoline and is raised as `WasmException(tag, values)`, its payload as Python values; a host
+function may raise one to throw it into the wasm code that called it. Exception objects that wasm
+code made and that may still be named (by an exnref) stay on the Runtime's list until the outermost
+entry returns; then those that no exnref global or table of the store holds are freed (`_collect`).
+
 A Store runs wasm code on one thread at a time: its Runtime holds the trap landing pad and the stack
 limit of the thread inside it. A call from another thread while one is inside raises
 `StoreBusyError`; calls back into the Store from the host functions of the thread inside nest as
 usual, and different Stores run on different threads in parallel.
+
+A shared memory (threads) is one `Memory` that instances of several Stores import, so threads in
+different Stores work on it at once; it never moves, and its growth takes a lock. The wait queues
+of memory.atomic.wait/notify (and `Memory.wait`/`Memory.notify`) are per native address and
+process-wide.
 """
 
 from __future__ import annotations
@@ -30,9 +44,10 @@ import mmap as _mmap
 import operator
 import struct
 import threading
+import weakref
 
-from ..contract.types import HT_EXTERN, HT_FUNC, heap_top, is_ref, matches, ref_parts, ref_type
-from ..contract.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, MAX_PAGES_64, PAGE_SIZE, V128,
+from ..contract.types import HT_EXN, HT_EXTERN, HT_FUNC, heap_top, is_ref, matches, ref_parts, ref_type
+from ..contract.types import (EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, MAX_PAGES_64, PAGE_SIZE, V128,
                               FuncType, type_name)
 from ..errors import WasmbuildError
 from ..contract import abi
@@ -53,6 +68,23 @@ class Trap(WasmbuildError):
         super().__init__(message)
         self.message = message
         self.code = code
+
+
+class WasmException(WasmbuildError):
+    """A WebAssembly exception: its `tag` (a `Tag`) and its payload `values` (Python values, as the
+    tag's parameter types give them). Raised by a call whose exception no wasm handler caught; raise
+    one from a host function to throw it into the wasm code that called the function."""
+
+    phase = "exception"
+
+    def __init__(self, tag: "Tag", values=()):
+        self.tag = tag
+        self.values = tuple(values)
+        shown = ", ".join(map(repr, self.values))
+        super().__init__(f"uncaught wasm exception of a tag of type {getattr(tag, 'type', tag)}, values ({shown})")
+
+    def __reduce__(self):
+        return (self.__class__, (self.tag, self.values))
 
 
 class ValueTypeError(WasmbuildError, TypeError):
@@ -89,14 +121,14 @@ def _peek64(addr: int) -> int:
 
 # --- values ------------------------------------------------------------------------------------
 
-_WIDTH = {I32: 32, I64: 64, F32: 32, F64: 64, V128: 128, FUNCREF: 64, EXTERNREF: 64}  # bits
+_WIDTH = {I32: 32, I64: 64, F32: 32, F64: 64, V128: 128, FUNCREF: 64, EXTERNREF: 64, EXNREF: 64}  # bits
 
 
 def _ref_kind(t):
-    """FUNCREF or EXTERNREF for a reference type of the function or extern hierarchy, else None."""
+    """FUNCREF, EXTERNREF or EXNREF for a reference type of the func, extern or exn hierarchy, else None."""
     if not is_ref(t):
         return None
-    return {HT_FUNC: FUNCREF, HT_EXTERN: EXTERNREF}.get(heap_top(ref_parts(t)[1]))
+    return {HT_FUNC: FUNCREF, HT_EXTERN: EXTERNREF, HT_EXN: EXNREF}.get(heap_top(ref_parts(t)[1]))
 
 
 def write_value(addr: int, t: int, bits: int) -> None:
@@ -193,6 +225,10 @@ _GROW_MEMORY = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_uint64
 _GROW_TABLE = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p)
 _HOST_CALL = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p)
 _ENTRY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+EXN_COLLECT = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64)
+_WAIT = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_int64,
+                         ctypes.c_int32)
+_NOTIFY = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32)
 
 
 class Store:
@@ -201,8 +237,9 @@ class Store:
     def __init__(self, stack_budget: int = abi.DEFAULT_STACK_BUDGET):
         self._runtime_buf, self.runtime = _buffer(abi.RUNTIME_SIZE)
         self._hooks = (_GROW_MEMORY(self._grow_memory), _GROW_TABLE(self._grow_table),
-                       _HOST_CALL(self._host_call))
-        for offset, hook in zip((abi.RT_GROW_MEMORY, abi.RT_GROW_TABLE, abi.RT_HOST_CALL), self._hooks):
+                       _HOST_CALL(self._host_call), _WAIT(_atomic_wait), _NOTIFY(_atomic_notify))
+        for offset, hook in zip((abi.RT_GROW_MEMORY, abi.RT_GROW_TABLE, abi.RT_HOST_CALL, abi.RT_WAIT,
+                                 abi.RT_NOTIFY), self._hooks):
             _poke64(self.runtime + offset, ctypes.cast(hook, ctypes.c_void_p).value)
         _poke64(self.runtime + abi.RT_STACK_BUDGET, stack_budget)
         self._type_ids: dict[FuncType, int] = {}
@@ -216,6 +253,9 @@ class Store:
         self.externs: list = []  # externref handle k+1 -> object
         self._extern_ids: dict[int, int] = {}
         self.pending_exception: BaseException | None = None
+        self.tags: dict[int, Tag] = {}  # tag address -> Tag
+        self.exnref_globals: list[Global] = []  # what `_collect` must keep alive, with exnref tables
+        self.exn_collect = None  # the native wb_rt_exn_collect (of the first image loaded)
         self.keep_alive: list = []  # images, instances: everything native code may point into
         self._entry_lock = threading.Lock()  # held by the thread running wasm code in this store
         self._inside: int | None = None  # that thread's identifier
@@ -256,7 +296,8 @@ class Store:
     # hooks called from native code
     def _grow_memory(self, memdef: int, delta: int) -> int:
         try:
-            return self.memories[memdef].grow(delta)
+            # A shared memory may belong to another store.
+            return (self.memories.get(memdef) or _MEMORIES[memdef]).grow(delta)
         except Exception:  # pragma: no cover - never let an exception cross into native code
             return -1
 
@@ -270,10 +311,97 @@ class Store:
         func = self.host_functions[_peek64(hostrec + abi.HOST_ID)]
         try:
             func.call_host_slots(values)
+        except WasmException as e:  # thrown on into the calling wasm code
+            if self.tags.get(getattr(e.tag, "address", None)) is not e.tag:
+                # Of another store (its tag means nothing here): like any other Python exception.
+                self.pending_exception = e
+                return abi.TRAP_HOST
+            try:
+                _poke64(self.runtime + abi.RT_EXN, self.new_exception(e))
+            except BaseException as bad:  # noqa: BLE001 - values that do not fit the tag: a trap
+                self.pending_exception = bad
+                return abi.TRAP_HOST
+            return abi.HOST_CALL_THROW
         except BaseException as e:  # noqa: BLE001 - any Python exception becomes a trap
             self.pending_exception = e
             return abi.TRAP_HOST
         return abi.HOST_CALL_OK
+
+    # exceptions
+    def exception_from(self, exn: int) -> WasmException:
+        """The WasmException that exception object `exn` (an exnref) stands for (a copy)."""
+        tag = self.tags[_peek64(exn + abi.EXN_TAG)]
+        values = [python_value(self, t, read_value(exn + abi.EXN_VALUES + i * abi.VALUE_SLOT_SIZE, t))
+                  for i, t in enumerate(tag.type.params)]
+        return WasmException(tag, values)
+
+    def new_exception(self, e: WasmException, escaped: bool = False) -> int:
+        """A fresh exception object (at the head of the Runtime's list) for `e`; TypeError if its
+        tag is not one of this store's or its values do not fit the tag's type. `escaped`: it
+        becomes an exnref value (which wasm code may keep), not a thrown exception."""
+        tag = e.tag
+        if not isinstance(tag, Tag) or self.tags.get(tag.address) is not tag:
+            raise ValueTypeError(f"WasmException: {tag!r} is not a tag of this store")
+        params = tag.type.params
+        if len(e.values) != len(params):
+            raise ValueTypeError(f"WasmException: tag {tag.type} takes {len(params)} values, got {len(e.values)}")
+        bits = [wasm_bits(self, t, v, f"exception value {i + 1}") for i, (t, v) in enumerate(zip(params, e.values))]
+        exn = _libc_malloc(abi.EXN_VALUES + abi.VALUE_SLOT_SIZE * len(params))
+        if not exn:
+            raise MemoryError("no memory for a wasm exception")
+        head = _peek64(self.runtime + abi.RT_EXNS)
+        _poke64(exn + abi.EXN_NEXT, head)
+        _poke64(exn + abi.EXN_PREV, 0)
+        _poke64(exn + abi.EXN_TAG, tag.address)
+        _poke64(exn + abi.EXN_FLAGS, abi.EXN_ESCAPED if escaped else 0)
+        for i, (t, b) in enumerate(zip(params, bits)):
+            write_value(exn + abi.EXN_VALUES + i * abi.VALUE_SLOT_SIZE, t, b)
+        if head:
+            _poke64(head + abi.EXN_PREV, exn)
+        _poke64(self.runtime + abi.RT_EXNS, exn)
+        return exn
+
+    def _collect(self, keep=()) -> None:
+        """Free the exception objects on the Runtime's list that nothing can name any more: no wasm
+        code runs in the store (the outermost entry has returned), so only exnref globals and
+        tables, and `keep` (exnref results not yet read), can hold them."""
+        live = set(keep)
+        live.update(g.bits for g in self.exnref_globals)
+        for table in self.tables.values():
+            if table.elem == EXNREF and table.size:
+                slots = (ctypes.c_uint64 * table.size).from_address(table._elems)
+                live.update(slots)
+        live.discard(0)
+        # What they hold: exnrefs in their payloads (a tag may take exnref parameters).
+        work = list(live)
+        while work:
+            exn = work.pop()
+            for i, t in enumerate(self.tags[_peek64(exn + abi.EXN_TAG)].type.params):
+                if t == EXNREF:
+                    inner = _peek64(exn + abi.EXN_VALUES + i * abi.VALUE_SLOT_SIZE)
+                    if inner and inner not in live:
+                        live.add(inner)
+                        work.append(inner)
+        array = (ctypes.c_uint64 * max(len(live), 1))(*sorted(live))
+        self.exn_collect(self.runtime, array, len(live))  # wb_rt_exn_collect of a loaded image
+
+    def _status_error(self, status: int) -> BaseException | None:
+        """The exception a nonzero entry status stands for (None: ENTRY_COLLECT, no error)."""
+        if status == abi.ENTRY_COLLECT:
+            return None
+        if status == abi.TRAP_EXCEPTION:
+            return self.exception_from(_peek64(self.runtime + abi.RT_EXN))
+        if status == abi.TRAP_HOST and self.pending_exception is not None:
+            exc, self.pending_exception = self.pending_exception, None
+            return exc
+        if status == abi.TRAP_HOST:
+            return Trap("host function failed: the call into Python did not complete "
+                        "(for example, the Python stack was exhausted)", status)
+        message = abi.TRAP_MESSAGES.get(status, f"trap {status}")
+        detail = _peek64(self.runtime + abi.RT_TRAP_DETAIL)
+        if detail != 0xFFFFFFFFFFFFFFFF:
+            message = f"{message} {detail}"
+        return Trap(message, status)
 
     def host_function(self, ft: FuncType, fn, raw: bool = False) -> "Function":
         """Wrap a Python callable as a wasm function of type `ft`. With `raw`, it gets and returns
@@ -293,6 +421,7 @@ class Store:
         me = threading.get_ident()
         if self._inside == me:  # a host function calling back in
             status = entry(vmctx, code, values)
+            error = self._status_error(status) if status else None
         else:
             # The outermost call of this thread: refused while another thread is inside (the
             # Runtime's landing pad and stack limit are that thread's), else made with this thread's
@@ -301,24 +430,21 @@ class Store:
             if not self._entry_lock.acquire(False):
                 raise StoreBusyError(_STORE_BUSY)
             self._inside = me
+            error = None
             try:
                 _poke64(self.runtime + abi.RT_STACK_FLOOR, _stack_floor())
                 status = entry(vmctx, code, values)
+                if status:
+                    error = self._status_error(status)
+                    if _peek64(self.runtime + abi.RT_EXNS):
+                        keep = () if error is not None else [
+                            _peek64(values + i * abi.VALUE_SLOT_SIZE) for i, t in enumerate(ft.results) if t == EXNREF]
+                        self._collect(keep)
             finally:
                 self._inside = None
                 self._entry_lock.release()
-        if status:
-            if status == abi.TRAP_HOST and self.pending_exception is not None:
-                exc, self.pending_exception = self.pending_exception, None
-                raise exc
-            if status == abi.TRAP_HOST:
-                raise Trap("host function failed: the call into Python did not complete "
-                           "(for example, the Python stack was exhausted)", status)
-            message = abi.TRAP_MESSAGES.get(status, f"trap {status}")
-            detail = _peek64(self.runtime + abi.RT_TRAP_DETAIL)
-            if detail != 0xFFFFFFFFFFFFFFFF:
-                message = f"{message} {detail}"
-            raise Trap(message, status)
+        if error is not None:
+            raise error
 
 
 # --- memories, tables, globals ------------------------------------------------------------------
@@ -345,10 +471,18 @@ def _page_multiple(size: int) -> int:
     return -(-size // _mmap.PAGESIZE) * _mmap.PAGESIZE
 
 
+# A 64-bit memory may hold at most this many pages (16 GiB, four times what a 32-bit one can): the
+# type allows up to 2^48, but beyond this `memory.grow` answers -1 (as the spec allows) and a memory
+# whose minimum exceeds it is refused, so a guest cannot make the host commit unbounded memory.
+MEMORY64_LIMIT_PAGES = 1 << 18
+
 _MREMAP_MAYMOVE = 1
 _mremap_fn = _libc.mremap
 _mremap_fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int]
 _mremap_fn.restype = ctypes.c_void_p
+# At most this many pages (64 GiB) of address space are reserved for a 64-bit shared memory, whatever
+# its maximum: it grows in place, and memory.grow beyond the reservation fails (which wasm allows).
+_SHARED64_RESERVATION_PAGES = 1 << 20
 
 
 class Memory:
@@ -360,28 +494,46 @@ class Memory:
 
     A 64-bit memory (`addr` I64, memory64) reserves nothing beyond its current size: it is mapped
     at its size and grows with `mremap`, which may move it (its code checks every access and
-    reloads the base, see abi.py); it is never `guarded`."""
+    reloads the base, see abi.py), up to `MEMORY64_LIMIT_PAGES`; it is never `guarded`.
 
-    def __init__(self, store: Store, minimum: int, maximum: int | None, addr: int = I32):
+    A `shared` memory (threads) must have a maximum, and never moves, whatever its address type (a
+    64-bit one is reserved at its maximum as a 32-bit one is, but at most
+    `_SHARED64_RESERVATION_PAGES`, or as much as there is address space for): threads of other
+    stores may be using it while it grows. Growing takes a lock."""
+
+    def __init__(self, store: Store, minimum: int, maximum: int | None, addr: int = I32, shared: bool = False):
+        if shared and maximum is None:
+            raise WasmbuildError("a shared memory must have a maximum")
         self.store = store
         self.maximum = maximum
         self.addr = addr
+        self.shared = shared
+        self._grow_lock = threading.Lock()  # threads of several stores may grow a shared memory
         self.base = base = 0
         self.guarded = False
         self._def_buf, self.memdef = _buffer(abi.MEMDEF_SIZE)
         self.pages = 0
-        if addr == I64:
-            self.limit = MAX_PAGES_64 if maximum is None else min(maximum, MAX_PAGES_64)
+        _MEMORIES[self.memdef] = self
+        self._moves = addr == I64 and not shared  # grows by mremap
+        if self._moves:
+            self.limit = MEMORY64_LIMIT_PAGES if maximum is None else min(maximum, MEMORY64_LIMIT_PAGES)
+            if minimum > self.limit:
+                raise WasmbuildError(f"cannot make a memory of {minimum} pages: a 64-bit memory may have at most "
+                                     f"{MEMORY64_LIMIT_PAGES} pages here (MEMORY64_LIMIT_PAGES)")
             self.reserved = PAGE_SIZE  # the mapping: never empty, its current size beyond 0 pages
             self.base = _map_rw(self.reserved, minimum)
-            self._publish(min(self.limit, 0xFFFF_FFFF_FFFF))
+            self._publish(self.limit)
             if minimum and self.grow(minimum) < 0:
                 raise WasmbuildError(f"cannot allocate {minimum} pages of memory")
             store.memories[self.memdef] = self
             return
-        limit = MAX_PAGES if maximum is None else min(maximum, MAX_PAGES)
-        self.limit = MAX_PAGES if maximum is None else maximum
-        if guard_pages_supported():
+        if addr == I64:
+            self.limit = min(maximum, MEMORY64_LIMIT_PAGES)
+            limit = min(self.limit, _SHARED64_RESERVATION_PAGES)
+        else:
+            limit = MAX_PAGES if maximum is None else min(maximum, MAX_PAGES)
+            self.limit = MAX_PAGES if maximum is None else maximum
+        if addr == I32 and guard_pages_supported():
             try:
                 self.reserved = abi.GUARDED_RESERVATION
                 self.base = base = _reserve(self.reserved, "a memory")
@@ -414,24 +566,25 @@ class Memory:
     def grow(self, delta: int) -> int:
         """Add `delta` pages (zeroed); the old size in pages, or -1 (and no change) if the
         maximum or the host refuses them."""
-        old = self.pages
-        new = old + delta
-        if new > self.limit:
-            return -1
-        if delta:
-            if self.addr == I64:
-                if new * PAGE_SIZE > self.reserved:
-                    moved = _mremap_fn(self.base, self.reserved, new * PAGE_SIZE, _MREMAP_MAYMOVE)
-                    if moved is None or moved == ctypes.c_void_p(-1).value:
-                        return -1
-                    self.base, self.reserved = moved, new * PAGE_SIZE
-                    _poke64(self.memdef + abi.MEM_BASE, moved)
-            elif new * PAGE_SIZE > self.reserved or \
-                    _mprotect_fn(self.base + old * PAGE_SIZE, delta * PAGE_SIZE, PROT_READ | PROT_WRITE) != 0:
+        with self._grow_lock:
+            old = self.pages
+            new = old + delta
+            if new > self.limit:
                 return -1
-            self.pages = new
-            _poke64(self.memdef + abi.MEM_SIZE, new * PAGE_SIZE)
-        return old
+            if delta:
+                if self._moves:
+                    if new * PAGE_SIZE > self.reserved:
+                        moved = _mremap_fn(self.base, self.reserved, new * PAGE_SIZE, _MREMAP_MAYMOVE)
+                        if moved is None or moved == ctypes.c_void_p(-1).value:
+                            return -1
+                        self.base, self.reserved = moved, new * PAGE_SIZE
+                        _poke64(self.memdef + abi.MEM_BASE, moved)
+                elif new * PAGE_SIZE > self.reserved or \
+                        _mprotect_fn(self.base + old * PAGE_SIZE, delta * PAGE_SIZE, PROT_READ | PROT_WRITE) != 0:
+                    return -1
+                self.pages = new
+                _poke64(self.memdef + abi.MEM_SIZE, new * PAGE_SIZE)
+            return old
 
     @property
     def size(self) -> int:
@@ -447,10 +600,115 @@ class Memory:
             raise IndexError("out of bounds memory access")
         ctypes.memmove(self.base + offset, data, len(data))
 
+    def notify(self, address: int, count: int = 0xFFFF_FFFF) -> int:
+        """What `memory.atomic.notify` does, from the host: wake up to `count` threads waiting at
+        `address`; how many were woken. IndexError out of bounds, ValueError if misaligned."""
+        return _host_result(_atomic_notify(self.memdef, self._atomic_address(address, 4), count))
+
+    def wait(self, address: int, expected: int, timeout: float | None = None, size: int = 4) -> int:
+        """What `memory.atomic.wait32` (`size` 4) or `wait64` (8) does, from the host: 1 if the
+        value at `address` is not `expected`, else wait until notified (0) or until `timeout`
+        seconds have passed (2). A wasm thread's notify wakes it, and its notify wakes wasm
+        threads. ValueError on an unshared memory or a misaligned address, IndexError out of
+        bounds."""
+        if size not in (4, 8):
+            raise ValueError("a wait is of 4 or 8 bytes")
+        ns = -1 if timeout is None else max(int(timeout * 1e9), 0)
+        return _host_result(_atomic_wait(self.memdef, self._atomic_address(address, size),
+                                         expected & ((1 << 8 * size) - 1), ns, size))
+
+    def _atomic_address(self, address: int, size: int) -> int:
+        if address < 0 or address % size:
+            raise ValueError("unaligned atomic")
+        return address
+
     def __del__(self):
         if getattr(self, "base", 0):
             _munmap_fn(self.base, self.reserved)
             self.base = 0
+
+
+def _host_result(result: int) -> int:
+    """A wait or notify hook's answer as the host API gives it (a trap as an exception)."""
+    if result == -abi.TRAP_MEMORY_OOB:
+        raise IndexError("out of bounds memory access")
+    if result == -abi.TRAP_EXPECTED_SHARED:
+        raise ValueError("expected shared memory")
+    if result < 0:
+        raise WasmbuildError(abi.TRAP_MESSAGES.get(-result, f"trap {-result}"))
+    return result
+
+
+# Every live Memory by the address of its MemoryDef, whatever its store: the hooks of one store may
+# be asked about a shared memory another store made.
+_MEMORIES: "weakref.WeakValueDictionary[int, Memory]" = weakref.WeakValueDictionary()
+
+
+# --- memory.atomic.wait and memory.atomic.notify ----------------------------------------------------
+#
+# A wait queue per native address (the memory's base plus the effective address), for the whole
+# process: instances of different stores, on different threads, may share a memory. `_WAIT_LOCK`
+# makes a wait's comparison and its joining the queue one step with respect to notify, so a notify
+# that follows the store that changed the value cannot miss a waiter that saw the old value. Each
+# waiter blocks on its own Event (releasing the GIL), woken in the order the waiters came.
+
+_WAIT_LOCK = threading.Lock()
+_WAITERS: dict[int, list[threading.Event]] = {}
+_WAIT_WOKEN, _WAIT_NOT_EQUAL, _WAIT_TIMED_OUT = 0, 1, 2
+
+
+def _atomic_wait(memdef: int, ea: int, expected: int, timeout_ns: int, size: int) -> int:
+    """The RT_WAIT hook: wait while the `size`-byte value at `ea` is `expected`, for `timeout_ns`
+    nanoseconds (negative: without limit)."""
+    try:
+        memory = _MEMORIES[memdef]
+        if ea + size > memory.size:
+            return -abi.TRAP_MEMORY_OOB
+        if not memory.shared:
+            return -abi.TRAP_EXPECTED_SHARED
+        addr = memory.base + ea
+        cell = ctypes.c_uint32 if size == 4 else ctypes.c_uint64
+        with _WAIT_LOCK:
+            if cell.from_address(addr).value != expected:
+                return _WAIT_NOT_EQUAL
+            event = threading.Event()
+            _WAITERS.setdefault(addr, []).append(event)
+        if event.wait(None if timeout_ns < 0 else timeout_ns / 1e9):
+            return _WAIT_WOKEN
+        with _WAIT_LOCK:
+            queue = _WAITERS.get(addr, [])
+            if event not in queue:  # notified between the timeout and taking the lock
+                return _WAIT_WOKEN
+            queue.remove(event)
+            if not queue:
+                del _WAITERS[addr]
+        return _WAIT_TIMED_OUT
+    except BaseException:  # noqa: BLE001 - never let an exception cross into native code
+        return -abi.TRAP_HOST
+
+
+def _atomic_notify(memdef: int, ea: int, count: int) -> int:
+    """The RT_NOTIFY hook: wake up to `count` waiters at `ea`; how many were woken."""
+    try:
+        memory = _MEMORIES[memdef]
+        if ea + 4 > memory.size:
+            return -abi.TRAP_MEMORY_OOB
+        if not memory.shared:
+            return 0  # nobody can wait on an unshared memory
+        addr = memory.base + ea
+        with _WAIT_LOCK:
+            queue = _WAITERS.get(addr)
+            if not queue:
+                return 0
+            woken = queue[:count]
+            del queue[:count]
+            if not queue:
+                del _WAITERS[addr]
+            for event in woken:
+                event.set()
+        return len(woken)
+    except BaseException:  # noqa: BLE001
+        return -abi.TRAP_HOST
 
 
 # All the tables of a store together hold at most this many elements (80 MB of 8-byte slots), and so
@@ -560,6 +818,8 @@ class Global:
         self.mutable = mutable
         self._cell_buf, self.cell = _buffer(16)
         write_value(self.cell, valtype, bits)
+        if valtype == EXNREF:
+            store.exnref_globals.append(self)
 
     @property
     def bits(self) -> int:
@@ -624,26 +884,10 @@ class Function:
         return values[0] if len(values) == 1 else tuple(values)
 
     def _to_bits(self, t: int, v, what: str) -> int:
-        kind = _ref_kind(t)
-        if kind is not None and v is None and not ref_parts(t)[0]:
-            raise ValueTypeError(f"{what}: {type_name(t)} is not nullable, None is no value of it")
-        if kind == EXTERNREF:
-            return self.store.extern_handle(v)
-        if kind == FUNCREF:
-            if v is not None and not isinstance(v, Function):
-                raise ValueTypeError(f"{what}: funcref wants a Function or None, not {v!r}")
-            if v is not None and t != FUNCREF and not matches(ref_type(False, v.type), t):
-                raise ValueTypeError(f"{what}: {type_name(t)} wants a function of that type, not {v.type}")
-            return 0 if v is None else v.funcref
-        return to_bits(t, v, what)
+        return wasm_bits(self.store, t, v, what)
 
     def _from_bits(self, t: int, b: int):
-        kind = _ref_kind(t)
-        if kind == EXTERNREF:
-            return self.store.extern_value(b)
-        if kind == FUNCREF:
-            return self.store.function_from_ref(b)
-        return from_bits(t, b)
+        return python_value(self.store, t, b)
 
     def _call_host_bits(self, args: list[int]) -> list[int]:
         ft = self.type
@@ -669,6 +913,60 @@ class Function:
         args = [read_value(values + i * abi.VALUE_SLOT_SIZE, t) for i, t in enumerate(ft.params)]
         for i, (t, r) in enumerate(zip(ft.results, self._call_host_bits(args))):
             write_value(values + i * abi.VALUE_SLOT_SIZE, t, r)
+
+
+def wasm_bits(store: Store, t: int, v, what: str) -> int:
+    """A Python value given for a wasm value of type `t`, as raw bits (see Function.__call__)."""
+    kind = _ref_kind(t)
+    if kind is not None and v is None and not ref_parts(t)[0]:
+        raise ValueTypeError(f"{what}: {type_name(t)} is not nullable, None is no value of it")
+    if kind == EXTERNREF:
+        return store.extern_handle(v)
+    if kind == FUNCREF:
+        if v is not None and not isinstance(v, Function):
+            raise ValueTypeError(f"{what}: funcref wants a Function or None, not {v!r}")
+        if v is not None and t != FUNCREF and not matches(ref_type(False, v.type), t):
+            raise ValueTypeError(f"{what}: {type_name(t)} wants a function of that type, not {v.type}")
+        return 0 if v is None else v.funcref
+    if kind == EXNREF:
+        if v is not None and not isinstance(v, WasmException):
+            raise ValueTypeError(f"{what}: exnref wants a WasmException or None, not {v!r}")
+        return 0 if v is None else store.new_exception(v, escaped=True)
+    return to_bits(t, v, what)
+
+
+def python_value(store: Store, t: int, b: int):
+    """Raw bits of a wasm value of type `t` as a Python value (an exnref as a WasmException)."""
+    kind = _ref_kind(t)
+    if kind == EXTERNREF:
+        return store.extern_value(b)
+    if kind == FUNCREF:
+        return store.function_from_ref(b)
+    if kind == EXNREF:
+        return None if b == 0 else store.exception_from(b)
+    return from_bits(t, b)
+
+
+class Tag:
+    """An exception tag of function type `type` (no results). Its address is its identity: an
+    instance that imports it holds the same Tag, and a module instantiated twice makes two."""
+
+    def __init__(self, store: Store, ft: FuncType):
+        if ft.results:
+            raise ValueTypeError(f"a tag type has no results, not {ft}")
+        self.store = store
+        self.type = ft
+        self._buf, self.address = _buffer(abi.TAG_SIZE)
+        _poke64(self.address + abi.TAG_TYPE, store.type_id(ft))
+        store.tags[self.address] = self
+
+    def __repr__(self) -> str:
+        return f"<Tag {self.type} at {self.address:#x}>"
+
+
+_libc_malloc = _libc.malloc
+_libc_malloc.restype = ctypes.c_void_p
+_libc_malloc.argtypes = [ctypes.c_size_t]
 
 
 def entry_function(address: int):

@@ -10,7 +10,8 @@ with `dpkg -x`, nothing installed system-wide).
 Host side:
 - `find_emulator(arch)` gives an `Emulator` (qemu binary, sysroot, the Python in it) or None;
 - `prebuild_wast(scripts, settings, directory)` compiles every module a spec script builds, for the
-  target of `settings`, into `directory` (one image per module, named by the hash of its bytes).
+  target of `settings`, into `directory` (one image per module, named by the hash of its bytes),
+  and records the wasm features of `settings` there for the guest's runner (`FEATURES_FILE`).
 
 Guest side (`python -m wasmbuild.testing.qemu wast DIRECTORY SCRIPT...`, run by the emulated
 Python): runs the scripts with the same `wast.ScriptRunner`, taking each image from DIRECTORY
@@ -73,6 +74,9 @@ def _image_name(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:32] + ".img"
 
 
+FEATURES_FILE = "wasm-features"  # in the prebuilt directory: the `--wasm-features` of the build
+
+
 def prebuild_wast(scripts: list[str], settings, directory: str) -> int:
     """Compile every module the scripts build into `directory`; gives the number of images."""
     import pickle
@@ -81,6 +85,8 @@ def prebuild_wast(scripts: list[str], settings, directory: str) -> int:
     from ..wast import ScriptRunner, _Skip
 
     os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, FEATURES_FILE), "w", encoding="utf-8") as f:
+        f.write(settings.wasm_features)
     count = 0
 
     class Prebuild(ScriptRunner):
@@ -114,6 +120,7 @@ def _guest_wast(directory: str, scripts: list[str]) -> int:
         sys.path.append(extra)
     stub = types.ModuleType("llvmlite.binding")  # no LLVM here: nothing is compiled
     sys.modules["llvmlite.binding"] = stub
+    from ..compile import CompileSettings
     from ..loader.instance import load_image
     from ..wast import FAIL, Report, ScriptRunner
 
@@ -128,9 +135,15 @@ def _guest_wast(directory: str, scripts: list[str]) -> int:
                 image = f.read()
             return load_image(self.store, image, cmd["filename"])
 
+    features_path = os.path.join(directory, FEATURES_FILE)
+    wasm_features = ""
+    if os.path.exists(features_path):
+        with open(features_path, encoding="utf-8") as f:
+            wasm_features = f.read()
+    settings = CompileSettings(wasm_features=wasm_features)  # what the runner decodes with
     report = Report()
     for script in scripts:
-        report.outcomes.extend(Prebuilt(script).run())
+        report.outcomes.extend(Prebuilt(script, settings=settings).run())
     for o in report.outcomes:
         if o.status == FAIL:
             print(o)

@@ -37,7 +37,10 @@ from .irtypes import (F32T, F64T, FLOAT_PREDICATES, I1, I8, I16, I32T, I64T, INT
                       result_type, wasm_function_type, zero_value)
 from .refs import References, scan_references
 from . import memory
+from .atomics import ATOMICS_DISPATCH
 from .simd import SIMD_DISPATCH
+from . import exceptions
+from .exceptions import EH_DISPATCH
 from .funcref import FUNCREF_DISPATCH
 from .tailcall import TAIL_CALL_DISPATCH, TAIL_CC, TAIL_CALL_OPS, add_entry
 
@@ -73,7 +76,7 @@ class ModuleInfo:
 
     def __init__(self, types: list[FuncType], func_types: list[int], globals_: list[GlobalType],
                  tables: list[TableType], num_imported_funcs: int, memories: list[MemoryType],
-                 options: TranslateOptions = TranslateOptions()):
+                 options: TranslateOptions = TranslateOptions(), tags: list[int] = ()):
         self.types = types
         self.func_types = func_types
         self.globals = globals_
@@ -82,10 +85,12 @@ class ModuleInfo:
         self.memories = memories
         self.has_memory = bool(memories)
         self.options = options
+        self.tags = tags  # the type index of each tag (exception handling)
 
     @classmethod
     def from_context(cls, ctx, options: TranslateOptions = TranslateOptions()) -> "ModuleInfo":
-        return cls(ctx.types, ctx.funcs, ctx.globals, ctx.tables, ctx.num_imported_funcs, ctx.memories, options)
+        return cls(ctx.types, ctx.funcs, ctx.globals, ctx.tables, ctx.num_imported_funcs, ctx.memories, options,
+                   ctx.tags)
 
     def guarded(self, memory: int) -> bool:
         """Whether accesses to memory `memory` rely on guard pages (32-bit memories in a guard
@@ -98,7 +103,7 @@ class ModuleInfo:
 
 class _Frame:
     __slots__ = ("op", "params", "results", "height", "end", "header", "header_phis", "end_phis",
-                 "end_preds", "else_block", "else_params")
+                 "end_preds", "else_block", "else_params", "eh")
 
     def __init__(self, op, params, results, height, end):
         self.op = op  # BLOCK, LOOP, IF, ELSE (an `if` after its `else`), or None for the function body
@@ -112,6 +117,7 @@ class _Frame:
         self.end_preds = 0
         self.else_block = None
         self.else_params = None
+        self.eh = None  # exceptions.Region of a try_table or try
 
     def label_types(self):
         return self.params if self.op == ops.LOOP else self.results
@@ -182,6 +188,11 @@ _SIGN_EXTEND_OPS = {ops.I32_EXTEND8_S: I8, ops.I32_EXTEND16_S: I16, ops.I64_EXTE
 
 
 _LOCAL_OPS = (ops.LOCAL_GET, ops.LOCAL_SET, ops.LOCAL_TEE)
+# Skipping unreachable code: what opens, continues and closes a nested block.
+_OPENERS = frozenset((ops.BLOCK, ops.LOOP, ops.IF, ops.TRY_TABLE, ops.TRY))
+_CONTINUERS = frozenset((ops.ELSE, ops.CATCH, ops.CATCH_ALL))
+_CLOSERS = frozenset((ops.END, ops.DELEGATE))
+_TAIL_CALLS = exceptions.TAIL_CALLS
 
 
 def _suffix(t: ir.Type) -> str:
@@ -232,6 +243,8 @@ def frame_bound(fn: ir.Function) -> int:
         for instr in block.instructions:
             if not isinstance(instr.type, ir.VoidType):
                 values += 1
+            if isinstance(instr, ir.AllocaInstr) and isinstance(instr.allocated_type, ir.ArrayType):
+                values += -(-instr.allocated_type.count // _SLOT)  # a buffer (a handler record)
             if isinstance(instr, ir.CallInstr):
                 call_args = max(call_args, len(instr.args))
     return _FRAME_OVERHEAD + _SLOT * (values + call_args)
@@ -377,13 +390,19 @@ class _Translator:
     def run(self) -> None:
         b = self.b
         ftype = self.ftype
+        # With a try region, a landing must see the locals as the body left them: those that a
+        # region's body writes stay in memory and every access to them is volatile
+        # (translate/exceptions.py).
+        self.has_regions = exceptions.uses_exceptions(self.code.instrs)
+        self.volatile_locals = exceptions.locals_written_in_regions(self.code.instrs) if self.has_regions \
+            else frozenset()
         # Locals: params first, then declared locals, all zero-initialised allocas (none for a
         # declared local that no instruction names: it cannot be observed).
         self.locals = []
         self.local_types = []
         for i, t in enumerate(ftype.params):
             slot = b.alloca(LLVM_TYPES[t])
-            b.store(self.fn.args[1 + i], slot)
+            self.local_store(self.fn.args[1 + i], slot, i)
             self.locals.append(slot)
             self.local_types.append(LLVM_TYPES[t])
         named = {imm for op, imm, _offset in self.code.instrs if op in _LOCAL_OPS}
@@ -394,7 +413,7 @@ class _Translator:
                 slot = None
                 if len(self.locals) in named:
                     slot = b.alloca(ll)
-                    b.store(zero, slot)
+                    self.local_store(zero, slot, len(self.locals))
                 self.locals.append(slot)
                 self.local_types.append(ll)
         # Stack check: the address of a local stands for the stack pointer.
@@ -419,24 +438,28 @@ class _Translator:
         dispatch = self.dispatch
         for op, imm, _offset in self.code.instrs:
             if self.dead:
-                if op == ops.BLOCK or op == ops.LOOP or op == ops.IF:
+                if op in _OPENERS:
                     self.dead_depth += 1
                     continue
-                if op == ops.END:
+                if op in _CLOSERS:
                     if self.dead_depth:
                         self.dead_depth -= 1
                         continue
-                elif op == ops.ELSE:
+                elif op in _CONTINUERS:
                     if self.dead_depth:
                         continue
                 else:
                     continue
             handler = dispatch.get(op)
             if op >= ops.FD and self.info.options.big_endian:
-                raise UnsupportedError(f"SIMD instruction {ops.name(op)} is not supported on big-endian "
-                                       f"targets yet (v128 lane order)", offset=_offset)
+                what = "atomic instruction" if op >= ops.FE else "SIMD instruction"
+                why = "byte-swapped read-modify-write" if op >= ops.FE else "v128 lane order"
+                raise UnsupportedError(f"{what} {ops.name(op)} is not supported on big-endian "
+                                       f"targets yet ({why})", offset=_offset)
             if handler is None:
                 raise UnsupportedError(f"instruction {ops.name(op)} is not supported yet", offset=_offset)
+            if op in _TAIL_CALLS and self.has_regions:
+                exceptions.leave_regions(self, 0)  # the callee replaces this frame and its regions
             handler(self, op, imm)
 
     def guard_frame(self, symbol: str, bound: int) -> None:
@@ -507,6 +530,8 @@ class _Translator:
         frame = self.frames[-1 - depth]
         types = frame.label_types()
         values = self.stack[len(self.stack) - len(types):] if types else []
+        if self.has_regions:
+            exceptions.leave_regions(self, len(self.frames) - 1 - depth)
         if frame.op is None:
             self.emit_return(values)
         elif frame.op == ops.LOOP:
@@ -567,6 +592,8 @@ class _Translator:
             self.b.position_at_end(frame.end)
             self.b.unreachable()
             return
+        if frame.eh is not None:
+            exceptions.end_region(self, frame)
         if not self.dead:
             self.add_incoming(frame, self.stack[len(self.stack) - len(frame.results):] if frame.results else [])
             self.b.branch(frame.end)
@@ -694,14 +721,28 @@ class _Translator:
         a_val = self.pop()
         self.push(self.b.select(self.b.icmp_unsigned("!=", cond, self.const_i32(0)), a_val, b_val))
 
+    def local_store(self, value, slot, index: int) -> None:
+        if index in self.volatile_locals:
+            instr = VolatileStore(self.b.block, value, slot)
+            instr.align = None
+            self.b._insert(instr)
+        else:
+            self.b.store(value, slot)
+
     def op_local_get(self, op, index) -> None:
-        self.push(self.b.load(self.locals[index], typ=self.local_types[index]))
+        if index in self.volatile_locals:
+            instr = VolatileLoad(self.b.block, self.locals[index], typ=self.local_types[index])
+            instr.align = None
+            self.b._insert(instr)
+            self.push(instr)
+        else:
+            self.push(self.b.load(self.locals[index], typ=self.local_types[index]))
 
     def op_local_set(self, op, index) -> None:
-        self.b.store(self.pop(), self.locals[index])
+        self.local_store(self.pop(), self.locals[index], index)
 
     def op_local_tee(self, op, index) -> None:
-        self.b.store(self.stack[-1], self.locals[index])
+        self.local_store(self.stack[-1], self.locals[index], index)
 
     def global_cell(self, index: int):
         return self.vmfield(self.vmctx, self.sym(refs.GLOBAL, index), PTR)
@@ -1066,7 +1107,8 @@ def _build_dispatch() -> dict:
         for op in table:
             assert op not in d, ops.name(op)
             d[op] = handler
-    for table in (memory.MEMORY_DISPATCH, SIMD_DISPATCH, TAIL_CALL_DISPATCH, FUNCREF_DISPATCH):
+    for table in (memory.MEMORY_DISPATCH, SIMD_DISPATCH, ATOMICS_DISPATCH, EH_DISPATCH, TAIL_CALL_DISPATCH,
+                  FUNCREF_DISPATCH):
         assert not table.keys() & d.keys()
         d.update(table)
     return d

@@ -23,13 +23,14 @@ TABLE = "table"      # vmctx offset of the table's TableDef pointer
 TYPE = "type"        # vmctx offset of the slot holding the type's canonical id (call_indirect)
 DATA = "data"        # vmctx offset of the data segment slot
 ELEM = "elem"        # vmctx offset of the element segment slot
+TAG = "tag"          # vmctx offset of the tag's pointer (exception handling)
 
-KINDS = (CALL, IMPORT, FUNCREF, GLOBAL, TABLE, TYPE, DATA, ELEM)
+KINDS = (CALL, IMPORT, FUNCREF, GLOBAL, TABLE, TYPE, DATA, ELEM, TAG)
 
 # The kind of reference an index makes, by its index space (opcodes.INDEXES); a function index is
 # a callee (CALL or IMPORT), or FUNCREF in ref.func.
 _KINDS_OF_SPACES = {ops.TYPE_INDEX: TYPE, ops.TABLE_INDEX: TABLE, ops.GLOBAL_INDEX: GLOBAL,
-                    ops.DATA_INDEX: DATA, ops.ELEM_INDEX: ELEM}
+                    ops.DATA_INDEX: DATA, ops.ELEM_INDEX: ELEM, ops.TAG_INDEX: TAG}
 
 
 def symbol(kind: str, ordinal: int) -> str:
@@ -64,6 +65,9 @@ def instruction_references(op: int, imm, num_imported_funcs: int) -> list[tuple[
     instruction that refers to nothing outside the function)."""
     found = []
     for part, space in ops.INDEXES.get(op, ()):
+        if part == ops.CATCH_TAGS:  # try_table: the tag of each catch clause that has one
+            found.extend((part, TAG, tag) for _kind, tag, _label in imm[1] if tag is not None)
+            continue
         index = imm if part is None else imm[part]
         if space != ops.FUNC_INDEX:
             kind = _KINDS_OF_SPACES[space]

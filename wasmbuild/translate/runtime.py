@@ -2,20 +2,25 @@
 
 `build_runtime(llmodule)` adds the helpers every image links with: the trap helper (records the trap
 code and `_longjmp`s to the innermost entry trampoline), memory.grow / table.grow (which call back
-into the host through function pointers in the Runtime struct) and the bulk memory and table
-operations with their bounds checks. They take the MemoryDef or TableDef they work on, and 64-bit
+into the host through function pointers in the Runtime struct), the bulk memory and table
+operations with their bounds checks, and the exception helpers of translate/exceptions.py. They take the MemoryDef or TableDef they work on, and 64-bit
 addresses, sizes and lengths (memory64), which the translator extends for 32-bit ones.
 
 `build_entry_trampoline(llmodule, ft, guard)` adds the host-to-wasm trampoline of signature `ft`:
 `i32 wb_entry_<sig>(ptr vmctx, ptr code, ptr values)`. It installs a trap landing pad with
 `_setjmp`, sets the stack limit on the outermost entry, loads the arguments from the 16-byte value
-slots, calls `code`, stores the results back and returns 0, or the trap code after a trap. With
+slots, calls `code`, stores the results back and returns 0, or the trap code after a trap (also
+TRAP_EXCEPTION: a wasm exception no handler caught). It starts an empty chain of exception
+handler records and restores the caller's on the way out; the outermost entry returns
+ENTRY_COLLECT instead of 0 when exception objects are left for the loader to collect. With
 `guard` (guard-page memories) it also makes the store's Runtime the thread's current one for the
 fault handler (translate/fault.py) while the call lasts.
 
 `build_host_trampoline(llmodule, ft)` adds the wasm-to-host trampoline of `ft`: it has the wasm
 signature (its vmctx is a host record), spills the arguments into value slots, calls the Runtime's
-host-call hook and returns the results if the hook answered `HOST_CALL_OK`, else traps.
+host-call hook and returns the results if the hook answered `HOST_CALL_OK`, throws the exception of
+RT_EXN on into wasm code if it answered `HOST_CALL_THROW` (the host function raised a
+WasmException), else traps.
 """
 
 from __future__ import annotations
@@ -24,11 +29,12 @@ from llvmlite import ir
 
 from ..contract.types import FuncType
 from ..contract import abi
+from .exceptions import build_exception_runtime, declare_throw
 from .fault import signal_key
 from .irtypes import (I1, I8, I32T, I64T, LLVM_TYPES, PTR, VOID, FunctionPointer, alloca_bytes, field,
                       field_ptr, get_function, result_type, wasm_function_type)
 
-JMPBUF_SIZE = 512  # generous for any libc's jmp_buf
+JMPBUF_SIZE = abi.JMPBUF_SIZE
 
 
 def _declare_trap(m: ir.Module) -> ir.Function:
@@ -185,6 +191,8 @@ def build_runtime(m: ir.Module) -> None:
     b.position_at_end(done)
     b.ret_void()
 
+    build_exception_runtime(m)
+
 
 def _slot(b: ir.IRBuilder, values, i: int):
     return field_ptr(b, values, i * abi.VALUE_SLOT_SIZE)
@@ -202,6 +210,7 @@ def build_entry_trampoline(m: ir.Module, ft: FuncType, guard: bool = False) -> s
     runtime = field(b, vmctx, abi.VM_RUNTIME, PTR)
     old_buf = field(b, runtime, abi.RT_JMPBUF, PTR)
     old_limit = field(b, runtime, abi.RT_STACK_LIMIT, I64T)
+    old_handler = field(b, runtime, abi.RT_HANDLER, PTR)
     restore_current = _make_current(b, runtime) if guard else None
     setjmp = get_function(m, "_setjmp", ir.FunctionType(I32T, [PTR]), hidden=False)
     setjmp.attributes.add("returns_twice")
@@ -214,12 +223,16 @@ def build_entry_trampoline(m: ir.Module, ft: FuncType, guard: bool = False) -> s
     tb = ir.IRBuilder(trapped)
     tb.store(old_buf, field_ptr(tb, runtime, abi.RT_JMPBUF))
     tb.store(old_limit, field_ptr(tb, runtime, abi.RT_STACK_LIMIT))
+    tb.store(old_handler, field_ptr(tb, runtime, abi.RT_HANDLER))
     if restore_current:
         restore_current(tb)
     tb.ret(tb.trunc(field(tb, runtime, abi.RT_TRAP_CODE, I64T), I32T))
 
     b.position_at_end(run)
     b.store(jmpbuf, field_ptr(b, runtime, abi.RT_JMPBUF))
+    # Exception handlers of the code that called the host function that called us do not see
+    # exceptions of this entry: they reach it, and go on as Python exceptions.
+    b.store(ir.Constant(PTR, None), field_ptr(b, runtime, abi.RT_HANDLER))
     # The outermost entry sets the stack limit: this frame's address minus the budget.
     here = b.ptrtoint(jmpbuf, I64T)
     budget = field(b, runtime, abi.RT_STACK_BUDGET, I64T)
@@ -237,9 +250,13 @@ def build_entry_trampoline(m: ir.Module, ft: FuncType, guard: bool = False) -> s
             b.store(b.extract_value(result, i), _slot(b, values, i))
     b.store(old_buf, field_ptr(b, runtime, abi.RT_JMPBUF))
     b.store(old_limit, field_ptr(b, runtime, abi.RT_STACK_LIMIT))
+    b.store(old_handler, field_ptr(b, runtime, abi.RT_HANDLER))
     if restore_current:
         restore_current(b)
-    b.ret(ir.Constant(I32T, 0))
+    # The outermost entry says when exception objects are left for the loader to collect.
+    outermost = b.icmp_unsigned("==", old_limit, ir.Constant(I64T, 0))
+    leftover = b.icmp_unsigned("!=", field(b, runtime, abi.RT_EXNS, PTR), ir.Constant(PTR, None))
+    b.ret(b.select(b.and_(outermost, leftover), ir.Constant(I32T, abi.ENTRY_COLLECT), ir.Constant(I32T, 0)))
     return name
 
 
@@ -294,8 +311,18 @@ def _trap_unless_status(fn: ir.Function, b: ir.IRBuilder, status) -> None:
     code, or 0, which is what ctypes returns when the call into Python itself failed."""
     good = fn.append_basic_block("ok")
     bad = fn.append_basic_block("trap")
+    throw = fn.append_basic_block("throw")
     b.cbranch(b.icmp_unsigned("==", status, ir.Constant(I32T, abi.HOST_CALL_OK)), good, bad)
     tb = ir.IRBuilder(bad)
+    thrown = tb.icmp_unsigned("==", status, ir.Constant(I32T, abi.HOST_CALL_THROW))
+    trap = fn.append_basic_block("trap_host")
+    tb.cbranch(thrown, throw, trap)
+    tb.position_at_end(trap)
     tb.call(_declare_trap(fn.module), [fn.args[0], ir.Constant(I32T, abi.TRAP_HOST)])
+    tb.unreachable()
+    # The host function threw a wasm exception (the hook left it in RT_EXN): on into wasm code.
+    tb.position_at_end(throw)
+    runtime = field(tb, fn.args[0], abi.HOST_RUNTIME, PTR)
+    tb.call(declare_throw(fn.module), [fn.args[0], field(tb, runtime, abi.RT_EXN, PTR)])
     tb.unreachable()
     b.position_at_end(good)

@@ -1,4 +1,5 @@
-"""Translation of the SIMD instructions (the 0xFD-prefixed vector instructions of Wasm 2.0).
+"""Translation of the SIMD instructions (the 0xFD-prefixed vector instructions of Wasm 2.0, and the
+relaxed SIMD instructions of 3.0).
 
 Takes: the translator of `function.py` (its operand stack, builder, `address`, `tagged`, `intrinsic`)
 and one vector instruction with its decoded immediate. Gives: the LLVM IR of the instruction, added
@@ -22,6 +23,12 @@ Semantics that need care, all bit-exact as the spec tests check:
   - LLVM folds arithmetic identities (x*1, x/1, x+(-0), x-0, -0-x) that must quiet a signalling NaN,
     and demote(promote(x)): with a literal operand that has such a lane, the other operand is
     passed through llvm.canonicalize first.
+
+Relaxed SIMD: the spec lets each relaxed instruction give one of several results; wasmbuild gives one
+fixed choice, the same on every target and at every optimisation level (docs/architecture.md,
+"Relaxed SIMD"): swizzle, trunc_sat, bitselect, min/max and q15mulr_sat_s of the non-relaxed
+instructions; madd/nmadd unfused (the product rounded, then the sum); the dot products with both
+operands signed and the pairwise i16 sums wrapping.
 """
 
 from __future__ import annotations
@@ -548,6 +555,11 @@ _TRUNC_SAT = {
     ops.I32X4_TRUNC_SAT_F64X2_S_ZERO: (VF64x2, True, -2147483648.0, 2147483647.0),
     ops.I32X4_TRUNC_SAT_F64X2_U_ZERO: (VF64x2, False, 0.0, 4294967295.0),
 }
+# Relaxed truncation is trunc_sat (see the module docstring).
+_TRUNC_SAT.update({ops.I32X4_RELAXED_TRUNC_F32X4_S: _TRUNC_SAT[ops.I32X4_TRUNC_SAT_F32X4_S],
+                   ops.I32X4_RELAXED_TRUNC_F32X4_U: _TRUNC_SAT[ops.I32X4_TRUNC_SAT_F32X4_U],
+                   ops.I32X4_RELAXED_TRUNC_F64X2_S_ZERO: _TRUNC_SAT[ops.I32X4_TRUNC_SAT_F64X2_S_ZERO],
+                   ops.I32X4_RELAXED_TRUNC_F64X2_U_ZERO: _TRUNC_SAT[ops.I32X4_TRUNC_SAT_F64X2_U_ZERO]})
 
 
 def _trunc_sat(t, op, imm) -> None:
@@ -600,6 +612,64 @@ def _demote(t, op, imm) -> None:
 def _promote(t, op, imm) -> None:
     v = _half(t, _pop(t, VF32x4), False)
     _push(t, t.b.fpext(v, VF64x2))
+
+
+# --- relaxed SIMD ---------------------------------------------------------------------------------
+
+def _madd(t, op, vt, negate: bool) -> None:
+    """relaxed_madd a*b+c and relaxed_nmadd -(a*b)+c, unfused: the product rounded, then the sum,
+    through the same code as f32x4.mul and f32x4.add (so literal identities quiet NaNs as there)."""
+    c = t.pop()
+    _float_arith(t, op, vt, "fmul")
+    if negate:
+        _push(t, t.b.fneg(_pop(t, vt)))
+    t.push(c)
+    _float_arith(t, op, vt, "fadd")
+
+
+def _relaxed_dot_i16(t):
+    """Pop b and a (i8x16, both signed); the i16x8 sums of adjacent products, wrapping."""
+    b = t.b
+    rhs = _pop(t, V8x16)
+    lhs = _pop(t, V8x16)
+    wide = _vec(I16, 16)
+    prod = b.mul(b.sext(lhs, wide), b.sext(rhs, wide))  # exact: |a*b| <= 2^14
+    even = b.shuffle_vector(prod, _undef(wide), _mask(range(0, 16, 2)))
+    odd = b.shuffle_vector(prod, _undef(wide), _mask(range(1, 16, 2)))
+    return b.add(even, odd)
+
+
+def _relaxed_dot(t, op, imm) -> None:
+    _push(t, _relaxed_dot_i16(t))
+
+
+def _relaxed_dot_add(t, op, imm) -> None:
+    b = t.b
+    acc = _pop(t, V32x4)
+    pairs = b.sext(_relaxed_dot_i16(t), _vec(I32T, 8))
+    even = b.shuffle_vector(pairs, _undef(pairs.type), _mask(range(0, 8, 2)))
+    odd = b.shuffle_vector(pairs, _undef(pairs.type), _mask(range(1, 8, 2)))
+    _push(t, b.add(b.add(even, odd), acc))
+
+
+def _relaxed(at) -> None:
+    """The relaxed SIMD instructions, each with the one result of its non-relaxed counterpart (see
+    the module docstring)."""
+    at(ops.I8X16_RELAXED_SWIZZLE, _swizzle)
+    for op in (ops.I8X16_RELAXED_LANESELECT, ops.I16X8_RELAXED_LANESELECT, ops.I32X4_RELAXED_LANESELECT,
+               ops.I64X2_RELAXED_LANESELECT):
+        at(op, _bitselect)
+    at(ops.F32X4_RELAXED_MADD, _bind(_madd, VF32x4, False))
+    at(ops.F32X4_RELAXED_NMADD, _bind(_madd, VF32x4, True))
+    at(ops.F64X2_RELAXED_MADD, _bind(_madd, VF64x2, False))
+    at(ops.F64X2_RELAXED_NMADD, _bind(_madd, VF64x2, True))
+    at(ops.F32X4_RELAXED_MIN, _bind(_float_minmax, VF32x4, "minimum"))
+    at(ops.F32X4_RELAXED_MAX, _bind(_float_minmax, VF32x4, "maximum"))
+    at(ops.F64X2_RELAXED_MIN, _bind(_float_minmax, VF64x2, "minimum"))
+    at(ops.F64X2_RELAXED_MAX, _bind(_float_minmax, VF64x2, "maximum"))
+    at(ops.I16X8_RELAXED_Q15MULR_S, _q15mulr_sat)
+    at(ops.I16X8_RELAXED_DOT_I8X16_I7X16_S, _relaxed_dot)
+    at(ops.I32X4_RELAXED_DOT_I8X16_I7X16_ADD_S, _relaxed_dot_add)
 
 
 # --- the dispatch table ----------------------------------------------------------------------------
@@ -699,7 +769,8 @@ def _build() -> dict:
             at(op, handler)
     at(ops.F32X4_DEMOTE_F64X2_ZERO, _demote)
     at(ops.F64X2_PROMOTE_LOW_F32X4, _promote)
-    missing = [ops.name(op) for op in ops.NAMES if op >= ops.FD and op not in d]
+    _relaxed(at)
+    missing = [ops.name(op) for op in ops.NAMES if ops.FD <= op < ops.FE and op not in d]
     assert not missing, missing
     return d
 

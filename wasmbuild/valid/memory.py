@@ -6,10 +6,11 @@ gives the signature of one such instruction as its memory (or table) has it: wit
 type, the address, size and length operands and results become i64 (for a copy between two
 memories or tables, the length is i64 only when both are 64-bit). It also checks what the
 immediate names: that the memory exists ("unknown memory N") and, for a memarg, its alignment
-and that its offset fits the address type ("offset out of range").
+(exactly the natural one for atomics) and that its offset fits the address type ("offset out of
+range").
 
 `check_memory_type` / `check_table_type` check a memory or table type's limits against the bounds
-of its address type.
+of its address type (and that a shared memory has a maximum).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ MEMORY_KINDS = frozenset((ops.IMM_MEMARG, ops.IMM_MEMARG_LANE, ops.IMM_MEMORY, o
 _MAX_TABLE_32 = 0xFFFF_FFFF
 _MAX_TABLE_64 = 0xFFFF_FFFF_FFFF_FFFF
 _ALIGN = ops.MEMARG_ALIGN
+_ATOMICS = ops.ATOMICS
 _SIG = ops.SIGNATURES
 
 
@@ -42,6 +44,9 @@ def check_memory_type(ctx, mt: MemoryType, offset: int | None) -> None:
         raise ctx.error(reason, offset)
     if lim.max is not None and lim.min > lim.max:
         raise ctx.error("size minimum must not be greater than maximum", offset)
+    if mt.shared and lim.max is None:
+        # A shared memory is reserved at its maximum up front, and must have one (threads).
+        raise ctx.error("shared memory must have maximum", offset)
 
 
 def check_table_type(ctx, tt: TableType, offset: int | None) -> None:
@@ -60,6 +65,9 @@ def _memarg(ctx, op: int, memarg, offset: int) -> int:
     mt = _memory(ctx, index, offset)
     if align > _ALIGN[op]:
         raise ctx.error("alignment must not be larger than natural", offset)
+    if align != _ALIGN[op] and op in _ATOMICS:
+        # An atomic access must be naturally aligned, and says so (threads).
+        raise ctx.error("atomic alignment must be natural", offset)
     if mt.addr == I32 and mem_offset > 0xFFFF_FFFF:
         raise ctx.error("offset out of range", offset)
     return mt.addr

@@ -17,15 +17,16 @@ from __future__ import annotations
 from bisect import bisect_right
 
 from ..contract import opcodes as ops
-from ..contract.opcodes import (BLOCK, BR, BR_IF, BR_TABLE, CALL, CALL_INDIRECT, DROP, ELSE, END,
+from ..contract.opcodes import (BLOCK, BR, BR_IF, BR_TABLE, CALL, CALL_INDIRECT, CATCH, CATCH_ALL, CLAUSE_CATCH_ALL_REF,
+                                CLAUSE_CATCH_REF, DELEGATE, DROP, ELSE, END, RETHROW, THROW, THROW_REF, TRY, TRY_TABLE,
                                 GLOBAL_GET, GLOBAL_SET, IF, LOCAL_GET, LOCAL_SET,
                                 LOCAL_TEE, LOOP, NOP, REF_FUNC, REF_IS_NULL, REF_NULL, RETURN, RETURN_CALL,
                                 RETURN_CALL_INDIRECT, SELECT, SELECT_T, CALL_REF, RETURN_CALL_REF, REF_AS_NON_NULL,
                                 BR_ON_NULL, BR_ON_NON_NULL,
                                 TABLE_FILL, TABLE_GET, TABLE_GROW, TABLE_SET, UNREACHABLE)
 from ..binary.decode import FunctionCode, decode_function
-from ..contract.types import RefType, is_defaultable, is_ref, matches, ref_parts, ref_type
-from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, F32, F64, FUNCREF, I32, I64, REF_TYPES, V128, FuncType)
+from ..contract.types import HT_EXN, RefType, is_defaultable, is_ref, matches, ref_parts, ref_type
+from ..contract.types import (EXNREF, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, EXTERN_TAG, F32, F64, FUNCREF, I32, I64, REF_TYPES, V128, FuncType, type_name)
 from ..binary.types import ACTIVE, ConstExpr, Module
 from ..contract import features as F
 from ..errors import InvalidError, MalformedError
@@ -33,10 +34,12 @@ from .constexpr import check_const_expr
 from .memory import (MEMORY_KINDS, check_memory_type, check_table_type, memory_signature, table_copy_signature,
                      table_init_signature)
 
+NON_NULL_EXNREF = ref_type(False, HT_EXN)  # what catch_ref and catch_all_ref deliver
 UNKNOWN = 0  # the bottom type of a polymorphic stack: matches anything
 _NUMERIC_OR_VECTOR = frozenset((I32, I64, F32, F64, V128, UNKNOWN))
 _REF_OR_UNKNOWN = REF_TYPES | {UNKNOWN}
 _EMPTY: tuple = ()
+_LEGACY_TRY_FRAMES = frozenset((TRY, CATCH, CATCH_ALL))  # a legacy try block, in its body or a handler
 # Locals of one function, parameters included (wasmtime's limit too): every local is a stack slot of
 # the compiled function, so a larger count is refused rather than compiled into a huge frame.
 MAX_FUNCTION_LOCALS = 50_000
@@ -57,6 +60,7 @@ class Context:
         self.num_imported_funcs = m.num_imported_funcs
         self.elem_types = [e.elem_type for e in m.elems]
         self.num_datas = m.data_count if m.data_count is not None else len(m.datas)
+        self.tags: list[int] = m.all_tags()  # type index of each tag
         self.refs = _declared_refs(m)
 
     def error(self, reason: str, offset: int | None = None, func: int | None = None) -> InvalidError:
@@ -119,6 +123,10 @@ def check_module_level(m: Module) -> Context:
             check_table_type(ctx, imp.desc, imp.offset)
         elif imp.kind == EXTERN_MEMORY:
             check_memory_type(ctx, imp.desc, imp.offset)
+        elif imp.kind == EXTERN_TAG:
+            _check_tag_type(ctx, imp.desc, imp.offset)
+    for t, offset in zip(m.tags, m.tag_offsets):
+        _check_tag_type(ctx, t, offset)
     for t, offset in zip(m.func_type_indices, m.func_type_offsets):
         if t >= ntypes:
             raise err(f"unknown type {t}", offset)
@@ -161,7 +169,7 @@ def check_module_level(m: Module) -> Context:
             raise err("start function must have type [] -> []", m.start_offset)
     seen: set[str] = set()
     spaces = {EXTERN_FUNC: ctx.funcs, EXTERN_TABLE: ctx.tables, EXTERN_MEMORY: ctx.memories,
-              EXTERN_GLOBAL: ctx.globals}
+              EXTERN_GLOBAL: ctx.globals, EXTERN_TAG: ctx.tags}
     for exp in m.exports:
         if exp.name in seen:
             raise err(f"duplicate export name {exp.name!r}", exp.offset)
@@ -172,8 +180,15 @@ def check_module_level(m: Module) -> Context:
 
 
 _SPACE_NAMES = {EXTERN_FUNC: "function", EXTERN_TABLE: "table", EXTERN_MEMORY: "memory",
-                EXTERN_GLOBAL: "global"}
-assert set(EXTERN_NAMES) == {"func", "table", "memory", "global"}
+                EXTERN_GLOBAL: "global", EXTERN_TAG: "tag"}
+assert set(EXTERN_NAMES) == {"func", "table", "memory", "global", "tag"}
+
+
+def _check_tag_type(ctx: Context, type_index: int, offset: int | None) -> None:
+    if type_index >= len(ctx.types):
+        raise ctx.error(f"unknown type {type_index}", offset)
+    if ctx.types[type_index].results:
+        raise ctx.error("non-empty tag result type", offset)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,6 +358,34 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             raise err(f"unknown table {index}", offset)
         return tables[index]
 
+    # Exception handling.
+    def need_tag(index, offset):
+        if index >= len(ctx.tags):
+            raise err(f"unknown tag {index}", offset)
+        return types[ctx.tags[index]].params
+
+    def names(ts):
+        return " ".join(map(type_name, ts))
+
+    def pop_worded(expected, offset):
+        """pop_types, with the reference interpreter's wording of a mismatch (the legacy exception
+        tests name it)."""
+        before = vals[ctrls[-1].height:]
+        try:
+            return pop_types(expected, offset)
+        except InvalidError:
+            have = before[-len(expected):] if expected else []
+            raise err(f"type mismatch: instruction requires [{names(expected)}] but stack has [{names(have)}]",
+                      offset) from None
+
+    def end_worded(frame, offset):
+        """The end of a legacy try or catch body, worded as pop_worded."""
+        before = vals[frame.height:]
+        pop_worded(frame.results, offset)
+        if len(vals) != frame.height:
+            raise err(f"type mismatch: block requires [{names(frame.results)}] but stack has [{names(before)}]",
+                      offset)
+
     for op, imm, offset in code.instrs:
         sig = sig_table.get(op)
         if sig is not None:
@@ -431,7 +474,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             ft = types[funcs[imm]]
             pop_types(ft.params, offset)
             vals.extend(ft.results)
-        elif op == BLOCK or op == LOOP or op == IF:
+        elif op == BLOCK or op == LOOP or op == IF or op == TRY:
             params, results = _block_type(ctx, imm, offset)
             if op == IF:
                 pop_expect(I32, offset)
@@ -442,9 +485,12 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             vals.extend(params)
         elif op == END:
             frame = ctrls[-1]
-            pop_types(frame.results, offset)
-            if len(vals) != frame.height:
-                raise err("type mismatch", offset)
+            if frame.op in _LEGACY_TRY_FRAMES:
+                end_worded(frame, offset)
+            else:
+                pop_types(frame.results, offset)
+                if len(vals) != frame.height:
+                    raise err("type mismatch", offset)
             if frame.op == IF and frame.params != frame.results:
                 # An `if` without `else` passes its parameters through as its results.
                 raise err("type mismatch", offset)
@@ -493,6 +539,55 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             pop_types(ftype.results, offset)
             set_unreachable()
         elif op == UNREACHABLE:
+            set_unreachable()
+        elif op == THROW:
+            pop_worded(need_tag(imm, offset), offset)
+            set_unreachable()
+        elif op == THROW_REF:
+            pop_expect(EXNREF, offset)
+            set_unreachable()
+        elif op == TRY_TABLE:
+            bt, clauses = imm
+            params, results = _block_type(ctx, bt, offset)
+            for kind, tag, label in clauses:
+                # A clause's label is one of the try_table's context, not the try_table itself.
+                if label >= len(ctrls):
+                    raise err(f"unknown label {label}", offset)
+                delivered = need_tag(tag, offset) if tag is not None else _EMPTY
+                if kind == CLAUSE_CATCH_REF or kind == CLAUSE_CATCH_ALL_REF:
+                    delivered = tuple(delivered) + (NON_NULL_EXNREF,)  # never null
+                label_types = tuple(ctrls[-1 - label].label_types())
+                if len(label_types) != len(delivered) or not all(map(matches, delivered, label_types)):
+                    raise err("type mismatch", offset)
+            pop_types(params, offset)
+            frame = _Frame(op, params, results, len(vals))
+            frame.init_height = len(init_log)
+            ctrls.append(frame)
+            vals.extend(params)
+        elif op == CATCH or op == CATCH_ALL:
+            frame = ctrls[-1]
+            if frame.op != TRY and frame.op != CATCH:
+                raise err(f"{ops.name(op)} found outside of a try block", offset)
+            end_worded(frame, offset)
+            frame.op = op
+            frame.unreachable = False
+            reset_inits(frame)
+            if op == CATCH:
+                vals.extend(need_tag(imm, offset))
+        elif op == DELEGATE:
+            frame = ctrls[-1]
+            if frame.op != TRY:
+                raise err("delegate found outside of a try block", offset)
+            end_worded(frame, offset)
+            ctrls.pop()
+            if imm >= len(ctrls):
+                raise err(f"unknown label {imm}", offset)
+            vals.extend(frame.results)
+        elif op == RETHROW:
+            if imm >= len(ctrls):
+                raise err(f"unknown label {imm}", offset)
+            if ctrls[-1 - imm].op != CATCH and ctrls[-1 - imm].op != CATCH_ALL:
+                raise err("invalid rethrow label", offset)
             set_unreachable()
         elif op == NOP:
             pass
