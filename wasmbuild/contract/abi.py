@@ -145,8 +145,8 @@ TABDEF_SIZE = 24
 
 # Every wasm function (and host trampoline) has two entry points (docs/architecture.md, "Tail
 # calls"): its symbol, with the C convention, for ordinary calls, and `tail_symbol(symbol)`, with
-# LLVM's tailcc, for tail calls; records of callees hold both (0 for the tail entry on targets
-# without guaranteed tail calls).
+# LLVM's tailcc, for tail calls; records of callees hold both (on targets without guaranteed tail
+# calls the tail entry has the C convention and is never called).
 FR_CODE = 0
 FR_TYPE = 8
 FR_VMCTX = 16

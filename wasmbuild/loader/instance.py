@@ -60,10 +60,8 @@ class LoadedImage:
             store.host_tail_trampolines.setdefault(host.signature, self.tail_entry(host.symbol))
 
     def tail_entry(self, symbol: str) -> int:
-        """The address of the tail-call entry of function or host trampoline `symbol`; 0 on targets
-        without tail calls, whose code has none."""
-        tail = abi.tail_symbol(symbol)
-        return self.code.address(tail) if tail in self.code.symbols else 0
+        """The address of the tail-call entry of function or host trampoline `symbol`."""
+        return self.code.address(abi.tail_symbol(symbol))
 
     def instantiate(self, host: dict | None = None) -> "GraphInstance":
         """Run the image's initializers; `host` provides the host imports as

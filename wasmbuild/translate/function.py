@@ -61,10 +61,9 @@ class TranslateOptions:
     # access out of bounds faults. Else, and for 64-bit memories always, each access compares its
     # end with the memory's size.
     guard_memory: bool = False
-    # Whether the target guarantees tail calls (targets.Target.tail_calls): each function then has
-    # a tail entry (tailcc) besides its C one, and return_call* become jumps to tail entries; else
-    # there are no tail entries and return_call* are refused. `return_registers` as in
-    # targets.Target.
+    # Whether the target guarantees tail calls (targets.Target.tail_calls): each function's tail
+    # entry is then tailcc, and return_call* become jumps to tail entries; else return_call* are
+    # refused. `return_registers` as in targets.Target.
     tail_calls: bool = True
     return_registers: tuple[int, int] = (3, 4)
     target_name: str = "x86_64"  # for messages
@@ -225,8 +224,10 @@ def translate_function(llmodule: ir.Module, symbol: str, info: ModuleInfo, defin
         translator.guard_frame(compiled, bound)
     else:
         _rename(llmodule, translator.fn, compiled)
-    if info.options.tail_calls:
-        add_entry(llmodule, translator.fn, symbol if tail else abi.tail_symbol(symbol), "" if tail else TAIL_CC)
+    # (Targets without tail calls get a tail entry of the C convention that nothing calls, so that
+    # an image's symbols are the same on every target.)
+    add_entry(llmodule, translator.fn, symbol if tail else abi.tail_symbol(symbol),
+              "" if tail or not info.options.tail_calls else TAIL_CC)
     return references
 
 

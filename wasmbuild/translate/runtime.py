@@ -274,14 +274,14 @@ def _make_current(b: ir.IRBuilder, runtime):
 
 
 def build_host_trampoline(m: ir.Module, ft: FuncType, tail_calls: bool = False) -> str:
-    """`tail_calls`: whether the target has tail entries (abi.tail_symbol), which this gets too."""
+    """Also adds its tail entry (abi.tail_symbol): tailcc if `tail_calls` (the target has them),
+    else of the C convention and never called."""
     name = abi.host_symbol(ft)
     if name in m.globals:
         return name
     fn = get_function(m, name, wasm_function_type(ft))
-    if tail_calls:
-        from .tailcall import TAIL_CC, add_entry
-        add_entry(m, fn, abi.tail_symbol(name), TAIL_CC)
+    from .tailcall import TAIL_CC, add_entry
+    add_entry(m, fn, abi.tail_symbol(name), TAIL_CC if tail_calls else "")
     fn.attributes.add("nounwind")
     hostrec = fn.args[0]
     b = ir.IRBuilder(fn.append_basic_block("entry"))
