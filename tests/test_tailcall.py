@@ -201,3 +201,28 @@ def test_too_many_results_for_registers_are_refused_not_compiled_into_a_growing_
     """
     with pytest.raises(Exception, match="cannot be tail-called on x86_64"):
         load(tmp_path, wat3(text))
+
+
+def test_only_functions_that_make_tail_calls_are_compiled_with_tailcc():
+    from llvmlite import ir
+
+    from wasmbuild.translate.function import ModuleInfo, TranslateOptions, translate_function
+    text = """(module (func $f (param i32) (result i32) (return_call $g (local.get 0)))
+                      (func $g (param i32) (result i32) (call $g (local.get 0))))"""
+    m = decode_module(wat3(text))
+    ctx = validate_module(m)
+    info = ModuleInfo.from_context(ctx, TranslateOptions())
+    irs = []
+    for j in range(2):
+        lm = ir.Module()
+        translate_function(lm, "f", info, j, decode_function(m, j))
+        irs.append({fn.name: fn for fn in lm.functions if fn.blocks})
+    tailing, plain = irs
+    # $f: its body is the tailcc tail entry, jumping to $g's tail entry; its C entry calls it
+    assert tailing["f.tail"].calling_convention == "tailcc" and tailing["f"].calling_convention == ""
+    body = str(tailing["f.tail"])
+    assert 'tail call tailcc i32 @"call.0.tail"' in body and "musttail" not in body
+    assert 'call tailcc i32 @"f.tail"' in str(tailing["f"])
+    # $g: C convention as in 2.0 (its ordinary call too), and a tailcc wrapper as its tail entry
+    assert plain["f"].calling_convention == "" and 'call i32 @"call.0"' in str(plain["f"])
+    assert plain["f.tail"].calling_convention == "tailcc" and 'call i32 @"f"' in str(plain["f.tail"])
