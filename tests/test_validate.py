@@ -167,7 +167,7 @@ BODY_CASES = {
     "ref.func of an undeclared function": (
         "", "(drop (ref.func $after))", "undeclared function reference", "ref.func", 0),
     "global.set of an immutable global": (
-        "", "(global.set $gi (i32.const 1))", "global is immutable", "global.set", 0),
+        "", "(global.set $gi (i32.const 1))", "immutable global", "global.set", 0),
     "unknown global": ("", "global.get 7 drop", "unknown global", "global.get", 0),
     "unknown function": ("", "call 9", "unknown function", "call", 0),
     "unknown label": ("", "(block br 2)", "unknown label", "br", 0),
@@ -201,6 +201,11 @@ def test_invalid_function_body(case):
     assert err.func == 2
     assert err.offset == instr_offset(data, 2, mnemonic, nth)
     assert "func 2" in str(err) and f"{err.offset:#x}" in str(err)
+
+
+def test_immutable_global_in_2_0_words():
+    data = wat(TEMPLATE.format(sig="", body="(global.set $gi (i32.const 1))"), check=False)
+    assert invalid(data, oracle=False, features=WASM2).reason == "global is immutable"
 
 
 def test_unknown_data_segment():

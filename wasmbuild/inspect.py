@@ -15,7 +15,7 @@ import json
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
-from .contract.types import EXTERN_NAMES, sig_key
+from .contract.types import EXTERN_NAMES, EXTERN_TAG, sig_key
 from .image import ImageError, read_image
 
 
@@ -56,6 +56,9 @@ def describe_image(path: str) -> str:
         for f in m.functions:
             addr, size = sizes.get(f.symbol, (0, 0))
             w(f"  func {f.symbol} at {addr:#x} size {size}: {meta.types[f.type_id]}\n")
+        imported_tags = sum(1 for imp in m.imports if imp.kind == EXTERN_TAG)
+        for i, t in enumerate(m.tags, imported_tags):
+            w(f"  tag {i}: {meta.types[t]}\n")
     for kind, trampolines in (("entry", meta.entry_trampolines), ("host", meta.host_trampolines)):
         for tr in trampolines:
             users = ", ".join(tr.users[:5]) + (" ..." if len(tr.users) > 5 else "")

@@ -242,11 +242,18 @@ TRAP_MESSAGES = {
 # Symbols of the runtime helpers (compiled once from LLVM IR, see runtime.py).
 SYM_TRAP = "wb_rt_trap"
 SYM_TRAP_DETAIL = "wb_rt_trap_detail"
+# The memory helpers of memory 0 when it is 32-bit (the common case: i32 operands, the MemoryDef
+# taken from VM_MEMORY, so call sites are what they were before multi-memory and memory64) ...
 SYM_MEMORY_GROW = "wb_rt_memory_grow"
-SYM_TABLE_GROW = "wb_rt_table_grow"
 SYM_MEMORY_INIT = "wb_rt_memory_init"
 SYM_MEMORY_COPY = "wb_rt_memory_copy"
 SYM_MEMORY_FILL = "wb_rt_memory_fill"
+# ... and of any memory: the MemoryDef(s) as arguments, i64 addresses, sizes and lengths.
+SYM_MEMORY_GROW_ANY = "wb_rt_memory_grow_any"
+SYM_MEMORY_INIT_ANY = "wb_rt_memory_init_any"
+SYM_MEMORY_COPY_ANY = "wb_rt_memory_copy_any"
+SYM_MEMORY_FILL_ANY = "wb_rt_memory_fill_any"
+SYM_TABLE_GROW = "wb_rt_table_grow"
 SYM_TABLE_INIT = "wb_rt_table_init"
 SYM_TABLE_COPY = "wb_rt_table_copy"
 SYM_TABLE_FILL = "wb_rt_table_fill"

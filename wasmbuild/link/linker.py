@@ -225,6 +225,7 @@ class MachineSpec:
     # Rewrites, in place, the instruction whose PC-relative field is at the given image offset so
     # that the field holds an absolute value instead; False if it does not know that instruction.
     absolute_pcrel: Callable[[bytearray, int], bool] | None = None
+    code_align: int = 1  # each code section (a function, a helper) starts at a multiple of this
 
     @property
     def name(self) -> str:
@@ -446,7 +447,12 @@ def _x86_64_lea_to_mov(img: bytearray, at: int) -> bool:
 
 MACHINE_SPECS: dict[str, MachineSpec] = {
     "x86_64": MachineSpec(TARGETS["x86_64"], elf.R_X86_64_64, 0xCC, 8, 8, _x86_64_stub, _x86_64_relocs(),
-                          absolute_pcrel=_x86_64_lea_to_mov),
+                          absolute_pcrel=_x86_64_lea_to_mov,
+                          # Functions at 64 bytes (a cache line) instead of LLVM's 16: the run time
+                          # of a switch-dispatched interpreter (bench/runtime.py interp) varied by 2x
+                          # with where its loop fell among the lines (0.45-0.58x wasmtime at 64,
+                          # 0.72-1.17x at 16 or 32, as functions before it grew or shrank).
+                          code_align=64),
     # All-zero words are permanently undefined instructions on aarch64, riscv64 and s390x.
     "aarch64": MachineSpec(TARGETS["aarch64"], elf.R_AARCH64_ABS64, 0x00, 16, 16, fields.a64_stub,
                            _aarch64_relocs()),
@@ -586,7 +592,7 @@ def _link(units, absolute_symbols, machine) -> LinkedCode:
     bases: list[list[int | None]] = [[None] * len(o.sections) for o in objs]
     off = 0
     for ui, s in text:
-        off = _align(off, s.align)
+        off = _align(off, max(s.align, spec.code_align))
         bases[ui][s.index] = off
         off += s.size
     stub_base = _align(off, spec.stub_align) if externals else off

@@ -480,9 +480,6 @@ _MREMAP_MAYMOVE = 1
 _mremap_fn = _libc.mremap
 _mremap_fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int]
 _mremap_fn.restype = ctypes.c_void_p
-# At most this many pages (64 GiB) of address space are reserved for a 64-bit shared memory, whatever
-# its maximum: it grows in place, and memory.grow beyond the reservation fails (which wasm allows).
-_SHARED64_RESERVATION_PAGES = 1 << 20
 
 
 class Memory:
@@ -497,9 +494,9 @@ class Memory:
     reloads the base, see abi.py), up to `MEMORY64_LIMIT_PAGES`; it is never `guarded`.
 
     A `shared` memory (threads) must have a maximum, and never moves, whatever its address type (a
-    64-bit one is reserved at its maximum as a 32-bit one is, but at most
-    `_SHARED64_RESERVATION_PAGES`, or as much as there is address space for): threads of other
-    stores may be using it while it grows. Growing takes a lock."""
+    64-bit one is reserved at its maximum, at most `MEMORY64_LIMIT_PAGES`, as a 32-bit one is, or
+    as much of it as there is address space for): threads of other stores may be using it while it
+    grows. Growing takes a lock."""
 
     def __init__(self, store: Store, minimum: int, maximum: int | None, addr: int = I32, shared: bool = False):
         if shared and maximum is None:
@@ -528,8 +525,7 @@ class Memory:
             store.memories[self.memdef] = self
             return
         if addr == I64:
-            self.limit = min(maximum, MEMORY64_LIMIT_PAGES)
-            limit = min(self.limit, _SHARED64_RESERVATION_PAGES)
+            limit = self.limit = min(maximum, MEMORY64_LIMIT_PAGES)
         else:
             limit = MAX_PAGES if maximum is None else min(maximum, MAX_PAGES)
             self.limit = MAX_PAGES if maximum is None else maximum

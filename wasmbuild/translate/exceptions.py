@@ -94,7 +94,7 @@ def declare_throw(m: ir.Module) -> ir.Function:
 
 
 def declare_release(m: ir.Module) -> ir.Function:
-    return _declare(m, abi.SYM_EXN_RELEASE, VOID, [PTR, PTR, I64T])
+    return _declare(m, abi.SYM_EXN_RELEASE, VOID, [PTR, PTR, I64T, PTR])
 
 
 def build_exception_runtime(m: ir.Module) -> None:
@@ -156,16 +156,17 @@ def build_exception_runtime(m: ir.Module) -> None:
     b.store(exn, field_ptr(b, runtime, abi.RT_EXNS))
     b.ret(exn)
 
-    # wb_rt_exn_release(ctx, exn, holds): take `holds` off its flags; unlink and free it if no
-    # hold and no escape is left.
+    # wb_rt_exn_release(ctx, exn, holds, thrown): take `holds` off its flags; unlink and free it
+    # if no hold and no escape is left, unless it is `thrown` (being thrown: the throw owns it).
     fn = declare_release(m)
-    ctx, exn, holds = fn.args
+    ctx, exn, holds, thrown = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     flags = b.sub(field(b, exn, abi.EXN_FLAGS, I64T), holds)
     b.store(flags, field_ptr(b, exn, abi.EXN_FLAGS))
     keep = fn.append_basic_block("keep")
     release = fn.append_basic_block("release")
-    b.cbranch(b.icmp_unsigned("!=", flags, ir.Constant(I64T, 0)), keep, release)
+    held = b.icmp_unsigned("!=", flags, ir.Constant(I64T, 0))
+    b.cbranch(b.or_(held, b.icmp_unsigned("==", exn, thrown)), keep, release)
     ir.IRBuilder(keep).ret_void()
     b.position_at_end(release)
     runtime = field(b, ctx, abi.VM_RUNTIME, PTR)
@@ -301,15 +302,15 @@ def _mark_escaped(t, exn) -> None:
     t.b.store(t.b.or_(t.b.load(ptr, typ=I64T), ir.Constant(I64T, abi.EXN_ESCAPED)), ptr)
 
 
-def _add_hold(t, exn, n: int) -> None:
-    """A legacy catch body holds its exception (`n` = 1 on entry, -1 when the exception is thrown
-    on out of it, which then owns it again)."""
+def _add_hold(t, exn) -> None:
+    """A legacy catch body holds its exception (a rethrow in it may name it)."""
     ptr = field_ptr(t.b, exn, abi.EXN_FLAGS)
-    t.b.store(t.b.add(t.b.load(ptr, typ=I64T), ir.Constant(I64T, n * abi.EXN_HOLD)), ptr)
+    t.b.store(t.b.add(t.b.load(ptr, typ=I64T), ir.Constant(I64T, abi.EXN_HOLD)), ptr)
 
 
-def _release(t, exn, holds: int) -> None:
-    t.b.call(declare_release(t.m), [t.vmctx, exn, ir.Constant(I64T, holds * abi.EXN_HOLD)])
+def _release(t, exn, holds: int, thrown=NULL) -> None:
+    """Take `holds` holds off `exn` and free it if nothing is left (unless it is `thrown`)."""
+    t.b.call(declare_release(t.m), [t.vmctx, exn, ir.Constant(I64T, holds * abi.EXN_HOLD), thrown])
 
 
 def _in_handler(frame) -> bool:
@@ -341,16 +342,20 @@ def leave_regions(t, target_index: int) -> None:
 def _leave_handlers_by_throw(t, thrown) -> None:
     """Before a throw in this function: the legacy catch bodies inside the innermost linked region
     (or in the whole function without one) are surely left, whatever catches the exception, so
-    they release their exceptions; `thrown`, if one of them, is owned by the throw from now on.
-    (Catch bodies of callers that the exception unwinds keep theirs until the loader collects.)"""
-    for frame in reversed(t.frames):
+    they release their exceptions; `thrown` (which may be one of them, even of several: a rethrown
+    exception caught again) is owned by the throw from then on and not freed. (Catch bodies of
+    callers that the exception unwinds keep theirs until the loader collects.)"""
+    _leave_handlers_from(t, len(t.frames) - 1, thrown)
+
+
+def _leave_handlers_from(t, start: int, thrown) -> None:
+    """Release the exceptions of the legacy catch bodies in frames[start], frames[start - 1], ...
+    up to the innermost linked region among them."""
+    for frame in reversed(t.frames[:start + 1]):
         if frame.eh is not None and frame.eh.active:
             break
         if _in_handler(frame):
-            if frame.eh.exn is thrown:
-                _add_hold(t, thrown, -1)
-            else:
-                _release(t, frame.eh.exn, 1)
+            _release(t, frame.eh.exn, 1, thrown)
 
 
 def end_region(t, frame) -> None:
@@ -365,6 +370,7 @@ def end_region(t, frame) -> None:
     if region.dispatch is not None:
         here = t.b.block
         t.b.position_at_end(region.dispatch)
+        _leave_handlers_by_throw(t, region.exn)  # the try's frame is popped: its context
         _throw(t, region.exn)
         region.dispatch = None
         t.b.position_at_end(here)
@@ -438,6 +444,7 @@ def op_try_table(t, op, imm) -> None:
             break  # a catch_all: later clauses are never reached
         t.b.position_at_end(nomatch)
     else:
+        _leave_handlers_by_throw(t, exn)  # the try_table's frame is not pushed yet: its context
         _throw(t, exn)
     t.b.position_at_end(body)
     t.frames.append(frame)
@@ -488,7 +495,7 @@ def op_catch(t, op, imm) -> None:
         t.b.branch(handler)
         region.dispatch = None
         t.b.position_at_end(handler)
-    _add_hold(t, exn, 1)  # a rethrow in the handler may name it
+    _add_hold(t, exn)
     frame.op = op
 
 
@@ -500,6 +507,10 @@ def op_delegate(t, op, label) -> None:
     here = t.b.block
     t.b.position_at_end(region.dispatch)
     target_index = len(t.frames) - 2 - label
+    for outer in reversed(t.frames[target_index + 1:-1]):  # left: release what they hold
+        if _in_handler(outer):
+            _release(t, outer.eh.exn, 1, region.exn)
+    _leave_handlers_from(t, target_index, region.exn)     # and beyond, as a throw at the label
     for outer in t.frames[target_index + 1:-1]:
         if outer.eh is not None and outer.eh.active:
             _set_handler(t, outer.eh.prev)

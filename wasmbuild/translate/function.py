@@ -36,7 +36,7 @@ from .irtypes import (F32T, F64T, FLOAT_PREDICATES, I1, I8, I16, I32T, I64T, INT
                       VOID, FunctionPointer, VolatileLoad, VolatileStore, absolute_symbol, field_ptr, get_function,
                       result_type, wasm_function_type, zero_value)
 from .refs import References, scan_references
-from . import memory
+from .memory import MEMORY_DISPATCH, address64, memories_used
 from .atomics import ATOMICS_DISPATCH
 from .simd import SIMD_DISPATCH
 from . import exceptions
@@ -427,7 +427,7 @@ class _Translator:
             # loaded once; its size changes with memory.grow and is loaded at each access. A
             # 64-bit memory may move when it grows: its base is loaded at each access too.
             self.memdefs, self.membases = {}, {}
-            for index in memory.memories_used(self.code.instrs):
+            for index in memories_used(self.code.instrs):
                 name = "memdef" if index == 0 else f"memdef{index}"
                 memdef = self.memdefs[index] = self.vmfield(self.vmctx, abi.vm_memory(index), PTR, name)
                 if self.info.memories[index].addr == I32:
@@ -814,7 +814,7 @@ class _Translator:
             return b.gep(base, [ir.Constant(I64T, offset)], source_etype=I8) if offset else base
         memdef = self.memdefs[index]
         if self.info.memories[index].addr == I64:
-            return memory.address64(self, memdef, addr, offset, size)
+            return address64(self, memdef, addr, offset, size)
         ea = b.zext(addr, I64T)
         if offset:
             ea = b.add(ea, ir.Constant(I64T, offset))
@@ -1108,8 +1108,7 @@ def _build_dispatch() -> dict:
         for op in table:
             assert op not in d, ops.name(op)
             d[op] = handler
-    for table in (memory.MEMORY_DISPATCH, SIMD_DISPATCH, ATOMICS_DISPATCH, EH_DISPATCH, TAIL_CALL_DISPATCH,
-                  FUNCREF_DISPATCH):
+    for table in (MEMORY_DISPATCH, SIMD_DISPATCH, ATOMICS_DISPATCH, EH_DISPATCH, TAIL_CALL_DISPATCH, FUNCREF_DISPATCH):
         assert not table.keys() & d.keys()
         d.update(table)
     return d

@@ -6,7 +6,8 @@ to a 64-bit memory (`address64`).
 `MEMORY_DISPATCH` maps each opcode to its handler `(translator, op, imm)`, merged into the
 translator's dispatch table as the SIMD one is. The runtime helpers (`runtime.py`) take the
 MemoryDef or TableDef they work on and i64 addresses, sizes and lengths; here the i32 operands of
-32-bit memories and tables are zero-extended and their i64 results truncated.
+32-bit memories and tables are zero-extended and their i64 results truncated. A 32-bit memory 0
+uses helpers with i32 operands instead, so its call sites stay as they were before.
 `memories_used(instrs)` gives the memories a function body accesses, whose MemoryDefs the
 function's entry block loads.
 """
@@ -72,6 +73,11 @@ def _narrow(t, value, is32: bool):
     return t.b.trunc(value, I32T) if is32 else value
 
 
+def _memory0(t, index: int) -> bool:
+    """Whether memory `index` is a 32-bit memory 0, which has helpers with i32 operands (abi.py)."""
+    return index == 0 and t.info.memories[0].addr == I32
+
+
 def _memory_size(t, op, index) -> None:
     size = t.vmfield(t.memdefs[index], abi.MEM_SIZE, I64T)
     pages = t.b.lshr(size, ir.Constant(I64T, 16))
@@ -79,7 +85,11 @@ def _memory_size(t, op, index) -> None:
 
 
 def _memory_grow(t, op, index) -> None:
-    helper = _helper(t, abi.SYM_MEMORY_GROW, I64T, [PTR, PTR, I64T])
+    if _memory0(t, index):
+        helper = _helper(t, abi.SYM_MEMORY_GROW, I32T, [PTR, I32T])
+        t.push(t.b.call(helper, [t.vmctx, t.pop()]))
+        return
+    helper = _helper(t, abi.SYM_MEMORY_GROW_ANY, I64T, [PTR, PTR, I64T])
     old = t.b.call(helper, [t.vmctx, t.memdefs[index], t.index64(t.pop())])
     t.push(_narrow(t, old, t.info.memories[index].addr == I32))
 
@@ -87,21 +97,33 @@ def _memory_grow(t, op, index) -> None:
 def _memory_init(t, op, imm) -> None:
     data_index, index = imm
     n, src, dst = t.pop(), t.pop(), t.pop()
-    helper = _helper(t, abi.SYM_MEMORY_INIT, VOID, [PTR, PTR, PTR, I64T, I32T, I32T])
+    if _memory0(t, index):
+        helper = _helper(t, abi.SYM_MEMORY_INIT, VOID, [PTR, PTR, I32T, I32T, I32T])
+        t.b.call(helper, [t.vmctx, t.segment_slot(refs.DATA, data_index), dst, src, n])
+        return
+    helper = _helper(t, abi.SYM_MEMORY_INIT_ANY, VOID, [PTR, PTR, PTR, I64T, I32T, I32T])
     t.b.call(helper, [t.vmctx, t.memdefs[index], t.segment_slot(refs.DATA, data_index), t.index64(dst), src, n])
 
 
 def _memory_copy(t, op, imm) -> None:
     dst_index, src_index = imm
     n, src, dst = t.pop(), t.pop(), t.pop()
-    helper = _helper(t, abi.SYM_MEMORY_COPY, VOID, [PTR, PTR, PTR, I64T, I64T, I64T])
+    if _memory0(t, dst_index) and src_index == 0:
+        helper = _helper(t, abi.SYM_MEMORY_COPY, VOID, [PTR, I32T, I32T, I32T])
+        t.b.call(helper, [t.vmctx, dst, src, n])
+        return
+    helper = _helper(t, abi.SYM_MEMORY_COPY_ANY, VOID, [PTR, PTR, PTR, I64T, I64T, I64T])
     t.b.call(helper, [t.vmctx, t.memdefs[dst_index], t.memdefs[src_index], t.index64(dst), t.index64(src),
                       t.index64(n)])
 
 
 def _memory_fill(t, op, index) -> None:
     n, value, dst = t.pop(), t.pop(), t.pop()
-    helper = _helper(t, abi.SYM_MEMORY_FILL, VOID, [PTR, PTR, I64T, I32T, I64T])
+    if _memory0(t, index):
+        helper = _helper(t, abi.SYM_MEMORY_FILL, VOID, [PTR, I32T, I32T, I32T])
+        t.b.call(helper, [t.vmctx, dst, value, n])
+        return
+    helper = _helper(t, abi.SYM_MEMORY_FILL_ANY, VOID, [PTR, PTR, I64T, I32T, I64T])
     t.b.call(helper, [t.vmctx, t.memdefs[index], t.index64(dst), value, t.index64(n)])
 
 

@@ -3,8 +3,10 @@
 `build_runtime(llmodule)` adds the helpers every image links with: the trap helper (records the trap
 code and `_longjmp`s to the innermost entry trampoline), memory.grow / table.grow (which call back
 into the host through function pointers in the Runtime struct), the bulk memory and table
-operations with their bounds checks, and the exception helpers of translate/exceptions.py. They take the MemoryDef or TableDef they work on, and 64-bit
-addresses, sizes and lengths (memory64), which the translator extends for 32-bit ones.
+operations with their bounds checks, and the exception helpers of translate/exceptions.py. The
+memory and table helpers take the MemoryDef or TableDef they work on, and 64-bit addresses, sizes
+and lengths (memory64), which the translator extends for 32-bit ones; memory 0, when 32-bit, has
+helpers with i32 operands of their own (`_build_memory0_helpers`).
 
 `build_entry_trampoline(llmodule, ft, guard)` adds the host-to-wasm trampoline of signature `ft`:
 `i32 wb_entry_<sig>(ptr vmctx, ptr code, ptr values)`. It installs a trap landing pad with
@@ -100,7 +102,7 @@ def build_runtime(m: ir.Module) -> None:
 
     # memory.grow and table.grow call back into the host; sizes, addresses and lengths are i64
     # here (the translator extends the i32 operands of 32-bit memories and tables).
-    fn, b = _helper(m, abi.SYM_MEMORY_GROW, I64T, [PTR, PTR, I64T])
+    fn, b = _helper(m, abi.SYM_MEMORY_GROW_ANY, I64T, [PTR, PTR, I64T])
     runtime = field(b, fn.args[0], abi.VM_RUNTIME, PTR)
     hook = field(b, runtime, abi.RT_GROW_MEMORY, PTR)
     b.ret(b.call(FunctionPointer(hook, ir.FunctionType(I64T, [PTR, I64T])), [fn.args[1], fn.args[2]]))
@@ -111,7 +113,7 @@ def build_runtime(m: ir.Module) -> None:
     b.ret(b.call(FunctionPointer(hook, ir.FunctionType(I64T, [PTR, I64T, PTR])), [fn.args[1], fn.args[2], fn.args[3]]))
 
     # memory.init(vmctx, memdef, segment slot, i64 dst, i32 src, i32 n)
-    fn, b = _helper(m, abi.SYM_MEMORY_INIT, VOID, [PTR, PTR, PTR, I64T, I32T, I32T])
+    fn, b = _helper(m, abi.SYM_MEMORY_INIT_ANY, VOID, [PTR, PTR, PTR, I64T, I32T, I32T])
     vmctx, memdef, seg, dst, src, n = fn.args
     seg_len = field(b, seg, abi.SEG_LEN, I64T)
     n64 = b.zext(n, I64T)
@@ -124,7 +126,7 @@ def build_runtime(m: ir.Module) -> None:
     b.ret_void()
 
     # memory.copy(vmctx, dst memdef, src memdef, i64 dst, i64 src, i64 n)
-    fn, b = _helper(m, abi.SYM_MEMORY_COPY, VOID, [PTR, PTR, PTR, I64T, I64T, I64T])
+    fn, b = _helper(m, abi.SYM_MEMORY_COPY_ANY, VOID, [PTR, PTR, PTR, I64T, I64T, I64T])
     vmctx, ddef, sdef, dst, src, n = fn.args
     ok = b.and_(_in_bounds(b, src, n, field(b, sdef, abi.MEM_SIZE, I64T)),
                 _in_bounds(b, dst, n, field(b, ddef, abi.MEM_SIZE, I64T)))
@@ -134,13 +136,15 @@ def build_runtime(m: ir.Module) -> None:
     b.ret_void()
 
     # memory.fill(vmctx, memdef, i64 dst, i32 value, i64 n)
-    fn, b = _helper(m, abi.SYM_MEMORY_FILL, VOID, [PTR, PTR, I64T, I32T, I64T])
+    fn, b = _helper(m, abi.SYM_MEMORY_FILL_ANY, VOID, [PTR, PTR, I64T, I32T, I64T])
     vmctx, memdef, dst, value, n = fn.args
     _trap_unless(fn, b, _in_bounds(b, dst, n, field(b, memdef, abi.MEM_SIZE, I64T)), abi.TRAP_MEMORY_OOB)
     base = field(b, memdef, abi.MEM_BASE, PTR)
     memset = get_function(m, "llvm.memset.p0.i64", ir.FunctionType(VOID, [PTR, I8, I64T, I1]))
     b.call(memset, [_element(b, base, dst, I8), b.trunc(value, I8), n, ir.Constant(I1, 0)])
     b.ret_void()
+
+    _build_memory0_helpers(m)
 
     # table.init(vmctx, tabledef, segment slot, i64 dst, i32 src, i32 n)
     fn, b = _helper(m, abi.SYM_TABLE_INIT, VOID, [PTR, PTR, PTR, I64T, I32T, I32T])
@@ -192,6 +196,40 @@ def build_runtime(m: ir.Module) -> None:
     b.ret_void()
 
     build_exception_runtime(m)
+
+
+def _build_memory0_helpers(m: ir.Module) -> None:
+    """The helpers of a 32-bit memory 0 (i32 operands, its MemoryDef from VM_MEMORY), as call sites
+    were before multi-memory and memory64: each extends its operands and calls the general one."""
+    def call(b, name, ret, args, values):
+        return b.call(get_function(m, name, ir.FunctionType(ret, args)), values, tail=True)
+
+    def zext(b, v):
+        return b.zext(v, I64T)
+
+    fn, b = _helper(m, abi.SYM_MEMORY_GROW, I32T, [PTR, I32T])
+    vmctx, delta = fn.args
+    memdef = field(b, vmctx, abi.VM_MEMORY, PTR)
+    b.ret(b.trunc(call(b, abi.SYM_MEMORY_GROW_ANY, I64T, [PTR, PTR, I64T], [vmctx, memdef, zext(b, delta)]), I32T))
+
+    fn, b = _helper(m, abi.SYM_MEMORY_INIT, VOID, [PTR, PTR, I32T, I32T, I32T])
+    vmctx, seg, dst, src, n = fn.args
+    call(b, abi.SYM_MEMORY_INIT_ANY, VOID, [PTR, PTR, PTR, I64T, I32T, I32T],
+         [vmctx, field(b, vmctx, abi.VM_MEMORY, PTR), seg, zext(b, dst), src, n])
+    b.ret_void()
+
+    fn, b = _helper(m, abi.SYM_MEMORY_COPY, VOID, [PTR, I32T, I32T, I32T])
+    vmctx, dst, src, n = fn.args
+    memdef = field(b, vmctx, abi.VM_MEMORY, PTR)
+    call(b, abi.SYM_MEMORY_COPY_ANY, VOID, [PTR, PTR, PTR, I64T, I64T, I64T],
+         [vmctx, memdef, memdef, zext(b, dst), zext(b, src), zext(b, n)])
+    b.ret_void()
+
+    fn, b = _helper(m, abi.SYM_MEMORY_FILL, VOID, [PTR, I32T, I32T, I32T])
+    vmctx, dst, value, n = fn.args
+    call(b, abi.SYM_MEMORY_FILL_ANY, VOID, [PTR, PTR, I64T, I32T, I64T],
+         [vmctx, field(b, vmctx, abi.VM_MEMORY, PTR), zext(b, dst), value, zext(b, n)])
+    b.ret_void()
 
 
 def _slot(b: ir.IRBuilder, values, i: int):

@@ -466,7 +466,8 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             if imm >= len(globals_):
                 raise err(f"unknown global {imm}", offset)
             if not globals_[imm].mutable:
-                raise err("global is immutable", offset)
+                # The 3.0 spec words it "immutable global"; a 2.0 engine (no proposal on) as 2.0 did.
+                raise err("immutable global" if ctx.module.features else "global is immutable", offset)
             pop_expect(globals_[imm].valtype, offset)
         elif op == CALL:
             if imm >= len(funcs):

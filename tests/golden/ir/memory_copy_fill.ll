@@ -25,15 +25,10 @@ entry:
   %".23" = load i32, i32* %".6"
   %".24" = load i32, i32* %".8"
   %".25" = load i32, i32* %".10"
-  %".26" = zext i32 %".23" to i64
-  %".27" = zext i32 %".24" to i64
-  %".28" = zext i32 %".25" to i64
-  call void @"wb_rt_memory_copy"(ptr %".1", ptr %"memdef", ptr %"memdef", i64 %".26", i64 %".27", i64 %".28")
-  %".30" = load i32, i32* %".8"
-  %".31" = load i32, i32* %".10"
-  %".32" = zext i32 %".30" to i64
-  %".33" = zext i32 %".31" to i64
-  call void @"wb_rt_memory_fill"(ptr %".1", ptr %"memdef", i64 %".32", i32 255, i64 %".33")
+  call void @"wb_rt_memory_copy"(ptr %".1", i32 %".23", i32 %".24", i32 %".25")
+  %".27" = load i32, i32* %".8"
+  %".28" = load i32, i32* %".10"
+  call void @"wb_rt_memory_fill"(ptr %".1", i32 %".27", i32 255, i32 %".28")
   ret void
 trap10:
   call void @"wb_rt_trap"(ptr %".1", i32 10)
@@ -44,9 +39,9 @@ return:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
-declare hidden void @"wb_rt_memory_copy"(ptr %".1", ptr %".2", ptr %".3", i64 %".4", i64 %".5", i64 %".6")
+declare hidden void @"wb_rt_memory_copy"(ptr %".1", i32 %".2", i32 %".3", i32 %".4")
 
-declare hidden void @"wb_rt_memory_fill"(ptr %".1", ptr %".2", i64 %".3", i32 %".4", i64 %".5")
+declare hidden void @"wb_rt_memory_fill"(ptr %".1", i32 %".2", i32 %".3", i32 %".4")
 
 define hidden tailcc void @"wb_self.tail"(ptr %".1", i32 %".2", i32 %".3", i32 %".4") nounwind
 {

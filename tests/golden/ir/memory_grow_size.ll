@@ -19,15 +19,13 @@ entry:
   %"memdef" = load ptr, ptr %".16", !tbaa !2
   %"membase" = load ptr, ptr %"memdef", !tbaa !2
   %".17" = load i32, i32* %".4"
-  %".18" = zext i32 %".17" to i64
-  %".19" = call i64 @"wb_rt_memory_grow"(ptr %".1", ptr %"memdef", i64 %".18")
-  %".20" = trunc i64 %".19" to i32
-  %".21" = getelementptr i8, ptr %"memdef", i64 8
-  %".22" = load i64, ptr %".21", !tbaa !2
-  %".23" = lshr i64 %".22", 16
-  %".24" = trunc i64 %".23" to i32
-  %".25" = add i32 %".20", %".24"
-  ret i32 %".25"
+  %".18" = call i32 @"wb_rt_memory_grow"(ptr %".1", i32 %".17")
+  %".19" = getelementptr i8, ptr %"memdef", i64 8
+  %".20" = load i64, ptr %".19", !tbaa !2
+  %".21" = lshr i64 %".20", 16
+  %".22" = trunc i64 %".21" to i32
+  %".23" = add i32 %".18", %".22"
+  ret i32 %".23"
 trap10:
   call void @"wb_rt_trap"(ptr %".1", i32 10)
   unreachable
@@ -37,7 +35,7 @@ return:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
-declare hidden i64 @"wb_rt_memory_grow"(ptr %".1", ptr %".2", i64 %".3")
+declare hidden i32 @"wb_rt_memory_grow"(ptr %".1", i32 %".2")
 
 define hidden tailcc i32 @"wb_self.tail"(ptr %".1", i32 %".2") nounwind
 {

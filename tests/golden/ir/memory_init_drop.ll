@@ -26,11 +26,10 @@ entry:
   %".24" = load i32, i32* %".8"
   %".25" = load i32, i32* %".10"
   %".26" = getelementptr i8, ptr %".1", i64 ptrtoint (i8* @"data.0" to i64)
-  %".27" = zext i32 %".23" to i64
-  call void @"wb_rt_memory_init"(ptr %".1", ptr %"memdef", ptr %".26", i64 %".27", i32 %".24", i32 %".25")
-  %".29" = getelementptr i8, ptr %".1", i64 ptrtoint (i8* @"data.0" to i64)
-  %".30" = getelementptr i8, ptr %".29", i64 8
-  store i64 0, ptr %".30", !tbaa !2
+  call void @"wb_rt_memory_init"(ptr %".1", ptr %".26", i32 %".23", i32 %".24", i32 %".25")
+  %".28" = getelementptr i8, ptr %".1", i64 ptrtoint (i8* @"data.0" to i64)
+  %".29" = getelementptr i8, ptr %".28", i64 8
+  store i64 0, ptr %".29", !tbaa !2
   ret void
 trap10:
   call void @"wb_rt_trap"(ptr %".1", i32 10)
@@ -41,7 +40,7 @@ return:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
-declare hidden void @"wb_rt_memory_init"(ptr %".1", ptr %".2", ptr %".3", i64 %".4", i32 %".5", i32 %".6")
+declare hidden void @"wb_rt_memory_init"(ptr %".1", ptr %".2", i32 %".3", i32 %".4", i32 %".5")
 
 @"data.0" = external hidden global i8, !absolute_symbol !4
 define hidden tailcc void @"wb_self.tail"(ptr %".1", i32 %".2", i32 %".3", i32 %".4") nounwind
