@@ -19,7 +19,8 @@ from conftest import WABT_HINT, need_command, need_module, objdump, wat
 
 from wasmbuild.binary import check_bodies, decode_function, decode_module
 from wasmbuild.contract.features import WASM2
-from wasmbuild.contract.types import (EXTERNREF, F32, F64, FUNCREF, I32, I64, GlobalType, Limits, MemoryType, TableType)
+from wasmbuild.contract.types import (EXTERNREF, F32, F64, FUNCREF, HT_FUNC, I32, I64, GlobalType, Limits, MemoryType,
+                                      RefType, TableType)
 from wasmbuild.binary.types import ACTIVE, DECLARATIVE, PASSIVE
 from wasmbuild.errors import InvalidError, MalformedError, WasmbuildError
 from wasmbuild.testing import gen as g
@@ -220,7 +221,11 @@ def test_all_eight_elem_encodings_by_hand():
         g.section(10, g.vec([g.code_entry([], b"\x0b"), g.code_entry([], b"\x0b")])),
     )
     assert wasmtime_accepts(data)
-    m = decode_module(data)
+    # 3.0 types the segments of function indices (ref func), 2.0 funcref
+    ref_func = decode_module(data).elems[0].elem_type
+    assert ref_func == RefType(False, HT_FUNC)
+    assert [s.elem_type for s in decode_module(data).elems[:4]] == [ref_func] * 4
+    m = decode_module(data, features=frozenset())
     assert len(m.elems) == 8
     e = m.elems
     assert [(s.mode, s.table, s.elem_type, s.init_is_exprs) for s in e] == [

@@ -39,7 +39,8 @@ def test_indexes_name_the_index_parts_of_immediates():
     named = {ops.NAMES[op] for op in ops.INDEXES}
     assert named == {"call", "call_indirect", "global.get", "global.set", "table.get", "table.set", "table.size",
                      "table.grow", "table.fill", "ref.func", "memory.init", "data.drop", "table.init", "elem.drop",
-                     "table.copy", "throw", "try_table", "catch"}
+                     "table.copy", "throw", "try_table", "catch", "return_call", "return_call_indirect", "call_ref",
+                     "return_call_ref"}
 
 
 def test_opcodes_by_mnemonic():

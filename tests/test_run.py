@@ -39,6 +39,7 @@ import pytest
 from conftest import READELF_HINT, REPO_ROOT, need_command, need_module, wat
 
 import wasmbuild
+from wasmbuild.contract import abi
 from wasmbuild.build import ModuleInput, build_image
 from wasmbuild.compile import CompileSettings
 from wasmbuild.errors import WasmbuildError
@@ -1279,8 +1280,11 @@ def test_image_is_readable_by_pyelftools(image_file):
         if sym["st_info"]["type"] == "STT_FUNC":
             funcs[sym.name] = sym
     # Every function TRAP_WAT defines, plus this file's "add", has a symbol inside .text.
-    wasm_funcs = [n for n in funcs if n.startswith("wasm0_f")]
+    # Each also has its tail-call entry (abi.tail_symbol).
+    wasm_funcs = [n for n in funcs if n.startswith("wasm0_f") and not n.endswith(".tail")]
     assert len(wasm_funcs) == len(re.findall(r"\n\s*\(func ", TRAP_WAT)) + 1, sorted(funcs)
+    tails = {n for n in funcs if n.startswith("wasm0_f") and n.endswith(".tail")}
+    assert tails == {abi.tail_symbol(n) for n in wasm_funcs}, sorted(funcs)
     for name in wasm_funcs:
         sym = funcs[name]
         assert sym["st_size"] > 0

@@ -698,7 +698,9 @@ def _emulator(arch):
     return need(f"qemu-{arch}", find_emulator(arch), f"run tools/setup-qemu.sh {arch} as root")
 
 
-SAMPLES = ["arith", "two-counters", "reexport", "shared-lib", "nbody", "wordfreq"]
+SAMPLES = ["arith", "two-counters", "reexport", "shared-lib", "nbody", "wordfreq", "atomics", "cpp-exceptions"]
+# Samples a target cannot build yet (the build says so: "unsupported: ...").
+SAMPLES_UNSUPPORTED = {"s390x": {"atomics"}}   # narrow atomic read-modify-write on big-endian
 
 
 @pytest.mark.parametrize("arch", ["aarch64", "s390x"])
@@ -714,6 +716,8 @@ def test_samples_run_under_qemu(arch, tmp_path):
     cache = LocalStore(str(tmp_path / "cache"))
     failures = []
     for name in SAMPLES:
+        if name in SAMPLES_UNSUPPORTED.get(arch, ()):
+            continue
         d = os.path.join(ROOT, "samples", name)
         src = os.path.join(d, "graph.toml")
         if not os.path.exists(src):

@@ -137,8 +137,13 @@ def compile_ir(module: ir.Module, settings: CompileSettings, instructions: int =
 def translate_options(settings: CompileSettings):
     """The `TranslateOptions` that `settings` ask for."""
     from .translate.function import TranslateOptions
+    resolved = settings.resolved()
+    target = target_of_triple(resolved.triple)
     return TranslateOptions(big_endian=is_big_endian(settings),
-                            guard_memory=settings.resolved().bounds_checks == abi.BOUNDS_GUARD)
+                            guard_memory=resolved.bounds_checks == abi.BOUNDS_GUARD,
+                            tail_calls=bool(target and target.tail_calls),
+                            return_registers=target.return_registers if target else (0, 0),
+                            target_name=target.name if target else resolved.triple)
 
 
 # The passes of -O1 and -O2 (docs/pipeline.md has the measurements behind the choice). Each

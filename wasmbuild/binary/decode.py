@@ -14,15 +14,24 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ..errors import MalformedError
+from ..errors import InvalidError, MalformedError
 from ..contract import features as F
 from ..contract import opcodes as ops
 from ..contract.opcodes import CATCH, CATCH_ALL, DELEGATE, ELSE, END, FE, IF, PREFIX_FD, PREFIXES, TRY
 from .reader import Reader
+from ..contract.types import (ABSTRACT_HEAP_TYPES, HT_EXN, HT_FUNC, HT_NOEXN, HT_NOEXTERN, HT_NOFUNC, REF_TYPES,
+                              VAL_TYPES, EXNREF, RefType, ref_type, type_name)
 from ..contract.types import (EMPTY_BLOCK_TYPE, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, EXTERN_TAG, FUNCREF, I32, I64, FuncType, GlobalType, Limits, MemoryType, TableType)
 from .types import (ACTIVE, DECLARATIVE, PASSIVE, ConstExpr, CustomSection, DataSegment, ElemSegment, Export, FunctionBody, Global, Import, Module)
 
 MAGIC = b"\0asm"
+REF_NULLABLE, REF_NON_NULL = 0x63, 0x64  # (ref null ht), (ref ht)
+TABLE_WITH_INIT = 0x40  # a table type with an initialiser follows (then 0x00)
+# The nullable shorthands beyond 2.0 (nullfuncref, nullexternref, exnref, nullexnref), by proposal.
+_SHORTHAND_FEATURES = {HT_NOFUNC: F.FUNCTION_REFERENCES, HT_NOEXTERN: F.FUNCTION_REFERENCES,
+                       HT_EXN: F.EXCEPTIONS, HT_NOEXN: F.EXCEPTIONS}
+# The heap types of GC: any, eq, i31, struct, array, none.
+_GC_HEAP_TYPES = frozenset((0x6E, 0x6D, 0x6C, 0x6B, 0x6A, 0x71))
 VERSION = b"\x01\0\0\0"
 FUNC_TYPE_FORM = 0x60  # the byte that starts a function type
 ELEM_KIND_FUNCREF = 0x00  # the one element kind of segments given as function indices
@@ -40,6 +49,9 @@ _SECTION_RANK = {sid: rank for rank, sid in enumerate(
      SECTION_START, SECTION_ELEM, SECTION_DATACOUNT, SECTION_CODE, SECTION_DATA), 1)}
 
 _IN_SECTION = "unexpected end of section or function"
+# A function type naming other function types contains them (contract.types), so its size is that
+# of all of them: bounded, so that hashing, comparing and naming a type stays cheap and shallow.
+MAX_TYPE_SIZE = 256
 MAX_LOCALS = 0xFFFF_FFFF  # the total count must fit in a u32
 
 
@@ -113,7 +125,18 @@ def _decode_sections(r: Reader, m: Module) -> None:
             m.customs.append(CustomSection(name, s.pos, end))
             s.pos = end
         elif sid == SECTION_TYPE:
-            m.types = [_functype(s) for _ in range(s.length())]
+            m.types = []
+            sizes: dict[int, int] = {}  # id of a FuncType of m.types -> its size with the types it names
+            for _ in range(s.length()):
+                pos = s.pos
+                ft = _functype(s, m)  # (it may refer to the types before it)
+                size = 1 + sum(sizes.get(id(t.heap), 0) for t in ft.params + ft.results if type(t) is RefType)
+                if size > MAX_TYPE_SIZE:
+                    raise InvalidError(f"type too large: {len(m.types)} names function types {size} deep or "
+                                       f"wide with those they name, at most {MAX_TYPE_SIZE}", file=filename,
+                                       offset=pos)
+                sizes[id(ft)] = size
+                m.types.append(ft)
         elif sid == SECTION_IMPORT:
             m.imports = [_import(s, m) for _ in range(s.length())]
         elif sid == SECTION_FUNCTION:
@@ -123,7 +146,9 @@ def _decode_sections(r: Reader, m: Module) -> None:
         elif sid == SECTION_TABLE:
             for _ in range(s.length()):
                 m.table_offsets.append(s.pos)
-                m.tables.append(_tabletype(s, m))
+                table, init = _table(s, m)
+                m.tables.append(table)
+                m.table_inits.append(init)
         elif sid == SECTION_MEMORY:
             for _ in range(s.length()):
                 m.memory_offsets.append(s.pos)
@@ -133,7 +158,7 @@ def _decode_sections(r: Reader, m: Module) -> None:
                 m.tag_offsets.append(s.pos)
                 m.tags.append(_tagtype(s))
         elif sid == SECTION_GLOBAL:
-            m.globals = [Global(_globaltype(s), _const_expr(s, m)) for _ in range(s.length())]
+            m.globals = [Global(_globaltype(s, m), _const_expr(s, m)) for _ in range(s.length())]
         elif sid == SECTION_EXPORT:
             m.exports = [_export(s) for _ in range(s.length())]
         elif sid == SECTION_START:
@@ -165,25 +190,76 @@ def _decode_sections(r: Reader, m: Module) -> None:
         raise r.error("data count and data section have inconsistent lengths", len(data))
 
 
-def _functype(s: Reader) -> FuncType:
+def _functype(s: Reader, m: Module) -> FuncType:
     pos = s.pos
     form = s.byte()
     if form & 0x80:
         raise s.error("integer representation too long", pos)
     if form != FUNC_TYPE_FORM:
         raise s.error("malformed function type", pos)
-    params = tuple(_valtype(s) for _ in range(s.length()))
-    results = tuple(_valtype(s) for _ in range(s.length()))
+    params = tuple(_valtype(s, m) for _ in range(s.length()))
+    results = tuple(_valtype(s, m) for _ in range(s.length()))
     return FuncType(params, results)
 
 
-def _valtype(s: Reader) -> int:
+def _valtype(s: Reader, m: Module):
     pos = s.pos
     t = s.byte()
     if t & 0x80:
         raise s.error("integer representation too long", pos)
-    s.pos = pos
-    return s.valtype()
+    if t in VAL_TYPES:
+        s.pos = pos
+        return s.valtype()  # (which gates exnref)
+    return _new_reftype(s, m, t, pos, "malformed value type")
+
+
+def _reftype(s: Reader, m: Module):
+    pos = s.pos
+    t = s.byte()
+    if t in REF_TYPES:
+        s.pos = pos
+        return s.reftype()  # (which gates exnref)
+    return _new_reftype(s, m, t, pos, "malformed reference type")
+
+
+def _new_reftype(s: Reader, m: Module, t: int, pos: int, reason: str):
+    """A reference type beyond 2.0 whose first byte `t` (at `pos`) has been read: `(ref null? ht)`
+    (0x63/0x64 and a heap type) or a shorthand; `reason` is what a 2.0 decoder says of it."""
+    if t == REF_NULLABLE or t == REF_NON_NULL:
+        F.require(m.features, F.FUNCTION_REFERENCES, "a (ref ...) type", reason=reason, file=s.filename,
+                      offset=pos)
+        return ref_type(t == REF_NULLABLE, _heaptype(s, m))
+    feature = _SHORTHAND_FEATURES.get(t)
+    if feature is not None:
+        F.require(m.features, feature, f"the reference type {type_name(ref_type(True, t))}", reason=reason,
+                      file=s.filename, offset=pos)
+        return ref_type(True, t)
+    if t in _GC_HEAP_TYPES:
+        F.require(m.features, F.GC, "the GC reference types", reason=reason, file=s.filename, offset=pos)
+    raise s.error(reason, pos)
+
+
+def _heaptype(s: Reader, m: Module):
+    """An abstract heap type (HT_*), or the function type a type index names."""
+    pos = s.pos
+    b = s.peek()
+    if b is not None and b in ABSTRACT_HEAP_TYPES:
+        s.pos += 1
+        if b == HT_EXN or b == HT_NOEXN:
+            F.require(m.features, F.EXCEPTIONS, "the exn heap types", reason="malformed heap type",
+                          file=s.filename, offset=pos)
+        return b
+    if b is not None and b in _GC_HEAP_TYPES:
+        F.require(m.features, F.GC, "the GC heap types", reason="malformed heap type", file=s.filename,
+                      offset=pos)
+    index = s.sleb(33)
+    if index < 0:
+        raise s.error("malformed heap type", pos)
+    if index >= len(m.types):
+        # Checked when decoded: the type is substituted (contract.types). A reference to the type
+        # being defined (in the type section) would be a recursive type, which needs GC.
+        raise InvalidError(f"unknown type {index}", file=s.filename, offset=pos)
+    return m.types[index]
 
 
 _LIMITS_64 = 0x04  # limits flag of a 64-bit address type (memory64), with 0x01 for a maximum
@@ -214,7 +290,7 @@ def _limits(s: Reader, m: Module, what: str) -> tuple[Limits, int]:
 
 
 def _tabletype(s: Reader, m: Module) -> TableType:
-    elem = s.reftype()
+    elem = _reftype(s, m)
     limits, addr = _limits(s, m, "table")
     return TableType(elem, limits, addr)
 
@@ -242,8 +318,21 @@ def _memtype(s: Reader, m: Module) -> MemoryType:
     return MemoryType(Limits(lo, size() if flags & 1 else None), addr, shared=True)
 
 
-def _globaltype(s: Reader) -> GlobalType:
-    t = _valtype(s)
+def _table(s: Reader, m: Module) -> tuple[TableType, ConstExpr | None]:
+    """A table of the table section, and its initialiser expression (None: null)."""
+    pos = s.pos
+    if s.peek() != TABLE_WITH_INIT:
+        return _tabletype(s, m), None
+    F.require(m.features, F.FUNCTION_REFERENCES, "a table initialiser", reason="malformed reference type",
+                  file=s.filename, offset=pos)
+    s.pos += 1
+    _zero(s)
+    table = _tabletype(s, m)
+    return table, _const_expr(s, m)
+
+
+def _globaltype(s: Reader, m: Module) -> GlobalType:
+    t = _valtype(s, m)
     pos = s.pos
     mut = s.byte()
     if mut > 1:
@@ -272,7 +361,7 @@ def _import(s: Reader, m: Module) -> Import:
     elif kind == EXTERN_MEMORY:
         desc = _memtype(s, m)
     elif kind == EXTERN_GLOBAL:
-        desc = _globaltype(s)
+        desc = _globaltype(s, m)
     elif kind == EXTERN_TAG:
         s.require(F.EXCEPTIONS, "a tag import", "malformed import kind", pos)
         desc = _tagtype(s)
@@ -316,9 +405,13 @@ def _elem(s: Reader, m: Module) -> ElemSegment:
         offset_expr = _const_expr(s, m)
     uses_exprs = bool(flags & 4)
     if flags & 3:
-        elem_type = s.reftype() if uses_exprs else _elem_kind(s)
+        elem_type = _reftype(s, m) if uses_exprs else _elem_kind(s)
     else:
         elem_type = FUNCREF
+    if not uses_exprs and F.FUNCTION_REFERENCES in m.features:
+        # Function indices are never null: 3.0 types these segments (ref func), so that they can
+        # initialise tables of non-nullable references (2.0 says funcref, its supertype).
+        elem_type = ref_type(False, HT_FUNC)
     if uses_exprs:
         init = tuple(_const_expr(s, m) for _ in range(s.length()))
     else:
@@ -348,7 +441,7 @@ def _data(s: Reader, m: Module) -> DataSegment:
 
 def _const_expr(s: Reader, m: Module) -> ConstExpr:
     offset = s.pos
-    instrs = decode_instructions(s, features=m.features)
+    instrs = decode_instructions(s, features=m.features, module=m)
     return ConstExpr(tuple(instrs[:-1]), offset)  # drop the final `end`
 
 
@@ -365,7 +458,7 @@ def decode_function(m: Module, defined_index: int) -> FunctionCode:
     total = 0
     for _ in range(s.length()):
         n = s.u32()
-        t = _valtype(s)
+        t = _valtype(s, m)
         total += n
         runs.append((n, t))
     if total > MAX_LOCALS:
@@ -373,7 +466,7 @@ def decode_function(m: Module, defined_index: int) -> FunctionCode:
     # Without a data count section, memory.init and data.drop are malformed. When the module has no
     # data segments at all we let them through, so that the validator reports the more useful
     # "unknown data segment" (which is also what the spec tests expect of such modules).
-    instrs = decode_instructions(s, m.data_count is not None or not m.datas, m.features)
+    instrs = decode_instructions(s, m.data_count is not None or not m.datas, m.features, m)
     if s.pos != body.end:
         raise s.error("section size mismatch", body.offset)
     return FunctionCode(tuple(runs), total, instrs)
@@ -392,16 +485,19 @@ _IMM = ops.IMMEDIATES
 
 
 def decode_instructions(s: Reader, has_data_count: bool = True,
-                        features: frozenset[str] = F.DEFAULT) -> list[tuple]:
+                        features: frozenset[str] = F.DEFAULT, module: Module | None = None) -> list[tuple]:
     """Decode instructions up to and including the `end` that closes the sequence, accepting the
     instructions of the proposals in `features`.
 
+    `module` gives the types that reference types name (and the features, which it overrides).
     Returns `(op, immediate, offset)` tuples. Only the binary grammar is checked here (opcodes,
     immediates, `else` placement, nesting); typing is the validator's job. A memarg is
     `(align, offset, memory index)`.
     """
     multi_memory = F.MULTI_MEMORY in features
     data = s.data
+    if module is None:
+        module = Module(data=b"", features=features)
     out = []
     append = out.append
     # One entry per open block: True while it is an `if` that has not seen its `else`, TRY for a
@@ -452,7 +548,7 @@ def decode_instructions(s: Reader, has_data_count: bool = True,
                 if not open_blocks or open_blocks[-1] != TRY:
                     raise s.error("END opcode expected", offset)
         elif kind == "local" or kind == "global" or kind == "label" or kind == "func" or kind == "table" \
-                or kind == "data" or kind == "elem" or kind == "tag":
+                or kind == "data" or kind == "elem" or kind == "tag" or kind == "type":
             imm = s.u32()
             if op == CATCH and (not open_blocks or open_blocks[-1] != TRY):
                 raise s.error("END opcode expected", offset)
@@ -465,10 +561,10 @@ def decode_instructions(s: Reader, has_data_count: bool = True,
         elif kind == "memarg":
             imm = _memarg(s, features)
         elif kind == "block":
-            imm = _blocktype(s)
+            imm = _blocktype(s, module)
             open_blocks.append(True if op == IF else TRY if op == TRY else False)
         elif kind == "try_table":
-            bt = _blocktype(s)
+            bt = _blocktype(s, module)
             imm = (bt, tuple(_catch_clause(s) for _ in range(s.length())))
             open_blocks.append(False)
         elif kind == "i64":
@@ -496,9 +592,9 @@ def decode_instructions(s: Reader, has_data_count: bool = True,
             a = s.u32()
             imm = (a, s.u32())
         elif kind == "select_t":
-            imm = tuple(_valtype(s) for _ in range(s.length()))
+            imm = tuple(_valtype(s, module) for _ in range(s.length()))
         elif kind == "reftype":
-            imm = s.reftype()
+            imm = ref_type(True, _ref_null_heap(s, module))
         elif kind == "v128":
             imm = s.bytes(16)
         elif kind == "shuffle":
@@ -521,6 +617,20 @@ def _catch_clause(s: Reader) -> tuple:
         raise s.error("malformed catch clause", pos)
     tag = s.u32() if kind <= ops.CLAUSE_CATCH_REF else None
     return kind, tag, s.u32()
+
+
+def _ref_null_heap(s: Reader, m: Module):
+    """The heap type of `ref.null` (in 2.0 a reference type byte, which encodes the same heap type)."""
+    pos = s.pos
+    b = s.peek()
+    if b is not None and b in REF_TYPES:
+        s.pos += 1
+        if b == EXNREF:
+            s.require(F.EXCEPTIONS, "the exnref type", "malformed reference type", pos)
+        return b
+    F.require(m.features, F.FUNCTION_REFERENCES, "ref.null of this heap type",
+              reason="malformed reference type", file=s.filename, offset=pos)
+    return _heaptype(s, m)
 
 
 def _zero(s: Reader) -> int:
@@ -554,14 +664,14 @@ def _memarg(s: Reader, features: frozenset[str]) -> tuple[int, int, int]:
     return flags, offset, memory
 
 
-def _blocktype(s: Reader):
+def _blocktype(s: Reader, module: Module):
     """None (empty), a value type, or ("type", index) for a type-indexed block."""
     b = s.peek()
     if b == EMPTY_BLOCK_TYPE:
         s.pos += 1
         return None
     if b is not None and b & 0xC0 == 0x40:  # one byte, and negative as an s33: a value type
-        return _valtype(s)
+        return _valtype(s, module)
     pos = s.pos
     idx = s.sleb(33)
     if idx < 0:

@@ -93,6 +93,7 @@ class Module:
     imports: list[Import] = field(default_factory=list)
     func_type_indices: list[int] = field(default_factory=list)  # defined functions only
     tables: list[TableType] = field(default_factory=list)  # defined only
+    table_inits: list[ConstExpr | None] = field(default_factory=list)  # their initialisers (None: null)
     memories: list[MemoryType] = field(default_factory=list)
     tags: list[int] = field(default_factory=list)  # defined tags: their type indices
     tag_offsets: list[int] = field(default_factory=list)

@@ -109,6 +109,7 @@ def module_record(d: DecodedModule, layout: VMLayout, type_ids: list[int], symbo
         start=m.start,
         layout=layout,
         tags=tuple(type_ids[t] for t in m.tags),
+        table_inits=tuple(None if e is None else const_expr_record(e) for e in m.table_inits),
     )
 
 
@@ -149,10 +150,11 @@ def link_graph(plan: BuildPlan, objects: list[FunctionObject], support: SupportO
     for (mi, j), fobj in zip(plan.jobs, objects):
         symbol = function_symbol(mi, plan.modules[mi].context.num_imported_funcs + j)
         obj = elf.parse_object(fobj.object, symbol)
-        names = {SELF: symbol}
+        names = {SELF: symbol, abi.tail_symbol(SELF): abi.tail_symbol(symbol)}
         for (kind, index), local in refs.References(fobj.references):
             if kind == refs.CALL:
                 names[local] = function_symbol(mi, index)
+                names[abi.tail_symbol(local)] = abi.tail_symbol(names[local])
             else:
                 names[local] = f"{symbol}.{local}"
                 absolutes[names[local]] = layouts[mi].symbol_value(kind, index)

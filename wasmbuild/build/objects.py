@@ -150,6 +150,7 @@ class SupportObjects:
         if obj is None:
             lm = ir.Module(name=kind if ft is None else f"{kind}_{signature}")
             guard = settings.bounds_checks == abi.BOUNDS_GUARD
+            target = target_of_triple(settings.triple)
             if kind == RUNTIME:
                 build_runtime(lm)
             elif kind == FAULT:
@@ -157,7 +158,7 @@ class SupportObjects:
             elif kind == ENTRY:
                 build_entry_trampoline(lm, ft, guard)
             else:
-                build_host_trampoline(lm, ft)
+                build_host_trampoline(lm, ft, bool(target and target.tail_calls))
             obj = compile_ir(lm, settings)
             if self.cache is not None:
                 self.cache.put(key, obj)

@@ -72,7 +72,7 @@ from .types import FuncType, sig_key
 
 # Bumped whenever compiled code and the loader's runtime structures stop agreeing (field offsets,
 # hook protocols); an image made for another ABI version is refused, never run.
-ABI_VERSION = 5
+ABI_VERSION = 6
 
 PTR_SIZE = 8
 
@@ -143,14 +143,20 @@ TAB_SIZE = 8
 TAB_MAX = 16
 TABDEF_SIZE = 24
 
+# Every wasm function (and host trampoline) has two entry points (docs/architecture.md, "Tail
+# calls"): its symbol, with the C convention, for ordinary calls, and `tail_symbol(symbol)`, with
+# LLVM's tailcc, for tail calls; records of callees hold both (on targets without guaranteed tail
+# calls the tail entry has the C convention and is never called).
 FR_CODE = 0
 FR_TYPE = 8
 FR_VMCTX = 16
-FUNCREF_SIZE = 24
+FR_TAIL_CODE = 24
+FUNCREF_SIZE = 32
 
 IMP_CODE = 0
 IMP_VMCTX = 8
-IMPORT_SLOT_SIZE = 16
+IMP_TAIL_CODE = 16
+IMPORT_SLOT_SIZE = 24
 
 SEG_PTR = 0
 SEG_LEN = 8
@@ -210,6 +216,7 @@ TRAP_EXCEPTION_MEMORY = 14
 TRAP_NULL_EXCEPTION = 15
 TRAP_UNALIGNED_ATOMIC = 16
 TRAP_EXPECTED_SHARED = 17
+TRAP_NULL_FUNCTION_REFERENCE = 18  # call_ref and return_call_ref of null
 
 TRAP_MESSAGES = {
     TRAP_UNREACHABLE: "unreachable",
@@ -229,6 +236,7 @@ TRAP_MESSAGES = {
     TRAP_NULL_EXCEPTION: "null exception reference",
     TRAP_UNALIGNED_ATOMIC: "unaligned atomic",
     TRAP_EXPECTED_SHARED: "expected shared memory",
+    TRAP_NULL_FUNCTION_REFERENCE: "null function reference",
 }
 
 # Symbols of the runtime helpers (compiled once from LLVM IR, see runtime.py).
@@ -260,6 +268,11 @@ def entry_symbol(ft: FuncType) -> str:
     """Host-to-wasm trampoline: i32 (ptr vmctx, ptr code, ptr values) -> 0 (or ENTRY_COLLECT from the
     outermost entry) or trap code (TRAP_EXCEPTION for an uncaught wasm exception)."""
     return "wb_entry_" + sig_key(ft)
+
+
+def tail_symbol(symbol: str) -> str:
+    """The tail-call entry (tailcc) of the function or host trampoline `symbol`."""
+    return symbol + ".tail"
 
 
 def host_symbol(ft: FuncType) -> str:

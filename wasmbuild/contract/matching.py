@@ -10,7 +10,8 @@ are those of `contract.types`: a FuncType (of a function or a tag), TableType, M
 
 from __future__ import annotations
 
-from .types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, EXTERN_TAG, Limits, type_name
+from .types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, EXTERN_TAG, Limits,
+                    matches, type_name)
 
 
 def limits_match(have: Limits, want: Limits) -> bool:
@@ -24,9 +25,14 @@ def import_mismatch(want_kind: int, want, have_kind: int, have) -> str | None:
     if have_kind != want_kind:
         return f"is a {EXTERN_NAMES[have_kind]}, the import wants a {EXTERN_NAMES[want_kind]}"
     if want_kind == EXTERN_FUNC or want_kind == EXTERN_TAG:
+        # (function types are subtypes only of themselves before GC)
         return None if have == want else f"has type {have}, the import wants {want}"
     if want_kind == EXTERN_GLOBAL:
-        return None if have == want else "has an incompatible global type"
+        # An immutable global may have a subtype of the wanted type; a mutable one must be equal.
+        if have.mutable == want.mutable and (have.valtype == want.valtype or (
+                not want.mutable and matches(have.valtype, want.valtype))):
+            return None
+        return "has an incompatible global type"
     if want_kind == EXTERN_TABLE and have.elem != want.elem:
         return "has an incompatible table element type"
     if have.addr != want.addr:  # memories and tables: i32 or i64 addresses (memory64)

@@ -17,7 +17,8 @@ Tables given here:
                       the immediate holds (see below)
   FEATURES[op]     -> the feature (contract/features.py) an instruction beyond 2.0 needs, for the
                       decoder's gate (exception handling: throw, throw_ref, try_table; the legacy
-                      try, catch, catch_all, rethrow, delegate)
+                      try, catch, catch_all, rethrow, delegate; tail calls; typed function
+                      references)
   OPCODES[name]    -> op, by the name of its opcode constant
 
 Opcode constants: every instruction is also a module-level int named after its mnemonic, upper-case
@@ -37,6 +38,7 @@ strings. Pairs are listed in the order in which `translate/refs.py` numbers the 
 
 from __future__ import annotations
 
+from . import features as _features
 from .features import EXCEPTIONS, LEGACY_EXCEPTIONS
 from .types import F32, F64, I32, I64, V128
 
@@ -55,6 +57,7 @@ IMM_BLOCK = "block"            # block type: None, a value type, or ("type", ind
 IMM_LABEL = "label"            # u32
 IMM_BR_TABLE = "br_table"      # (labels tuple, default)
 IMM_FUNC = "func"              # u32 function index
+IMM_TYPE = "type"              # u32 type index (call_ref)
 IMM_CALL_INDIRECT = "call_indirect"  # (type index, table index)
 IMM_LOCAL = "local"
 IMM_GLOBAL = "global"
@@ -124,7 +127,7 @@ def _def(op: int, name: str, imm: str = IMM_NONE, sig: str | None = None, align:
          lanes: int | None = None, indexes: tuple[tuple[int | None, str], ...] | None = None,
          constant: str | None = None, feature: str | None = None) -> None:
     """Define instruction `op`; `constant` names its opcode constant when the mnemonic's upper-case
-    form is taken."""
+    form is taken; `feature` the proposal beyond 2.0 it belongs to."""
     assert op not in NAMES, hex(op)
     constant = constant or _constant_name(name)
     assert constant not in OPCODES, constant
@@ -163,6 +166,11 @@ _def(0x0E, "br_table", IMM_BR_TABLE)
 _def(0x0F, "return")
 _def(0x10, "call", IMM_FUNC, indexes=((None, FUNC_INDEX),))
 _def(0x11, "call_indirect", IMM_CALL_INDIRECT, indexes=((1, TABLE_INDEX), (0, TYPE_INDEX)))
+_def(0x12, "return_call", IMM_FUNC, indexes=((None, FUNC_INDEX),), feature=_features.TAIL_CALL)
+_def(0x13, "return_call_indirect", IMM_CALL_INDIRECT, indexes=((1, TABLE_INDEX), (0, TYPE_INDEX)),
+     feature=_features.TAIL_CALL)
+_def(0x14, "call_ref", IMM_TYPE, indexes=((None, TYPE_INDEX),), feature=_features.FUNCTION_REFERENCES)
+_def(0x15, "return_call_ref", IMM_TYPE, indexes=((None, TYPE_INDEX),), feature=_features.TAIL_CALL)
 _def(0x1A, "drop")
 _def(0x1B, "select")
 _def(0x1C, "select", IMM_SELECT_T, constant="SELECT_T")
@@ -244,6 +252,9 @@ for _op, _name, _sig_ in (
 _def(0xD0, "ref.null", IMM_REFTYPE)
 _def(0xD1, "ref.is_null")
 _def(0xD2, "ref.func", IMM_FUNC, indexes=((None, FUNC_INDEX),))
+_def(0xD4, "ref.as_non_null", feature=_features.FUNCTION_REFERENCES)
+_def(0xD5, "br_on_null", IMM_LABEL, feature=_features.FUNCTION_REFERENCES)
+_def(0xD6, "br_on_non_null", IMM_LABEL, feature=_features.FUNCTION_REFERENCES)
 
 # --- 0xFC prefix: saturating truncation, bulk memory, tables ---
 _run(FC | 0, "i32.trunc_sat_f32_s i32.trunc_sat_f32_u", "f:i")

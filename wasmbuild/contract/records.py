@@ -247,6 +247,8 @@ class ModuleRecord:
     start: int | None
     layout: VMLayout
     tags: tuple[int, ...] = ()  # defined tags: the canonical type id of each
+    # The defined tables' initialiser expressions (None: null), one per table or none at all.
+    table_inits: tuple[ConstExprRecord | None, ...] = ()
 
     def func_type_id(self, index: int) -> int:
         """The canonical type id of function `index` (imports first)."""
@@ -268,6 +270,7 @@ class ModuleRecord:
             "start": self.start,
             "layout": self.layout.to_json(),
             "tags": list(self.tags),
+            "table_inits": [None if e is None else [list(i) for i in e] for e in self.table_inits],
         }
 
     @classmethod
@@ -286,6 +289,7 @@ class ModuleRecord:
             start=_opt_int(d["start"]),
             layout=VMLayout.from_json(d["layout"]),
             tags=tuple(_int(t) for t in _list(d.get("tags", []))),
+            table_inits=tuple(None if e is None else _const_expr(e) for e in _list(d.get("table_inits", []))),
         )
 
 

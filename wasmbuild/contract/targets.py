@@ -43,6 +43,14 @@ class Target:
     # fault handler of guard-page memories reads; 0 if not known, and then such a target keeps
     # explicit bounds checks (contract/abi.py: BOUNDS_GUARD).
     ucontext_pc_offset: int = 0
+    # Whether LLVM guarantees tail calls here: wasm functions then use the `tailcc` convention, under
+    # which a `tail call` in tail position is a jump whatever the callee's prototype (return_call and
+    # friends). Where it does not (riscv64 has no tailcc; s390x makes even a musttail call an
+    # ordinary call), functions keep the C convention and a function with tail calls is refused.
+    tail_calls: bool = False
+    # How many results a tailcc function returns in registers: (integers and pointers, floats and
+    # vectors). More are returned through memory (sret), which no tail call survives.
+    return_registers: tuple[int, int] = (0, 0)
 
     @property
     def big_endian(self) -> bool:
@@ -51,11 +59,13 @@ class Target:
 
 TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("x86_64", ("amd64", "x64"), elf_machine=62, byteorder="<", page_size=0x1000,
-           default_cpu="x86-64-v2", ucontext_pc_offset=168),  # uc_mcontext.gregs[REG_RIP]
+           default_cpu="x86-64-v2", ucontext_pc_offset=168,  # uc_mcontext.gregs[REG_RIP]
+           tail_calls=True, return_registers=(3, 4)),  # RAX RDX RCX; XMM0-3 (measured, LLVM 22)
     # 64 KiB: the largest page size an aarch64 Linux kernel may use (4, 16 or 64 KiB).
     Target("aarch64", ("arm64",), elf_machine=183, byteorder="<", page_size=0x10000,
            default_cpu="generic", absolute_via_got=True, constant_slots=True, incoherent_icache=True,
-           ucontext_pc_offset=440),  # uc_mcontext (at 176) .pc
+           ucontext_pc_offset=440,  # uc_mcontext (at 176) .pc
+           tail_calls=True, return_registers=(8, 8)),  # X0-X7; V0-V7
     # riscv64 Linux is RV64GC with the lp64d ABI, whose calls into libm pass doubles in FP registers;
     # without these features LLVM would make soft-float code calling __adddf3 and friends.
     Target("riscv64", (), elf_machine=243, byteorder="<", page_size=0x1000, default_cpu="generic-rv64",

@@ -57,6 +57,11 @@ class LoadedImage:
             store.exn_collect = EXN_COLLECT(self.code.address(abi.SYM_EXN_COLLECT))
         for host in self.meta.host_trampolines:
             store.host_trampolines.setdefault(host.signature, self.code.address(host.symbol))
+            store.host_tail_trampolines.setdefault(host.signature, self.tail_entry(host.symbol))
+
+    def tail_entry(self, symbol: str) -> int:
+        """The address of the tail-call entry of function or host trampoline `symbol`."""
+        return self.code.address(abi.tail_symbol(symbol))
 
     def instantiate(self, host: dict | None = None) -> "GraphInstance":
         """Run the image's initializers; `host` provides the host imports as
@@ -115,18 +120,21 @@ class Instance(_Exports):
             spaces[imp.kind].append(self._resolve_import(imp, imports, image))
         code = image.code
         for f in meta.functions:
-            self.functions.append(Function(store, image.types[f.type_id], code=code.address(f.symbol), vmctx=vm))
+            self.functions.append(Function(store, image.types[f.type_id], code=code.address(f.symbol), vmctx=vm,
+                                           tail_code=image.tail_entry(f.symbol)))
         for f, slot in layout.import_slots.items():
-            fcode, fvm = self.functions[f].native
+            fcode, fvm, ftail = self.functions[f].native
             _poke64(vm + slot + abi.IMP_CODE, fcode)
             _poke64(vm + slot + abi.IMP_VMCTX, fvm)
+            _poke64(vm + slot + abi.IMP_TAIL_CODE, ftail)
         for f, slot in layout.funcrefs.items():
             func = self.functions[f]
-            fcode, fvm = func.native
+            fcode, fvm, ftail = func.native
             rec = vm + slot
             _poke64(rec + abi.FR_CODE, fcode)
             _poke64(rec + abi.FR_TYPE, store.type_id(func.type))
             _poke64(rec + abi.FR_VMCTX, fvm)
+            _poke64(rec + abi.FR_TAIL_CODE, ftail)
             if not func.funcref:
                 func.funcref = rec
         self._funcref_slots = layout.funcrefs
@@ -134,8 +142,6 @@ class Instance(_Exports):
             self.tags.append(Tag(store, image.types[t]))
         for tag, slot in zip(self.tags, layout.tag_ptrs):
             _poke64(vm + slot, tag.address)
-        for t in meta.tables:
-            self.tables.append(Table(store, t.elem, t.limits.min, t.limits.max, addr=t.addr))
         for mem in meta.memories:
             self.memories.append(Memory(store, mem.limits.min, mem.limits.max, mem.addr, shared=mem.shared))
         if image.guarded:
@@ -147,6 +153,11 @@ class Instance(_Exports):
                                           "which its code needs: build it with --bounds-checks explicit")
         for g in meta.globals:
             self.globals.append(Global(store, g.type.valtype, g.type.mutable, self.eval_const(g.init)))
+        # Tables after the globals: an initialiser expression may read them.
+        inits = meta.table_inits or (None,) * len(meta.tables)
+        for t, init in zip(meta.tables, inits):
+            self.tables.append(Table(store, t.elem, t.limits.min, t.limits.max,
+                                     0 if init is None else self.eval_const(init), addr=t.addr))
         for i, slot in enumerate(layout.global_ptrs):
             _poke64(vm + slot, self.globals[i].cell)
         for i, slot in enumerate(layout.table_ptrs):

@@ -46,8 +46,9 @@ import struct
 import threading
 import weakref
 
-from ..contract.types import (EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, PAGE_SIZE, V128, FuncType,
-                              type_name)
+from ..contract.types import HT_EXN, HT_EXTERN, HT_FUNC, heap_top, is_ref, matches, ref_parts, ref_type
+from ..contract.types import (EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, MAX_PAGES_64, PAGE_SIZE, V128,
+                              FuncType, type_name)
 from ..errors import WasmbuildError
 from ..contract import abi
 from .codemem import PROT_READ, PROT_WRITE, _libc, _mmap_fn, _mprotect_fn, _munmap_fn, _oserror
@@ -123,6 +124,13 @@ def _peek64(addr: int) -> int:
 _WIDTH = {I32: 32, I64: 64, F32: 32, F64: 64, V128: 128, FUNCREF: 64, EXTERNREF: 64, EXNREF: 64}  # bits
 
 
+def _ref_kind(t):
+    """FUNCREF, EXTERNREF or EXNREF for a reference type of the func, extern or exn hierarchy, else None."""
+    if not is_ref(t):
+        return None
+    return {HT_FUNC: FUNCREF, HT_EXTERN: EXTERNREF, HT_EXN: EXNREF}.get(heap_top(ref_parts(t)[1]))
+
+
 def write_value(addr: int, t: int, bits: int) -> None:
     """Store a value given as raw bits (ints: two's complement; floats: IEEE bits; refs: address)."""
     if t == I32 or t == F32:
@@ -148,7 +156,7 @@ def check_bits(t: int, bits, what: str = "value") -> int:
         v = operator.index(bits)
     except TypeError:
         raise ValueTypeError(f"{what}: {type_name(t)} wants an integer, not {bits!r}") from None
-    width = _WIDTH[t]
+    width = _WIDTH.get(t, 64)  # (a typed reference is an address too)
     if not -(1 << (width - 1)) <= v < 1 << width:
         raise ValueTypeError(f"{what}: {v} does not fit in {type_name(t)}")
     return v & ((1 << width) - 1)
@@ -238,6 +246,7 @@ class Store:
         self.types: list[FuncType] = []
         self.entries: dict[FuncType, object] = {}  # signature -> ctypes entry trampoline
         self.host_trampolines: dict[FuncType, int] = {}
+        self.host_tail_trampolines: dict[FuncType, int] = {}  # their tail entries
         self.memories: dict[int, Memory] = {}  # MemoryDef address -> Memory
         self.tables: dict[int, Table] = {}
         self.host_functions: list[Function] = []
@@ -281,7 +290,8 @@ class Store:
         if not ref:
             return None
         ft = self.type_of_id(_peek64(ref + abi.FR_TYPE))
-        return Function(self, ft, code=_peek64(ref + abi.FR_CODE), vmctx=_peek64(ref + abi.FR_VMCTX), funcref=ref)
+        return Function(self, ft, code=_peek64(ref + abi.FR_CODE), vmctx=_peek64(ref + abi.FR_VMCTX), funcref=ref,
+                        tail_code=_peek64(ref + abi.FR_TAIL_CODE))
 
     # hooks called from native code
     def _grow_memory(self, memdef: int, delta: int) -> int:
@@ -824,10 +834,11 @@ class Function:
     """A wasm function of some instance (code + vmctx), or a host function."""
 
     def __init__(self, store: Store, ft: FuncType, code: int = 0, vmctx: int = 0, host=None,
-                 raw: bool = False, funcref: int = 0):
+                 raw: bool = False, funcref: int = 0, tail_code: int = 0):
         self.store = store
         self.type = ft
         self.code = code
+        self.tail_code = tail_code  # its tail-call entry (abi.tail_symbol; 0 where there is none)
         self.vmctx = vmctx
         self.host = host
         self.raw = raw
@@ -835,14 +846,14 @@ class Function:
         self.hostrec = 0
 
     @property
-    def native(self) -> tuple[int, int]:
-        """(code, vmctx) to put in an import slot or FuncRef record."""
+    def native(self) -> tuple[int, int, int]:
+        """(code, vmctx, tail-call code) to put in an import slot or FuncRef record."""
         if self.host is not None:
             tramp = self.store.host_trampolines.get(self.type)
             if tramp is None:
                 raise WasmbuildError(f"no host trampoline for signature {self.type} in the loaded images")
-            return tramp, self.hostrec
-        return self.code, self.vmctx
+            return tramp, self.hostrec, self.store.host_tail_trampolines.get(self.type, 0)
+        return self.code, self.vmctx, self.tail_code
 
     def call_bits(self, args: list[int]) -> list[int]:
         """Call with arguments as raw bits; returns results as raw bits."""
@@ -902,13 +913,18 @@ class Function:
 
 def wasm_bits(store: Store, t: int, v, what: str) -> int:
     """A Python value given for a wasm value of type `t`, as raw bits (see Function.__call__)."""
-    if t == EXTERNREF:
+    kind = _ref_kind(t)
+    if kind is not None and v is None and not ref_parts(t)[0]:
+        raise ValueTypeError(f"{what}: {type_name(t)} is not nullable, None is no value of it")
+    if kind == EXTERNREF:
         return store.extern_handle(v)
-    if t == FUNCREF:
+    if kind == FUNCREF:
         if v is not None and not isinstance(v, Function):
             raise ValueTypeError(f"{what}: funcref wants a Function or None, not {v!r}")
+        if v is not None and t != FUNCREF and not matches(ref_type(False, v.type), t):
+            raise ValueTypeError(f"{what}: {type_name(t)} wants a function of that type, not {v.type}")
         return 0 if v is None else v.funcref
-    if t == EXNREF:
+    if kind == EXNREF:
         if v is not None and not isinstance(v, WasmException):
             raise ValueTypeError(f"{what}: exnref wants a WasmException or None, not {v!r}")
         return 0 if v is None else store.new_exception(v, escaped=True)
@@ -917,11 +933,12 @@ def wasm_bits(store: Store, t: int, v, what: str) -> int:
 
 def python_value(store: Store, t: int, b: int):
     """Raw bits of a wasm value of type `t` as a Python value (an exnref as a WasmException)."""
-    if t == EXTERNREF:
+    kind = _ref_kind(t)
+    if kind == EXTERNREF:
         return store.extern_value(b)
-    if t == FUNCREF:
+    if kind == FUNCREF:
         return store.function_from_ref(b)
-    if t == EXNREF:
+    if kind == EXNREF:
         return None if b == 0 else store.exception_from(b)
     return from_bits(t, b)
 

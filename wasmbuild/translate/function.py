@@ -41,6 +41,8 @@ from .atomics import ATOMICS_DISPATCH
 from .simd import SIMD_DISPATCH
 from . import exceptions
 from .exceptions import EH_DISPATCH
+from .funcref import FUNCREF_DISPATCH
+from .tailcall import TAIL_CALL_DISPATCH, TAIL_CC, TAIL_CALL_OPS, add_entry
 
 
 class UnsupportedError(WasmbuildError):
@@ -59,6 +61,12 @@ class TranslateOptions:
     # access out of bounds faults. Else, and for 64-bit memories always, each access compares its
     # end with the memory's size.
     guard_memory: bool = False
+    # Whether the target guarantees tail calls (targets.Target.tail_calls): each function's tail
+    # entry is then tailcc, and return_call* become jumps to tail entries; else return_call* are
+    # refused. `return_registers` as in targets.Target.
+    tail_calls: bool = True
+    return_registers: tuple[int, int] = (3, 4)
+    target_name: str = "x86_64"  # for messages
 
 
 class ModuleInfo:
@@ -203,13 +211,23 @@ def translate_function(llmodule: ir.Module, symbol: str, info: ModuleInfo, defin
                        code: FunctionCode) -> References:
     func_index = info.num_imported_funcs + defined_index
     references = scan_references(code.instrs, info.num_imported_funcs)
-    translator = _Translator(llmodule, symbol, info, info.func_type(func_index), code, references)
+    # A function that makes tail calls is compiled with tailcc (a tail call is a jump only between
+    # tailcc functions) as its tail entry, and its C entry calls that; any other function is
+    # compiled with the C convention, and its tail entry calls it (tailcall.py).
+    tail = info.options.tail_calls and any(op in TAIL_CALL_OPS for op, _imm, _offset in code.instrs)
+    translator = _Translator(llmodule, symbol, info, info.func_type(func_index), code, references,
+                             TAIL_CC if tail else "")
     translator.run()
+    compiled = abi.tail_symbol(symbol) if tail else symbol
     bound = frame_bound(translator.fn)
     if bound > LARGE_FRAME:
-        translator.guard_frame(symbol, bound)
+        translator.guard_frame(compiled, bound)
     else:
-        _rename(llmodule, translator.fn, symbol)
+        _rename(llmodule, translator.fn, compiled)
+    # (Targets without tail calls get a tail entry of the C convention that nothing calls, so that
+    # an image's symbols are the same on every target.)
+    add_entry(llmodule, translator.fn, symbol if tail else abi.tail_symbol(symbol),
+              "" if tail or not info.options.tail_calls else TAIL_CC)
     return references
 
 
@@ -245,7 +263,7 @@ def _rename(llmodule: ir.Module, fn: ir.Function, name: str) -> None:
 
 class _Translator:
     def __init__(self, llmodule: ir.Module, symbol: str, info: ModuleInfo, ftype: FuncType,
-                 code: FunctionCode, references: References):
+                 code: FunctionCode, references: References, cc: str = ""):
         self.m = llmodule
         self.info = info
         self.ftype = ftype
@@ -254,6 +272,7 @@ class _Translator:
         # Named `symbol` or `symbol.body` once its frame bound is known (translate_function).
         fn = get_function(llmodule, llmodule.get_unique_name(symbol + ".body"), wasm_function_type(ftype))
         fn.attributes.add("nounwind")
+        self.cc = fn.calling_convention = cc  # "" (C) or tailcc, see translate_function
         self.fn = fn
         self.vmctx = fn.args[0]
         self.entry = fn.append_basic_block("entry")
@@ -454,6 +473,7 @@ class _Translator:
         body.attributes.add("noinline")
         guard = self.fn = get_function(self.m, symbol, body.function_type)
         guard.attributes.add("nounwind")
+        guard.calling_convention = self.cc
         self.vmctx = guard.args[0]
         self.trap_blocks = {}
         b = self.b = ir.IRBuilder(guard.append_basic_block("entry"))
@@ -485,7 +505,7 @@ class _Translator:
     def block_signature(self, bt) -> tuple[tuple, tuple]:
         if bt is None:
             return (), ()
-        if type(bt) is int:
+        if type(bt) is not tuple:  # a value type (a RefType is a tuple of its own type)
             return (), (bt,)
         ft = self.info.types[bt[1]]
         return ft.params, ft.results
@@ -647,21 +667,34 @@ class _Translator:
             for i in range(len(ft.results)):
                 self.push(self.b.extract_value(result, i))
 
-    def op_call(self, op, index) -> None:
+    def direct_callee(self, index: int, tail: bool = False):
+        """(callee, its vmctx, its type) of function `index`: the code symbol of a defined function,
+        the code pointer of an import's slot; their tail entries if `tail`."""
         ft = self.info.func_type(index)
         if index >= self.info.num_imported_funcs:
-            callee = get_function(self.m, self.refs.name(refs.CALL, index), wasm_function_type(ft))
-            self.emit_call(callee, self.vmctx, ft)
-        else:
-            slot = field_ptr(self.b, self.vmctx, self.sym(refs.IMPORT, index))
-            code = self.vmfield(slot, abi.IMP_CODE, PTR)
-            cvm = self.vmfield(slot, abi.IMP_VMCTX, PTR)
-            self.emit_call(FunctionPointer(code, wasm_function_type(ft)), cvm, ft)
+            name = self.refs.name(refs.CALL, index)
+            callee = get_function(self.m, abi.tail_symbol(name) if tail else name, wasm_function_type(ft))
+            if tail:
+                callee.calling_convention = TAIL_CC
+            return callee, self.vmctx, ft
+        slot = field_ptr(self.b, self.vmctx, self.sym(refs.IMPORT, index))
+        code = self.vmfield(slot, abi.IMP_TAIL_CODE if tail else abi.IMP_CODE, PTR)
+        cvm = self.vmfield(slot, abi.IMP_VMCTX, PTR)
+        return FunctionPointer(code, wasm_function_type(ft)), cvm, ft
+
+    def op_call(self, op, index) -> None:
+        self.emit_call(*self.direct_callee(index))
 
     def table_def(self, index: int):
         return self.vmfield(self.vmctx, self.sym(refs.TABLE, index), PTR)
 
     def op_call_indirect(self, op, imm) -> None:
+        self.emit_call(*self.indirect_callee(imm))
+
+    def indirect_callee(self, imm, tail: bool = False):
+        """(callee, its vmctx, its type) of the table element a call_indirect with immediate `imm`
+        calls (its tail entry if `tail`): the index is popped, and the element checked (in bounds,
+        not null, of the type)."""
         type_index, table_index = imm
         ft = self.info.types[type_index]
         b = self.b
@@ -675,9 +708,9 @@ class _Translator:
         type_id = self.vmfield(ref, abi.FR_TYPE, I64T)
         expected = self.vmfield(self.vmctx, self.sym(refs.TYPE, type_index), I64T)
         self.trap_if(b.icmp_unsigned("!=", type_id, expected), abi.TRAP_INDIRECT_TYPE)
-        code = self.vmfield(ref, abi.FR_CODE, PTR)
+        code = self.vmfield(ref, abi.FR_TAIL_CODE if tail else abi.FR_CODE, PTR)
         cvm = self.vmfield(ref, abi.FR_VMCTX, PTR)
-        self.emit_call(FunctionPointer(code, wasm_function_type(ft)), cvm, ft)
+        return FunctionPointer(code, wasm_function_type(ft)), cvm, ft
 
     # --- parametric and variables -------------------------------------------------------------
     def op_drop(self, op, imm) -> None:
@@ -1075,7 +1108,7 @@ def _build_dispatch() -> dict:
         for op in table:
             assert op not in d, ops.name(op)
             d[op] = handler
-    for table in (MEMORY_DISPATCH, SIMD_DISPATCH, ATOMICS_DISPATCH, EH_DISPATCH):
+    for table in (MEMORY_DISPATCH, SIMD_DISPATCH, ATOMICS_DISPATCH, EH_DISPATCH, TAIL_CALL_DISPATCH, FUNCREF_DISPATCH):
         assert not table.keys() & d.keys()
         d.update(table)
     return d

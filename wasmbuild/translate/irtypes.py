@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from ..contract.types import EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType
+from ..contract.types import EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType, RefType
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -19,7 +19,19 @@ PTR = ir.PointerType()
 VOID = ir.VoidType()
 NULL = ir.Constant(PTR, None)
 
-LLVM_TYPES = {I32: I32T, I64: I64T, F32: F32T, F64: F64T, V128: V128T, FUNCREF: PTR, EXTERNREF: PTR, EXNREF: PTR}
+
+
+class _LLVMTypes(dict):
+    """The LLVM type of each value type; every reference type (the RefTypes too) is a `ptr`."""
+
+    def __missing__(self, t):
+        if type(t) is RefType:
+            return PTR
+        raise KeyError(t)
+
+
+LLVM_TYPES = _LLVMTypes({I32: I32T, I64: I64T, F32: F32T, F64: F64T, V128: V128T, FUNCREF: PTR, EXTERNREF: PTR,
+                         EXNREF: PTR})
 
 # The LLVM predicate of each wasm comparison, by its operation: (predicate, signed?) for integers (eq
 # and ne compare unsigned), (predicate, ordered?) for floats (ne alone holds for unordered operands).

@@ -311,11 +311,15 @@ def _make_current(b: ir.IRBuilder, runtime):
     return lambda builder: builder.call(setspecific, [key, previous])
 
 
-def build_host_trampoline(m: ir.Module, ft: FuncType) -> str:
+def build_host_trampoline(m: ir.Module, ft: FuncType, tail_calls: bool = False) -> str:
+    """Also adds its tail entry (abi.tail_symbol): tailcc if `tail_calls` (the target has them),
+    else of the C convention and never called."""
     name = abi.host_symbol(ft)
     if name in m.globals:
         return name
     fn = get_function(m, name, wasm_function_type(ft))
+    from .tailcall import TAIL_CC, add_entry
+    add_entry(m, fn, abi.tail_symbol(name), TAIL_CC if tail_calls else "")
     fn.attributes.add("nounwind")
     hostrec = fn.args[0]
     b = ir.IRBuilder(fn.append_basic_block("entry"))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from ..binary.types import ConstExpr
 from ..contract import features as F
 from ..contract import opcodes as ops
-from ..contract.types import F32, F64, FUNCREF, I32, I64, V128
+from ..contract.types import F32, F64, I32, I64, V128, matches, ref_type
 from ..errors import InvalidError
 
 _CONST_PUSH = {ops.I32_CONST: I32, ops.I64_CONST: I64, ops.F32_CONST: F32, ops.F64_CONST: F64,
@@ -38,7 +38,7 @@ def check_const_expr(ctx, expr: ConstExpr, expected: int, globals_before: int | 
         elif op == ops.REF_FUNC:
             if imm >= len(ctx.funcs):
                 raise ctx.error(f"unknown function {imm}", offset)
-            stack.append(FUNCREF)
+            stack.append(ref_type(False, ctx.types[ctx.funcs[imm]]))
         elif op == ops.GLOBAL_GET:
             if imm >= globals_before:
                 raise ctx.error(f"unknown global {imm}", offset)
@@ -58,5 +58,5 @@ def check_const_expr(ctx, expr: ConstExpr, expected: int, globals_before: int | 
             stack.pop()
         else:
             raise ctx.error("constant expression required", offset)
-    if stack != [expected]:
+    if len(stack) != 1 or not matches(stack[0], expected):
         raise ctx.error("type mismatch", expr.offset)

@@ -20,9 +20,12 @@ from ..contract import opcodes as ops
 from ..contract.opcodes import (BLOCK, BR, BR_IF, BR_TABLE, CALL, CALL_INDIRECT, CATCH, CATCH_ALL, CLAUSE_CATCH_ALL_REF,
                                 CLAUSE_CATCH_REF, DELEGATE, DROP, ELSE, END, RETHROW, THROW, THROW_REF, TRY, TRY_TABLE,
                                 GLOBAL_GET, GLOBAL_SET, IF, LOCAL_GET, LOCAL_SET,
-                                LOCAL_TEE, LOOP, NOP, REF_FUNC, REF_IS_NULL, REF_NULL, RETURN, SELECT, SELECT_T,
+                                LOCAL_TEE, LOOP, NOP, REF_FUNC, REF_IS_NULL, REF_NULL, RETURN, RETURN_CALL,
+                                RETURN_CALL_INDIRECT, SELECT, SELECT_T, CALL_REF, RETURN_CALL_REF, REF_AS_NON_NULL,
+                                BR_ON_NULL, BR_ON_NON_NULL,
                                 TABLE_FILL, TABLE_GET, TABLE_GROW, TABLE_SET, UNREACHABLE)
 from ..binary.decode import FunctionCode, decode_function
+from ..contract.types import HT_EXN, RefType, is_defaultable, is_ref, matches, ref_parts, ref_type
 from ..contract.types import (EXNREF, EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, EXTERN_TAG, F32, F64, FUNCREF, I32, I64, REF_TYPES, V128, FuncType, type_name)
 from ..binary.types import ACTIVE, ConstExpr, Module
 from ..contract import features as F
@@ -31,6 +34,7 @@ from .constexpr import check_const_expr
 from .memory import (MEMORY_KINDS, check_memory_type, check_table_type, memory_signature, table_copy_signature,
                      table_init_signature)
 
+NON_NULL_EXNREF = ref_type(False, HT_EXN)  # what catch_ref and catch_all_ref deliver
 UNKNOWN = 0  # the bottom type of a polymorphic stack: matches anything
 _NUMERIC_OR_VECTOR = frozenset((I32, I64, F32, F64, V128, UNKNOWN))
 _REF_OR_UNKNOWN = REF_TYPES | {UNKNOWN}
@@ -71,7 +75,7 @@ def _declared_refs(m: Module) -> set[int]:
 def segment_refs(m: Module) -> set[int]:
     """Functions named by element segments and by `ref.func` in global initialisers."""
     refs: set[int] = set()
-    exprs: list[ConstExpr] = [g.init for g in m.globals]
+    exprs: list[ConstExpr] = [g.init for g in m.globals] + [e for e in m.table_inits if e is not None]
     for seg in m.elems:
         if seg.init_is_exprs:
             exprs.extend(seg.init)
@@ -126,8 +130,12 @@ def check_module_level(m: Module) -> Context:
     for t, offset in zip(m.func_type_indices, m.func_type_offsets):
         if t >= ntypes:
             raise err(f"unknown type {t}", offset)
-    for table, offset in zip(m.tables, m.table_offsets):
+    for table, init, offset in zip(m.tables, m.table_inits, m.table_offsets):
         check_table_type(ctx, table, offset)
+        if init is not None:
+            check_const_expr(ctx, init, table.elem)
+        elif not is_defaultable(table.elem):
+            raise err("type mismatch", offset)  # a table of non-null references needs an initialiser
     for mem, offset in zip(m.memories, m.memory_offsets):
         check_memory_type(ctx, mem, offset)
     if len(ctx.memories) > 1:
@@ -139,7 +147,7 @@ def check_module_level(m: Module) -> Context:
         if seg.mode == ACTIVE:
             if seg.table >= len(ctx.tables):
                 raise err(f"unknown table {seg.table}", seg.offset)
-            if ctx.tables[seg.table].elem != seg.elem_type:
+            if not matches(seg.elem_type, ctx.tables[seg.table].elem):
                 raise err("type mismatch", seg.offset)
             check_const_expr(ctx, seg.offset_expr, ctx.tables[seg.table].addr)
         if seg.init_is_exprs:
@@ -197,7 +205,7 @@ class _Frame:
     its `else`; BLOCK for the function body), its parameter and result types, the height of the operand
     stack at its start, and whether the rest of it is unreachable (its stack is polymorphic)."""
 
-    __slots__ = ("op", "params", "results", "height", "unreachable")
+    __slots__ = ("op", "params", "results", "height", "unreachable", "init_height")
 
     def __init__(self, op: int, params: tuple, results: tuple, height: int):
         self.op = op
@@ -205,6 +213,7 @@ class _Frame:
         self.results = results
         self.height = height
         self.unreachable = False
+        self.init_height = 0  # locals initialised before it (non-defaultable ones, see _check_body)
 
     def label_types(self) -> tuple:
         """The types a branch to this frame passes: a loop's parameters, or the results."""
@@ -266,7 +275,7 @@ def validate_function(ctx: Context, defined_index: int, code: FunctionCode | Non
 def _block_type(ctx: Context, bt, offset: int) -> tuple[tuple, tuple]:
     if bt is None:
         return _EMPTY, _EMPTY
-    if type(bt) is int:
+    if type(bt) is not tuple:  # a value type (a RefType is a tuple of its own type)
         return _EMPTY, (bt,)
     idx = bt[1]
     if idx >= len(ctx.types):
@@ -285,6 +294,17 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
     sig_table = _SIG
     funcs, types = ctx.funcs, ctx.types
     tables, globals_ = ctx.tables, ctx.globals
+    # Non-defaultable locals (non-nullable references) must be set before they are read; a set
+    # inside a block counts until the block ends (`init_log` above each frame's `init_height`).
+    num_params = len(ftype.params)
+    initialised: set[int] = set()
+    init_log: list[int] = []
+
+    def reset_inits(frame):
+        if len(init_log) > frame.init_height:
+            for index in init_log[frame.init_height:]:
+                initialised.discard(index)
+            del init_log[frame.init_height:]
 
     def pop_any(offset):
         frame = ctrls[-1]
@@ -301,7 +321,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
                 return UNKNOWN
             raise err("type mismatch", offset)
         actual = pop()
-        if actual != expected and actual != UNKNOWN and expected != UNKNOWN:
+        if actual != expected and actual != UNKNOWN and expected != UNKNOWN and not matches(actual, expected):
             raise err("type mismatch", offset)
         return actual
 
@@ -311,6 +331,22 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
         popped = [pop_expect(t, offset) for t in reversed(expected)]
         popped.reverse()
         return popped
+
+    def pop_ref(offset):
+        """Pop a reference (or the bottom type of an unreachable stack)."""
+        t = pop_any(offset)
+        if t != UNKNOWN and not is_ref(t):
+            raise err("type mismatch", offset)
+        return t
+
+    def non_null(t):
+        return t if t == UNKNOWN else ref_type(False, ref_parts(t)[1])
+
+    def check_tail_results(callee, offset):
+        """A tail call returns the callee's results from this function."""
+        if len(callee.results) != len(ftype.results) or any(
+                not matches(a, b) for a, b in zip(callee.results, ftype.results)):
+            raise err("type mismatch", offset)
 
     def set_unreachable():
         frame = ctrls[-1]
@@ -374,7 +410,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
                     tt = need_table(table, offset)
                     if elem >= len(ctx.elem_types):
                         raise err(f"unknown elem segment {elem}", offset)
-                    if ctx.elem_types[elem] != tt.elem:
+                    if not matches(ctx.elem_types[elem], tt.elem):
                         raise err("type mismatch", offset)
                     sig = table_init_signature(tt)
                 elif kind == "elem":
@@ -383,7 +419,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
                 elif kind == "table_table":
                     dst = need_table(imm[0], offset)
                     src = need_table(imm[1], offset)
-                    if dst.elem != src.elem:
+                    if not matches(src.elem, dst.elem):
                         raise err("type mismatch", offset)
                     sig = table_copy_signature(dst, src)
                 elif kind == "table":  # table.size
@@ -409,12 +445,17 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             t = local_types.type_of(imm)
             if t is None:
                 raise err(f"unknown local {imm}", offset)
+            if type(t) is RefType and not t.nullable and imm >= num_params and imm not in initialised:
+                raise err("uninitialized local", offset)
             push(t)
         elif op == LOCAL_SET or op == LOCAL_TEE:
             t = local_types.type_of(imm)
             if t is None:
                 raise err(f"unknown local {imm}", offset)
             pop_expect(t, offset)
+            if type(t) is RefType and not t.nullable and imm not in initialised:
+                initialised.add(imm)
+                init_log.append(imm)
             if op == LOCAL_TEE:
                 push(t)
         elif op == GLOBAL_GET:
@@ -439,7 +480,9 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             if op == IF:
                 pop_expect(I32, offset)
             pop_types(params, offset)
-            ctrls.append(_Frame(op, params, results, len(vals)))
+            frame = _Frame(op, params, results, len(vals))
+            frame.init_height = len(init_log)
+            ctrls.append(frame)
             vals.extend(params)
         elif op == END:
             frame = ctrls[-1]
@@ -452,6 +495,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             if frame.op == IF and frame.params != frame.results:
                 # An `if` without `else` passes its parameters through as its results.
                 raise err("type mismatch", offset)
+            reset_inits(frame)
             ctrls.pop()
             vals.extend(frame.results)
             if not ctrls:
@@ -462,6 +506,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             if len(vals) != frame.height:
                 raise err("type mismatch", offset)
             frame.op = ELSE
+            reset_inits(frame)
             frame.unreachable = False
             vals.extend(frame.params)
         elif op == BR:
@@ -511,11 +556,14 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
                     raise err(f"unknown label {label}", offset)
                 delivered = need_tag(tag, offset) if tag is not None else _EMPTY
                 if kind == CLAUSE_CATCH_REF or kind == CLAUSE_CATCH_ALL_REF:
-                    delivered = tuple(delivered) + (EXNREF,)
-                if tuple(ctrls[-1 - label].label_types()) != tuple(delivered):
+                    delivered = tuple(delivered) + (NON_NULL_EXNREF,)  # never null
+                label_types = tuple(ctrls[-1 - label].label_types())
+                if len(label_types) != len(delivered) or not all(map(matches, delivered, label_types)):
                     raise err("type mismatch", offset)
             pop_types(params, offset)
-            ctrls.append(_Frame(op, params, results, len(vals)))
+            frame = _Frame(op, params, results, len(vals))
+            frame.init_height = len(init_log)
+            ctrls.append(frame)
             vals.extend(params)
         elif op == CATCH or op == CATCH_ALL:
             frame = ctrls[-1]
@@ -524,6 +572,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             end_worded(frame, offset)
             frame.op = op
             frame.unreachable = False
+            reset_inits(frame)
             if op == CATCH:
                 vals.extend(need_tag(imm, offset))
         elif op == DELEGATE:
@@ -562,17 +611,59 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             pop_expect(t, offset)
             pop_expect(t, offset)
             push(t)
-        elif op == CALL_INDIRECT:
+        elif op == RETURN_CALL:
+            if imm >= len(funcs):
+                raise err(f"unknown function {imm}", offset)
+            ft = types[funcs[imm]]
+            check_tail_results(ft, offset)
+            pop_types(ft.params, offset)
+            set_unreachable()
+        elif op == CALL_INDIRECT or op == RETURN_CALL_INDIRECT:
             type_index, table_index = imm
             tt = need_table(table_index, offset)
-            if tt.elem != FUNCREF:
+            if not matches(tt.elem, FUNCREF):
                 raise err("type mismatch", offset)
             if type_index >= len(types):
                 raise err(f"unknown type {type_index}", offset)
             ft = types[type_index]
             pop_expect(tt.addr, offset)
             pop_types(ft.params, offset)
-            vals.extend(ft.results)
+            if op == RETURN_CALL_INDIRECT:
+                check_tail_results(ft, offset)
+                set_unreachable()
+            else:
+                vals.extend(ft.results)
+        elif op == CALL_REF or op == RETURN_CALL_REF:
+            if imm >= len(types):
+                raise err(f"unknown type {imm}", offset)
+            ft = types[imm]
+            pop_expect(ref_type(True, ft), offset)
+            pop_types(ft.params, offset)
+            if op == RETURN_CALL_REF:
+                check_tail_results(ft, offset)
+                set_unreachable()
+            else:
+                vals.extend(ft.results)
+        elif op == REF_AS_NON_NULL:
+            push(non_null(pop_ref(offset)))
+        elif op == BR_ON_NULL:
+            if imm >= len(ctrls):
+                raise err(f"unknown label {imm}", offset)
+            t = pop_ref(offset)
+            lt = ctrls[-1 - imm].label_types()
+            pop_types(lt, offset)
+            vals.extend(lt)
+            push(non_null(t))
+        elif op == BR_ON_NON_NULL:
+            if imm >= len(ctrls):
+                raise err(f"unknown label {imm}", offset)
+            t = pop_ref(offset)
+            lt = ctrls[-1 - imm].label_types()
+            if not lt or (lt[-1] != UNKNOWN and not is_ref(lt[-1])):
+                raise err("type mismatch", offset)
+            push(non_null(t))
+            pop_types(lt, offset)
+            vals.extend(lt[:-1])
         elif op == TABLE_GET:
             tt = need_table(imm, offset)
             pop_expect(tt.addr, offset)
@@ -585,7 +676,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
             push(imm)
         elif op == REF_IS_NULL:
             t = pop_any(offset)
-            if t not in _REF_OR_UNKNOWN:
+            if t != UNKNOWN and not is_ref(t):
                 raise err("type mismatch", offset)
             push(I32)
         elif op == REF_FUNC:
@@ -593,7 +684,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
                 raise err(f"unknown function {imm}", offset)
             if imm not in ctx.refs:
                 raise err(f"undeclared function reference {imm}", offset)
-            push(FUNCREF)
+            push(ref_type(False, types[funcs[imm]]))
         elif op == TABLE_GROW:
             tt = need_table(imm, offset)
             pop_expect(tt.addr, offset)

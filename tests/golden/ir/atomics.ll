@@ -40,6 +40,13 @@ trap16:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
+define hidden tailcc i64 @"wb_self.tail"(ptr %".1", i32 %".2") nounwind
+{
+entry:
+  %".4" = call i64 @"wb_self"(ptr %".1", i32 %".2")
+  ret i64 %".4"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }
@@ -84,6 +91,13 @@ return:
 }
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
+
+define hidden tailcc void @"wb_self.tail"(ptr %".1", i32 %".2", i32 %".3") nounwind
+{
+entry:
+  call void @"wb_self"(ptr %".1", i32 %".2", i32 %".3")
+  ret void
+}
 
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
@@ -138,6 +152,13 @@ trap16:
 }
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
+
+define hidden tailcc i64 @"wb_self.tail"(ptr %".1", i32 %".2", i64 %".3") nounwind
+{
+entry:
+  %".5" = call i64 @"wb_self"(ptr %".1", i32 %".2", i64 %".3")
+  ret i64 %".5"
+}
 
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
@@ -194,6 +215,13 @@ trap16:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
+define hidden tailcc i32 @"wb_self.tail"(ptr %".1", i32 %".2", i32 %".3", i32 %".4") nounwind
+{
+entry:
+  %".6" = call i32 @"wb_self"(ptr %".1", i32 %".2", i32 %".3", i32 %".4")
+  ret i32 %".6"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }
@@ -229,6 +257,13 @@ return:
 }
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
+
+define hidden tailcc void @"wb_self.tail"(ptr %".1") nounwind
+{
+entry:
+  call void @"wb_self"(ptr %".1")
+  ret void
+}
 
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
@@ -291,6 +326,13 @@ trap.hook:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
+define hidden tailcc i32 @"wb_self.tail"(ptr %".1", i32 %".2", i64 %".3", i64 %".4") nounwind
+{
+entry:
+  %".6" = call i32 @"wb_self"(ptr %".1", i32 %".2", i64 %".3", i64 %".4")
+  ret i32 %".6"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }
@@ -349,6 +391,13 @@ trap.hook:
 }
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
+
+define hidden tailcc i32 @"wb_self.tail"(ptr %".1", i32 %".2", i32 %".3") nounwind
+{
+entry:
+  %".5" = call i32 @"wb_self"(ptr %".1", i32 %".2", i32 %".3")
+  ret i32 %".5"
+}
 
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }

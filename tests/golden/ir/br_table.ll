@@ -43,6 +43,13 @@ return:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
+define hidden tailcc i32 @"wb_self.tail"(ptr %".1", i32 %".2") nounwind
+{
+entry:
+  %".4" = call i32 @"wb_self"(ptr %".1", i32 %".2")
+  ret i32 %".4"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }

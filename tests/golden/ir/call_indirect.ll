@@ -70,6 +70,13 @@ declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 declare hidden void @"wb_rt_trap_detail"(ptr %".1", i32 %".2", i64 %".3") noreturn nounwind
 
 @"type.0" = external hidden global i8, !absolute_symbol !4
+define hidden tailcc i32 @"wb_self.tail"(ptr %".1", i32 %".2", i32 %".3", i32 %".4") nounwind
+{
+entry:
+  %".6" = call i32 @"wb_self"(ptr %".1", i32 %".2", i32 %".3", i32 %".4")
+  ret i32 %".6"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }

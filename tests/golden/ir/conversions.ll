@@ -50,6 +50,13 @@ return:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
+define hidden tailcc {float, double, i32, i64, float} @"wb_self.tail"(ptr %".1", i64 %".2", i32 %".3", double %".4") nounwind
+{
+entry:
+  %".6" = call {float, double, i32, i64, float} @"wb_self"(ptr %".1", i64 %".2", i32 %".3", double %".4")
+  ret {float, double, i32, i64, float} %".6"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }

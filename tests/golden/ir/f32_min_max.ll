@@ -50,6 +50,13 @@ declare float @"llvm.copysign.f32"(float %".1", float %".2")
 
 declare float @"llvm.fabs.f32"(float %".1")
 
+define hidden tailcc float @"wb_self.tail"(ptr %".1", float %".2", float %".3") nounwind
+{
+entry:
+  %".5" = call float @"wb_self"(ptr %".1", float %".2", float %".3")
+  ret float %".5"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }

@@ -41,6 +41,13 @@ declare double @"llvm.trunc.f64"(double %".1")
 
 declare double @"llvm.sqrt.f64"(double %".1")
 
+define hidden tailcc double @"wb_self.tail"(ptr %".1", double %".2") nounwind
+{
+entry:
+  %".4" = call double @"wb_self"(ptr %".1", double %".2")
+  ret double %".4"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }

@@ -26,6 +26,13 @@ return:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
+define hidden tailcc {float, double, double} @"wb_self.tail"(ptr %".1") nounwind
+{
+entry:
+  %".3" = call {float, double, double} @"wb_self"(ptr %".1")
+  ret {float, double, double} %".3"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }

@@ -43,6 +43,13 @@ declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 @"global.0" = external hidden global i8, !absolute_symbol !4
 @"global.1" = external hidden global i8, !absolute_symbol !4
 @"global.2" = external hidden global i8, !absolute_symbol !4
+define hidden tailcc double @"wb_self.tail"(ptr %".1") nounwind
+{
+entry:
+  %".3" = call double @"wb_self"(ptr %".1")
+  ret double %".3"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }

@@ -38,6 +38,13 @@ return:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
+define hidden tailcc i32 @"wb_self.tail"(ptr %".1", i32 %".2", i32 %".3") nounwind
+{
+entry:
+  %".5" = call i32 @"wb_self"(ptr %".1", i32 %".2", i32 %".3")
+  ret i32 %".5"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }

@@ -47,6 +47,13 @@ declare i32 @"llvm.cttz.i32"(i32 %".1", i1 %".2")
 
 declare i32 @"llvm.ctpop.i32"(i32 %".1")
 
+define hidden tailcc i32 @"wb_self.tail"(ptr %".1", i32 %".2") nounwind
+{
+entry:
+  %".4" = call i32 @"wb_self"(ptr %".1", i32 %".2")
+  ret i32 %".4"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }

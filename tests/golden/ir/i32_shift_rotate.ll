@@ -45,6 +45,13 @@ declare i32 @"llvm.fshl.i32"(i32 %".1", i32 %".2", i32 %".3")
 
 declare i32 @"llvm.fshr.i32"(i32 %".1", i32 %".2", i32 %".3")
 
+define hidden tailcc i32 @"wb_self.tail"(ptr %".1", i32 %".2", i32 %".3") nounwind
+{
+entry:
+  %".5" = call i32 @"wb_self"(ptr %".1", i32 %".2", i32 %".3")
+  ret i32 %".5"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }

@@ -41,6 +41,13 @@ trap3:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
+define hidden tailcc i64 @"wb_self.tail"(ptr %".1", i64 %".2", i64 %".3") nounwind
+{
+entry:
+  %".5" = call i64 @"wb_self"(ptr %".1", i64 %".2", i64 %".3")
+  ret i64 %".5"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }

@@ -55,6 +55,13 @@ trap2:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
+define hidden tailcc void @"wb_self.tail"(ptr %".1", i32 %".2", i32 %".3") nounwind
+{
+entry:
+  call void @"wb_self"(ptr %".1", i32 %".2", i32 %".3")
+  ret void
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }

@@ -43,6 +43,13 @@ declare hidden void @"wb_rt_memory_copy"(ptr %".1", i32 %".2", i32 %".3", i32 %"
 
 declare hidden void @"wb_rt_memory_fill"(ptr %".1", i32 %".2", i32 %".3", i32 %".4")
 
+define hidden tailcc void @"wb_self.tail"(ptr %".1", i32 %".2", i32 %".3", i32 %".4") nounwind
+{
+entry:
+  call void @"wb_self"(ptr %".1", i32 %".2", i32 %".3", i32 %".4")
+  ret void
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }

@@ -43,6 +43,13 @@ declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 declare hidden void @"wb_rt_memory_init"(ptr %".1", ptr %".2", i32 %".3", i32 %".4", i32 %".5")
 
 @"data.0" = external hidden global i8, !absolute_symbol !4
+define hidden tailcc void @"wb_self.tail"(ptr %".1", i32 %".2", i32 %".3", i32 %".4") nounwind
+{
+entry:
+  call void @"wb_self"(ptr %".1", i32 %".2", i32 %".3", i32 %".4")
+  ret void
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }

@@ -23,6 +23,13 @@ return:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
+define hidden tailcc void @"wb_self.tail"(ptr %".1") nounwind
+{
+entry:
+  call void @"wb_self"(ptr %".1")
+  ret void
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }
@@ -60,6 +67,13 @@ return:
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
 @"funcref.0" = external hidden global i8, !absolute_symbol !4
+define hidden tailcc {ptr, ptr, i32} @"wb_self.tail"(ptr %".1") nounwind
+{
+entry:
+  %".3" = call {ptr, ptr, i32} @"wb_self"(ptr %".1")
+  ret {ptr, ptr, i32} %".3"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }

@@ -29,6 +29,13 @@ return:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
+define hidden tailcc {i32, i64, double} @"wb_self.tail"(ptr %".1", i64 %".2") nounwind
+{
+entry:
+  %".4" = call {i32, i64, double} @"wb_self"(ptr %".1", i64 %".2")
+  ret {i32, i64, double} %".4"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }
@@ -64,6 +71,13 @@ return:
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
 declare hidden {i32, i64, double} @"call.0"(ptr %".1", i64 %".2")
+
+define hidden tailcc double @"wb_self.tail"(ptr %".1") nounwind
+{
+entry:
+  %".3" = call double @"wb_self"(ptr %".1")
+  ret double %".3"
+}
 
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }

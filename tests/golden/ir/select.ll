@@ -38,6 +38,13 @@ return:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
+define hidden tailcc double @"wb_self.tail"(ptr %".1", i32 %".2", double %".3", double %".4") nounwind
+{
+entry:
+  %".6" = call double @"wb_self"(ptr %".1", i32 %".2", double %".3", double %".4")
+  ret double %".6"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }

@@ -48,6 +48,13 @@ return:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
+define hidden tailcc {<2 x i64>, i32} @"wb_self.tail"(ptr %".1", <2 x i64> %".2", <2 x i64> %".3", float %".4") nounwind
+{
+entry:
+  %".6" = call {<2 x i64>, i32} @"wb_self"(ptr %".1", <2 x i64> %".2", <2 x i64> %".3", float %".4")
+  ret {<2 x i64>, i32} %".6"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }

@@ -51,6 +51,13 @@ return:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
+define hidden tailcc {<2 x i64>, i32} @"wb_self.tail"(ptr %".1", <2 x i64> %".2", <2 x i64> %".3") nounwind
+{
+entry:
+  %".5" = call {<2 x i64>, i32} @"wb_self"(ptr %".1", <2 x i64> %".2", <2 x i64> %".3")
+  ret {<2 x i64>, i32} %".5"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }

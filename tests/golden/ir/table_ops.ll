@@ -69,6 +69,13 @@ declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 @"table.0" = external hidden global i8, !absolute_symbol !4
 declare hidden i64 @"wb_rt_table_grow"(ptr %".1", ptr %".2", i64 %".3", ptr %".4")
 
+define hidden tailcc i32 @"wb_self.tail"(ptr %".1", i32 %".2", ptr %".3") nounwind
+{
+entry:
+  %".5" = call i32 @"wb_self"(ptr %".1", i32 %".2", ptr %".3")
+  ret i32 %".5"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }

@@ -37,6 +37,13 @@ declare i32 @"llvm.fptosi.sat.i32.f64"(double %".1")
 
 declare i64 @"llvm.fptoui.sat.i64.f32"(float %".1")
 
+define hidden tailcc {i32, i64} @"wb_self.tail"(ptr %".1", double %".2", float %".3") nounwind
+{
+entry:
+  %".5" = call {i32, i64} @"wb_self"(ptr %".1", double %".2", float %".3")
+  ret {i32, i64} %".5"
+}
+
 !0 = !{ !"wasmbuild tbaa" }
 !1 = !{ !"vm", !0, i64 0 }
 !2 = !{ !1, !1, i64 0 }
