@@ -117,6 +117,6 @@ def test_profiles_alternate_and_hold_what_they_say(tools):
     assert [difffuzz.profile(s) for s in range(8)] == ["wasm2"] * 2 + ["wasm3"] * 2 + ["wasm2"] * 2 + ["wasm3"] * 2
     wasm3 = [difffuzz.smith_module(s) for s in (2, 3, 6, 7, 10, 11)]  # each validated for its profile
     printed = "".join(difffuzz._wasm_tools(["print", "-"], m).stdout.decode() for m in wasm3 if m)
-    for construct in ("shared", "i64 ", "tag", "exnref", "atomic"):
+    for construct in ("shared", "i64 ", "tag", "exnref", "atomic", "try_table", "return_call"):
         assert construct in printed, f"no {construct!r} in six wasm3 modules"
     assert "(memory (;2;)" in printed  # several memories
