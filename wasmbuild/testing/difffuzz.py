@@ -20,8 +20,8 @@ in both engines. The parts, used by tests/test_difffuzz.py and bench/difffuzz.py
   wasmtime's Python API cannot handle, is reached through `v128_wrapper`, a module built and linked
   alike in both engines that passes each v128 as two i64 halves and of an exnref only whether it is
   null. A call or instantiation that ends in an uncaught wasm exception is the outcome
-  "exception" (wasmtime: a `Trap` without a code whose message ends `WASMTIME_UNCAUGHT_EXCEPTION`;
-  wasmbuild: `WasmException`); its tag and values are not compared.
+  "exception" (wasmtime: `wasmtime_uncaught_exception`, a `Trap` of a call or a `WasmtimeError` of
+  instantiation; wasmbuild: `WasmException`); its tag and values are not compared.
 - `difference(wasmtime_observation, wasmbuild_observation)`: what differs ("" if nothing): results
   bit for bit except that every NaN is one class (`NAN`: both sides canonicalize), the kind of
   outcome (returned, trapped, threw), traps by
