@@ -132,8 +132,8 @@ def check_module_level(m: Module) -> Context:
             raise err(f"unknown type {t}", offset)
     for table, init, offset in zip(m.tables, m.table_inits, m.table_offsets):
         check_table_type(ctx, table, offset)
-        if init is not None:
-            check_const_expr(ctx, init, table.elem)
+        if init is not None:  # the table section comes before the globals: only imported ones are known
+            check_const_expr(ctx, init, table.elem, globals_before=ctx.num_imported_globals)
         elif not is_defaultable(table.elem):
             raise err("type mismatch", offset)  # a table of non-null references needs an initialiser
     for mem, offset in zip(m.memories, m.memory_offsets):
