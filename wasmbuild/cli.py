@@ -272,7 +272,7 @@ def add_feature_option(p):
     p.add_argument("--wasm-features", metavar="LIST",
                    help="WebAssembly proposals accepted, comma-separated: a preset (wasm3, the default: "
                         "3.0 without GC, plus threads and legacy exceptions; wasm2) and/or +NAME / -NAME, "
-                        "e.g. wasm2,+multi-memory or -exceptions (names: exceptions, legacy-exceptions, "
+                        "e.g. wasm2,+multi-memory, or --wasm-features=-exceptions (names: exceptions, legacy-exceptions, "
                         "tail-call, memory64, multi-memory, function-references, extended-const, "
                         "relaxed-simd, threads)")
 
