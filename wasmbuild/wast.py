@@ -9,18 +9,30 @@ Each script runs in its own `Store`. Each module is built into an image through 
 instantiated; `register` makes an instance's exports importable by name, and the host module
 `spectest` is always there. What each command checks:
   module                 decodes, validates, compiles and instantiates
+  module_definition      decodes, validates and compiles; a named one is kept for module_instance,
+                         which instantiates it anew each time (3.0)
   assert_malformed       binary: decoding fails with the expected reason; text: WABT rejects the
-                         text (wasmbuild reads .wat through WABT), skipped when WABT is absent
+                         text (wasmbuild reads .wat through WABT) or, where WABT accepts it,
+                         `wasm-tools parse` does (it reads the 3.0 text format); skipped when a
+                         tool is absent
   assert_invalid         decoding succeeds and validation fails with the expected reason
+  assert_malformed_custom, assert_invalid_custom
+                         the module is rejected for the expected reason or accepted (the fault is
+                         in a custom annotation, which an engine may ignore)
   assert_unlinkable      instantiation fails to link with the expected reason
   assert_uninstantiable  instantiation traps with the expected message
   action, assert_return, assert_trap, assert_exhaustion
-                         the call's results (bit-exact, NaN patterns as the spec allows) or trap
-Values of every 2.0 type are handled; a v128 (given as lanes of `lane_type`) is passed as a 128-bit
+                         the call's results (bit-exact, NaN patterns as the spec allows; `either`:
+                         one of the alternatives) or trap
+  assert_exception       the call ends with a wasm exception no handler caught
+Modules are decoded with the settings' proposals (`--wasm-features`); `suite_scripts` gives the
+scripts of a whole suite (`wasm2`, or `wasm3`: the 2.0 scripts 3.0 kept and the 3.0 directory).
+Values of every type are handled (a reference result: null of any type, or any non-null one when
+the script gives no value); a v128 (given as lanes of `lane_type`) is passed as a 128-bit
 little-endian integer and an expected v128 is checked lane by lane, each float lane bit-exact or
 matching its NaN pattern. Reasons and trap messages match when ours starts with the expected text,
 as in the reference runner. A command that uses what wasmbuild cannot compile (an
-`UnsupportedError`; nothing in the 2.0 suites) is skipped with that reason. A skipped command is
+`UnsupportedError`: GC) is skipped with that reason. A skipped command is
 never counted as passed.
 """
 
