@@ -353,6 +353,16 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
         del vals[frame.height:]
         frame.unreachable = True
 
+    def finish_call(callee, tail, offset):
+        """After a call's own operands: take the callee's arguments; a tail call then returns the
+        callee's results from this function, any other call pushes them."""
+        pop_types(callee.params, offset)
+        if tail:
+            check_tail_results(callee, offset)
+            set_unreachable()
+        else:
+            vals.extend(callee.results)
+
     def need_table(index, offset):
         if index >= len(tables):
             raise err(f"unknown table {index}", offset)
@@ -614,10 +624,7 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
         elif op == RETURN_CALL:
             if imm >= len(funcs):
                 raise err(f"unknown function {imm}", offset)
-            ft = types[funcs[imm]]
-            check_tail_results(ft, offset)
-            pop_types(ft.params, offset)
-            set_unreachable()
+            finish_call(types[funcs[imm]], True, offset)
         elif op == CALL_INDIRECT or op == RETURN_CALL_INDIRECT:
             type_index, table_index = imm
             tt = need_table(table_index, offset)
@@ -625,25 +632,14 @@ def _check_body(ctx: Context, ftype: FuncType, code: FunctionCode) -> None:  # n
                 raise err("type mismatch", offset)
             if type_index >= len(types):
                 raise err(f"unknown type {type_index}", offset)
-            ft = types[type_index]
             pop_expect(tt.addr, offset)
-            pop_types(ft.params, offset)
-            if op == RETURN_CALL_INDIRECT:
-                check_tail_results(ft, offset)
-                set_unreachable()
-            else:
-                vals.extend(ft.results)
+            finish_call(types[type_index], op == RETURN_CALL_INDIRECT, offset)
         elif op == CALL_REF or op == RETURN_CALL_REF:
             if imm >= len(types):
                 raise err(f"unknown type {imm}", offset)
             ft = types[imm]
             pop_expect(ref_type(True, ft), offset)
-            pop_types(ft.params, offset)
-            if op == RETURN_CALL_REF:
-                check_tail_results(ft, offset)
-                set_unreachable()
-            else:
-                vals.extend(ft.results)
+            finish_call(ft, op == RETURN_CALL_REF, offset)
         elif op == REF_AS_NON_NULL:
             push(non_null(pop_ref(offset)))
         elif op == BR_ON_NULL:
