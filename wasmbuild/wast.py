@@ -381,17 +381,24 @@ class ScriptRunner:
             return FAIL, f"expected an uncaught exception, got trap {e.message!r}"
         return FAIL, f"expected an uncaught exception, got results {results}"
 
+    def _text_verdict(self, cmd):
+        """What the text tools make of the text module a command names: (True, None) if wat2wasm
+        rejects it, or accepts it and `wasm-tools parse` (which reads the 3.0 text format:
+        annotations, identifiers, which WABT lets through) rejects it; else (False, WABT's binary),
+        or (None, WABT's binary) without wasm-tools."""
+        if not self.wat_available:
+            raise _Skip("text module and WABT's wat2wasm is not installed")
+        path = os.path.join(self.base, cmd["filename"])
+        try:
+            data = wat_to_wasm(path, self.features)
+        except ToolError:
+            return True, None
+        rejected = text_rejected_by_wasm_tools(path)
+        return (True, None) if rejected else (rejected, data)
+
     def _cmd_assert_malformed(self, cmd):
         if cmd.get("module_type") == "text":
-            if not self.wat_available:
-                return SKIP, "text module and WABT's wat2wasm is not installed"
-            path = os.path.join(self.base, cmd["filename"])
-            try:
-                wat_to_wasm(path, self.features)
-            except ToolError:
-                return PASS, ""
-            # WABT's parser lets some 3.0 text errors through (annotations, empty identifiers).
-            rejected = text_rejected_by_wasm_tools(path)
+            rejected, _data = self._text_verdict(cmd)
             if rejected is None:
                 return SKIP, "wat2wasm accepted the text and wasm-tools, the second text parser, is not installed"
             if rejected:
@@ -403,15 +410,9 @@ class ScriptRunner:
         # The fault is in a custom annotation or the custom section it makes, which an engine may
         # ignore: the module must be rejected for that reason or accepted, never fail otherwise.
         if cmd.get("module_type") == "text":
-            if not self.wat_available:
-                return SKIP, "text module and WABT's wat2wasm is not installed"
-            path = os.path.join(self.base, cmd["filename"])
-            try:
-                data = wat_to_wasm(path, self.features)
-            except ToolError:
-                return PASS, ""  # the text tool processes the annotation and rejects it
-            if text_rejected_by_wasm_tools(path):  # WABT does not read every annotation
-                return PASS, ""
+            rejected, data = self._text_verdict(cmd)
+            if rejected:
+                return PASS, ""  # a text tool processes the annotation and rejects it
             return self._custom_fault_ignored(cmd, lambda _cmd: validate_module(
                 decode_module(data, cmd["filename"], self.features)))
         return self._custom_fault_ignored(cmd, self._load)
