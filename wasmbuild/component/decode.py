@@ -22,7 +22,7 @@ items gives N definitions), which is the order the index spaces grow in. The kin
 | `CoreTypeDef(offset, type)` | section 3 (and in type declarators); `type` a `contract.types.FuncType`, a `CoreModuleType` or a `GatedDef` (GC rec groups) | core type |
 | `NestedComponent(offset, component)` | section 4 | component |
 | `Instantiate(offset, component, args)` | section 5, 0x00; `args`: ((name, sort, index), ...) | instance |
-| `InlineExports(offset, exports)` | section 5, 0x01; `exports`: ((name, sort, index), ...) | instance |
+| `InlineExports(offset, exports, attributes)` | section 5, 0x01; `exports`: ((name, sort, index), ...) | instance |
 | `ExportAlias(offset, sort, instance, name)` | section 6, 0x00 | `sort` |
 | `CoreExportAlias(offset, sort, instance, name)` | section 6, 0x01 | `sort` (a core sort) |
 | `OuterAlias(offset, sort, count, index)` | section 6, 0x02 (and module-type declarators) | `sort` |
@@ -295,6 +295,7 @@ class Instantiate:
 class InlineExports:
     offset: int
     exports: tuple  # ((name, sort, index), ...)
+    attributes: tuple = ()  # the attributes of each export, in the same order (gated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -607,11 +608,13 @@ class _Decoder:
                 args.append((name, sort, s.u32()))
             return Instantiate(offset, component, tuple(args))
         exports = []
+        attributes = []
         for _ in range(s.u32()):
-            name, _attrs = self.extern_name(s)
+            name, attrs = self.extern_name(s)
             sort = self.sort(s)
             exports.append((name, sort, s.u32()))
-        return InlineExports(offset, tuple(exports))
+            attributes.append(attrs)
+        return InlineExports(offset, tuple(exports), tuple(attributes) if any(attributes) else ())
 
     # --- aliases ---
     def alias(self, s: Reader, depth: int = 0):

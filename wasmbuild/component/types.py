@@ -155,3 +155,406 @@ def prim(name: str) -> Prim:
 
 
 _PRIMS = {name: Prim(name) for name in PRIM_NAMES}
+
+
+# ---------------------------------------------------------------------------------------------
+# The non-value types: extern types, instance, component and core module types
+# ---------------------------------------------------------------------------------------------
+# What `component/validate.py` resolves a component's definitions to. An `Extern(kind, type)` is
+# the type of an import or export (or of any item of an index space): kind "func" (a FuncType),
+# "type" (a ValType, ResourceType, FuncType, InstanceType or ComponentType), "instance" (an
+# InstanceType), "component" (a ComponentType) or "core module" (a CoreModuleType).
+#
+# Resource types are compared by identity. An instance or component *type* may declare abstract
+# resources (`(export "r" (type (sub resource)))`, `(import "r" (type (sub resource)))`): those are
+# bound in the type (its `resources`, `imported_resources`, `exported_resources`) and are replaced
+# by fresh ResourceTypes (`substitute`) each time the type is imported or instantiated.
+
+EXTERN_KINDS = ("func", "type", "instance", "component", "core module", "value")
+
+
+@dataclass(frozen=True, slots=True)
+class Extern:
+    kind: str
+    type: object
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.type}"
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceType:
+    exports: tuple[tuple[str, Extern], ...]
+    resources: tuple[ResourceType, ...] = ()  # abstract resources it declares (bound in it)
+
+    def export(self, name: str) -> Extern | None:
+        for n, e in self.exports:
+            if n == name:
+                return e
+        return None
+
+    def __str__(self) -> str:
+        return "instance { " + ", ".join(f"{n}: {e}" for n, e in self.exports) + " }"
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentType:
+    imports: tuple[tuple[str, Extern], ...]
+    exports: tuple[tuple[str, Extern], ...]
+    imported_resources: tuple[ResourceType, ...] = ()  # supplied by whoever instantiates it
+    exported_resources: tuple[ResourceType, ...] = ()  # made afresh by each instantiation
+
+    def import_(self, name: str) -> Extern | None:
+        return next((e for n, e in self.imports if n == name), None)
+
+    def export(self, name: str) -> Extern | None:
+        return next((e for n, e in self.exports if n == name), None)
+
+    def __str__(self) -> str:
+        return ("component { " + ", ".join(f"import {n}: {e}" for n, e in self.imports)
+                + "; " + ", ".join(f"export {n}: {e}" for n, e in self.exports) + " }")
+
+
+@dataclass(frozen=True, slots=True)
+class CoreExtern:
+    """A core extern type: kind a `contract.types.EXTERN_*`, type the `contract.types` FuncType
+    (functions and tags), TableType, MemoryType or GlobalType."""
+
+    kind: int
+    type: object
+
+
+@dataclass(frozen=True, slots=True)
+class CoreModuleType:
+    imports: tuple[tuple[str, str, CoreExtern], ...]  # (module, name, type)
+    exports: tuple[tuple[str, CoreExtern], ...]
+
+    def export(self, name: str) -> CoreExtern | None:
+        return next((e for n, e in self.exports if n == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class CoreInstanceType:
+    exports: tuple[tuple[str, CoreExtern], ...]
+
+    def export(self, name: str) -> CoreExtern | None:
+        return next((e for n, e in self.exports if n == name), None)
+
+
+def substitute(t, mapping, on_copy=None):
+    """`t` (a value, function, instance, component or extern type) with every part `old` that
+    `mapping` maps (a dict or (old, new) pairs, matched by identity: usually ResourceTypes) replaced
+    by its `new`; parts that contain none are kept as they are (the same objects). `on_copy(old,
+    new)` is told of every part rebuilt because something in it was replaced."""
+    by_id = {id(k): v for k, v in (mapping.items() if isinstance(mapping, dict) else mapping)}
+    if not by_id:
+        return t
+    memo: dict[int, object] = {}
+
+    def sub(t):
+        key = id(t)
+        if key in by_id:
+            return by_id[key]
+        if key in memo:
+            return memo[key]
+        cls = type(t)
+        if cls is ResourceType or cls is Prim or t is None or cls is Flags or cls is Enum:
+            out = t
+        elif cls is Own or cls is Borrow:
+            out = cls(sub(t.resource))
+        elif cls is Record:
+            out = Record(tuple((n, sub(x)) for n, x in t.fields))
+        elif cls is Variant:
+            out = Variant(tuple((n, sub(x)) for n, x in t.cases))
+        elif cls is List:
+            out = List(sub(t.elem))
+        elif cls is Tuple:
+            out = Tuple(tuple(sub(x) for x in t.types))
+        elif cls is Option:
+            out = Option(sub(t.type))
+        elif cls is Result:
+            out = Result(sub(t.ok), sub(t.err))
+        elif cls is FuncType:
+            out = FuncType(tuple((n, sub(x)) for n, x in t.params), sub(t.result))
+        elif cls is Extern:
+            out = Extern(t.kind, sub(t.type))
+        elif cls is InstanceType:
+            out = InstanceType(tuple((n, sub(e)) for n, e in t.exports),
+                               tuple(sub(r) for r in t.resources))
+        elif cls is ComponentType:
+            out = ComponentType(tuple((n, sub(e)) for n, e in t.imports),
+                                tuple((n, sub(e)) for n, e in t.exports),
+                                tuple(sub(r) for r in t.imported_resources),
+                                tuple(sub(r) for r in t.exported_resources))
+        else:  # core module types and anything without resources
+            out = t
+        if out is not t and _same_parts(out, t):
+            out = t  # nothing inside changed: keep the original object
+        elif out is not t and on_copy is not None:
+            on_copy(t, out)
+        memo[key] = out
+        return out
+
+    return sub(t)
+
+
+def _parts(t) -> tuple:
+    cls = type(t)
+    if cls is Own or cls is Borrow:
+        return (t.resource,)
+    if cls is Record:
+        return tuple(x for _, x in t.fields)
+    if cls is Variant:
+        return tuple(x for _, x in t.cases)
+    if cls is List:
+        return (t.elem,)
+    if cls is Tuple:
+        return t.types
+    if cls is Option:
+        return (t.type,)
+    if cls is Result:
+        return (t.ok, t.err)
+    if cls is FuncType:
+        return tuple(x for _, x in t.params) + (t.result,)
+    if cls is Extern:
+        return (t.type,)
+    if cls is InstanceType:
+        return tuple(e for _, e in t.exports) + t.resources
+    if cls is ComponentType:
+        return (tuple(e for _, e in t.imports + t.exports) + t.imported_resources + t.exported_resources)
+    return ()
+
+
+def _same_parts(a, b) -> bool:
+    pa, pb = _parts(a), _parts(b)
+    return len(pa) == len(pb) and all(x is y for x, y in zip(pa, pb))
+
+
+def resources_in(t) -> list[ResourceType]:
+    """The resource types `t` refers to (each once, in the order first met)."""
+    seen: dict[int, ResourceType] = {}
+    visited: set[int] = set()
+
+    def walk(t):
+        if t is None or id(t) in visited:
+            return
+        visited.add(id(t))
+        cls = type(t)
+        if cls is ResourceType:
+            seen.setdefault(t.id, t)
+        elif cls is Own or cls is Borrow:
+            walk(t.resource)
+        elif cls is Record:
+            for _, x in t.fields:
+                walk(x)
+        elif cls is Variant:
+            for _, x in t.cases:
+                walk(x)
+        elif cls is List:
+            walk(t.elem)
+        elif cls is Tuple:
+            for x in t.types:
+                walk(x)
+        elif cls is Option:
+            walk(t.type)
+        elif cls is Result:
+            walk(t.ok)
+            walk(t.err)
+        elif cls is FuncType:
+            for _, x in t.params:
+                walk(x)
+            walk(t.result)
+        elif cls is Extern:
+            walk(t.type)
+        elif cls is InstanceType:
+            for _, e in t.exports:
+                walk(e)
+        elif cls is ComponentType:
+            for _, e in t.imports + t.exports:
+                walk(e)
+
+    walk(t)
+    return list(seen.values())
+
+
+# ---------------------------------------------------------------------------------------------
+# Canonical ABI facts of a type (design-mvp/CanonicalABI.md): flattening, size and alignment
+# ---------------------------------------------------------------------------------------------
+
+MAX_FLAT_PARAMS = 16
+MAX_FLAT_RESULTS = 1
+_I32, _I64, _F32, _F64 = 0x7F, 0x7E, 0x7D, 0x7C  # contract.types' value type codes
+_FLAT_PRIM = {"bool": (_I32,), "s8": (_I32,), "u8": (_I32,), "s16": (_I32,), "u16": (_I32,),
+              "s32": (_I32,), "u32": (_I32,), "char": (_I32,), "s64": (_I64,), "u64": (_I64,),
+              "f32": (_F32,), "f64": (_F64,), "string": (_I32, _I32)}
+
+
+def _join(a: int, b: int) -> int:
+    """The core type that holds both a and b in one slot of a variant's payload."""
+    if a == b:
+        return a
+    if {a, b} == {_I32, _F32}:
+        return _I32
+    return _I64
+
+
+def _variant_flat(payloads) -> tuple[int, ...]:
+    flat: list[int] = []
+    for t in payloads:
+        if t is None:
+            continue
+        for i, ft in enumerate(flatten(t)):
+            if i < len(flat):
+                flat[i] = _join(flat[i], ft)
+            else:
+                flat.append(ft)
+    return (_I32,) + tuple(flat)  # the discriminant (at most 2^32 cases) comes first
+
+
+def flatten(t: ValType | None) -> tuple[int, ...]:
+    """The core value types (`contract.types` I32 ...) a value of `t` is passed as when flat (the
+    Canonical ABI's flatten_type); None (no result) flattens to ()."""
+    cls = type(t)
+    if t is None:
+        return ()
+    if cls is Prim:
+        return _FLAT_PRIM[t.name]
+    if cls is List:
+        return (_I32, _I32)
+    if cls is Record:
+        return tuple(x for _, f in t.fields for x in flatten(f))
+    if cls is Tuple:
+        return tuple(x for f in t.types for x in flatten(f))
+    if cls is Variant:
+        return _variant_flat(p for _, p in t.cases)
+    if cls is Enum:
+        return (_I32,)
+    if cls is Flags:
+        return (_I32,) * ((len(t.names) + 31) // 32) if t.names else ()
+    if cls is Option:
+        return _variant_flat((None, t.type))
+    if cls is Result:
+        return _variant_flat((t.ok, t.err))
+    if cls is Own or cls is Borrow:
+        return (_I32,)
+    raise TypeError(f"not a value type: {t!r}")
+
+
+def flatten_functype(ft: FuncType, context: str):
+    """The core function type (`contract.types.FuncType`) of a synchronous `canon lift` (context
+    "lift": the core function being lifted) or `canon lower` ("lower": the core function it makes)
+    of `ft`, with a 32-bit memory: parameters beyond MAX_FLAT_PARAMS go through memory (one
+    pointer), results beyond MAX_FLAT_RESULTS too (lift: a returned pointer; lower: a pointer
+    parameter to write them to)."""
+    from ..contract.types import FuncType as CoreFuncType
+    params = tuple(x for _, p in ft.params for x in flatten(p))
+    results = flatten(ft.result)
+    if len(params) > MAX_FLAT_PARAMS:
+        params = (_I32,)
+    if len(results) > MAX_FLAT_RESULTS:
+        if context == "lift":
+            results = (_I32,)
+        else:
+            params += (_I32,)
+            results = ()
+    return CoreFuncType(params, results)
+
+
+def contains(t, classes: tuple) -> bool:
+    """Whether value type `t` contains (is, or has a part that is) an instance of one of `classes`
+    (e.g. `(List,)`, `(Borrow,)`); Prim("string") counts as a List for `(List,)`."""
+    visited: set[int] = set()
+
+    def walk(t) -> bool:
+        if t is None or id(t) in visited:
+            return False
+        visited.add(id(t))
+        cls = type(t)
+        if cls in classes or (cls is Prim and t.name == "string" and List in classes):
+            return True
+        if cls is Record:
+            return any(walk(x) for _, x in t.fields)
+        if cls is Variant:
+            return any(walk(x) for _, x in t.cases)
+        if cls is List:
+            return walk(t.elem)
+        if cls is Tuple:
+            return any(walk(x) for x in t.types)
+        if cls is Option:
+            return walk(t.type)
+        if cls is Result:
+            return walk(t.ok) or walk(t.err)
+        return False
+
+    return walk(t)
+
+
+_PRIM_SIZE = {"bool": 1, "s8": 1, "u8": 1, "s16": 2, "u16": 2, "s32": 4, "u32": 4, "char": 4,
+              "s64": 8, "u64": 8, "f32": 4, "f64": 8, "string": 8}
+
+
+def _align_to(n: int, a: int) -> int:
+    return (n + a - 1) // a * a
+
+
+def _disc_size(n: int) -> int:
+    return 1 if n <= 1 << 8 else 2 if n <= 1 << 16 else 4
+
+
+def alignment(t: ValType) -> int:
+    """The alignment in linear memory of a value of `t` (32-bit memories)."""
+    cls = type(t)
+    if cls is Prim:
+        return 4 if t.name == "string" else _PRIM_SIZE[t.name]
+    if cls is List or cls is Own or cls is Borrow:
+        return 4
+    if cls is Record:
+        return max(alignment(f) for _, f in t.fields)
+    if cls is Tuple:
+        return max(alignment(f) for f in t.types)
+    if cls is Enum:
+        return _disc_size(len(t.names))
+    if cls is Flags:
+        n = len(t.names)
+        return 1 if n <= 8 else 2 if n <= 16 else 4
+    payloads = _payloads(t)
+    return max([_disc_size(len(payloads))] + [alignment(p) for p in payloads if p is not None])
+
+
+def _payloads(t) -> list:
+    cls = type(t)
+    if cls is Variant:
+        return [p for _, p in t.cases]
+    if cls is Option:
+        return [None, t.type]
+    if cls is Result:
+        return [t.ok, t.err]
+    raise TypeError(f"not a value type: {t!r}")
+
+
+def size(t: ValType) -> int:
+    """The size in linear memory of a value of `t` (32-bit memories; the Canonical ABI's elem_size)."""
+    cls = type(t)
+    if cls is Prim:
+        return _PRIM_SIZE[t.name]
+    if cls is List:
+        return 8
+    if cls is Own or cls is Borrow:
+        return 4
+    if cls is Record or cls is Tuple:
+        parts = [f for _, f in t.fields] if cls is Record else list(t.types)
+        n = 0
+        for f in parts:
+            n = _align_to(n, alignment(f)) + size(f)
+        return _align_to(n, alignment(t))
+    if cls is Enum:
+        return _disc_size(len(t.names))
+    if cls is Flags:
+        n = len(t.names)
+        return 1 if n <= 8 else 2 if n <= 16 else 4 * ((n + 31) // 32)
+    payloads = _payloads(t)
+    n = _disc_size(len(payloads))
+    align = max([n] + [alignment(p) for p in payloads if p is not None])
+    n = _align_to(n, align)
+    n += max([size(p) for p in payloads if p is not None], default=0)
+    return _align_to(n, alignment(t))

@@ -1,0 +1,144 @@
+"""Component decoding and validation against the component-model spec tests (`spec/` of the shared
+component data, see its README): every binary of every JSON script, judged by the command that
+names it.
+
+- `module` / `module_definition` / `assert_unlinkable` / `assert_uninstantiable`: the binary decodes
+  and validates (linking and running are not this test's business);
+- `assert_invalid`: it decodes and validation refuses it (`InvalidError`); failing to decode
+  does not count;
+- `assert_malformed` (binary): decoding refuses it (`MalformedError`); the 5 text ones need a
+  component text parser and are not run (counted as such).
+
+Commands whose `requires` names something this version does not support (the component-model
+proposals `cm-*`, `gc`, and the two `wasm-tools-rejects`) are skipped as a set; `assert_invalid`
+and `assert_malformed` never carry `requires`. The core features named there (`exceptions`,
+`function-references`) are on by default and are tested.
+
+Every command must come out right unless `component_validate_not_passing.txt` lists it (as
+`dir/name:line`, with the reason); a listed command that comes out right fails the test, so the
+list only shrinks. `test_counts` checks the size of the suite and prints the counts per kind.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import need
+from wasmbuild.component.decode import decode_component, is_component
+from wasmbuild.component.validate import validate_component
+from wasmbuild.errors import InvalidError, MalformedError
+from wasmbuild.testing import components_dir
+
+SPEC = Path(components_dir()) / "spec"
+NOT_PASSING_FILE = Path(__file__).with_name("component_validate_not_passing.txt")
+UNSUPPORTED_PREFIXES = ("cm-",)
+UNSUPPORTED = {"gc", "wasm-tools-rejects"}
+VALID_KINDS = ("module", "module_definition", "assert_unlinkable", "assert_uninstantiable")
+
+
+def _unsupported(requires) -> bool:
+    # "a|b": either will do, so it is unsupported only if every alternative is
+    return any(all(alt.startswith(UNSUPPORTED_PREFIXES) or alt in UNSUPPORTED for alt in r.split("|"))
+               for r in requires)
+
+
+def _not_passing() -> dict[str, str]:
+    listed = {}
+    for line in NOT_PASSING_FILE.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            case, _, reason = line.partition(" ")
+            listed[case] = reason.strip()
+    return listed
+
+
+NOT_PASSING = _not_passing()
+
+
+def _commands():
+    """(case id, command, binary path) of every command with a binary, and the skipped ones."""
+    cases, skipped, text = [], [], []
+    for script in sorted(SPEC.glob("*/*/*.json")):
+        sid = "/".join(script.parts[-3:-1])
+        for c in json.loads(script.read_text(encoding="utf-8"))["commands"]:
+            if "filename" not in c:
+                continue
+            case = f"{sid}:{c['line']}"
+            if c.get("module_type") == "text":
+                text.append(case)
+            elif _unsupported(c.get("requires", ())):
+                skipped.append(case)
+            else:
+                cases.append((case, c, script.parent / c["filename"]))
+    return cases, skipped, text
+
+
+CASES, SKIPPED, TEXT = _commands() if SPEC.is_dir() else ([], [], [])
+
+
+def _verdict(c: dict, path: Path) -> tuple[bool, str]:
+    """(right, what happened) for one command."""
+    data = path.read_bytes()
+    kind = c["type"]
+    try:
+        component = decode_component(data, path.name)
+    except MalformedError as e:
+        return kind == "assert_malformed", f"malformed: {e}"
+    if kind == "assert_malformed":
+        return False, "decoded"
+    try:
+        validate_component(component)
+    except InvalidError as e:
+        return kind == "assert_invalid", f"invalid: {e}"
+    return kind in VALID_KINDS, "valid"
+
+
+def test_suite_is_present():
+    need("the component spec tests", SPEC if SPEC.is_dir() else None,
+         f"not found at {SPEC}; set WASMBUILD_COMPONENTS_DIR")
+    # the commands that name a module: 880 binaries (README) and 5 text modules
+    assert (len(CASES), len(SKIPPED), len(TEXT)) == (858, 22, 5)
+
+
+def test_list_names_only_cases_of_the_suite():
+    ids = {case for case, _, _ in CASES}
+    assert not set(NOT_PASSING) - ids, "listed but not a case of the suite: " + ", ".join(
+        sorted(set(NOT_PASSING) - ids))
+
+
+@pytest.mark.parametrize("case, command, path", [pytest.param(*x, id=x[0]) for x in CASES])
+def test_command(case, command, path):
+    right, what = _verdict(command, path)
+    reason = NOT_PASSING.get(case)
+    if reason is None:
+        assert right, f"{case} {command['type']}: {what} (expected text: {command.get('text')!r})"
+    elif right:
+        pytest.fail(f"{case} comes out right now: take it off {NOT_PASSING_FILE.name}")
+
+
+def test_counts(capsys):
+    counts: collections.Counter = collections.Counter()
+    for case, c, path in CASES:
+        right, _ = _verdict(c, path)
+        counts[(c["type"], "right" if right else "wrong")] += 1
+    with capsys.disabled():
+        print()
+        for kind in ("module", "module_definition", "assert_unlinkable", "assert_uninstantiable",
+                     "assert_invalid", "assert_malformed"):
+            print(f"  {kind}: {counts[kind, 'right']} right, {counts[kind, 'wrong']} not yet")
+        print(f"  skipped (unsupported requires): {len(SKIPPED)}; text modules not run: {len(TEXT)}")
+    assert sum(counts.values()) == len(CASES)
+    wrong = sum(n for (_, r), n in counts.items() if r == "wrong")
+    assert wrong == len(NOT_PASSING)
+
+
+def test_binaries_are_components():
+    # the README: every binary that is not a malformed one is a component
+    for case, c, path in CASES:
+        if c["type"] != "assert_malformed":
+            assert is_component(path.read_bytes()), case
