@@ -37,7 +37,9 @@ The output
   whose `dtor` is also set to the destructor's core func index), `rep` (core value type, i32),
   `dtor` (core func index or None), `definition` (the definition index). `imported_resources`:
   the abstract ResourceTypes of its imports (type imports `(sub resource)` and those of
-  imported instances).
+  imported instances). `resource_views`: {view: ResourceType} for each export of a resource
+  ascribed `(type (sub resource))`: outside (and for the definitions after it, through the
+  export's index) the export is the abstract `view`, which at run time is the resource it maps to.
 - `core_module_types`: {definition index: CoreModuleType} of each nested core module.
 - `nested`: {definition index: ComponentInfo} of each nested component definition.
 
@@ -120,6 +122,7 @@ class _Scope:
         self.import_names: dict[str, str] = {}  # canonical name -> name as written
         self.export_names: dict[str, str] = {}
         self.local_resources: set[int] = set()  # ids of ResourceTypes defined here
+        self.resource_views: dict[ResourceType, ResourceType] = {}  # export ascribed (sub resource) -> resource
         self.imported_resources: list[ResourceType] = []  # abstract resources of the imports
         self.exported_resources: list[ResourceType] = []  # abstract resources the exports declare (types)
         # resource name -> ResourceType, for [constructor]/[method]/[static] names: imports name
@@ -158,6 +161,7 @@ class ComponentInfo:
     imported_resources: list = field(default_factory=list)
     core_module_types: dict = field(default_factory=dict)
     nested: dict = field(default_factory=dict)
+    resource_views: dict = field(default_factory=dict)
 
     def item(self, definition: int):
         """The entry definition `definition` added to its index space (None if it added none)."""
@@ -197,6 +201,7 @@ class _Validator:
         for i, d in enumerate(c.definitions):
             info.added.append(self.definition(scope, info, i, d))
         info.imported_resources = list(scope.imported_resources)
+        info.resource_views = dict(scope.resource_views)
         info.type = ComponentType(tuple(scope.imports), tuple(scope.exports), tuple(scope.imported_resources),
                                   tuple(r for r in self._exported_resources(scope)))
         return info
@@ -601,10 +606,9 @@ class _Validator:
         raise self.error(f"unexpected type definition {cls.__name__}", offset)
 
     def value_type(self, t: ValType, parts, offset: int) -> ValType:
-        self.track(t, parts, offset)
-        if self.sizes[id(t)] < 10_000 and size(t) >= MAX_VALUE_SIZE:
-            raise self.error(f"type exceeds maximum byte size of {MAX_VALUE_SIZE}", offset)
-        return t
+        # (Binary.md bounds every value type's elem_size below MAX_VALUE_SIZE. Without fixed-length
+        # lists no type within MAX_TYPE_SIZE nodes can reach it: a node adds at most 16 bytes.)
+        return self.track(t, parts, offset)
 
     def type_scope(self, scope: _Scope, decls, kind: str, offset: int):
         inner = _Scope(kind, scope)
@@ -687,9 +691,15 @@ class _Validator:
         if key in names:
             raise self.error(f"{what} name `{name}` conflicts with previous name `{names[key]}`", offset)
         names[key] = name
-        self.check_annotation(scope, name, e, offset, what)
+        other = scope.resource_names["import" if what == "export" else "export"]
+        self.check_annotation(name, e, offset, scope.resource_names[what], other)
 
-    def check_annotation(self, scope: _Scope, name: str, e: Extern, offset: int, what: str) -> None:
+    def check_annotation(self, name: str, e: Extern, offset: int, resources: dict, elsewhere=(),
+                         handle_named=None) -> None:
+        """The rules of a `[constructor]`, `[method]` or `[static]` name: `resources` maps the
+        resource names of this context to their types; `elsewhere` has names that another context
+        (imports for an export) gives; `handle_named(handle)` tells whether the handle in the
+        function's type is named in this context (not checked if None)."""
         m = _ANNOTATED.match(name)
         if m is None:
             return
@@ -697,9 +707,10 @@ class _Validator:
         if e.kind != "func":
             raise self.error(f"item `{name}` is not a func", offset)
         ft: FuncType = e.type
-        r = scope.resource_names[what].get(resource_name)
-        if r is None and resource_name in scope.resource_names["import" if what == "export" else "export"]:
+        r = resources.get(resource_name)
+        if r is None and resource_name in elsewhere:
             raise self.error("resource used in function does not have a name in this context", offset)
+        handle = None
         if annotation == "constructor":
             if r is None:
                 raise self.error(f"constructor resource name `{resource_name}` is not known in this context",
@@ -711,6 +722,7 @@ class _Validator:
                 raise self.error("function should return `(own $T)` or `(result (own $T))`", offset)
             if res.resource is not r:
                 raise self.error(f"function does not match expected resource name `{resource_name}`", offset)
+            handle = res
         elif annotation == "method":
             if r is None:
                 raise self.error(f"method resource name `{resource_name}` is not known in this context", offset)
@@ -723,9 +735,12 @@ class _Validator:
                 raise self.error("method should take a first argument of `(borrow $T)`", offset)
             if ptype.resource is not r:
                 raise self.error(f"function does not match expected resource name `{resource_name}`", offset)
+            handle = ptype
         else:
             if r is None:
                 raise self.error(f"static resource name `{resource_name}` is not known in this context", offset)
+        if handle is not None and handle_named is not None and not handle_named(handle):
+            raise self.error("resource used in function does not have a name in this context", offset)
 
     def named_extern(self, scope: _Scope, name: str, e: Extern, what: str) -> Extern:
         """What an import or export of `e` named `name` introduces: a type import or export names
@@ -849,10 +864,16 @@ class _Validator:
         if d.desc is not None:
             ascribed = self.extern_desc(scope, d.desc, d.name, d.offset)
             if ascribed.kind == "type" and d.desc.index is None:
-                # (sub resource): the export must be a resource; it keeps being that resource.
+                # (sub resource): the export must be a resource, and outside it is a new abstract
+                # one: a view of the same resource (in `resource_views`).
                 if type(e.type) is not ResourceType:
                     raise self.error("ascribed type of export is not compatible: expected resource, found "
                                      "defined type", d.offset)
+                view = ascribed.type
+                scope.resource_views[view] = scope.resource_views.get(e.type, e.type)
+                if e.type.id in scope.local_resources:
+                    scope.local_resources.add(view.id)
+                e = ascribed
             else:
                 try:
                     _Matcher(self).extern(e, ascribed, "")
@@ -917,6 +938,10 @@ class _Validator:
                 raise self.error(f"export name `{name}` conflicts with previous name `{names[key]}`", d.offset)
             names[key] = name
             exports.append((name, e))
+        resources = {name: e.type for name, e in exports if e.kind == "type" and type(e.type) is ResourceType}
+        handle_named = lambda h: any(owner is scope for owner, _ in self.owners.get(id(h), ()))  # noqa: E731
+        for name, e in exports:
+            self.check_annotation(name, e, d.offset, resources, handle_named=handle_named)
         return InstanceType(tuple(exports))
 
     # --- canon ---
@@ -998,8 +1023,7 @@ class _Validator:
         # Into the core side: lift passes parameters in (lift(param): realloc), results out (lower: memory).
         # lower passes parameters out (lower(param): memory), results in (lift(result): realloc).
         need_memory = lists_in_params or lists_in_result or many_params or many_results
-        need_realloc = lists_in_params or (context == "lift" and many_params) if context == "lift" \
-            else lists_in_result
+        need_realloc = lists_in_params or many_params if context == "lift" else lists_in_result
         if need_memory and opts.memory is None:
             raise self.error("canonical option `memory` is required", offset)
         if need_realloc and opts.realloc is None:
