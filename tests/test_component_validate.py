@@ -142,3 +142,157 @@ def test_binaries_are_components():
     for case, c, path in CASES:
         if c["type"] != "assert_malformed":
             assert is_component(path.read_bytes()), case
+
+
+# ---------------------------------------------------------------------------------------------
+# The resolved types agree with wasmtime's (an independent validator) on real components
+# ---------------------------------------------------------------------------------------------
+
+PROGRAMS = sorted(str(p) for p in (Path(components_dir()) / "programs").glob("**/*.wasm")
+                  if is_component(p.read_bytes()))
+
+
+def _ours(t) -> str:
+    """A component type (component.types) as text, resources as `own`/`borrow` only."""
+    from wasmbuild.component import types as T
+    cls = type(t)
+    if t is None:
+        return "_"
+    if cls is T.Prim:
+        return t.name
+    if cls is T.List:
+        return f"list<{_ours(t.elem)}>"
+    if cls is T.Tuple:
+        return "tuple<" + ", ".join(map(_ours, t.types)) + ">"
+    if cls is T.Record:
+        return "record{" + ", ".join(f"{n}: {_ours(x)}" for n, x in t.fields) + "}"
+    if cls is T.Variant:
+        return "variant{" + ", ".join(n if x is None else f"{n}({_ours(x)})" for n, x in t.cases) + "}"
+    if cls is T.Enum:
+        return "enum{" + ", ".join(t.names) + "}"
+    if cls is T.Flags:
+        return "flags{" + ", ".join(t.names) + "}"
+    if cls is T.Option:
+        return f"option<{_ours(t.type)}>"
+    if cls is T.Result:
+        return f"result<{_ours(t.ok)}, {_ours(t.err)}>"
+    if cls is T.Own:
+        return "own"
+    if cls is T.Borrow:
+        return "borrow"
+    if cls is T.ResourceType:
+        return "resource"
+    if cls is T.FuncType:
+        return "func(" + ", ".join(f"{n}: {_ours(x)}" for n, x in t.params) + ") -> " + _ours(t.result)
+    if cls is T.InstanceType:
+        return "instance{" + "; ".join(f"{n}: {_ours(e.type)}" for n, e in t.exports) + "}"
+    if cls is T.Extern:
+        return _ours(t.type)
+    if cls is T.CoreModuleType:
+        return "module"
+    return cls.__name__
+
+
+def _theirs(t, engine) -> str:
+    """The same text of a wasmtime.component type."""
+    import wasmtime.component as C
+    name = type(t).__name__
+    prims = {"Bool": "bool", "S8": "s8", "U8": "u8", "S16": "s16", "U16": "u16", "S32": "s32", "U32": "u32",
+             "S64": "s64", "U64": "u64", "F32": "f32", "F64": "f64", "Char": "char", "String": "string"}
+    if t is None:
+        return "_"
+    if name in prims:
+        return prims[name]
+    if name == "ComponentExtern":
+        return _theirs(t.ty, engine)
+    if name == "ListType":
+        return f"list<{_theirs(t.element, engine)}>"
+    if name == "TupleType":
+        return "tuple<" + ", ".join(_theirs(x, engine) for x in t.elements) + ">"
+    if name == "RecordType":
+        return "record{" + ", ".join(f"{n}: {_theirs(x, engine)}" for n, x in t.fields) + "}"
+    if name == "VariantType":
+        return "variant{" + ", ".join(n if x is None else f"{n}({_theirs(x, engine)})" for n, x in t.cases) + "}"
+    if name == "EnumType":
+        return "enum{" + ", ".join(t.names) + "}"
+    if name == "FlagsType":
+        return "flags{" + ", ".join(t.names) + "}"
+    if name == "OptionType":
+        return f"option<{_theirs(t.payload, engine)}>"
+    if name == "ResultType":
+        return f"result<{_theirs(t.ok, engine)}, {_theirs(t.err, engine)}>"
+    if name == "OwnType":
+        return "own"
+    if name == "BorrowType":
+        return "borrow"
+    if name == "ResourceType":
+        return "resource"
+    if name == "FuncType":
+        return ("func(" + ", ".join(f"{n}: {_theirs(x, engine)}" for n, x in t.params) + ") -> "
+                + _theirs(t.result, engine))
+    if name == "ComponentInstanceType":
+        return "instance{" + "; ".join(f"{n}: {_theirs(e, engine)}" for n, e in t.exports(engine).items()) + "}"
+    if name == "ModuleType":
+        return "module"
+    assert not isinstance(t, C.Component), t
+    return name
+
+
+@pytest.mark.parametrize("path", PROGRAMS, ids=[os.path.relpath(p, components_dir()) for p in PROGRAMS])
+def test_import_and_export_types_agree_with_wasmtime(path):
+    wasmtime = need("wasmtime", _module("wasmtime"), "python3 -m pip install wasmtime")
+    import wasmtime.component as C
+    engine = wasmtime.Engine()
+    data = Path(path).read_bytes()
+    info = validate_component(decode_component(data, path))
+    theirs = C.Component(engine, data).type
+    for ours, their in ((_listed(info.imports), theirs.imports(engine)), (info.exports, theirs.exports(engine))):
+        assert [n for n, _ in ours] == list(their)
+        for name, e in ours:
+            assert _ours(e) == _theirs(their[name], engine), name
+
+
+def _listed(externs):
+    """What wasmtime lists of the imports: not the value types imported as `(type (eq ...))`."""
+    from wasmbuild.component import types as T
+    return [(n, e) for n, e in externs if not (e.kind == "type" and type(e.type) is not T.ResourceType)]
+
+
+# Where wasmtime's account differs from the spec's on purpose: an export ascribed a smaller instance
+# type has that type (Explainer.md; the next command of the script checks it), wasmtime keeps the
+# item's own.
+WASMTIME_DIFFERS = {"component-model/external-visibility:580"}
+
+
+def _module(name):
+    try:
+        return __import__(name)
+    except ModuleNotFoundError:
+        return None
+
+
+def test_spec_component_types_agree_with_wasmtime():
+    """The imports and exports of every valid spec component, as wasmtime compiles them."""
+    wasmtime = need("wasmtime", _module("wasmtime"), "python3 -m pip install wasmtime")
+    import wasmtime.component as C
+    engine = wasmtime.Engine()
+    compared, differ = 0, []
+    for case, c, path in CASES:
+        if c["type"] not in VALID_KINDS or c.get("requires"):
+            continue
+        data = path.read_bytes()
+        info = validate_component(decode_component(data, path.name))
+        theirs = C.Component(engine, data).type
+        if case in WASMTIME_DIFFERS:
+            continue
+        for ours, their in ((_listed(info.imports), theirs.imports(engine)),
+                            (info.exports, theirs.exports(engine))):
+            if [n for n, _ in ours] != list(their):
+                differ.append(f"{case}: names {[n for n, _ in ours]} != {list(their)}")
+                continue
+            for name, e in ours:
+                if _ours(e) != _theirs(their[name], engine):
+                    differ.append(f"{case}: {name}: {_ours(e)} != {_theirs(their[name], engine)}")
+        compared += 1
+    assert compared > 300
+    assert not differ, "\n".join(differ)
