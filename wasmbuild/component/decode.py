@@ -54,7 +54,8 @@ attributes, desc)`.
 
 `ExternDesc(kind, index)`: `kind` is "core module", "func", "value", "type", "component" or
 "instance"; `index` the type index it names (a core type index for "core module"); for "type" it is
-the `(eq i)` bound's index, or None for `(sub resource)`; for "value" (gated) the raw bound.
+the `(eq i)` bound's index, or None for `(sub resource)`; for "value" (gated) the value type
+(as wasm-tools encodes it: no bound tag).
 
 `CoreModuleType(decls)`: each declarator a `CoreTypeDef`, a core `binary.types.Import` (whose
 `desc` is a type index into the module type's own core type space for functions and tags), an
@@ -822,9 +823,8 @@ class _Decoder:
         if b == 0x01:
             return ExternDesc("func", s.u32())
         if b == 0x02:
-            vpos = s.pos
-            k = self.leading(s, "value bound", (0, 1))
-            return ExternDesc("value", ("eq", s.u32()) if k == 0 else ("type", self.valtype(s), vpos))
+            # 🪙 (gated): wasm-tools writes the value type alone, without Binary.md's bound tag
+            return ExternDesc("value", self.valtype(s))
         if b == 0x03:
             k = self.leading(s, "type bound", (0, 1))
             return ExternDesc("type", s.u32() if k == 0 else None)
