@@ -178,3 +178,31 @@ def test_malformed(data, reason, offset):
         D.decode_component(data, "bad.wasm")
     assert e.value.reason == reason and e.value.offset == offset and e.value.file == "bad.wasm"
     assert str(e.value).startswith("bad.wasm: offset ")
+
+
+def test_mutants_are_refused_cleanly():
+    """Mutants of the spec components (bit flips, truncations, size changes ...) decode and validate,
+    or fail with a WasmbuildError: never another exception."""
+    import random
+    from pathlib import Path
+
+    from wasmbuild.component.validate import validate_component
+    from wasmbuild.errors import WasmbuildError
+    from wasmbuild.testing import components_dir
+    from wasmbuild.testing.mutate import load_corpus, mutate
+    spec = Path(components_dir()) / "spec"
+    need("the component spec tests", spec if spec.is_dir() else None, f"not found at {spec}")
+    corpus = [(p, d) for p, d in load_corpus(str(spec)) if D.is_component(d)]
+    rng = random.Random(19)
+    outcomes = set()
+    for _ in range(1500):
+        path, data = corpus[rng.randrange(len(corpus))]
+        mutant, how = mutate(data, random.Random(rng.random()))
+        try:
+            validate_component(D.decode_component(mutant, "m.wasm"))
+            outcomes.add("valid")
+        except WasmbuildError as e:
+            outcomes.add(e.phase)
+        except Exception as e:  # pragma: no cover - the failure this test is for
+            pytest.fail(f"{path} mutated ({how}): {type(e).__name__}: {e}")
+    assert outcomes == {"valid", "malformed", "invalid"}

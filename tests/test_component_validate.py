@@ -332,7 +332,7 @@ CORE_LIB = """
 
 def test_canon_lift_and_lower_resolved():
     from wasmbuild.component import types as T
-    from wasmbuild.component.validate import CanonOptions
+    from wasmbuild.component.validate import OptionIndices
     from wasmbuild.contract.types import I32, FuncType as CoreFuncType
     info = _info(f"""(component
       (import "log" (func $log (param "msg" string)))
@@ -349,10 +349,10 @@ def test_canon_lift_and_lower_resolved():
     # core index spaces: echo, realloc, free, dtor are core funcs 1, 0, 2, 3 (in alias order)
     assert lower.func_type == T.FuncType((("msg", string),), None) and lower.func == 0
     assert lower.core_type == CoreFuncType((I32, I32), ())
-    assert lower.options == CanonOptions("utf16", 0, None, None)
+    assert lower.options == OptionIndices("utf16", 0, None, None)
     assert lift.func_type == T.FuncType((("s", string),), string)
     assert lift.core_func == 1 and lift.core_type == CoreFuncType((I32, I32), (I32,))
-    assert lift.options == CanonOptions("utf8", 0, 0, 2)
+    assert lift.options == OptionIndices("utf8", 0, 0, 2)
     assert info.funcs == [lower.func_type, lift.func_type, lift.func_type]  # (an export is a new index)
     assert info.exports == [("echo", T.Extern("func", lift.func_type))]
     assert info.imports == [("log", T.Extern("func", lower.func_type))]

@@ -19,7 +19,7 @@ items gives N definitions), which is the order the index spaces grow in. The kin
 | `CoreModule(offset, start, end, module)` | section 1 | core module; `module` is `binary.decode.decode_module` of `data[start:end]` (its own bytes, so its offsets count from `start`) |
 | `CoreInstantiate(offset, module, args)` | section 2, 0x00; `args`: ((name, core instance index), ...) | core instance |
 | `CoreInlineExports(offset, exports)` | section 2, 0x01; `exports`: ((name, core sort, index), ...) | core instance |
-| `CoreTypeDef(offset, type)` | section 3 (and in type declarators); `type` a `contract.types.FuncType`, a `CoreModuleType` or a `GatedDef` (GC rec groups) | core type |
+| `CoreTypeDef(offset, type)` | section 3 (and in type declarators); `type` a `contract.types.FuncType` or a `CoreModuleType` | core type |
 | `NestedComponent(offset, component)` | section 4 | component |
 | `Instantiate(offset, component, args)` | section 5, 0x00; `args`: ((name, sort, index), ...) | instance |
 | `InlineExports(offset, exports, attributes)` | section 5, 0x01; `exports`: ((name, sort, index), ...) | instance |
@@ -78,8 +78,9 @@ other custom sections as (name, start, end) of their payload.
 What is decoded but gated (refused by `validate.py`, naming the proposal): everything of the async
 ABI (🔀 stream, future, `func async`, the `async` and `callback` options, every task/subtask/
 waitable/context/backpressure built-in), threading (🧵 `thread.*`), error-context (📝), maps (🗺️),
-fixed-length lists (🔧), values and start functions (🪙), extern-name attributes (🏷️/🔗), GC rec
-groups in core types. `GATED` names each proposal.
+fixed-length lists (🔧), values and start functions (🪙), extern-name attributes (🏷️/🔗). `GATED`
+names each proposal. GC core types (rec groups, subtypes, structs, arrays) are refused when decoded
+(a MalformedError naming gc), as the core decoder refuses them.
 """
 
 from __future__ import annotations
@@ -88,9 +89,9 @@ from dataclasses import dataclass, field
 
 from ..binary import decode as core_decode
 from ..binary.reader import Reader
-from ..binary.types import Import as CoreImport, Module
+from ..binary.types import Module
 from ..contract import features as F
-from ..contract.types import EXTERN_TAG, FuncType
+from ..contract.types import EXTERN_TAG
 from ..errors import MalformedError, WasmbuildError
 from .types import PRIM_CODES
 
@@ -113,7 +114,6 @@ GATED = {
     "cm-fixed-length-lists": "the component-model fixed-length lists",
     "cm-values": "component-model value definitions (value imports, exports and start functions)",
     "cm-implements": "extern-name attributes (implements, versionsuffix, external-id)",
-    "gc": "core GC types (rec groups and subtypes) in a component",
 }
 
 CORE_SORTS = {0x00: "core func", 0x01: "core table", 0x02: "core memory", 0x03: "core global",
@@ -276,7 +276,7 @@ class CoreInlineExports:
 @dataclass(frozen=True, slots=True)
 class CoreTypeDef:
     offset: int
-    type: object  # FuncType | CoreModuleType | GatedDef
+    type: object  # contract.types.FuncType | CoreModuleType
 
 
 @dataclass(frozen=True, slots=True)

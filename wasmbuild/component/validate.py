@@ -30,7 +30,7 @@ The output
   or lowered; None for resource built-ins), `core_type` (the core FuncType of the core function
   involved: the one lifted, or the one defined), `core_func` (lift: the core func index lifted),
   `func` (lower: the component func index lowered), `resource` (the ResourceType of the
-  resource built-ins) and `options` (`CanonOptions`: `string_encoding` "utf8" / "utf16" /
+  resource built-ins) and `options` (`OptionIndices`: `string_encoding` "utf8" / "utf16" /
   "latin1+utf16", `memory` a core memory index or None, `realloc` and `post_return` core func
   indices or None).
 - `resources`: [`ResourceInfo`] for each resource definition, in order: `type` (its ResourceType,
@@ -54,14 +54,15 @@ import re
 from dataclasses import dataclass, field
 
 from ..contract.matching import import_mismatch
-from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_NAMES, EXTERN_TABLE, EXTERN_TAG,
-                              I32, FuncType as CoreFuncType, MemoryType, TableType, GlobalType, type_name)
+from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, EXTERN_TAG, I32,
+                              FuncType as CoreFuncType, MemoryType, type_name)
 from ..errors import InvalidError, WasmbuildError
 from ..valid.validate import validate_module
 from . import decode as D
+from .canonical import MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, flatten_functype, flatten_types
 from .types import (Borrow, ComponentType, CoreExtern, CoreInstanceType, CoreModuleType, Enum, Extern, Flags,
                     FuncType, InstanceType, List, Option, Own, Prim, Record, ResourceType, Result, Tuple, ValType,
-                    Variant, contains, flatten, flatten_functype, prim, resources_in, size, substitute)
+                    Variant, contains, prim, resources_in, substitute)
 
 # An effective type may be no larger than this many nodes (a type can name others many times over:
 # without a bound, a short binary could describe an exponentially large type).
@@ -73,7 +74,6 @@ DTOR_TYPE = CoreFuncType((I32,), ())
 
 _CORE_KIND_OF_SORT = {"core func": EXTERN_FUNC, "core table": EXTERN_TABLE, "core memory": EXTERN_MEMORY,
                       "core global": EXTERN_GLOBAL, "core tag": EXTERN_TAG}
-_SORT_OF_CORE_KIND = {v: k for k, v in _CORE_KIND_OF_SORT.items()}
 _SPACE_OF_SORT = {"core func": "core_funcs", "core table": "core_tables", "core memory": "core_memories",
                   "core global": "core_globals", "core tag": "core_tags", "core type": "core_types",
                   "core module": "core_modules", "core instance": "core_instances", "func": "funcs",
@@ -83,7 +83,7 @@ _SORT_OF_KIND = {"func": "func", "type": "type", "instance": "instance", "compon
 
 
 @dataclass(frozen=True, slots=True)
-class CanonOptions:
+class OptionIndices:
     string_encoding: str = "utf8"
     memory: int | None = None
     realloc: int | None = None
@@ -93,7 +93,7 @@ class CanonOptions:
 @dataclass(frozen=True, slots=True)
 class CanonInfo:
     kind: str
-    options: CanonOptions
+    options: OptionIndices
     core_type: CoreFuncType
     func_type: FuncType | None = None
     core_func: int | None = None
@@ -352,8 +352,6 @@ class _Validator:
     def core_type(self, scope: _Scope, t, offset: int):
         if type(t) is CoreFuncType:
             return t
-        if type(t) is D.GatedDef:
-            raise self.gated(t.proposal, t.what, offset)
         return self.module_type(scope, t, offset)
 
     def module_type(self, scope: _Scope, t: D.CoreModuleType, offset: int) -> CoreModuleType:
@@ -703,7 +701,7 @@ class _Validator:
         m = _ANNOTATED.match(name)
         if m is None:
             return
-        annotation, resource_name, _member = m.group(1), m.group(2), m.group(3)
+        annotation, resource_name = m.group(1), m.group(2)
         if e.kind != "func":
             raise self.error(f"item `{name}` is not a func", offset)
         ft: FuncType = e.type
@@ -945,7 +943,7 @@ class _Validator:
         return InstanceType(tuple(exports))
 
     # --- canon ---
-    def options(self, scope: _Scope, opts, offset: int) -> CanonOptions:
+    def options(self, scope: _Scope, opts, offset: int) -> OptionIndices:
         encoding = None
         memory = realloc = post_return = None
         for o in opts:
@@ -977,7 +975,7 @@ class _Validator:
                 raise self.gated("cm-async", f"the `{o.name}` canonical option", o.offset)
         if realloc is not None and memory is None:
             raise self.error("canonical option `realloc` requires `memory` to also be specified", offset)
-        return CanonOptions(encoding or "utf8", memory, realloc, post_return)
+        return OptionIndices(encoding or "utf8", memory, realloc, post_return)
 
     def canon(self, scope: _Scope, d) -> CanonInfo:
         cls = type(d)
@@ -986,7 +984,7 @@ class _Validator:
             if d.op != "drop" and r.id not in scope.local_resources:
                 raise self.error(f"type index {d.type} is not a local resource", d.offset)
             core = DTOR_TYPE if d.op == "drop" else CoreFuncType((I32,), (I32,))
-            return CanonInfo(f"resource.{d.op}", CanonOptions(), core, resource=r)
+            return CanonInfo(f"resource.{d.op}", OptionIndices(), core, resource=r)
         opts = self.options(scope, d.options, d.offset)
         if cls is D.CanonLift:
             core = self.get(scope, "core func", d.core_func, d.offset)
@@ -1013,13 +1011,13 @@ class _Validator:
         self.require_options(ft, opts, "lower", d.offset)
         return CanonInfo("lower", opts, flatten_functype(ft, "lower"), func_type=ft, func=d.func)
 
-    def require_options(self, ft: FuncType, opts: CanonOptions, context: str, offset: int) -> None:
+    def require_options(self, ft: FuncType, opts: OptionIndices, context: str, offset: int) -> None:
         """The options a lift or lower of `ft` needs (CanonicalABI.md, canonopt validation)."""
         params = [t for _, t in ft.params]
         lists_in_params = any(contains(t, (List,)) for t in params)
         lists_in_result = ft.result is not None and contains(ft.result, (List,))
-        many_params = len([x for t in params for x in flatten(t)]) > 16
-        many_results = len(flatten(ft.result)) > 1
+        many_params = len(flatten_types(params)) > MAX_FLAT_PARAMS
+        many_results = ft.result is not None and len(flatten_types((ft.result,))) > MAX_FLAT_RESULTS
         # Into the core side: lift passes parameters in (lift(param): realloc), results out (lower: memory).
         # lower passes parameters out (lower(param): memory), results in (lift(result): realloc).
         need_memory = lists_in_params or lists_in_result or many_params or many_results
@@ -1362,6 +1360,5 @@ def _kind(t) -> str:
             Enum: "enum", Option: "option", Result: "result", Own: "own", Borrow: "borrow"}.get(cls, cls.__name__)
 
 
-__all__ = ["validate_component", "ComponentInfo", "CanonInfo", "CanonOptions", "ResourceInfo", "is_label",
+__all__ = ["validate_component", "ComponentInfo", "CanonInfo", "OptionIndices", "ResourceInfo", "is_label",
            "extern_name_problem", "strongly_unique_key"]
-_unused = (TableType, GlobalType, EXTERN_NAMES, _SORT_OF_CORE_KIND)
