@@ -391,6 +391,24 @@ def test_resources_resolved_and_fresh_per_instantiation():
     assert inner_r not in (a.export("s").type, b.export("s").type)
 
 
+def test_export_ascription_gives_the_ascribed_type_with_the_items_resources():
+    from wasmbuild.component import types as T
+    info = _info("""(component
+      (import "i" (instance $i
+        (export "r" (type $r (sub resource)))
+        (export "drop" (func (param "x" (own $r))))
+        (export "extra" (func))))
+      (type $view (instance
+        (export "r" (type $r (sub resource)))
+        (export "drop" (func (param "x" (own $r))))))
+      (export "v" (instance $i) (instance (type $view))))""")
+    imported = info.imports[0][1].type
+    (name, e), = info.exports
+    assert [n for n, _ in e.type.exports] == ["r", "drop"]  # "extra" is forgotten
+    assert e.type.export("r").type is imported.export("r").type  # the same resource, not the view's
+    assert e.type.export("drop") == imported.export("drop") and e.type.resources == ()
+
+
 def test_imported_resources_and_instance_types():
     from wasmbuild.component import types as T
     info = _info("""(component
@@ -417,6 +435,10 @@ def test_imported_resources_and_instance_types():
      "uses the component-model async ABI (canon task.cancel), which is not supported"),
     ("""(component (type (stream u8)))""", "uses the component-model async ABI (a stream type)"),
     ("""(component (import "a" (value u32)))""", "uses component-model value definitions"),
+    # Binary.md: "validation of components and component types rejects any transitive use of
+    # borrow in an exported value type" (wasm-tools 1.262 accepts this one)
+    ("""(component (type $r (resource (rep i32))) (export $r2 "r" (type $r))
+         (type $b (borrow $r2)) (export "b" (type $b)))""", "cannot contain a `borrow`"),
 ])
 def test_invalid_components_name_the_file_and_place(text, reason):
     data = _parse(text)

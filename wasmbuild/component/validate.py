@@ -842,6 +842,9 @@ class _Validator:
         if d.desc.kind == "type" and d.desc.index is None:
             scope.exported_resources.append(e.type)
         e = self.freshen(e, scope.exported_resources)
+        if (scope.kind == "component type" and e.kind == "type" and isinstance(e.type, ValType)
+                and contains(e.type, (Borrow,))):
+            raise self.error("a type exported from a component type cannot contain a `borrow`", d.offset)
         self.check_name(scope, d.name, d.attributes, e, d.offset, "export")
         e = self.named_extern(scope, d.name, e, "export")
         if scope.kind != "instance type":
@@ -873,12 +876,19 @@ class _Validator:
                     scope.local_resources.add(view.id)
                 e = ascribed
             else:
+                matcher = _Matcher(self)
                 try:
-                    _Matcher(self).extern(e, ascribed, "")
+                    matcher.extern(e, ascribed, "")
                 except InvalidError as err:
                     raise self.error(f"ascribed type of export is not compatible with item's type: {err.reason}",
                                      d.offset) from None
-                e = ascribed
+                # The ascribed type, with the abstract resources it declares being the item's.
+                t = substitute(ascribed.type, matcher.mapping, on_copy=self.copied)
+                if type(t) is InstanceType:
+                    t = InstanceType(t.exports, ())
+                e = Extern(ascribed.kind, t)
+        if e.kind == "type" and isinstance(e.type, ValType) and contains(e.type, (Borrow,)):
+            raise self.error("a type exported from a component cannot contain a `borrow`", d.offset)
         self.check_name(scope, d.name, d.attributes, e, d.offset, "export")
         e = self.named_extern(scope, d.name, e, "export")
         self.check_visible(scope, e, "export", d.offset)
