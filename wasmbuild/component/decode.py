@@ -536,7 +536,7 @@ class _Decoder:
         try:
             module = core_decode.decode_module(self.data[start:end], self.filename, self.features)
         except WasmbuildError as e:
-            raise _rebased(e, start)
+            raise rebased(e, start)
         return CoreModule(offset, start, end, module)
 
     # --- primitives ---
@@ -968,7 +968,7 @@ _GATED_CANON = {
 }
 
 
-def _rebased(e: WasmbuildError, start: int) -> WasmbuildError:
+def rebased(e: WasmbuildError, start: int) -> WasmbuildError:
     """An error of a nested core module (offsets count from its first byte) with file offsets."""
     if e.offset is not None:
         e.offset += start

@@ -68,7 +68,6 @@ from .types import (Borrow, ComponentType, CoreExtern, CoreInstanceType, CoreMod
 # without a bound, a short binary could describe an exponentially large type).
 MAX_TYPE_SIZE = 1_000_000
 MAX_TYPE_DEPTH = 100
-MAX_VALUE_SIZE = 1 << 28  # elem_size bound of every defined value type (Binary.md)
 REALLOC_TYPE = CoreFuncType((I32, I32, I32, I32), (I32,))
 DTOR_TYPE = CoreFuncType((I32,), ())
 
@@ -78,12 +77,12 @@ _SPACE_OF_SORT = {"core func": "core_funcs", "core table": "core_tables", "core 
                   "core global": "core_globals", "core tag": "core_tags", "core type": "core_types",
                   "core module": "core_modules", "core instance": "core_instances", "func": "funcs",
                   "type": "types", "component": "components", "instance": "instances", "value": "values"}
-_SORT_OF_KIND = {"func": "func", "type": "type", "instance": "instance", "component": "component",
-                 "core module": "core module", "value": "value"}
 
 
 @dataclass(frozen=True, slots=True)
 class OptionIndices:
+    """The canonical options of one `canon`, as indices of the component's core index spaces."""
+
     string_encoding: str = "utf8"
     memory: int | None = None
     realloc: int | None = None
@@ -92,6 +91,8 @@ class OptionIndices:
 
 @dataclass(frozen=True, slots=True)
 class CanonInfo:
+    """One `canon` definition, resolved (see the module docstring)."""
+
     kind: str
     options: OptionIndices
     core_type: CoreFuncType
@@ -103,6 +104,8 @@ class CanonInfo:
 
 @dataclass(frozen=True, slots=True)
 class ResourceInfo:
+    """One resource type definition: its type, representation and destructor (core func index)."""
+
     type: ResourceType
     rep: int
     dtor: int | None
@@ -139,6 +142,8 @@ class _Scope:
 
 @dataclass
 class ComponentInfo:
+    """What validating one component definition resolved (see the module docstring)."""
+
     component: D.Component
     type: ComponentType
     funcs: list
@@ -269,8 +274,7 @@ class _Validator:
     def get(self, scope: _Scope, sort: str, index: int, offset: int):
         space = scope.space(sort)
         if index >= len(space):
-            what = sort.replace("core ", "") if sort.startswith("core ") and sort not in (
-                "core module", "core instance", "core type") else sort
+            what = {"func": "function"}.get(sort.removeprefix("core "), sort.removeprefix("core "))
             raise self.error(f"unknown {sort} {index}: {what} index out of bounds", offset)
         return space[index]
 
@@ -280,7 +284,7 @@ class _Validator:
         try:
             validate_module(m)
         except WasmbuildError as e:
-            raise D._rebased(e, d.start)
+            raise D.rebased(e, d.start)
         func_types = m.all_func_types()
         tables, memories, globals_, tags = m.all_tables(), m.all_memories(), m.all_globals(), m.all_tags()
 
@@ -440,7 +444,7 @@ class _Validator:
             e = inst.export(d.name)
             if e is None:
                 raise self.error(f"instance {d.instance} has no export named `{d.name}`", d.offset)
-            if _SORT_OF_KIND[e.kind] != d.sort:
+            if e.kind != d.sort:
                 raise self.error(f"export `{d.name}` for instance {d.instance} is not a {d.sort}", d.offset)
             if e.kind == "value":
                 raise self.gated("cm-values", "a value export", d.offset)
@@ -457,27 +461,22 @@ class _Validator:
         if d.sort not in ("type", "core type", "core module", "component"):
             raise self.error(f"outer aliases may only refer to types, modules and components, not {d.sort}s",
                              d.offset)
-        if d.count == 0:
-            target = scope
-        else:
-            target = scope
-            crossed = False
-            for _ in range(d.count):
-                crossed = crossed or target.kind == "component"
-                target = target.parent
-                if target is None:
-                    raise self.error(f"invalid outer alias count of {d.count}", d.offset)
-            t = self.get(target, d.sort, d.index, d.offset)
-            if crossed and d.sort == "type" and resources_in(t):
-                raise self.error("cannot alias outer type which transitively refers to resources not defined "
-                                 "in the current component", d.offset)
-            added = self.add(scope, d.sort, t)
-            how = target.named_index.get(d.index)
-            if d.sort == "type" and how is not None and not crossed:
-                # a type declaration inside the component still sees the component's names
-                scope.named_index[added[1]] = how
-            return added
-        return self.add(scope, d.sort, self.get(target, d.sort, d.index, d.offset))
+        target, crossed = scope, False  # crossed: the alias reaches out of a component
+        for _ in range(d.count):
+            crossed = crossed or target.kind == "component"
+            target = target.parent
+            if target is None:
+                raise self.error(f"invalid outer alias count of {d.count}", d.offset)
+        t = self.get(target, d.sort, d.index, d.offset)
+        if crossed and d.sort == "type" and resources_in(t):
+            raise self.error("cannot alias outer type which transitively refers to resources not defined "
+                             "in the current component", d.offset)
+        added = self.add(scope, d.sort, t)
+        how = target.named_index.get(d.index)
+        if d.sort == "type" and how is not None and not crossed:
+            # a type declaration inside the component still sees the component's names
+            scope.named_index[added[1]] = how
+        return added
 
     # --- types ---
     def valtype(self, scope: _Scope, vt, offset: int) -> ValType:
@@ -604,7 +603,7 @@ class _Validator:
         raise self.error(f"unexpected type definition {cls.__name__}", offset)
 
     def value_type(self, t: ValType, parts, offset: int) -> ValType:
-        # (Binary.md bounds every value type's elem_size below MAX_VALUE_SIZE. Without fixed-length
+        # (Binary.md bounds every value type's elem_size below 2^28 bytes. Without fixed-length
         # lists no type within MAX_TYPE_SIZE nodes can reach it: a node adds at most 16 bytes.)
         return self.track(t, parts, offset)
 
@@ -830,7 +829,7 @@ class _Validator:
         return self.add_named(scope, e, "import")
 
     def add_named(self, scope: _Scope, e: Extern, what: str) -> tuple[str, int]:
-        added = self.add(scope, _SORT_OF_KIND[e.kind], e.type)
+        added = self.add(scope, e.kind, e.type)
         if e.kind == "type":
             scope.named_index[added[1]] = what
         elif e.kind == "instance":
