@@ -165,6 +165,15 @@ class BorrowScope:
         self.views.clear()
 
 
+class _Flag:
+    """A flag held in Python, with the `bits` of a core global (the loader's `Global`)."""
+
+    __slots__ = ("bits",)
+
+    def __init__(self):
+        self.bits = 1
+
+
 class InstanceHandles:
     """The resource state of one component instance (see the module docstring)."""
 
@@ -173,7 +182,15 @@ class InstanceHandles:
         self.name = name
         self.table = HandleTable()
         self.defines: set[ResourceType] = set()
-        self.may_leave = True
+        self.leave_flag = _Flag()  # the component layer gives a core global (the fused adapters' flag)
+
+    @property
+    def may_leave(self) -> bool:
+        return self.leave_flag.bits != 0
+
+    @may_leave.setter
+    def may_leave(self, value: bool) -> None:
+        self.leave_flag.bits = 1 if value else 0
 
     def __repr__(self) -> str:
         return f"InstanceHandles({self.name}, {len(self.table)} handles)"

@@ -37,6 +37,7 @@ from ..errors import WasmbuildError
 from ..graph import Graph, Step
 from . import decode as d
 from . import types as ct
+from .adapters import FusedAdapters
 from .record import (BuiltinRecord, CanonOptions, ComponentRecord, CoreRef, HOST, LiftedRecord, LoweredRecord,
                      NAMESPACE, ResourceRecord, builtin_item, lowered_item)
 
@@ -120,6 +121,7 @@ class _Instantiator:
         self.lowered: list[LoweredRecord] = []
         self.builtins: list[BuiltinRecord] = []
         self.root_imports: dict = {}
+        self.fused = FusedAdapters(self)
 
     # --- the graph ---
     def _step(self, kind: str, name: str, **fields) -> Step:
@@ -250,9 +252,11 @@ class _Instantiator:
     def _CanonLower(self, scope, c: d.CanonLower, args, exports):
         kind, target, ft = scope.get("func", c.func)
         index = len(self.lowered)
+        options = self.options(scope, c.options)
         self.lowered.append(LoweredRecord(ft, target if kind == "host" else None, target if kind == "lifted" else None,
-                                          scope.instance, self.options(scope, c.options)))
-        scope.space("core func").append(("host", lowered_item(index)))
+                                          scope.instance, options))
+        adapter = self.fused.adapt(self.lifted[target], options, scope.instance) if kind == "lifted" else None
+        scope.space("core func").append(adapter or ("host", lowered_item(index)))
 
     def _CanonResource(self, scope, c: d.CanonResource, args, exports):
         rt = scope.get("type", c.type)

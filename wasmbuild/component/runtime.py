@@ -33,7 +33,9 @@ import re
 
 from ..errors import UnlinkableError
 from ..image import ImageError
-from ..loader.runtime import Trap
+from ..contract.types import I32
+from ..loader.runtime import Global, Trap
+from .adapters import enter_flag, leave_flag, trap_functions
 from . import types as ct
 from .canonical import CanonOptions, ComponentValueError, function_abi
 from .handles import InstanceHandles, Resource, ResourceRegistry
@@ -162,12 +164,21 @@ class HostResourceType:
 
 
 class _InstanceState:
-    """Re-entrance of one component instance (its handles are an `InstanceHandles`)."""
+    """Re-entrance of one component instance (its handles are an `InstanceHandles`): "may enter" is
+    a core global (`adapters.enter_flag`), which fused adapters read and set too."""
 
-    __slots__ = ("may_enter",)
+    __slots__ = ("enter_flag",)
 
-    def __init__(self):
-        self.may_enter = True
+    def __init__(self, enter_flag: Global):
+        self.enter_flag = enter_flag
+
+    @property
+    def may_enter(self) -> bool:
+        return self.enter_flag.bits != 0
+
+    @may_enter.setter
+    def may_enter(self, value: bool) -> None:
+        self.enter_flag.bits = 1 if value else 0
 
 
 class ComponentFunction:
@@ -210,7 +221,11 @@ class ComponentInstance:
             raise UnlinkableError(record.unlinkable, file=self.path)
         self.registry = ResourceRegistry()
         self.handles = [InstanceHandles(self.registry, f"component instance {i}") for i in range(len(record.instances))]
-        self.states = [_InstanceState() for _ in record.instances]
+        # The flags of each component instance are core globals, shared with the fused adapters.
+        store = image.store
+        self.states = [_InstanceState(Global(store, I32, True, 1)) for _ in record.instances]
+        for handles in self.handles:
+            handles.leave_flag = Global(store, I32, True, 1)
         self.locked = False
         _check_imports(record.imports, host, (), self.path)
         for rt, r in zip(self.resource_types, record.resources):
@@ -225,6 +240,10 @@ class ComponentInstance:
             namespace[lowered_item(i)] = self._lowered(i, lowered, host)
         for i, builtin in enumerate(record.builtins):
             namespace[builtin_item(i)] = self._builtin(builtin)
+        for i, (state, handles) in enumerate(zip(self.states, self.handles)):
+            namespace[enter_flag(i)] = state.enter_flag
+            namespace[leave_flag(i)] = handles.leave_flag
+        namespace.update(trap_functions())
         from ..loader.instance import GraphInstance
         self.core_instances: dict = {}
         try:

@@ -1,0 +1,159 @@
+"""A small core wasm encoder for modules wasmbuild generates itself (the fused adapters of
+component/adapters.py).
+
+`ModuleWriter` collects imports (functions, memories, globals), function types, functions (locals
+and body bytes) and exports, and `to_bytes()` writes the module in the binary format's section order.
+`Code` builds a function body from instructions (`op`, `i32_const`, `call`, ...). The output is a
+deterministic function of what was added, so two equal adapters are equal bytes.
+"""
+
+from __future__ import annotations
+
+import struct
+
+I32, I64, F32, F64 = 0x7F, 0x7E, 0x7D, 0x7C
+VOID = 0x40  # the empty block type
+
+# The one-byte instructions and prefixed instructions adapters use, by mnemonic.
+OPS = {
+    "unreachable": b"\x00", "block": b"\x02", "loop": b"\x03", "if": b"\x04", "else": b"\x05", "end": b"\x0b",
+    "br": b"\x0c", "br_if": b"\x0d", "return": b"\x0f", "call": b"\x10", "drop": b"\x1a", "select": b"\x1b",
+    "local.get": b"\x20", "local.set": b"\x21", "local.tee": b"\x22", "global.get": b"\x23", "global.set": b"\x24",
+    "i32.load": b"\x28", "i64.load": b"\x29", "f32.load": b"\x2a", "f64.load": b"\x2b",
+    "i32.load8_u": b"\x2d", "i32.store": b"\x36", "i64.store": b"\x37", "f32.store": b"\x38", "f64.store": b"\x39",
+    "i32.store8": b"\x3a", "i32.store16": b"\x3b", "memory.size": b"\x3f",
+    "i32.const": b"\x41", "i64.const": b"\x42", "f32.const": b"\x43", "f64.const": b"\x44",
+    "i32.eqz": b"\x45", "i32.eq": b"\x46", "i32.ne": b"\x47", "i32.lt_u": b"\x49", "i32.gt_u": b"\x4b",
+    "i32.le_u": b"\x4d", "i32.ge_u": b"\x4f", "i64.gt_u": b"\x56",
+    "f32.eq": b"\x5b", "f64.eq": b"\x61",
+    "i32.add": b"\x6a", "i32.sub": b"\x6b", "i32.and": b"\x71", "i32.or": b"\x72", "i32.shl": b"\x74",
+    "i32.shr_u": b"\x76", "i64.add": b"\x7c", "i64.shl": b"\x86",
+    "i64.extend_i32_u": b"\xad", "i32.extend8_s": b"\xc0", "i32.extend16_s": b"\xc1",
+    "memory.copy": b"\xfc\x0a",
+}
+
+
+def uleb(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def sleb(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if (value == 0 and not byte & 0x40) or (value == -1 and byte & 0x40):
+            out.append(byte)
+            return bytes(out)
+        out.append(byte | 0x80)
+
+
+def name(text: str) -> bytes:
+    data = text.encode("utf-8")
+    return uleb(len(data)) + data
+
+
+def vec(items) -> bytes:
+    items = list(items)
+    return uleb(len(items)) + b"".join(items)
+
+
+class Code:
+    """The instructions of one function body, appended in order."""
+
+    def __init__(self):
+        self.out = bytearray()
+
+    def op(self, mnemonic: str, *immediates: int) -> "Code":
+        """An instruction whose immediates are unsigned LEB128 (indices, memory arguments)."""
+        self.out += OPS[mnemonic]
+        for imm in immediates:
+            self.out += uleb(imm)
+        return self
+
+    def i32_const(self, value: int) -> "Code":
+        value &= 0xFFFFFFFF
+        self.out += OPS["i32.const"] + sleb(value - (1 << 32) if value >> 31 else value)
+        return self
+
+    def i64_const(self, value: int) -> "Code":
+        value &= (1 << 64) - 1
+        self.out += OPS["i64.const"] + sleb(value - (1 << 64) if value >> 63 else value)
+        return self
+
+    def f32_bits(self, bits: int) -> "Code":
+        self.out += OPS["f32.const"] + struct.pack("<I", bits)
+        return self
+
+    def f64_bits(self, bits: int) -> "Code":
+        self.out += OPS["f64.const"] + struct.pack("<Q", bits)
+        return self
+
+    def block(self, mnemonic: str, blocktype: int = VOID) -> "Code":
+        self.out += OPS[mnemonic] + bytes([blocktype])
+        return self
+
+    def mem(self, mnemonic: str, align_log2: int, offset: int, memory: int) -> "Code":
+        """A load or store with a memory index (multi-memory's form of the memory argument)."""
+        self.out += OPS[mnemonic] + uleb(align_log2 | 0x40) + uleb(memory) + uleb(offset)
+        return self
+
+
+class ModuleWriter:
+    def __init__(self):
+        self.types: list[bytes] = []
+        self.imports: list[bytes] = []
+        self.functions: list[tuple[int, bytes, bytes]] = []  # type index, locals, body
+        self.exports: list[bytes] = []
+        self.func_imports = 0
+        self.memory_imports = 0
+        self.global_imports = 0
+
+    def functype(self, params, results) -> int:
+        encoded = b"\x60" + vec(bytes([p]) for p in params) + vec(bytes([r]) for r in results)
+        if encoded not in self.types:
+            self.types.append(encoded)
+        return self.types.index(encoded)
+
+    def import_func(self, module: str, item: str, params, results) -> int:
+        self.imports.append(name(module) + name(item) + b"\x00" + uleb(self.functype(params, results)))
+        self.func_imports += 1
+        return self.func_imports - 1
+
+    def import_memory(self, module: str, item: str) -> int:
+        self.imports.append(name(module) + name(item) + b"\x02\x00\x00")  # limits: at least 0 pages
+        self.memory_imports += 1
+        return self.memory_imports - 1
+
+    def import_global(self, module: str, item: str, valtype: int, mutable: bool) -> int:
+        self.imports.append(name(module) + name(item) + b"\x03" + bytes([valtype, int(mutable)]))
+        self.global_imports += 1
+        return self.global_imports - 1
+
+    def function(self, params, results, locals_: list[int], code: Code) -> int:
+        """A defined function (its index: imports come first); the body gets its `end`."""
+        groups = b"".join(b"\x01" + bytes([t]) for t in locals_)
+        self.functions.append((self.functype(params, results), uleb(len(locals_)) + groups, bytes(code.out)))
+        return self.func_imports + len(self.functions) - 1
+
+    def export_func(self, item: str, index: int) -> None:
+        self.exports.append(name(item) + b"\x00" + uleb(index))
+
+    def to_bytes(self) -> bytes:
+        def section(sid: int, body: bytes) -> bytes:
+            return bytes([sid]) + uleb(len(body)) + body
+        bodies = []
+        for _, locals_, body in self.functions:
+            entry = locals_ + body + OPS["end"]
+            bodies.append(uleb(len(entry)) + entry)
+        return (b"\x00asm\x01\x00\x00\x00" + section(1, vec(self.types)) + section(2, vec(self.imports))
+                + section(3, vec(uleb(t) for t, _, _ in self.functions)) + section(7, vec(self.exports))
+                + section(10, vec(bodies)))
