@@ -1,0 +1,428 @@
+"""Fused adapters (component/adapters.py): calls from one component instance to another compiled
+as core wasm, compared with the Python path (`WASMBUILD_PYTHON_ADAPTERS=1`) and with expected
+values computed here by hand.
+
+The test component (WAT made below, `wasm-tools parse`d) nests a callee and a caller component: for
+each function X of the callee the caller exports `call-X` of the same type, whose core code calls the
+lowered X (so every call from Python goes host -> caller -> adapter -> callee). The callee's core
+functions give their results with junk where the canonical ABI ignores it (high bits of small
+integers, bool as 2), so the adapter's conversions are seen; `raw-*` exports of the caller hand
+unchecked core values (a bad char, a string out of bounds) to the adapter.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import struct
+import subprocess
+
+import pytest
+
+import wasmbuild
+from wasmbuild.component.adapters import PYTHON_ADAPTERS_ENV
+from wasmbuild.component.decode import decode_component
+from wasmbuild.component.instantiate import component_graph
+from wasmbuild.component.validate import validate_component
+from wasmbuild.errors import WasmbuildError
+from wasmbuild.loader.runtime import Trap
+from wasmbuild.testing import components_dir
+
+WASM_TOOLS = shutil.which("wasm-tools")
+pytestmark = pytest.mark.skipif(WASM_TOOLS is None, reason="wasm-tools is needed to make the test components")
+
+REALLOC = """
+    (global $bump (mut i32) (i32.const 1024))
+    (func $realloc (export "realloc") (param $old i32) (param $old_size i32) (param $align i32) (param $new i32)
+                   (result i32)
+      (local $p i32)
+      (local.set $p (i32.and (i32.add (global.get $bump) (i32.sub (local.get $align) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get $align))))
+      (global.set $bump (i32.add (local.get $p) (local.get $new)))
+      (if (i32.gt_u (global.get $bump) (i32.mul (memory.size) (i32.const 65536)))
+        (then (drop (memory.grow (i32.add (i32.shr_u (global.get $bump) (i32.const 16)) (i32.const 1))))))
+      (local.get $p))
+"""
+
+# name: (component type of the params, result, core params, core result, callee core body)
+# The bodies give junk in ignored bits: the adapter (or the Python path) must drop it.
+SCALARS = {
+    "bool": ("bool", "i32", "(i32.mul (local.get 0) (i32.const 2))"),
+    "s8": ("s8", "i32", "(i32.add (local.get 0) (i32.const 0x10001))"),
+    "u8": ("u8", "i32", "(i32.add (local.get 0) (i32.const 0x10001))"),
+    "s16": ("s16", "i32", "(i32.add (local.get 0) (i32.const 0x10001))"),
+    "u16": ("u16", "i32", "(i32.add (local.get 0) (i32.const 0x10001))"),
+    "s32": ("s32", "i32", "(i32.add (local.get 0) (i32.const 1))"),
+    "u32": ("u32", "i32", "(i32.add (local.get 0) (i32.const 1))"),
+    "s64": ("s64", "i64", "(i64.add (local.get 0) (i64.const 1))"),
+    "u64": ("u64", "i64", "(i64.add (local.get 0) (i64.const 1))"),
+    "f32": ("f32", "f32", "(f32.add (local.get 0) (f32.const 1))"),
+    "f64": ("f64", "f64", "(f64.add (local.get 0) (f64.const 1))"),
+    "char": ("char", "i32", "(local.get 0)"),
+}
+
+
+def _wrap(bits: int, signed: bool, value: int) -> int:
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if signed and value >> (bits - 1) else value
+
+
+EXPECTED_SCALAR = {
+    "bool": lambda x: x,
+    "s8": lambda x: _wrap(8, True, x + 1), "u8": lambda x: _wrap(8, False, x + 1),
+    "s16": lambda x: _wrap(16, True, x + 1), "u16": lambda x: _wrap(16, False, x + 1),
+    "s32": lambda x: _wrap(32, True, x + 1), "u32": lambda x: _wrap(32, False, x + 1),
+    "s64": lambda x: _wrap(64, True, x + 1), "u64": lambda x: _wrap(64, False, x + 1),
+    "f32": lambda x: x + 1, "f64": lambda x: x + 1, "char": lambda x: x,
+}
+SCALAR_ARGS = {
+    "bool": [True, False], "s8": [0, 127, -128, -1], "u8": [0, 255, 7], "s16": [32767, -32768, -2],
+    "u16": [65535, 0], "s32": [2**31 - 1, -2**31, 5], "u32": [2**32 - 1, 0, 41], "s64": [2**63 - 1, -2**63],
+    "u64": [2**64 - 1, 12345678901234], "f32": [0.5, -3.0, math.inf], "f64": [1e300, -0.25, math.inf],
+    "char": ["a", "\u00e9", "\u2603", "\U0001f600", "\0"],
+}
+
+
+def _callee_funcs():
+    """(export name, component func type, core func WAT, lift options) of the callee."""
+    out = []
+    for name, (ty, core, body) in SCALARS.items():
+        out.append((f"echo-{name}", f'(func (param "x" {ty}) (result {ty}))',
+                    f'(func (export "echo-{name}") (param {core}) (result {core}) {body})', ""))
+    mem = '(memory (core memory $i "memory")) (realloc (core func $i "realloc"))'
+    post = '(post-return (core func $i "post"))'
+    # echo of a range: the callee's copy of the argument, given back through the result area at 16
+    echo_range = ('(func (export "{n}") (param i32 i32) (result i32) '
+                  '(i32.store (i32.const 16) (local.get 0)) (i32.store (i32.const 20) (local.get 1)) (i32.const 16))')
+    for name, ty in (("echo-string", "string"), ("echo-bytes", "(list u8)"), ("echo-u32s", "(list u32)"),
+                     ("echo-s64s", "(list s64)")):
+        out.append((name, f'(func (param "x" {ty}) (result {ty}))', echo_range.format(n=name), f"{mem} {post}"))
+    out += [
+        ("add", '(func (param "a" u32) (param "b" u32) (result u32))',
+         '(func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))', ""),
+        ("second", '(func (param "a" string) (param "n" u8) (param "b" string) (result string))',
+         '(func (export "second") (param i32 i32 i32 i32 i32) (result i32) '
+         '(i32.store (i32.const 16) (local.get 3)) (i32.store (i32.const 20) (local.get 4)) (i32.const 16))',
+         f"{mem} {post}"),
+        ("length", '(func (param "s" string) (result u32))',
+         '(func (export "length") (param i32 i32) (result i32) (local.get 1))', mem),
+        ("sink", '(func (param "x" u32))',
+         '(func (export "sink") (param i32) (global.set $sunk (local.get 0)))', ""),
+        ("sunk", '(func (result u32))', '(func (export "sunk") (result i32) (global.get $sunk))', ""),
+        ("posts", '(func (result u32))', '(func (export "posts") (result i32) (global.get $posts))', ""),
+        # bad results
+        ("bad-char", '(func (result char))', '(func (export "bad-char") (result i32) (i32.const 0xd800))', ""),
+        ("bad-utf8", '(func (result string))',
+         '(func (export "bad-utf8") (result i32) (i32.store (i32.const 16) (i32.const 8)) '
+         '(i32.store (i32.const 20) (i32.const 2)) (i32.const 16))', mem),
+        ("oob-string", '(func (result string))',
+         '(func (export "oob-string") (result i32) (i32.store (i32.const 16) (i32.const 0xfff0)) '
+         '(i32.store (i32.const 20) (i32.const 0x100)) (i32.const 16))', mem),
+        ("unaligned-area", '(func (result string))',
+         '(func (export "unaligned-area") (result i32) (i32.const 18))', mem),
+        ("unaligned-list", '(func (result (list u32)))',
+         '(func (export "unaligned-list") (result i32) (i32.store (i32.const 16) (i32.const 2)) '
+         '(i32.store (i32.const 20) (i32.const 1)) (i32.const 16))', mem),
+        ("bad-realloc", '(func (param "x" string))',
+         '(func (export "bad-realloc") (param i32 i32))',
+         '(memory (core memory $i "memory")) (realloc (core func $i "bad-realloc-fn"))'),
+        ("leaving-realloc", '(func (param "x" string))',
+         '(func (export "leaving-realloc") (param i32 i32))',
+         '(memory (core memory $i "memory")) (realloc (core func $i "leaving-realloc-fn"))'),
+        ("reenter", '(func)', '(func (export "reenter") (call $cb))', ""),
+        ("trap", '(func)', '(func (export "trap") unreachable)', ""),
+    ]
+    return out
+
+
+# caller exports handing raw core values to the adapter: (name, type, lowered import used, core WAT)
+RAW = [
+    ("raw-char", '(func (param "x" u32) (result char))', "echo-char",
+     '(func (export "raw-char") (param i32) (result i32) (call $echo-char (local.get 0)))'),
+    ("raw-string", '(func (param "p" u32) (param "n" u32) (result u32))', "length",
+     '(func (export "raw-string") (param i32 i32) (result i32) (call $length (local.get 0) (local.get 1)))'),
+    ("raw-utf8", '(func (param "n" u32) (result u32))', "length",
+     '(func (export "raw-utf8") (param i32) (result i32) '
+     '(i32.store (i32.const 100) (i32.const 0x80c3e9c3)) (call $length (i32.const 100) (local.get 0)))'),
+]
+
+
+def _core_sig(ft: str) -> str:
+    """The lowered core signature of the WAT func type `ft` (only the shapes used here)."""
+    import re
+    params = re.findall(r'\(param "[^"]+" ([^()]+|\([^)]*\))\)', ft)
+    result = re.search(r'\(result ([^()]+|\([^)]*\))\)', ft)
+    flat = {"bool": "i32", "s8": "i32", "u8": "i32", "s16": "i32", "u16": "i32", "s32": "i32", "u32": "i32",
+            "char": "i32", "s64": "i64", "u64": "i64", "f32": "f32", "f64": "f64"}
+    ps = [flat.get(p, "i32 i32") for p in params]
+    if result is None:
+        return f"(param {' '.join(ps)})" if ps else ""
+    r = result.group(1)
+    if r in flat:
+        return (f"(param {' '.join(ps)}) " if ps else "") + f"(result {flat[r]})"
+    return f"(param {' '.join(ps + ['i32'])})"
+
+
+def component_wat() -> str:
+    funcs = _callee_funcs()
+    core = "\n".join(body for _, _, body, _ in funcs)
+    lifts = "\n".join(f'(func ${n} {ft[5:-1]} (canon lift (core func $i "{n}") {opts}))' for n, ft, _, opts in funcs)
+    callee_exports = "\n".join(f'(export "{n}" (func ${n}))' for n, _, _, _ in funcs)
+    instance_type = "\n".join(f'(export "{n}" {ft})' for n, ft, _, _ in funcs)
+    lowers = "\n".join(f'(core func ${n} (canon lower (func $c "{n}") (memory (core memory $libc "memory")) '
+                       f'(realloc (core func $libc "realloc"))))' for n, _, _, _ in funcs)
+    imports = "\n".join(f'(import "c" "{n}" (func ${n} {_core_sig(ft)}))' for n, ft, _, _ in funcs)
+    with_c = " ".join(f'(export "{n}" (func ${n}))' for n, _, _, _ in funcs)
+    forwards, caller_lifts, caller_exports = [], [], []
+    for n, ft, _, _ in funcs:
+        sig = _core_sig(ft)
+        spilled = "result" not in sig and ft.count("(result") > 0
+        nparams = len(sig.split("(result")[0].replace("(param", "").replace(")", "").split()) - (1 if spilled else 0)
+        args = " ".join(f"(local.get {k})" for k in range(nparams))
+        core_params = " ".join(sig.split("(result")[0].replace("(param", "").replace(")", "").split()[:nparams])
+        if spilled:
+            forwards.append(f'(func (export "call-{n}") (param {core_params}) (result i32) '
+                            f'(call ${n} {args} (i32.const 32)) (i32.const 32))')
+        else:
+            result = sig.split("(result")[1].strip(" )") if "(result" in sig else None
+            forwards.append(f'(func (export "call-{n}") {"(param " + core_params + ")" if core_params else ""} '
+                            f'{"(result " + result + ")" if result else ""} (call ${n} {args}))')
+        caller_lifts.append(f'(func $call-{n} {ft[5:-1]} (canon lift (core func $main "call-{n}") '
+                            f'(memory (core memory $libc "memory")) (realloc (core func $libc "realloc"))))')
+        caller_exports.append(f'(export "call-{n}" (func $call-{n}))')
+    for n, ft, _, body in RAW:
+        forwards.append(body)
+        caller_lifts.append(f'(func ${n} {ft[5:-1]} (canon lift (core func $main "{n}")))')
+        caller_exports.append(f'(export "{n}" (func ${n}))')
+    root_exports = "\n".join(f'(export "call-{n}" (func $caller "call-{n}"))' for n, _, _, _ in funcs)
+    root_exports += "\n" + "\n".join(f'(export "{n}" (func $caller "{n}"))' for n, _, _, _ in RAW)
+    root_exports += '\n(export "direct-reenter" (func $callee "reenter"))'
+    root_exports += '\n(export "direct-echo-u32" (func $callee "echo-u32"))'
+    return f"""
+(component
+  (import "host-cb" (func $host-cb))
+  (component $callee-c
+    (import "cb" (func $cb))
+    (core func $cb-lowered (canon lower (func $cb)))
+    (core module $m
+      (import "host" "cb" (func $cb))
+      (memory (export "memory") 1)
+      (data (i32.const 8) "\\ff\\fe")
+      (global $sunk (mut i32) (i32.const 0))
+      (global $posts (mut i32) (i32.const 0))
+      {REALLOC}
+      (func (export "post") (param i32) (global.set $posts (i32.add (global.get $posts) (i32.const 1))))
+      (func (export "bad-realloc-fn") (param i32 i32 i32 i32) (result i32) (i32.const 0xfffff))
+      (func (export "leaving-realloc-fn") (param i32 i32 i32 i32) (result i32) (call $cb) (i32.const 64))
+      {core})
+    (core instance $i (instantiate $m (with "host" (instance (export "cb" (func $cb-lowered))))))
+    {lifts}
+    {callee_exports})
+  (instance $callee (instantiate $callee-c (with "cb" (func $host-cb))))
+  (component $caller-c
+    (import "c" (instance $c {instance_type}))
+    (core module $libc-m (memory (export "memory") 1) {REALLOC})
+    (core instance $libc (instantiate $libc-m))
+    {lowers}
+    (core module $main-m
+      (import "libc" "memory" (memory 1))
+      {imports}
+      {chr(10).join(forwards)})
+    (core instance $main (instantiate $main-m (with "libc" (instance $libc))
+                                                (with "c" (instance {with_c}))))
+    {chr(10).join(caller_lifts)}
+    {chr(10).join(caller_exports)})
+  (instance $caller (instantiate $caller-c (with "c" (instance $callee))))
+  {root_exports})
+"""
+
+
+@pytest.fixture(scope="module")
+def component_path(tmp_path_factory):
+    base = tmp_path_factory.mktemp("fused")
+    wat = base / "fused.wat"
+    wat.write_text(component_wat(), encoding="utf-8")
+    out = base / "fused.wasm"
+    subprocess.run([WASM_TOOLS, "parse", str(wat), "-o", str(out)], check=True, capture_output=True)
+    return str(out)
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("WASMBUILD_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "component-cache"))
+
+
+class HostCallback:
+    def __init__(self):
+        self.action = lambda: None
+
+    def __call__(self):
+        return self.action()
+
+
+def load(path, python: bool, monkeypatch):
+    if python:
+        monkeypatch.setenv(PYTHON_ADAPTERS_ENV, "1")
+    else:
+        monkeypatch.delenv(PYTHON_ADAPTERS_ENV, raising=False)
+    cb = HostCallback()
+    app = wasmbuild.load(path, {"host-cb": cb})
+    cb.app = app
+    return app, cb
+
+
+def adapter_count(path, monkeypatch, python=False) -> int:
+    if python:
+        monkeypatch.setenv(PYTHON_ADAPTERS_ENV, "1")
+    else:
+        monkeypatch.delenv(PYTHON_ADAPTERS_ENV, raising=False)
+    with open(path, "rb") as f:
+        data = f.read()
+    component = decode_component(data, path)
+    validate_component(component)
+    inputs, graph, _ = component_graph(component, path)
+    return sum(1 for s in graph.steps if s.kind == "instance" and s.name.startswith("fused"))
+
+
+def test_every_call_is_fused(component_path, monkeypatch):
+    # every lowered function of the caller but the ones with types not covered gets an adapter
+    assert adapter_count(component_path, monkeypatch) == len(_callee_funcs())
+    assert adapter_count(component_path, monkeypatch, python=True) == 0
+
+
+def test_fused_adapters_dedupe_by_type(component_path, monkeypatch):
+    monkeypatch.delenv(PYTHON_ADAPTERS_ENV, raising=False)
+    with open(component_path, "rb") as f:
+        data = f.read()
+    component = decode_component(data, component_path)
+    validate_component(component)
+    inputs, _, _ = component_graph(component, component_path)
+    adapters = [i for i in inputs if i.name.startswith("adapter")]
+    # echo-string and the bad-result string functions differ in post-return; sunk and posts share one
+    assert len({i.data for i in adapters}) == len(adapters) < len(_callee_funcs())
+
+
+@pytest.mark.parametrize("python", [False, True], ids=["fused", "python"])
+def test_scalars(component_path, monkeypatch, python):
+    app, _ = load(component_path, python, monkeypatch)
+    for name, args in SCALAR_ARGS.items():
+        f = app.exports[f"call-echo-{name}"]
+        for x in args:
+            got = f(x)
+            want = EXPECTED_SCALAR[name](x)
+            if name == "f32":
+                want = struct.unpack("<f", struct.pack("<f", want))[0]
+            assert got == want and type(got) is type(want), (name, x, got, want)
+    assert app.exports["call-add"](2**32 - 1, 3) == 2
+    assert app.exports["call-sink"](77) is None and app.exports["call-sunk"]() == 77
+
+
+@pytest.mark.parametrize("python", [False, True], ids=["fused", "python"])
+def test_nan_is_canonical(component_path, monkeypatch, python):
+    app, _ = load(component_path, python, monkeypatch)
+    assert math.isnan(app.exports["call-echo-f32"](math.nan))
+    assert math.isnan(app.exports["call-echo-f64"](math.nan))
+
+
+@pytest.mark.parametrize("python", [False, True], ids=["fused", "python"])
+def test_strings_and_lists(component_path, monkeypatch, python):
+    app, _ = load(component_path, python, monkeypatch)
+    e = app.exports
+    for s in ["", "x", "hello, world", "één ☃ \U0001f600", "a" * 70000]:
+        assert e["call-echo-string"](s) == s
+        assert e["call-length"](s) == len(s.encode())
+    assert e["call-echo-bytes"](b"\x00\x01\xffabc") == b"\x00\x01\xffabc"
+    assert e["call-echo-bytes"](b"") == b""
+    assert e["call-echo-u32s"]([0, 1, 2**32 - 1]) == [0, 1, 2**32 - 1]
+    assert e["call-echo-s64s"]([-2**63, 5, 2**63 - 1]) == [-2**63, 5, 2**63 - 1]
+    assert e["call-second"]("first", 9, "zweite ☃") == "zweite ☃"
+    # one post-return per call of a function that has one (`length` has none): 5 echo-string,
+    # 2 + 1 + 1 list echoes, 1 second
+    assert e["call-posts"]() == 10
+
+
+def _trap_message(path, python, monkeypatch, export, *args, action=None):
+    app, cb = load(path, python, monkeypatch)
+    if action is not None:
+        cb.action = lambda: action(app)
+    with pytest.raises(Trap) as info:
+        app.exports[export](*args)
+    # the instance tree is locked after a trap
+    with pytest.raises(WasmbuildError, match="cannot enter component instance"):
+        app.exports["call-echo-u32"](1)
+    return str(info.value)
+
+
+TRAP_CASES = [
+    ("call-bad-char", (), "invalid `char` bit pattern 0xd800"),
+    ("call-bad-utf8", (), "invalid utf-8 string"),
+    ("call-oob-string", (), "string content out-of-bounds"),
+    ("call-unaligned-area", (), "unaligned pointer"),
+    ("call-unaligned-list", (), "unaligned pointer"),
+    ("call-bad-realloc", ("abc",), "realloc return: beyond end of memory"),
+    ("call-trap", (), "unreachable"),
+    ("raw-char", (0x110000,), "invalid `char` bit pattern 0x110000"),
+    ("raw-char", (0xDFFF,), "invalid `char` bit pattern 0xdfff"),
+    ("raw-string", (0xFFFF, 2), "string content out-of-bounds"),
+    ("raw-string", (0, 1 << 28), "string content out-of-bounds"),
+    ("raw-utf8", (4,), "invalid utf-8 string"),
+]
+
+
+@pytest.mark.parametrize("python", [False, True], ids=["fused", "python"])
+@pytest.mark.parametrize("export,args,message", TRAP_CASES)
+def test_traps(component_path, monkeypatch, python, export, args, message):
+    assert message in _trap_message(component_path, python, monkeypatch, export, *args)
+
+
+@pytest.mark.parametrize("python", [False, True], ids=["fused", "python"])
+def test_utf8_accepted_at_the_edges(component_path, monkeypatch, python):
+    app, _ = load(component_path, python, monkeypatch)
+    # raw-utf8 passes 'é' + 'é' (c3 a9 c3 80 -> bytes 100..103: c3 e9 c3 80 is written little-endian
+    # as 0x80c3e9c3): the first two bytes are c3 e9 (bad); length 0 is the empty string
+    assert app.exports["raw-utf8"](0) == 0
+    for s in ["\u07ff", "\u0800", "\ud7ff", "\ue000", "\uffff", "\U00010000", "\U0010ffff"]:
+        assert app.exports["call-echo-string"](s) == s
+
+
+@pytest.mark.parametrize("python", [False, True], ids=["fused", "python"])
+def test_reentrance(component_path, monkeypatch, python):
+    # The callee calls the host, which calls the callee again: through the adapter (the callee was
+    # entered from Python) and from Python (the callee was entered through the adapter).
+    assert "cannot enter component instance" in _trap_message(
+        component_path, python, monkeypatch, "direct-reenter", action=lambda app: app.exports["call-echo-u32"](1))
+    assert "cannot enter component instance" in _trap_message(
+        component_path, python, monkeypatch, "call-reenter", action=lambda app: app.exports["direct-echo-u32"](1))
+
+
+@pytest.mark.parametrize("python", [False, True], ids=["fused", "python"])
+def test_realloc_cannot_leave(component_path, monkeypatch, python):
+    assert "cannot leave component instance" in _trap_message(component_path, python, monkeypatch,
+                                                               "call-leaving-realloc", "abc")
+
+
+@pytest.mark.parametrize("python", [False, True], ids=["fused", "python"])
+def test_flags_are_restored(component_path, monkeypatch, python):
+    # after a call through the adapter (realloc and post-return ran) both instances take calls again,
+    # from the adapter and from Python
+    app, cb = load(component_path, python, monkeypatch)
+    assert app.exports["call-echo-string"]("x") == "x"
+    assert app.exports["direct-echo-u32"](4) == 5
+    # the callee calls the host, which calls the caller (not running): fine, and the flags are back
+    inner = []
+    cb.action = lambda: inner.append(app.exports["call-echo-string"]("no"))
+    with pytest.raises(WasmbuildError, match="cannot enter component instance"):
+        app.exports["call-reenter"]()  # the callee is running: the inner call through the adapter traps
+    app, cb = load(component_path, python, monkeypatch)
+    cb.action = lambda: inner.append(app.exports["call-length"]("four"))
+    app.exports["direct-reenter"].component  # entered from Python: the inner call is refused too
+    with pytest.raises(WasmbuildError, match="cannot enter component instance"):
+        app.exports["direct-reenter"]()
+    assert inner == []
+
+
+def test_compose_programs_through_adapters(monkeypatch):
+    wit = os.path.join(components_dir(), "programs", "wit", "compose")
+    for name in ("composed.wasm", "outer.wasm"):
+        assert adapter_count(os.path.join(wit, name), monkeypatch) == 2
