@@ -47,7 +47,8 @@ from ..build.plan import ModuleInput
 from ..loader.runtime import Trap
 from . import types as ct
 from .canonical import (CANONICAL_NAN32, CANONICAL_NAN64, MAX_FLAT_PARAMS, MAX_LIST_BYTE_LENGTH,
-                        MAX_STRING_BYTE_LENGTH, alignment, elem_size, flatten_functype)
+                        MAX_STRING_BYTE_LENGTH, _cases, _field_offsets, _members, _payload_offset, alignment,
+                        discriminant_size, elem_size, flags_size, flatten_functype, flatten_type, flatten_types)
 from .record import NAMESPACE, CanonOptions
 
 PYTHON_ADAPTERS_ENV = "WASMBUILD_PYTHON_ADAPTERS"  # set to 1: every component-to-component call through Python
@@ -67,6 +68,9 @@ TRAPS = {
     "list-align": lambda a, b: f"unaligned pointer: list content at {a:#x} is not {b}-aligned",
     "realloc-align": lambda a, b: f"realloc return: result not aligned (unaligned pointer {a:#x}, alignment {b})",
     "realloc-bounds": lambda a, b: f"realloc return: beyond end of memory ({b} bytes at {a:#x} out-of-bounds)",
+    "variant": lambda a, b: f"invalid variant discriminant {a} ({b} cases)",
+    "args-align": lambda a, b: f"unaligned pointer: argument area at {a:#x} is not {b}-aligned",
+    "args-bounds": lambda a, b: f"argument area out-of-bounds: {b} bytes at {a:#x}",
     "result-align": lambda a, b: f"unaligned pointer: result area at {a:#x} is not {b}-aligned",
     "result-bounds": lambda a, b: f"result area out-of-bounds: {b} bytes at {a:#x}",
     "retptr-align": lambda a, b: f"unaligned pointer: return pointer {a:#x} is not {b}-aligned",
@@ -95,45 +99,97 @@ def trap_functions() -> dict:
     return {trap_item(kind): make(say) for kind, say in TRAPS.items()}
 
 
-_INT_NORMALIZE = {"u8": ("and", 0xFF), "u16": ("and", 0xFFFF), "s8": ("i32.extend8_s", None),
-                  "s16": ("i32.extend16_s", None)}
 _CORE_OF_PRIM = {"bool": I32, "s8": I32, "u8": I32, "s16": I32, "u16": I32, "s32": I32, "u32": I32, "char": I32,
                  "s64": I64, "u64": I64, "f32": F32, "f64": F64}
 _INTS = ("s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64")
+# A scalar in memory: (load, store, log2 of the alignment); a raw copy of its bytes, but for bool,
+# char and the floats (normalised or checked on the way).
+_MEM_OPS = {"bool": ("i32.load8_u", "i32.store8", 0), "s8": ("i32.load8_u", "i32.store8", 0),
+            "u8": ("i32.load8_u", "i32.store8", 0), "s16": ("i32.load16_u", "i32.store16", 1),
+            "u16": ("i32.load16_u", "i32.store16", 1), "s32": ("i32.load", "i32.store", 2),
+            "u32": ("i32.load", "i32.store", 2), "char": ("i32.load", "i32.store", 2),
+            "s64": ("i64.load", "i64.store", 3), "u64": ("i64.load", "i64.store", 3),
+            "f32": ("f32.load", "f32.store", 2), "f64": ("f64.load", "f64.store", 3)}
+_SIZED_OPS = {1: ("i32.load8_u", "i32.store8", 0), 2: ("i32.load16_u", "i32.store16", 1), 4: ("i32.load", "i32.store", 2)}
+# a value of core type `frm` as one of core type `to`, for a variant's joined slots (both ways)
+_WIDEN = {(I32, I64): ("i64.extend_i32_u",), (F32, I32): ("i32.reinterpret_f32",),
+          (F32, I64): ("i32.reinterpret_f32", "i64.extend_i32_u"), (F64, I64): ("i64.reinterpret_f64",)}
+_NARROW = {(I64, I32): ("i32.wrap_i64",), (I32, F32): ("f32.reinterpret_i32",),
+           (I64, F32): ("i32.wrap_i64", "f32.reinterpret_i32"), (I64, F64): ("f64.reinterpret_i64",)}
 _M = {"a": 0, "b": 1}  # memory indices in the adapter: the caller's memory is 0, the callee's 1
+_VARIANT_LIKE = (ct.Variant, ct.Enum, ct.Option, ct.Result)
 
 
 def _is_scalar(t) -> bool:
     return isinstance(t, ct.Prim) and t.name in _CORE_OF_PRIM
 
 
-def _range_of(t):
-    """(element size, alignment, max bytes, kind) of a string or list the adapter copies, or None."""
-    if isinstance(t, ct.Prim) and t.name == "string":
-        return 1, 1, MAX_STRING_BYTE_LENGTH, "string"
-    if isinstance(t, ct.List) and isinstance(t.elem, ct.Prim) and t.elem.name in _INTS:
-        return elem_size(t.elem), alignment(t.elem), MAX_LIST_BYTE_LENGTH, "list"
-    return None
+def _is_string(t) -> bool:
+    return isinstance(t, ct.Prim) and t.name == "string"
+
+
+def _children(t) -> tuple:
+    if isinstance(t, (ct.Record, ct.Tuple)):
+        return _members(t)
+    if isinstance(t, _VARIANT_LIKE):
+        return tuple(c for c in _cases(t) if c is not None)
+    if isinstance(t, ct.List):
+        return (t.elem,)
+    return ()
+
+
+def _supported(t) -> bool:
+    """Whether the adapter can move values of `t`: everything but resources (own, borrow)."""
+    if isinstance(t, (ct.Own, ct.Borrow)):
+        return False
+    if isinstance(t, ct.Prim):
+        return t.name in _CORE_OF_PRIM or t.name == "string"
+    return all(_supported(c) for c in _children(t))
+
+
+def _has_pointers(t) -> bool:
+    return _is_string(t) or isinstance(t, ct.List) or any(_has_pointers(c) for c in _children(t))
+
+
+def _needs_check(t) -> bool:
+    """Whether lifting a value of `t` can trap (a char, a discriminant, a string or list)."""
+    if isinstance(t, ct.Prim):
+        return t.name in ("char", "string")
+    if isinstance(t, (ct.List, ct.Enum) + _VARIANT_LIKE):
+        return True
+    return any(_needs_check(c) for c in _children(t))
+
+
+def _plain_bytes(t) -> bool:
+    """Whether a value of `t` in memory moves as its bytes: integers (and records of them, unpadded
+    or not: padding is unspecified)."""
+    if isinstance(t, ct.Prim):
+        return t.name in _INTS
+    if isinstance(t, (ct.Record, ct.Tuple)):
+        return all(_plain_bytes(m) for m in _members(t))
+    return False
 
 
 def covered(ft: ct.FuncType, caller: CanonOptions, callee: CanonOptions) -> bool:
     """Whether `adapter_module` makes an adapter for this call."""
-    types = [t for _, t in ft.params] + ([] if ft.result is None else [ft.result])
-    if not all(_is_scalar(t) or _range_of(t) is not None for t in types):
+    params = [t for _, t in ft.params]
+    types = params + ([] if ft.result is None else [ft.result])
+    if not all(_supported(t) for t in types):
         return False
-    if sum(1 if _is_scalar(t) else 2 for _, t in ft.params) > MAX_FLAT_PARAMS:
-        return False  # spilled parameters: the Python path
-    ranges = [t for t in types if _range_of(t) is not None]
-    if ranges:
-        if caller.encoding != "utf8" or callee.encoding != "utf8":
-            return False
+    lift = flatten_functype(ft, "lift")
+    lower = flatten_functype(ft, "lower")
+    spilled_params = len(flatten_types(params)) > MAX_FLAT_PARAMS
+    spilled_result = len(lift.results) == 1 and ft.result is not None and len(flatten_type(ft.result)) > 1
+    if spilled_params or spilled_result or any(_has_pointers(t) for t in types):
         if caller.memory is None or callee.memory is None:
             return False
-        if any(_range_of(t) is not None for _, t in ft.params) and callee.realloc is None:
-            return False
-        if ft.result is not None and _range_of(ft.result) is not None and caller.realloc is None:
-            return False
-    return True
+    if any(_has_pointers(t) for t in types) and (caller.encoding != "utf8" or callee.encoding != "utf8"):
+        return False  # other encodings: transcoding is the Python path's
+    if (spilled_params or any(_has_pointers(t) for t in params)) and callee.realloc is None:
+        return False
+    if ft.result is not None and _has_pointers(ft.result) and caller.realloc is None:
+        return False
+    return len(lower.results) <= 1
 
 
 class _Writer:
@@ -145,12 +201,15 @@ class _Writer:
         self.lower_type = flatten_functype(ft, "lower")
         self.lift_type = flatten_functype(ft, "lift")
         self.nparams = len(self.lower_type.params)
+        self.param_types = tuple(t for _, t in ft.params)
+        self.spilled_params = len(flatten_types(self.param_types)) > MAX_FLAT_PARAMS
+        self.spilled_result = ft.result is not None and len(flatten_type(ft.result)) > 1
         self.imports: list[str] = []
         self.locals: list[int] = []
         self.funcs: dict[str, int] = {}
         self.globals: dict[str, int] = {}
-        needs_memory = (any(_range_of(t) is not None for _, t in ft.params)
-                        or (ft.result is not None and _range_of(ft.result) is not None))
+        types = self.param_types + (() if ft.result is None else (ft.result,))
+        needs_memory = self.spilled_params or self.spilled_result or any(map(_has_pointers, types))
         # Imports first, in a fixed order (the bytes must depend only on the adapter's shape).
         if needs_memory:
             self.m.import_memory("a", "memory")
@@ -164,9 +223,9 @@ class _Writer:
         self.import_func("b.func", self.lift_type.params, self.lift_type.results)
         if callee.post_return is not None:
             self.import_func("b.post-return", self.lift_type.results, ())
-        if any(_range_of(t) for _, t in ft.params):
+        if self.spilled_params or any(map(_has_pointers, self.param_types)):
             self.import_func("b.realloc", (I32,) * 4, (I32,))
-        if ft.result is not None and _range_of(ft.result) is not None:
+        if ft.result is not None and _has_pointers(ft.result):
             self.import_func("a.realloc", (I32,) * 4, (I32,))
 
     def import_func(self, key: str, params, results) -> None:
@@ -177,6 +236,11 @@ class _Writer:
     def local(self, t: int = I32) -> int:
         self.locals.append(t)
         return self.nparams + len(self.locals) - 1
+
+    def const_local(self, value: int) -> int:
+        x = self.local()
+        self.code.i32_const(value).op("local.set", x)
+        return x
 
     # -- small pieces -------------------------------------------------------------------------------
     def trap(self, kind: str, a=None, b=None):
@@ -204,11 +268,14 @@ class _Writer:
 
     def check_aligned(self, ptr: int, align: int, kind: str):
         if align > 1:
-            align_local = self.local()
-            c = self.code
-            c.i32_const(align).op("local.set", align_local)
-            c.op("local.get", ptr).i32_const(align - 1).op("i32.and")
+            align_local = self.const_local(align)
+            self.code.op("local.get", ptr).i32_const(align - 1).op("i32.and")
             self.trap_if(kind, ptr, align_local)
+
+    def check_area(self, side: str, ptr: int, t, kind: str):
+        """An area of type `t` at `ptr` (the spilled arguments or result): aligned, in bounds."""
+        self.check_aligned(ptr, alignment(t), f"{kind}-align")
+        self.check_range_in(side, ptr, self.const_local(elem_size(t)), f"{kind}-bounds")
 
     def realloc(self, side: str, align: int, nbytes: int) -> int:
         """Call the realloc of `side` for `nbytes` (a local) with its "may leave" cleared; a local
@@ -223,6 +290,38 @@ class _Writer:
         self.check_range_in(side, ptr, nbytes, "realloc-bounds")
         return ptr
 
+    def address(self, base: int, offset: int) -> int:
+        """A local with `base` (a local) + `offset`."""
+        if offset == 0:
+            return base
+        x = self.local()
+        self.code.op("local.get", base).i32_const(offset).op("i32.add").op("local.set", x)
+        return x
+
+    def load(self, op: str, align_log2: int, side: str, addr: int, offset: int, t: int = I32) -> int:
+        x = self.local(t)
+        self.code.op("local.get", addr).mem(op, align_log2, offset, _M[side]).op("local.set", x)
+        return x
+
+    def store(self, op: str, align_log2: int, side: str, addr: int, offset: int, value: int):
+        self.code.op("local.get", addr).op("local.get", value).mem(op, align_log2, offset, _M[side])
+
+    def loop_elements(self, n: int, body):
+        """Run `body(i)` (emits code; `i` a local) for i in 0..n-1 (`n` a local)."""
+        c = self.code
+        i = self.const_local(0)
+        c.block("block").block("loop")
+        c.op("local.get", i).op("local.get", n).op("i32.ge_u").op("br_if", 1)
+        body(i)
+        c.op("local.get", i).i32_const(1).op("i32.add").op("local.set", i).op("br", 0)
+        c.op("end").op("end")
+
+    def element_address(self, ptr: int, i: int, size: int) -> int:
+        x = self.local()
+        self.code.op("local.get", ptr).op("local.get", i).i32_const(size).op("i32.mul").op("i32.add")
+        self.code.op("local.set", x)
+        return x
+
     def check_utf8(self, side: str, ptr: int, n: int):
         """Trap unless the `n` bytes at `ptr` in the memory of `side` are UTF-8 (as Python decodes it:
         no overlong forms, surrogates or code points beyond U+10FFFF)."""
@@ -235,9 +334,6 @@ class _Writer:
             if offset_local is not None:
                 c.op("local.get", offset_local).op("i32.add")
             c.mem("i32.load8_u", 0, plus, mem)
-
-        def fail():
-            self.trap("utf8", i)
 
         def lead(limit: int, n_cont: int, special_lo: tuple, special_hi: tuple):
             """For a lead byte below `limit` (tested in order): set need, lo, hi."""
@@ -261,7 +357,7 @@ class _Writer:
         lead(0xE0, 1, (0, 0x80, 0x80), (0, 0xBF, 0xBF))
         lead(0xF0, 2, (0xE0, 0xA0, 0x80), (0xED, 0x9F, 0xBF))
         lead(0xF5, 3, (0xF0, 0x90, 0x80), (0xF4, 0x8F, 0xBF))
-        fail()
+        self.trap("utf8", i)
         c.op("end")
         # enough bytes left, the first continuation byte in [lo, hi], the others in [0x80, 0xBF]
         c.op("local.get", i).op("local.get", need).op("i32.add").op("local.get", n).op("i32.ge_u")
@@ -282,51 +378,6 @@ class _Writer:
         c.op("br", 0)
         c.op("end").op("end")
 
-    def lift_range(self, side: str, t, ptr: int, n: int) -> int:
-        """Check a string or list (pointer and length locals) in the memory of `side`; a local with
-        its size in bytes."""
-        size, align, max_bytes, kind = _range_of(t)
-        c = self.code
-        nbytes = self.local()
-        if size == 1:
-            c.op("local.get", n).op("local.set", nbytes)
-        # more than a string or list may have (compared as elements: n * size may overflow 32 bits)
-        c.op("local.get", n).op("i64.extend_i32_u").i64_const(max_bytes // size).op("i64.gt_u")
-        self.trap_if(f"{kind}-size", ptr, n)
-        if size > 1:
-            c.op("local.get", n).i32_const(size.bit_length() - 1).op("i32.shl").op("local.set", nbytes)
-            self.check_aligned(ptr, align, "list-align")
-        self.check_range_in(side, ptr, nbytes, f"{kind}-bounds")
-        if kind == "string":
-            self.check_utf8(side, ptr, nbytes)
-        return nbytes
-
-    def copy_range(self, dst: str, src: str, t, src_ptr: int, nbytes: int) -> int:
-        """Allocate through the realloc of `dst` and copy `nbytes` from `src`; the new pointer."""
-        _, align, _, _ = _range_of(t)
-        ptr = self.realloc(dst, align, nbytes)
-        c = self.code
-        c.op("local.get", ptr).op("local.get", src_ptr).op("local.get", nbytes)
-        c.op("memory.copy", _M[dst], _M[src])
-        return ptr
-
-    def convert_scalar(self, t: ct.Prim, value: int, check_char: bool):
-        """Push the scalar in local `value` as the other side gets it."""
-        c = self.code
-        c.op("local.get", value)
-        name = t.name
-        if name == "bool":
-            c.i32_const(0).op("i32.ne")
-        elif name in ("u8", "u16"):
-            c.i32_const(_INT_NORMALIZE[name][1]).op("i32.and")
-        elif name in ("s8", "s16"):
-            c.op(_INT_NORMALIZE[name][0])
-        elif name in ("f32", "f64"):
-            # NaNs are canonicalised on the way, as lifting and lowering do
-            c.f32_bits(CANONICAL_NAN32) if name == "f32" else c.f64_bits(CANONICAL_NAN64)
-            c.op("local.get", value).op("local.get", value).op("f32.eq" if name == "f32" else "f64.eq")
-            c.op("select")
-
     def check_char(self, value: int):
         c = self.code
         # invalid: >= 0x110000, or a surrogate (0xD800..0xDFFF)
@@ -334,65 +385,263 @@ class _Writer:
         c.op("local.get", value).i32_const(0xD800).op("i32.sub").i32_const(0x800).op("i32.lt_u").op("i32.or")
         self.trap_if("char", value)
 
+    def check_discriminant(self, disc: int, n: int):
+        count = self.const_local(n)
+        self.code.op("local.get", disc).op("local.get", count).op("i32.ge_u")
+        self.trap_if("variant", disc, count)
+
+    def if_case(self, disc: int, case: int, body):
+        self.code.op("local.get", disc).i32_const(case).op("i32.eq").block("if")
+        body()
+        self.code.op("end")
+
+    # -- strings and lists ------------------------------------------------------------------------
+    @staticmethod
+    def range_layout(t):
+        """(element size, alignment, max bytes, kind) of a string or list."""
+        if _is_string(t):
+            return 1, 1, MAX_STRING_BYTE_LENGTH, "string"
+        return elem_size(t.elem), alignment(t.elem), MAX_LIST_BYTE_LENGTH, "list"
+
+    def range_bytes(self, t, n: int) -> int:
+        size = self.range_layout(t)[0]
+        if size == 1:
+            return n
+        nbytes = self.local()
+        self.code.op("local.get", n).i32_const(size).op("i32.mul").op("local.set", nbytes)
+        return nbytes
+
+    def check_range(self, side: str, t, ptr: int, n: int):
+        """Lift a string or list (pointer and length locals) from the memory of `side`: its size,
+        alignment and bounds, the text of a string, the elements of a list."""
+        size, align, max_bytes, kind = self.range_layout(t)
+        c = self.code
+        # more than a string or list may have (compared as elements: n * size may overflow 32 bits)
+        c.op("local.get", n).op("i64.extend_i32_u").i64_const(max_bytes // size).op("i64.gt_u")
+        self.trap_if(f"{kind}-size", ptr, n)
+        nbytes = self.range_bytes(t, n)
+        if kind == "list":
+            self.check_aligned(ptr, align, "list-align")
+        self.check_range_in(side, ptr, nbytes, f"{kind}-bounds")
+        if kind == "string":
+            self.check_utf8(side, ptr, nbytes)
+        elif _needs_check(t.elem):
+            self.loop_elements(n, lambda i: self.check_mem(t.elem, side, self.element_address(ptr, i, size), 0))
+
+    def transfer_range(self, src: str, dst: str, t, ptr: int, n: int) -> int:
+        """Copy a checked string or list into memory the realloc of `dst` gives; the new pointer."""
+        size, align, _, _ = self.range_layout(t)
+        nbytes = self.range_bytes(t, n)
+        new = self.realloc(dst, align, nbytes)
+        if _is_string(t) or _plain_bytes(t.elem):
+            self.code.op("local.get", new).op("local.get", ptr).op("local.get", nbytes)
+            self.code.op("memory.copy", _M[dst], _M[src])
+        else:
+            self.loop_elements(n, lambda i: self.transfer_mem(
+                t.elem, src, self.element_address(ptr, i, size), 0, dst, self.element_address(new, i, size), 0))
+        return new
+
+    # -- values in core locals (flat) -------------------------------------------------------------
+    def check_flat(self, t, side: str, locs: list[int]):
+        """Lift checks of a flat value (its locals `locs`, pointers into the memory of `side`)."""
+        if isinstance(t, ct.Prim):
+            if t.name == "char":
+                self.check_char(locs[0])
+            elif t.name == "string":
+                self.check_range(side, t, locs[0], locs[1])
+        elif isinstance(t, ct.List):
+            self.check_range(side, t, locs[0], locs[1])
+        elif isinstance(t, (ct.Record, ct.Tuple)):
+            k = 0
+            for member in _members(t):
+                n = len(flatten_type(member))
+                self.check_flat(member, side, locs[k:k + n])
+                k += n
+        elif isinstance(t, _VARIANT_LIKE):
+            cases = _cases(t)
+            self.check_discriminant(locs[0], len(cases))
+            for case, payload in enumerate(cases):
+                if payload is not None and _needs_check(payload):
+                    self.if_case(locs[0], case, lambda p=payload: self.check_flat(
+                        p, side, self.unjoin(p, t, locs[1:])))
+
+    def unjoin(self, payload, t, slots: list[int]) -> list[int]:
+        """The payload's own flat values, from a variant's joined slots (new locals)."""
+        joined = flatten_type(t)[1:]
+        out = []
+        for k, want in enumerate(flatten_type(payload)):
+            x = self.local(want)
+            self.code.op("local.get", slots[k])
+            for op in _NARROW.get((joined[k], want), ()):
+                self.code.op(op)
+            self.code.op("local.set", x)
+            out.append(x)
+        return out
+
+    def transfer_flat(self, t, src: str, dst: str, locs: list[int]) -> list[int]:
+        """Emit the lowering of a checked flat value into `dst`; the locals of the new flat value."""
+        c = self.code
+        if isinstance(t, ct.Prim) and t.name in _CORE_OF_PRIM:
+            x = self.local(_CORE_OF_PRIM[t.name])
+            self.convert_scalar(t, locs[0])
+            c.op("local.set", x)
+            return [x]
+        if _is_string(t) or isinstance(t, ct.List):
+            return [self.transfer_range(src, dst, t, locs[0], locs[1]), locs[1]]
+        if isinstance(t, (ct.Record, ct.Tuple)):
+            out, k = [], 0
+            for member in _members(t):
+                n = len(flatten_type(member))
+                out += self.transfer_flat(member, src, dst, locs[k:k + n])
+                k += n
+            return out
+        if isinstance(t, ct.Flags):
+            x = self.local()
+            c.op("local.get", locs[0]).i32_const((1 << len(t.names)) - 1).op("i32.and").op("local.set", x)
+            return [x]
+        # variant-like: the same discriminant; each case's payload moved, the other slots zero
+        joined = flatten_type(t)[1:]
+        out = [self.local()] + [self.local(j) for j in joined]
+        c.op("local.get", locs[0]).op("local.set", out[0])
+        for case, payload in enumerate(_cases(t)):
+            if payload is None:
+                continue
+
+            def move(payload=payload):
+                moved = self.transfer_flat(payload, src, dst, self.unjoin(payload, t, locs[1:]))
+                for k, (have, x) in enumerate(zip(flatten_type(payload), moved)):
+                    c.op("local.get", x)
+                    for op in _WIDEN.get((have, joined[k]), ()):
+                        c.op(op)
+                    c.op("local.set", out[1 + k])
+            self.if_case(locs[0], case, move)
+        return out
+
+    def convert_scalar(self, t: ct.Prim, value: int):
+        """Push the scalar in local `value` as the other side gets it."""
+        c = self.code
+        c.op("local.get", value)
+        name = t.name
+        if name == "bool":
+            c.i32_const(0).op("i32.ne")
+        elif name in ("u8", "u16"):
+            c.i32_const(0xFF if name == "u8" else 0xFFFF).op("i32.and")
+        elif name in ("s8", "s16"):
+            c.op("i32.extend8_s" if name == "s8" else "i32.extend16_s")
+        elif name in ("f32", "f64"):
+            # NaNs are canonicalised on the way, as lifting and lowering do
+            c.f32_bits(CANONICAL_NAN32) if name == "f32" else c.f64_bits(CANONICAL_NAN64)
+            c.op("local.get", value).op("local.get", value).op("f32.eq" if name == "f32" else "f64.eq")
+            c.op("select")
+
+    # -- values in memory -------------------------------------------------------------------------
+    def check_mem(self, t, side: str, addr: int, offset: int):
+        """Lift checks of a value at `addr` + `offset` in the memory of `side`."""
+        if not _needs_check(t):
+            return
+        if isinstance(t, ct.Prim) and t.name == "char":
+            self.check_char(self.load("i32.load", 2, side, addr, offset))
+        elif _is_string(t) or isinstance(t, ct.List):
+            ptr = self.load("i32.load", 2, side, addr, offset)
+            self.check_range(side, t, ptr, self.load("i32.load", 2, side, addr, offset + 4))
+        elif isinstance(t, (ct.Record, ct.Tuple)):
+            members = _members(t)
+            for member, off in zip(members, _field_offsets(members)):
+                self.check_mem(member, side, addr, offset + off)
+        else:
+            cases = _cases(t)
+            load, _, log2 = _SIZED_OPS[discriminant_size(len(cases))]
+            disc = self.load(load, log2, side, addr, offset)
+            self.check_discriminant(disc, len(cases))
+            at = offset + _payload_offset(cases)
+            for case, payload in enumerate(cases):
+                if payload is not None and _needs_check(payload):
+                    self.if_case(disc, case, lambda p=payload: self.check_mem(p, side, addr, at))
+
+    def transfer_mem(self, t, src: str, s_addr: int, s_off: int, dst: str, d_addr: int, d_off: int):
+        """Emit the move of a checked value from `s_addr` + `s_off` in `src` to `dst`."""
+        if isinstance(t, ct.Prim) and t.name in _CORE_OF_PRIM:
+            load, store, log2 = _MEM_OPS[t.name]
+            x = self.load(load, log2, src, s_addr, s_off, _CORE_OF_PRIM[t.name])
+            if t.name in ("bool", "f32", "f64"):
+                y = self.local(_CORE_OF_PRIM[t.name])
+                self.convert_scalar(t, x)
+                self.code.op("local.set", y)
+                x = y
+            self.store(store, log2, dst, d_addr, d_off, x)
+        elif _is_string(t) or isinstance(t, ct.List):
+            ptr = self.load("i32.load", 2, src, s_addr, s_off)
+            n = self.load("i32.load", 2, src, s_addr, s_off + 4)
+            new = self.transfer_range(src, dst, t, ptr, n)
+            self.store("i32.store", 2, dst, d_addr, d_off, new)
+            self.store("i32.store", 2, dst, d_addr, d_off + 4, n)
+        elif isinstance(t, (ct.Record, ct.Tuple)):
+            members = _members(t)
+            for member, off in zip(members, _field_offsets(members)):
+                self.transfer_mem(member, src, s_addr, s_off + off, dst, d_addr, d_off + off)
+        elif isinstance(t, ct.Flags):
+            load, store, log2 = _SIZED_OPS[flags_size(len(t.names))]
+            x = self.load(load, log2, src, s_addr, s_off)
+            self.code.op("local.get", x).i32_const((1 << len(t.names)) - 1).op("i32.and").op("local.set", x)
+            self.store(store, log2, dst, d_addr, d_off, x)
+        else:
+            cases = _cases(t)
+            load, store, log2 = _SIZED_OPS[discriminant_size(len(cases))]
+            disc = self.load(load, log2, src, s_addr, s_off)
+            self.store(store, log2, dst, d_addr, d_off, disc)
+            at = _payload_offset(cases)
+            for case, payload in enumerate(cases):
+                if payload is not None:
+                    self.if_case(disc, case, lambda p=payload: self.transfer_mem(
+                        p, src, s_addr, s_off + at, dst, d_addr, d_off + at))
+
     # -- the adapter ------------------------------------------------------------------------------
     def build(self) -> bytes:
         ft, c = self.ft, self.code
         c.op("global.get", self.globals["leave.a"]).op("i32.eqz")
         self.trap_if("leave")
-        # 1. lift the arguments from the caller
-        params = []  # (type, first flat local, extra)
-        flat = 0
-        for _, t in ft.params:
-            if _is_scalar(t):
-                if t.name == "char":
-                    self.check_char(flat)
-                params.append((t, flat, None))
-                flat += 1
-            else:
-                nbytes = self.lift_range("a", t, flat, flat + 1)
-                params.append((t, flat, nbytes))
-                flat += 2
+        # 1. lift the arguments from the caller (every check the Python path makes)
+        params_tuple = ct.Tuple(self.param_types)
+        slices, k = [], 0
+        if self.spilled_params:
+            area = 0
+            self.check_area("a", area, params_tuple, "args")
+            self.check_mem(params_tuple, "a", area, 0)
+        else:
+            for t in self.param_types:
+                n = len(flatten_type(t))
+                slices.append(list(range(k, k + n)))
+                self.check_flat(t, "a", slices[-1])
+                k += n
         # 2. enter the callee
         c.op("global.get", self.globals["enter"]).op("i32.eqz")
         self.trap_if("enter")
         self.set_flag("enter", 0)
         # 3. lower them into the callee
-        copies = {}
-        for t, first, nbytes in params:
-            if nbytes is not None:
-                copies[first] = self.copy_range("b", "a", t, first, nbytes)
-        for t, first, nbytes in params:
-            if nbytes is None:
-                self.convert_scalar(t, first, False)
-            else:
-                c.op("local.get", copies[first]).op("local.get", first + 1)
+        if self.spilled_params:
+            size = self.const_local(elem_size(params_tuple))
+            new_area = self.realloc("b", alignment(params_tuple), size)
+            self.transfer_mem(params_tuple, "a", area, 0, "b", new_area, 0)
+            args = [new_area]
+        else:
+            args = [x for t, locs in zip(self.param_types, slices) for x in self.transfer_flat(t, "a", "b", locs)]
+        for x in args:
+            c.op("local.get", x)
         c.op("call", self.funcs["b.func"])
-        # 4. the result
+        # 4. the result: lifted from the callee, lowered into the caller
         results = [self.local(r) for r in self.lift_type.results]
         for r in reversed(results):
             c.op("local.set", r)
-        out = None
-        if ft.result is not None and _is_scalar(ft.result):
-            if ft.result.name == "char":
-                self.check_char(results[0])
-            out = self.local(_CORE_OF_PRIM[ft.result.name])
-            self.convert_scalar(ft.result, results[0], False)
-            c.op("local.set", out)
+        out = []
+        if ft.result is not None and not self.spilled_result:
+            self.check_flat(ft.result, "b", results)
+            out = self.transfer_flat(ft.result, "b", "a", results)
         elif ft.result is not None:
-            area, ptr, n = results[0], self.local(), self.local()
-            self.check_aligned(area, 4, "result-align")
-            eight = self.local()
-            c.i32_const(8).op("local.set", eight)
-            self.check_range_in("b", area, eight, "result-bounds")
-            c.op("local.get", area).mem("i32.load", 2, 0, _M["b"]).op("local.set", ptr)
-            c.op("local.get", area).mem("i32.load", 2, 4, _M["b"]).op("local.set", n)
-            nbytes = self.lift_range("b", ft.result, ptr, n)
-            retptr = self.nparams - 1
-            self.check_aligned(retptr, 4, "retptr-align")
-            self.check_range_in("a", retptr, eight, "retptr-bounds")
-            copied = self.copy_range("a", "b", ft.result, ptr, nbytes)
-            c.op("local.get", retptr).op("local.get", copied).mem("i32.store", 2, 0, _M["a"])
-            c.op("local.get", retptr).op("local.get", n).mem("i32.store", 2, 4, _M["a"])
+            area, retptr = results[0], self.nparams - 1
+            self.check_area("b", area, ft.result, "result")
+            self.check_mem(ft.result, "b", area, 0)
+            self.check_area("a", retptr, ft.result, "retptr")
+            self.transfer_mem(ft.result, "b", area, 0, "a", retptr, 0)
         # 5. post-return, and the callee may be entered again
         if "b.post-return" in self.funcs:
             self.set_flag("leave.b", 0)
@@ -401,8 +650,8 @@ class _Writer:
             c.op("call", self.funcs["b.post-return"])
             self.set_flag("leave.b", 1)
         self.set_flag("enter", 1)
-        if out is not None:
-            c.op("local.get", out)
+        for x in out:
+            c.op("local.get", x)
         index = self.m.function(self.lower_type.params, self.lower_type.results, self.locals, c)
         self.m.export_func(ADAPTER_EXPORT, index)
         return self.m.to_bytes()
