@@ -199,7 +199,7 @@ def component_wat() -> str:
     root_exports += "\n" + "\n".join(f'(export "{n}" (func $caller "{n}"))' for n, _, _, _ in RAW)
     root_exports += '\n(export "direct-reenter" (func $callee "reenter"))'
     root_exports += '\n(export "direct-echo-u32" (func $callee "echo-u32"))'
-    callee_named = import_named = caller_named = ""  # no nameable types here
+    import_named = caller_named = ""  # no nameable types here
     return f"""
 (component
   (import "host-cb" (func $host-cb))
@@ -486,8 +486,8 @@ RECORD = ct.Record((("a", P("u8")), ("b", P("string")), ("c", P("f64"))))
 VARIANT = ct.Variant((("none", None), ("num", P("f32")), ("big", P("u64")), ("text", P("string"))))
 ENUM = ct.Enum(("red", "green", "blue"))
 FLAGS = ct.Flags(("x", "y", "z"))
-PAD = ct.Tuple((P("u64"),) * 16)
-NAMED = {RECORD: "t-record", VARIANT: "t-variant", ENUM: "t-enum", FLAGS: "t-flags"}  # makes any parameter list spill (more than 16 flat values)
+PAD = ct.Tuple((P("u64"),) * 16)  # makes any parameter list spill (more than 16 flat values)
+NAMED = {RECORD: "t-record", VARIANT: "t-variant", ENUM: "t-enum", FLAGS: "t-flags"}
 
 # (name, type, values): each value goes through a memory echo (spilled arguments and result) and a
 # flat call (the callee gives back its flat arguments as list<u64>)
@@ -702,3 +702,16 @@ def test_compound_traps(compound_path, monkeypatch, python, export, message):
         app.exports[export]()
     with pytest.raises(WasmbuildError, match="cannot enter component instance"):
         app.exports["call-echo-enum"]("red")
+
+
+def test_without_multi_memory_only_scalar_calls_are_fused(monkeypatch):
+    # a build for Wasm 2.0 (no multi-memory) keeps the calls whose adapters need both memories in Python
+    from wasmbuild.contract.features import WASM2
+    monkeypatch.delenv(PYTHON_ADAPTERS_ENV, raising=False)
+    path = os.path.join(components_dir(), "programs", "wit", "compose", "composed.wasm")
+    with open(path, "rb") as f:
+        component = decode_component(f.read(), path)
+    validate_component(component)
+    _, graph, record = component_graph(component, path, WASM2)
+    fused = [s for s in graph.steps if s.kind == "instance" and s.name.startswith("fused")]
+    assert len(fused) == 1  # gcd(u64, u64) -> u64; greeting(string) -> string goes through Python

@@ -8,11 +8,11 @@ None when the type or the options are not covered (then the call goes through th
 Python, `runtime.ComponentInstance._lowered`). The bytes depend only on the type and the shape of the
 options, so equal adapters are equal modules: the cache compiles each once.
 
-Covered: parameters and a result of bool, the integers, f32/f64, char, utf8 strings (both sides
-utf8) and lists of integers, as long as the parameters flatten to at most 16 core values and the
-result is one core value, a string or a list. Not covered (Python path): resources, the other
-string encodings, compound types (records, variants, ...), spilled parameters, and calls of an
-instance into itself.
+Covered: every value type but resources (own, borrow): scalars, utf8 strings (both sides utf8),
+lists, records, tuples, variants, enums, options, results, flags, nested in any way; flat and
+spilled parameters and results. Not covered (Python path): types with resources, the other string
+encodings (transcoding), and a call of an instance into itself (it traps there). The build can be
+told to use the Python path for every call: `WASMBUILD_PYTHON_ADAPTERS=1` (`PYTHON_ADAPTERS_ENV`).
 
 The adapter imports (module "a" is the caller, "b" the callee):
   a.memory a.realloc                 the caller's memory and realloc (what its options name)
@@ -25,14 +25,16 @@ flags are globals the component layer makes per component instance (`enter_flag`
 name them in the host namespace) and reads and sets itself on its Python paths, so both kinds of call
 keep one state: an instance being run is not entered again, realloc and post-return may not call
 out. What the adapter does, in the order the component layer's Python path does it:
-  1. trap unless the caller may leave; lift the caller's arguments: char checked, strings and lists
-     bounds-checked in the caller's memory (strings: valid UTF-8)
+  1. trap unless the caller may leave; lift the caller's arguments: every check lifting makes (char,
+     discriminants, the spilled argument area, strings and lists: size, alignment, bounds in the
+     caller's memory, UTF-8; each element of a list), emitted as a pass of checks over the value
   2. trap unless the callee may enter; clear its flag
-  3. lower the arguments into the callee: scalars converted, strings and lists copied into memory
-     its realloc gives (realloc run with its "may leave" cleared; its pointer checked)
-  4. call; lift the result (char checked; a string or list: the result area and the content
-     checked in the callee's memory), copy it into the caller's memory through the caller's realloc
-     and store it at the return pointer
+  3. lower the arguments into the callee, a second pass: scalars converted (bool 0/1, small integers
+     masked or sign-extended, NaNs canonical, flags masked), strings and lists copied into memory
+     its realloc gives (realloc run with its "may leave" cleared; its pointer checked), variants
+     case by case (the joined flat slots of the other cases zero)
+  4. call; lift the result (the same checks, in the callee's memory; the result area checked),
+     lower it into the caller's memory through the caller's realloc, store it at the return pointer
   5. post-return (with the callee's "may leave" cleared); set the callee's "may enter" flag again
 A trap leaves the flags as they were at the trap: the component layer locks the whole tree then.
 Unlike the Python path, a string or list result is copied before post-return runs (it may free it).
@@ -44,6 +46,7 @@ import os
 
 from ..binary.encode import F32, F64, I32, I64, Code, ModuleWriter
 from ..build.plan import ModuleInput
+from ..contract.features import MULTI_MEMORY
 from ..loader.runtime import Trap
 from . import types as ct
 from .canonical import (CANONICAL_NAN32, CANONICAL_NAN64, MAX_FLAT_PARAMS, MAX_LIST_BYTE_LENGTH,
@@ -110,7 +113,8 @@ _MEM_OPS = {"bool": ("i32.load8_u", "i32.store8", 0), "s8": ("i32.load8_u", "i32
             "u32": ("i32.load", "i32.store", 2), "char": ("i32.load", "i32.store", 2),
             "s64": ("i64.load", "i64.store", 3), "u64": ("i64.load", "i64.store", 3),
             "f32": ("f32.load", "f32.store", 2), "f64": ("f64.load", "f64.store", 3)}
-_SIZED_OPS = {1: ("i32.load8_u", "i32.store8", 0), 2: ("i32.load16_u", "i32.store16", 1), 4: ("i32.load", "i32.store", 2)}
+_SIZED_OPS = {1: ("i32.load8_u", "i32.store8", 0), 2: ("i32.load16_u", "i32.store16", 1),
+              4: ("i32.load", "i32.store", 2)}  # a discriminant or flags of 1, 2 or 4 bytes
 # a value of core type `frm` as one of core type `to`, for a variant's joined slots (both ways)
 _WIDEN = {(I32, I64): ("i64.extend_i32_u",), (F32, I32): ("i32.reinterpret_f32",),
           (F32, I64): ("i32.reinterpret_f32", "i64.extend_i32_u"), (F64, I64): ("i64.reinterpret_f64",)}
@@ -676,18 +680,19 @@ class FusedAdapters:
         self.modules: dict[bytes, str] = {}  # adapter bytes -> graph module name
         self.count = 0
         self.enabled = os.environ.get(PYTHON_ADAPTERS_ENV, "") in ("", "0")
+        self.features = None  # the build's core proposals (None: the default, which has multi-memory)
 
     def adapt(self, lifted, caller: CanonOptions, caller_instance: int):
         if not self.enabled or lifted.instance == caller_instance:
             return None  # an instance calling itself traps, on the Python path
-        refs = (caller.memory, caller.realloc, lifted.options.memory, lifted.options.realloc,
-                lifted.options.post_return, lifted.core)
         made = adapter_module(lifted.type, caller, lifted.options)
         if made is None:
             return None
         data, imports = made
+        if "a.memory" in imports and self.features is not None and MULTI_MEMORY not in self.features:
+            return None  # the adapter needs both memories
         wiring = adapter_imports(caller, lifted.options, lifted.core, caller_instance, lifted.instance)
-        if any(wiring[key] is None for key in imports) or not all(r is None or r.instance for r in refs):
+        if any(wiring[key] is None for key in imports):
             return None
         inst = self.inst
         module = self.modules.get(data)

@@ -15,5 +15,5 @@ from .validate import validate_component
 def build_component(session, data: bytes, path: str):
     component = decode_component(data, path, session.settings.wasm_feature_set)
     validate_component(component)
-    inputs, graph, record = component_graph(component, path)
+    inputs, graph, record = component_graph(component, path, session.settings.wasm_feature_set)
     return session.build(inputs, graph, record)

@@ -439,9 +439,12 @@ _SORT_OF_KIND = {"core module": "core module", "func": "func", "value": "value",
                  "component": "component", "instance": "instance"}
 
 
-def component_graph(component: d.Component, path: str) -> tuple[list[ModuleInput], Graph, dict]:
-    """The core graph of `component` (decoded and validated) and its component record as JSON."""
+def component_graph(component: d.Component, path: str,
+                    features: frozenset[str] | None = None) -> tuple[list[ModuleInput], Graph, dict]:
+    """The core graph of `component` (decoded and validated) and its component record as JSON;
+    `features`: the core proposals the build allows (the fused adapters' need multi-memory)."""
     inst = _Instantiator(component, path)
+    inst.fused.features = features
     try:
         exports = inst.instantiate(component, None, None, HOST)
     except _HostCannotProvide as e:
