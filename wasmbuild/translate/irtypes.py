@@ -63,18 +63,19 @@ def results_in_memory(results: tuple[int, ...], return_registers: tuple[int, int
     pass its own area on (tailcall.py)."""
     if return_registers is None:
         return False
-    ints = scalars = floats = 0
+    max_ints, max_scalars, max_floats = return_registers
+    ints = floats = 0
     for t in results:
         ll = LLVM_TYPES[t]
-        if ll in (F32T, F64T):
-            scalars += 1
-            floats += 1
-        elif ll == V128T:
+        if ll in (F32T, F64T, V128T):
+            # Floats and vectors take the lowest free of the same registers, in order, but an f32 or
+            # f64 only among the first `max_scalars` of them: (v128 v128 f64) does not fit x86-64's.
+            if floats >= (max_floats if ll == V128T else max_scalars):
+                return True
             floats += 1
         else:
             ints += 1
-    max_ints, max_scalars, max_floats = return_registers
-    return ints > max_ints or scalars > max_scalars or floats > max_floats
+    return ints > max_ints
 
 
 def wasm_function_type(ft: FuncType, return_registers: tuple[int, int, int] | None) -> ir.FunctionType:
