@@ -15,8 +15,10 @@ plus this record:
   builtins   one `BuiltinRecord` per `canon resource.new / rep / drop`, imported as `builtin.N`
   imports    the root component's imports: name -> extern (func type, instance of externs, resource)
   exports    the root component's exports: name -> extern (lifted function, instance, resource)
+  unlinkable why no host can instantiate it (it imports a core module or a component), or None
 Core items the layer uses (lifted functions, memories, realloc, post-return, destructors) are named
-`CoreRef(instance, export)`: an export of one core instance of the graph.
+`CoreRef(instance, export)`: an export of one core instance of the graph, or, with instance
+`NAMESPACE`, an item of the host namespace (a lowered function lifted again).
 
 Types are `component/types.py` records; in JSON a resource type is its index in `resources`
 (`type_to_json` / `type_from_json`). `ComponentRecord.from_json` checks every field (a damaged image
@@ -248,6 +250,7 @@ class ComponentRecord:
     builtins: tuple[BuiltinRecord, ...]
     imports: dict  # name -> Extern
     exports: dict  # name -> Extern
+    unlinkable: str | None = None  # why no host can instantiate it (it imports a core module, ...)
 
     def to_json(self, resource_types: list[ct.ResourceType]) -> dict:
         """As JSON; `resource_types[i]` is the type `resources[i]` describes (the build's objects)."""
@@ -273,7 +276,8 @@ class ComponentRecord:
                 "lifted": [lifted(r) for r in self.lifted], "lowered": [lowered(r) for r in self.lowered],
                 "builtins": [[b.op, b.resource, b.instance] for b in self.builtins],
                 "imports": {n: extern(e, True) for n, e in self.imports.items()},
-                "exports": {n: extern(e, False) for n, e in self.exports.items()}}
+                "exports": {n: extern(e, False) for n, e in self.exports.items()},
+                "unlinkable": self.unlinkable}
 
     @classmethod
     def from_json(cls, value) -> tuple["ComponentRecord", list[ct.ResourceType]]:
@@ -330,5 +334,6 @@ class ComponentRecord:
         record = cls(resources, instances, lifted, tuple(lowered(_dict(r)) for r in _list(d["lowered"])),
                      tuple(builtin(b) for b in _list(d["builtins"])),
                      {_str(n): extern(e, True) for n, e in _dict(d["imports"]).items()},
-                     {_str(n): extern(e, False) for n, e in _dict(d["exports"]).items()})
+                     {_str(n): extern(e, False) for n, e in _dict(d["exports"]).items()},
+                     _opt(_str, d["unlinkable"]))
         return record, types
