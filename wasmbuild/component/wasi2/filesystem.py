@@ -27,6 +27,7 @@ import os
 import stat
 import struct
 import time
+from contextlib import contextmanager
 
 from ... import sandbox
 from ..values import Err, Ok, Record, Variant
@@ -138,6 +139,25 @@ class Descriptor:
     def _at(self, path: str, follow: bool = False):
         return sandbox.resolve(self._dir_fd(), path, follow)
 
+    @contextmanager
+    def _entry(self, path: str):
+        """(directory, name) of the entry `path` names itself, even with a trailing slash (which
+        then says it is a directory: a link or a file there is not-directory, as Linux says)."""
+        bare = path.rstrip("/") or path
+        with self._at(bare) as (at, name):
+            if bare != path and name != "." and not _is_dir(at, name) and _exists(at, name):
+                raise _Refused("not-directory")
+            yield at, name
+
+    @contextmanager
+    def _new(self, path: str):
+        """(directory, name) where a link is to be made: "x/" names a directory x, which must
+        exist (and then the link cannot be made)."""
+        with self._at(path) as (at, name):
+            if path.endswith("/") and name != "." and not _exists(at, name):
+                raise _Refused("no-entry")
+            yield at, name
+
     @staticmethod
     def _follow(path_flags) -> bool:
         return "symlink-follow" in path_flags
@@ -232,7 +252,8 @@ class Descriptor:
 
     @_answer
     def create_directory_at(self, path: str) -> None:
-        with self._at(path) as (at, name):
+        # "x/" is where x is made: whatever is at x already (a file, a link) exists
+        with self._at(path.rstrip("/") or path) as (at, name):
             os.mkdir(name, dir_fd=at)
 
     @_answer
@@ -254,8 +275,10 @@ class Descriptor:
 
     @_answer
     def link_at(self, old_path_flags, old_path: str, new_descriptor: "Descriptor", new_path: str) -> None:
+        if self._follow(old_path_flags):
+            raise _Refused("invalid")  # as wasmtime: a hard link to where a symbolic link leads is not made
         with self._at(old_path, self._follow(old_path_flags)) as (old_at, old), \
-                new_descriptor._at(new_path) as (new_at, new):
+                new_descriptor._new(new_path) as (new_at, new):
             os.link(old, new, src_dir_fd=old_at, dst_dir_fd=new_at, follow_symlinks=False)
 
     @_answer
@@ -267,34 +290,50 @@ class Descriptor:
                 raise _Refused("invalid")
             mode = os.O_RDONLY | os.O_DIRECTORY
         else:
-            if open_flags & {"create", "truncate"} and not write:
-                raise _Refused("invalid")  # creating or truncating needs write access
             mode = os.O_RDWR if read and write else os.O_WRONLY if write else os.O_RDONLY
         for wit_flag, os_flag in (("create", os.O_CREAT), ("exclusive", os.O_EXCL), ("truncate", os.O_TRUNC)):
             if wit_flag in open_flags:
                 mode |= os_flag
-        with self._at(path, self._follow(path_flags)) as (at, name):
+        if "create" in open_flags and path.endswith("/"):
+            raise _Refused("is-directory")  # as Linux: a file is not made at a directory's name
+        # an exclusive create makes the name itself: a link there exists, wherever it leads
+        follow = self._follow(path_flags) and not {"create", "exclusive"} <= open_flags
+        with self._at(path, follow) as (at, name):
             # O_NOFOLLOW: a link still in last place is one the program asked not to follow;
             # O_NONBLOCK: opening a FIFO must not wait for a writer (cleared again below)
-            os_fd = os.open(name, mode | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, 0o644, dir_fd=at)
+            try:
+                os_fd = os.open(name, mode | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, 0o644, dir_fd=at)
+            except NotADirectoryError:
+                if stat.S_ISLNK(os.stat(name, dir_fd=at, follow_symlinks=False).st_mode):
+                    raise _Refused("loop") from None  # a link not followed, as O_NOFOLLOW alone says
+                raise
         os.set_blocking(os_fd, True)
         if stat.S_ISDIR(os.fstat(os_fd).st_mode):
+            if write:
+                os.close(os_fd)
+                raise _Refused("is-directory")
             flags = {"read", "mutate-directory"}
         return Descriptor(os_fd, self.file._files, frozenset(flags))
 
     @_answer
     def readlink_at(self, path: str) -> str:
         with self._at(path) as (at, name):
-            return os.readlink(name, dir_fd=at)
+            target = os.readlink(name, dir_fd=at)
+        if target.startswith("/"):
+            raise sandbox.Escape(path)  # the guest sees no host path
+        return target
 
     @_answer
     def remove_directory_at(self, path: str) -> None:
-        with self._at(path) as (at, name):
+        with self._entry(path) as (at, name):
             os.rmdir(name, dir_fd=at)
 
     @_answer
     def rename_at(self, old_path: str, new_descriptor: "Descriptor", new_path: str) -> None:
-        with self._at(old_path) as (old_at, old), new_descriptor._at(new_path) as (new_at, new):
+        with self._entry(old_path) as (old_at, old), new_descriptor._entry(new_path) as (new_at, new):
+            if (old_path.endswith("/") or new_path.endswith("/")) and _exists(old_at, old) \
+                    and not _is_dir(old_at, old):
+                raise _Refused("not-directory")  # only a directory moves to or from "x/"
             os.rename(old, new, src_dir_fd=old_at, dst_dir_fd=new_at)
 
     @_answer
@@ -303,7 +342,7 @@ class Descriptor:
             raise sandbox.Escape(old_path)
         if "\0" in old_path:
             raise _Refused("invalid")
-        with self._at(new_path) as (at, name):
+        with self._new(new_path) as (at, name):
             os.symlink(old_path, name, dir_fd=at)
 
     @_answer
@@ -315,6 +354,21 @@ class Descriptor:
 
     def drop(self) -> None:
         self.file.close()
+
+
+def _exists(at: int, name: str) -> bool:
+    try:
+        os.stat(name, dir_fd=at, follow_symlinks=False)
+        return True
+    except OSError:
+        return False
+
+
+def _is_dir(at: int, name: str) -> bool:
+    try:
+        return stat.S_ISDIR(os.stat(name, dir_fd=at, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 def _new_times(st: os.stat_result, access, modification) -> tuple[int, int]:
