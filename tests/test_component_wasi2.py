@@ -306,7 +306,8 @@ def test_preopen_is_a_readable_mutable_directory(host):
     assert ok(d.get_type()) == "directory"
     assert ok(d.get_flags()) == {"read", "mutate-directory"}
     assert ok(d.stat()).type == "directory"
-    assert d.read_via_stream(0) == Err("bad-descriptor")  # a directory is not a file
+    assert d.read_via_stream(0) == Err("is-directory") and d.write_via_stream(0) == Err("bad-descriptor")
+    assert d.read(1, 0) == Err("bad-descriptor")
 
 
 def test_files_are_written_read_and_listed(host, tmp_path):
@@ -339,7 +340,7 @@ def test_files_are_written_read_and_listed(host, tmp_path):
     assert ok(d.stat_at(NOFOLLOW, "new.txt")).size == 5
     assert d.open_at(NOFOLLOW, "new.txt", {"create", "exclusive"}, RW) == Err("exist")
     assert d.open_at(NOFOLLOW, "missing.txt", set(), {"read"}) == Err("no-entry")
-    assert ok(ok(d.open_at(NOFOLLOW, "other.txt", {"create"}, {"read"})).get_flags()) == {"read"}
+    assert ok(ok(d.open_at(NOFOLLOW, "other.txt", {"create"}, {"read"})).get_flags()) == RW  # made: written
     assert d.open_at(NOFOLLOW, "sub/", {"create"}, RW) == Err("is-directory")
     assert d.open_at(NOFOLLOW, "new.txt/", set(), {"read"}) == Err("not-directory")
     ok(d.create_directory_at("sub"))
@@ -360,10 +361,19 @@ def test_files_are_written_read_and_listed(host, tmp_path):
 def test_read_only_and_write_only_descriptors(host, tmp_path):
     (tmp_path / "box" / "data").write_bytes(b"data")
     d = root(host)
+    code = item(host, "wasi:filesystem/types", "filesystem-error-code")
     r = ok(d.open_at(NOFOLLOW, "data", set(), {"read"}))
-    assert r.write_via_stream(0) == Err("bad-descriptor") and r.write(b"x", 0) == Err("bad-descriptor")
-    w = ok(d.open_at(NOFOLLOW, "data", {"truncate"}, {"write"}))
-    assert w.read(4, 0) == Err("bad-descriptor") and w.read_via_stream(0) == Err("bad-descriptor")
+    assert ok(r.get_flags()) == {"read"} and r.write(b"x", 0) == Err("bad-descriptor")
+    out = ok(r.write_via_stream(0))  # made, as by wasmtime; its first write fails
+    failed = out.write(b"x")
+    assert failed.value.case == "last-operation-failed" and code(failed.value.payload) == "bad-descriptor"
+    assert out.write(b"x") == Err(Variant("closed"))
+    w = ok(d.open_at(NOFOLLOW, "data", set(), {"write"}))
+    assert ok(w.get_flags()) == {"write"} and w.read(4, 0) == Err("bad-descriptor")
+    failed = ok(w.read_via_stream(0)).read(4)
+    assert failed.value.case == "last-operation-failed" and code(failed.value.payload) == "bad-descriptor"
+    assert ok(ok(d.open_at(NOFOLLOW, "data", set(), set())).read(10, 0)) == (b"data", True)  # read by default
+    assert ok(ok(d.open_at(NOFOLLOW, "data", {"truncate"}, {"read"})).get_flags()) == {"read", "write"}
     assert (tmp_path / "box" / "data").read_bytes() == b""
 
 
@@ -550,6 +560,15 @@ ORACLE_WAT = """(module
   (import "wasi:filesystem/types@0.2.12" "[method]descriptor.rename-at" (func $rename (param i32 i32 i32 i32 i32 i32 i32)))
   (import "wasi:filesystem/types@0.2.12" "[method]descriptor.link-at" (func $link (param i32 i32 i32 i32 i32 i32 i32 i32)))
   (import "wasi:filesystem/types@0.2.12" "[resource-drop]descriptor" (func $drop (param i32)))
+  (import "wasi:filesystem/types@0.2.12" "[method]descriptor.read-via-stream" (func $rstream (param i32 i64 i32)))
+  (import "wasi:filesystem/types@0.2.12" "[method]descriptor.write-via-stream" (func $wstream (param i32 i64 i32)))
+  (import "wasi:filesystem/types@0.2.12" "[method]descriptor.append-via-stream" (func $astream (param i32 i32)))
+  (import "wasi:filesystem/types@0.2.12" "[method]descriptor.get-flags" (func $getflags (param i32 i32)))
+  (import "wasi:filesystem/types@0.2.12" "[method]descriptor.get-type" (func $gettype (param i32 i32)))
+  (import "wasi:filesystem/types@0.2.12" "[method]descriptor.read" (func $read (param i32 i64 i64 i32)))
+  (import "wasi:filesystem/types@0.2.12" "[method]descriptor.write" (func $write (param i32 i32 i32 i64 i32)))
+  (import "wasi:filesystem/types@0.2.12" "[method]descriptor.set-size" (func $setsize (param i32 i64 i32)))
+  (import "wasi:filesystem/types@0.2.12" "[method]descriptor.read-directory" (func $readdir (param i32 i32)))
   (memory (export "memory") 64)
   (global $bump (mut i32) (i32.const 1024))
   (global $root (mut i32) (i32.const -1))
@@ -566,8 +585,46 @@ ORACLE_WAT = """(module
     (global.get $root))
   (func $unit (param $at i32) (result i32)
     (if (result i32) (i32.load8_u (i32.const 64)) (then (i32.load8_u (local.get $at))) (else (i32.const -1))))
+  ;; ops 9...: open the path, then call one method on what was opened (path2: the bytes to write)
+  (func $on (param $op i32) (param $d i32) (param $p2 i32) (param $n2 i32) (result i32)
+    (local $r i32)
+    (local.set $r (i32.const -1))
+    (if (i32.eq (local.get $op) (i32.const 9)) (then
+      (call $rstream (local.get $d) (i64.const 0) (i32.const 64)) (local.set $r (call $unit (i32.const 68)))))
+    (if (i32.eq (local.get $op) (i32.const 10)) (then
+      (call $wstream (local.get $d) (i64.const 0) (i32.const 64)) (local.set $r (call $unit (i32.const 68)))))
+    (if (i32.eq (local.get $op) (i32.const 11)) (then
+      (call $astream (local.get $d) (i32.const 64)) (local.set $r (call $unit (i32.const 68)))))
+    (if (i32.eq (local.get $op) (i32.const 12)) (then
+      (call $getflags (local.get $d) (i32.const 64))
+      (local.set $r (if (result i32) (i32.load8_u (i32.const 64)) (then (i32.load8_u (i32.const 65)))
+                      (else (i32.sub (i32.const -1000) (i32.load8_u (i32.const 65))))))))
+    (if (i32.eq (local.get $op) (i32.const 13)) (then
+      (call $gettype (local.get $d) (i32.const 64))
+      (local.set $r (if (result i32) (i32.load8_u (i32.const 64)) (then (i32.load8_u (i32.const 65)))
+                      (else (i32.sub (i32.const -100) (i32.load8_u (i32.const 65))))))))
+    (if (i32.eq (local.get $op) (i32.const 14)) (then
+      (call $read (local.get $d) (i64.const 4) (i64.const 0) (i32.const 64))
+      ;; ok: -2000 - 10 * bytes read - eof
+      (local.set $r (if (result i32) (i32.load8_u (i32.const 64)) (then (i32.load8_u (i32.const 68)))
+                      (else (i32.sub (i32.const -2000) (i32.add (i32.mul (i32.load (i32.const 72)) (i32.const 10))
+                                                                (i32.load8_u (i32.const 76)))))))))
+    (if (i32.eq (local.get $op) (i32.const 15)) (then
+      (call $write (local.get $d) (local.get $p2) (local.get $n2) (i64.const 0) (i32.const 64))
+      (local.set $r (if (result i32) (i32.load8_u (i32.const 64)) (then (i32.load8_u (i32.const 72)))
+                      (else (i32.sub (i32.const -2000) (i32.wrap_i64 (i64.load (i32.const 72)))))))))
+    (if (i32.eq (local.get $op) (i32.const 16)) (then
+      (call $setsize (local.get $d) (i64.const 2) (i32.const 64)) (local.set $r (call $unit (i32.const 65)))))
+    (if (i32.eq (local.get $op) (i32.const 17)) (then
+      (call $readdir (local.get $d) (i32.const 64)) (local.set $r (call $unit (i32.const 68)))))
+    (call $drop (local.get $d))
+    (local.get $r))
   (func (export "run") (param $op i32) (param $p i32) (param $n i32) (param $p2 i32) (param $n2 i32)
                        (param $follow i32) (param $of i32) (param $df i32) (result i32)
+    (if (i32.ge_u (local.get $op) (i32.const 9)) (then
+      (call $open (call $root) (local.get $follow) (local.get $p) (local.get $n) (local.get $of) (local.get $df) (i32.const 64))
+      (if (i32.load8_u (i32.const 64)) (then (return (i32.add (i32.const 1000) (i32.load8_u (i32.const 68))))))
+      (return (call $on (local.get $op) (i32.load (i32.const 68)) (local.get $p2) (local.get $n2)))))
     (if (i32.eq (local.get $op) (i32.const 0)) (then
       (call $open (call $root) (local.get $follow) (local.get $p) (local.get $n) (local.get $of) (local.get $df) (i32.const 64))
       (if (i32.eqz (i32.load8_u (i32.const 64))) (then (call $drop (i32.load (i32.const 68))) (return (i32.const -1))))
@@ -604,6 +661,9 @@ world oracle {
 }
 """
 OPEN, STAT, MKDIR, RMDIR, UNLINK, READLINK, SYMLINK, RENAME, LINK = range(9)
+# open-at the path, then on what it opened: read-via-stream, write-via-stream, append-via-stream,
+# get-flags, get-type, read(4, 0), write(path2, 0), set-size(2), read-directory
+ON_OPENED = range(9, 18)
 OPEN_FLAGS = ("create", "directory", "exclusive", "truncate")
 DESCRIPTOR_FLAGS = ("read", "write", "file-integrity-sync", "data-integrity-sync", "requested-write-sync",
                     "mutate-directory")
@@ -633,6 +693,11 @@ def _oracle_cases():
         yield SYMLINK, p, "made", 0, 0, 0
         yield RENAME, p, "made", 0, 0, 0
         yield RENAME, "file.txt", p, 0, 0, 0
+    for p in ("file.txt", "a", "empty", "inlink", "a/inside", "new"):
+        for oflags in (0, 1, 2, 8):
+            for dflags in (0, 1, 2, 3, 32, 33):
+                for op in ON_OPENED:
+                    yield op, p, "xyz", 1, oflags, dflags
 
 
 def _make_box(top):
@@ -703,7 +768,13 @@ def test_path_operations_answer_as_wasmtimes_wasi_host(tmp_path, monkeypatch):
     tops = [tmp_path / "theirs", tmp_path / "direct", tmp_path / "runtime"]
 
     def name(answer: int) -> str:
-        return "ok" if answer == -1 else "stat " + kinds[-100 - answer] if answer <= -100 else codes[answer]
+        if answer == -1:
+            return "ok"
+        if answer <= -1000:
+            return f"value {-1000 - answer}" if answer > -2000 else f"data {-2000 - answer}"
+        if answer <= -100:
+            return "type " + kinds[-100 - answer]
+        return "open: " + codes[answer - 1000] if answer >= 1000 else codes[answer]
 
     def fresh():
         for top in tops:
@@ -719,7 +790,7 @@ def test_path_operations_answer_as_wasmtimes_wasi_host(tmp_path, monkeypatch):
         direct = Wasi2(preopens={"/box": str(tops[1] / "box")})
         served = Wasi2(preopens={"/box": str(tops[2] / "box")})
         app = wasmbuild.load(str(image), served.interfaces())
-        return [lambda *case: name(run(store, *case)), _direct(root(direct)),
+        return [lambda *case: name(run(store, *case)), lambda *case: name(_direct(root(direct), codes, kinds, *case)),
                 lambda *case: name(app.exports["run"](*case))], (direct, served)
 
     runners, hosts = fresh()
@@ -744,21 +815,41 @@ def test_path_operations_answer_as_wasmtimes_wasi_host(tmp_path, monkeypatch):
     assert differences == expected
 
 
-def _direct(d: Descriptor):
-    """The oracle's `run` done by calling this host's descriptor methods."""
-    def run(op, path, path2, follow, oflags, dflags) -> str:
-        pf = FOLLOW if follow else NOFOLLOW
+def _direct(d: Descriptor, codes, kinds, op, path, path2, follow, oflags, dflags) -> int:
+    """The oracle's `run` done by calling this host's descriptor methods: the same number."""
+    pf = FOLLOW if follow else NOFOLLOW
+    open_flags = {f for i, f in enumerate(OPEN_FLAGS) if oflags >> i & 1}
+    flags = {f for i, f in enumerate(DESCRIPTOR_FLAGS) if dflags >> i & 1}
+    if op in ON_OPENED:
+        opened = d.open_at(pf, path, open_flags, flags)
+        if isinstance(opened, Err):
+            return 1000 + codes.index(opened.value)
+        f = opened.value
+        result = (lambda: f.read_via_stream(0), lambda: f.write_via_stream(0), f.append_via_stream, f.get_flags,
+                  f.get_type, lambda: f.read(4, 0), lambda: f.write(path2.encode(), 0), lambda: f.set_size(2),
+                  f.read_directory)[op - 9]()
+        f.drop()
+    else:
         result = {
-            OPEN: lambda: d.open_at(pf, path, {f for i, f in enumerate(OPEN_FLAGS) if oflags >> i & 1},
-                                    {f for i, f in enumerate(DESCRIPTOR_FLAGS) if dflags >> i & 1}),
+            OPEN: lambda: d.open_at(pf, path, open_flags, flags),
             STAT: lambda: d.stat_at(pf, path), MKDIR: lambda: d.create_directory_at(path),
             RMDIR: lambda: d.remove_directory_at(path), UNLINK: lambda: d.unlink_file_at(path),
             READLINK: lambda: d.readlink_at(path), SYMLINK: lambda: d.symlink_at(path, path2),
             RENAME: lambda: d.rename_at(path, d, path2), LINK: lambda: d.link_at(pf, path, d, path2),
         }[op]()
-        if isinstance(result, Err):
-            return result.value
-        if isinstance(result.value, Descriptor):
+        if isinstance(result, Ok) and isinstance(result.value, Descriptor):
             result.value.drop()
-        return "stat " + result.value.type if op == STAT else "ok"
-    return run
+    if isinstance(result, Err):
+        return codes.index(result.value)
+    value = result.value
+    if op == STAT:
+        return -100 - kinds.index(value.type)
+    if op == 12:  # get-flags
+        return -1000 - sum(1 << i for i, f in enumerate(DESCRIPTOR_FLAGS) if f in value)
+    if op == 13:  # get-type
+        return -100 - kinds.index(value)
+    if op == 14:  # read: bytes read and end of file
+        return -2000 - (10 * len(value[0]) + value[1])
+    if op == 15:  # write: bytes written
+        return -2000 - value
+    return -1
