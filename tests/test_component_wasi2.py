@@ -6,7 +6,10 @@ and the sandbox (the preview-1 attacks of tests/test_wasi.py: `..`, absolute pat
 outside, a directory renamed under its descriptor). Expected values are hand-computed from what
 the test set up, or the host's own view of the same files (os.stat).
 
-The shared data directory is `$WASMBUILD_SHARED_DIR` or `../shared` next to the repository.
+The shared data is `wasmbuild.testing.components_dir()`. Two slow tests use other implementations:
+the path methods are compared with wasmtime's WASI host (through a small component built here with
+wasm-tools, run by wasmtime-py and by wasmbuild's component runtime), and the WASI programs of
+`programs/wasi` run through `wasmbuild run` against their expected/ output.
 """
 
 from __future__ import annotations
@@ -25,10 +28,10 @@ from wasmbuild.component.values import Err, Ok, Record, Variant
 from wasmbuild.component.wasi2 import MAX_RANDOM, Wasi2, Wasi2Exit, interface_key
 from wasmbuild.component.wasi2.filesystem import Descriptor
 from wasmbuild.loader.runtime import Trap
+from wasmbuild.testing import components_dir
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.environ.get("WASMBUILD_SHARED_DIR") or os.path.join(os.path.dirname(REPO), "shared")
-WIT_DIR = os.path.join(SHARED, "components", "adapters", "wit", "0.2.12")
+WIT_DIR = os.path.join(components_dir(), "adapters", "wit", "0.2.12")
 WIT_PACKAGES = ("wasi-cli", "wasi-clocks", "wasi-filesystem", "wasi-io", "wasi-random", "wasi-sockets")
 
 
@@ -743,6 +746,7 @@ def _build_oracle(build) -> str:
     return str(build / "oracle.wasm")
 
 
+@pytest.mark.slow
 def test_path_operations_answer_as_wasmtimes_wasi_host(tmp_path, monkeypatch):
     """Every case three ways, each on a `box` tree of its own: wasmtime's host through the oracle
     component, this host called directly, and this host serving the same component built and run
@@ -853,3 +857,51 @@ def _direct(d: Descriptor, codes, kinds, op, path, path2, follow, oflags, dflags
     if op == 15:  # write: bytes written
         return -2000 - value
     return -1
+
+
+# --- the WASI programs through `wasmbuild run` -----------------------------------------------------
+
+WASI_PROGRAMS = os.path.join(components_dir(), "programs", "wasi")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["clockrand", "fcopy", "hello", "rot13wc", "sha256"])
+def test_wasi_program_through_the_command_line(name, tmp_path_factory, tmp_path):
+    """`wasmbuild run NAME --dir HOST::GUEST --env K=V -- ARGS` with run.toml's settings gives the
+    exit code, stdout, stderr and files of expected/ (recorded from wasmtime). The component is run
+    under its program name, as wasmtime run names argv[0] after the file."""
+    import shutil
+    import subprocess
+    import sys
+    import tomllib
+    d = os.path.join(need("WASI programs", WASI_PROGRAMS if os.path.isdir(WASI_PROGRAMS) else None,
+                          "../shared/components"), name)
+    with open(os.path.join(d, "run.toml"), "rb") as f:
+        cfg = tomllib.load(f)
+    program = tmp_path / name
+    os.symlink(os.path.join(d, f"{name}.component.wasm"), program)
+    command = [sys.executable, "-m", "wasmbuild", "run", str(program)]
+    preopens = []
+    for i, p in enumerate(cfg.get("preopen", [])):
+        host = tmp_path / f"pre-{i}"
+        shutil.copytree(os.path.join(d, p["host"]), host)
+        command += ["--dir", f"{host}::{p['guest']}"]
+        preopens.append((host, p["guest"]))
+    for key, value in cfg.get("env", {}).items():
+        command += ["--env", f"{key}={value}"]
+    command += ["--", *cfg["argv"][1:]]
+    stdin = os.path.join(d, cfg["stdin"]) if "stdin" in cfg else os.devnull
+    cache = tmp_path_factory.getbasetemp() / "wasi2-cli-cache"
+    with open(stdin, "rb") as f:
+        proc = subprocess.run(command, stdin=f, capture_output=True, cwd=REPO, timeout=600,
+                              env={**os.environ, "WASMBUILD_CACHE_DIR": str(cache)})
+    expect = cfg["expect"]
+    with open(os.path.join(d, expect["stdout"]), "rb") as f:
+        assert proc.stdout == f.read()
+    with open(os.path.join(d, expect["stderr"]), "rb") as f:
+        assert proc.stderr == f.read()
+    assert proc.returncode == expect["exit_code"]
+    for rel in expect.get("files", []):
+        host, guest = preopens[0]
+        with open(os.path.join(d, "expected", "files", guest.strip("/"), rel), "rb") as f:
+            assert (host / rel).read_bytes() == f.read(), rel
