@@ -905,3 +905,39 @@ def test_wasi_program_through_the_command_line(name, tmp_path_factory, tmp_path)
         host, guest = preopens[0]
         with open(os.path.join(d, "expected", "files", guest.strip("/"), rel), "rb") as f:
             assert (host / rel).read_bytes() == f.read(), rel
+
+
+U64, U32 = (1 << 64) - 1, (1 << 32) - 1
+
+
+def test_hostile_numbers_get_answers_not_exceptions(host, tmp_path):
+    """Every size, offset and time parameter at the top of its type: an `Err`, a short answer or a
+    trap, never another Python exception (the runtime has checked the ranges already)."""
+    (tmp_path / "box" / "f").write_bytes(b"data")
+    d = root(host)
+    f = ok(d.open_at(NOFOLLOW, "f", set(), RW))
+    late = Variant("timestamp", Record(seconds=U64, nanoseconds=U32))
+    for result in (f.read(U64, U64), f.read(U64, 0), f.write(b"x", U64), f.set_size(U64),
+                   f.advise(U64, U64, "will-need"), f.set_times(late, late),
+                   d.set_times_at(NOFOLLOW, "f", late, Variant("no-change"))):
+        assert isinstance(result, (Ok, Err)), result
+    assert ok(f.read(U64, 0)) == (b"data", True)
+    assert f.write(b"x", U64) == Err("file-too-large") and f.set_size(U64) == Err("file-too-large")
+    failed = ok(f.read_via_stream(U64)).read(U64)
+    assert failed.value.case == "last-operation-failed"
+    assert item(host, "wasi:filesystem/types", "filesystem-error-code")(failed.value.payload) == "invalid"
+    failed = ok(f.write_via_stream(U64)).blocking_write_and_flush(b"x")
+    assert failed.value.case == "last-operation-failed"
+    assert ok(ok(f.read_via_stream(0)).skip(U64)) == 4
+    assert host.get_stdin().read(U64) == Ok(b"line one\nline two\n")
+    assert not host.subscribe_instant(U64).ready() and not host.subscribe_duration(U64).ready()
+    with pytest.raises(Trap):
+        host.get_stdout().write_zeroes(U64)
+    assert (tmp_path / "box" / "f").read_bytes() == b"data"
+
+
+def test_every_errno_maps_to_a_case_of_the_wit_error_code():
+    from wasmbuild.component.wasi2.errorcodes import ERRNO_CODES
+    text = open(os.path.join(WIT_DIR, "wasi-filesystem", "package.wit")).read()
+    cases = set(re.findall(r"[\w-]+", re.search(r"enum error-code \{([^}]*)\}", text).group(1)))
+    assert set(ERRNO_CODES.values()) == cases  # every case has its host errno (on Linux)

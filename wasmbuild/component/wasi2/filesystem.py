@@ -24,7 +24,6 @@ duplicate of its host file, so dropping the descriptor first is harmless.
 
 from __future__ import annotations
 
-import errno
 import functools
 import hashlib
 import os
@@ -35,24 +34,9 @@ from contextlib import contextmanager
 
 from ... import sandbox
 from ..values import Err, Ok, Record, Variant
+from .errorcodes import error_code
 from .io import MAX_READ, FileSink, FileSource, HostFile, InputStream, IoError, OutputStream
 
-_ERROR_CODES = {
-    "EACCES": "access", "EAGAIN": "would-block", "EALREADY": "already", "EBADF": "bad-descriptor",
-    "EBUSY": "busy", "EDEADLK": "deadlock", "EDQUOT": "quota", "EEXIST": "exist",
-    "EFBIG": "file-too-large", "EILSEQ": "illegal-byte-sequence", "EINPROGRESS": "in-progress",
-    "EINTR": "interrupted", "EINVAL": "invalid", "EIO": "io", "EISDIR": "is-directory",
-    "ELOOP": "loop", "EMLINK": "too-many-links", "EMSGSIZE": "message-size",
-    "ENAMETOOLONG": "name-too-long", "ENODEV": "no-device", "ENOENT": "no-entry",
-    "ENOLCK": "no-lock", "ENOMEM": "insufficient-memory", "ENOSPC": "insufficient-space",
-    "ENOTDIR": "not-directory", "ENOTEMPTY": "not-empty", "ENOTRECOVERABLE": "not-recoverable",
-    "ENOTSUP": "unsupported", "EOPNOTSUPP": "unsupported", "ENOTTY": "no-tty",
-    "ENXIO": "no-such-device", "EOVERFLOW": "overflow", "EPERM": "not-permitted", "EPIPE": "pipe",
-    "EROFS": "read-only", "ESPIPE": "invalid-seek", "ETXTBSY": "text-file-busy",
-    "EXDEV": "cross-device",
-}
-# host errno number -> error-code name (only the errnos this host has)
-ERRNO_CODES = {getattr(errno, name): code for name, code in _ERROR_CODES.items() if hasattr(errno, name)}
 ESCAPE = "not-permitted"   # a path or link leading outside the sandbox
 
 _MAX_FILESIZE = (1 << 63) - 1
@@ -60,11 +44,6 @@ _MAX_FILESIZE = (1 << 63) - 1
 _TYPES = ((stat.S_ISDIR, "directory"), (stat.S_ISREG, "regular-file"), (stat.S_ISLNK, "symbolic-link"),
           (stat.S_ISCHR, "character-device"), (stat.S_ISBLK, "block-device"), (stat.S_ISFIFO, "fifo"),
           (stat.S_ISSOCK, "socket"))
-
-
-def error_code(error: OSError) -> str:
-    """The WIT `error-code` case of a host error ("io" for one WIT has no name for)."""
-    return ERRNO_CODES.get(error.errno, "io")
 
 
 def descriptor_type(mode: int) -> str:
@@ -107,6 +86,8 @@ def _answer(method):
             return Err(ESCAPE)
         except OSError as e:
             return Err(error_code(e))
+        except (OverflowError, ValueError):  # a size, offset or time no host call takes
+            return Err("invalid")
     return call
 
 
