@@ -202,12 +202,13 @@ class Descriptor:
 
     @_answer
     def read(self, length: int, offset: int) -> tuple[bytes, bool]:
-        """At most `length` bytes (and at most MAX_READ) at `offset`; True once the end is reached."""
+        """At most `length` bytes (and at most MAX_READ) at `offset`, and whether the end was
+        reached: as wasmtime says it, when nothing was read."""
         fd = self._file_fd("read")
         if offset > _MAX_FILESIZE:
             raise _Refused("invalid")
         data = os.pread(fd, min(length, MAX_READ), offset)
-        return data, len(data) < min(length, MAX_READ)
+        return data, not data
 
     @_answer
     def write(self, buffer: bytes, offset: int) -> int:
