@@ -1161,3 +1161,14 @@ def test_file_streams_answer_as_wasmtimes_wasi_host(tmp_path, monkeypatch):
     zero_reads = {(op, path, b"", offset, 0): ([-1], [0] * 6, True)
                   for op in (0, 3) for path in ("file.txt", "a/inside") for offset in (0, 3, 10, 11, 1 << 40)}
     assert differences == zero_reads
+
+
+def test_a_host_stream_with_nothing_yet_is_not_the_end():
+    class Empty(io.RawIOBase):  # a non-blocking pipe with nothing in it: read gives None
+        def readable(self):
+            return True
+
+        def readinto(self, buffer):
+            return None
+    stdin = Wasi2(stdin=Empty()).get_stdin()
+    assert stdin.read(10) == Ok(b"") and stdin.read(10) == Ok(b"")

@@ -172,6 +172,8 @@ class FileSink:
                 done = os.pwrite(fd, view, at)
             except OverflowError:  # an offset beyond any file
                 raise OSError(errno.EFBIG, "offset too large") from None
+            if done == 0:
+                raise OSError(errno.EIO, "nothing written")  # no progress: do not spin
             if self.offset is not None:
                 self.offset += done
             view = view[done:]
@@ -202,6 +204,8 @@ class InputStream:
         except (OSError, ValueError) as e:
             self.closed = True
             return failed(e)
+        if data is None:  # a non-blocking host stream with nothing in it yet
+            return Ok(b"")
         if not data:
             self.closed = True
             return CLOSED
