@@ -1172,3 +1172,24 @@ def test_a_host_stream_with_nothing_yet_is_not_the_end():
             return None
     stdin = Wasi2(stdin=Empty()).get_stdin()
     assert stdin.read(10) == Ok(b"") and stdin.read(10) == Ok(b"")
+
+
+def test_the_shared_walk_treats_a_trailing_slash_as_posix_does(box):
+    """sandbox.resolve (preview 1 walks with it too): "x/" follows a link x and wants a directory."""
+    import errno
+    from wasmbuild import sandbox
+    box, _ = box
+    top = os.open(box, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with sandbox.resolve(top, "inlink/", follow=False) as (at, name):
+            assert name == "a" and os.path.samestat(os.fstat(at), os.stat(box))
+        with pytest.raises(OSError) as e, sandbox.resolve(top, "file.txt/", follow=False):
+            pass
+        assert e.value.errno == errno.ENOTDIR
+        with sandbox.resolve(top, "missing/", follow=False) as (at, name):
+            assert name == "missing"  # not there: what is done with it says so
+        for escape in ("link/", "rel/", "a/../../", "/"):
+            with pytest.raises(sandbox.Escape), sandbox.resolve(top, escape, follow=False):
+                pass
+    finally:
+        os.close(top)
