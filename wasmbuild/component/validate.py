@@ -508,7 +508,9 @@ class _Validator:
         self.keep.append(t)
         return t
 
-    def labels(self, names, what: str, offset: int, previous: str = "previous") -> None:
+    def labels(self, names, what: str, offset: int, short: str) -> None:
+        """Labels `names` of a `what` ("record field", ...) are kebab case and strongly unique;
+        `short` names one in the conflict message ("field")."""
         seen: dict[str, str] = {}
         for n in names:
             if n == "":
@@ -517,7 +519,7 @@ class _Validator:
                 raise self.error(f"{what} name `{n}` is not in kebab case", offset)
             key = n.lower()
             if key in seen:
-                raise self.error(f"{what} name `{n}` conflicts with {previous} {what} name `{seen[key]}`", offset)
+                raise self.error(f"{what} name `{n}` conflicts with previous {short} name `{seen[key]}`", offset)
             seen[key] = n
 
     def deftype(self, scope: _Scope, t, offset: int):
@@ -528,13 +530,13 @@ class _Validator:
         if cls is D.RecordDef:
             if not t.fields:
                 raise self.error("record type must have at least one field", offset)
-            self.labels([n for n, _ in t.fields], "record field", offset, "previous")
+            self.labels([n for n, _ in t.fields], "record field", offset, "field")
             fields = tuple((n, vt(x)) for n, x in t.fields)
             return self.value_type(Record(fields), [x for _, x in fields], offset)
         if cls is D.VariantDef:
             if not t.cases:
                 raise self.error("variant type must have at least one case", offset)
-            self.labels([n for n, _ in t.cases], "variant case", offset)
+            self.labels([n for n, _ in t.cases], "variant case", offset, "case")
             cases = tuple((n, None if x is None else vt(x)) for n, x in t.cases)
             return self.value_type(Variant(cases), [x for _, x in cases if x is not None], offset)
         if cls is D.ListDef:
@@ -550,12 +552,12 @@ class _Validator:
                 raise self.error("flags must have at least one entry", offset)
             if len(t.names) > 32:
                 raise self.error("cannot have more than 32 flags", offset)
-            self.labels(t.names, "flag", offset)
+            self.labels(t.names, "flag", offset, "flag")
             return self.value_type(Flags(tuple(t.names)), (), offset)
         if cls is D.EnumDef:
             if not t.names:
                 raise self.error("enum type must have at least one variant", offset)
-            self.labels(t.names, "enum tag", offset)
+            self.labels(t.names, "enum tag", offset, "tag")
             return self.value_type(Enum(tuple(t.names)), (), offset)
         if cls is D.OptionDef:
             x = vt(t.type)
@@ -574,7 +576,7 @@ class _Validator:
         if cls is D.FuncTypeDef:
             if t.is_async:
                 raise self.gated("cm-async", "an async function type", offset)
-            self.labels([n for n, _ in t.params], "function parameter", offset)
+            self.labels([n for n, _ in t.params], "function parameter", offset, "parameter")
             params = tuple((n, vt(x)) for n, x in t.params)
             result = None if t.result is None else vt(t.result)
             if result is not None and contains(result, (Borrow,)):
@@ -652,8 +654,8 @@ class _Validator:
             t = self.get(scope, "type", desc.index, offset)
             want = {"func": FuncType, "component": ComponentType, "instance": InstanceType}[kind]
             if type(t) is not want:
-                article = "an" if kind == "instance" else "a"
-                raise self.error(f"type index {desc.index} is not {article} {kind} type", offset)
+                what = {"func": "a function", "component": "a component", "instance": "an instance"}[kind]
+                raise self.error(f"type index {desc.index} is not {what} type", offset)
         return Extern(kind, t)
 
     def freshen(self, e: Extern, into: list[ResourceType]) -> Extern:
@@ -688,56 +690,44 @@ class _Validator:
         if key in names:
             raise self.error(f"{what} name `{name}` conflicts with previous name `{names[key]}`", offset)
         names[key] = name
-        other = scope.resource_names["import" if what == "export" else "export"]
-        self.check_annotation(name, e, offset, scope.resource_names[what], other)
+        self.check_annotation(name, e, offset, scope.resource_names[what])
 
-    def check_annotation(self, name: str, e: Extern, offset: int, resources: dict, elsewhere=(),
-                         handle_named=None) -> None:
-        """The rules of a `[constructor]`, `[method]` or `[static]` name: `resources` maps the
-        resource names of this context to their types; `elsewhere` has names that another context
-        (imports for an export) gives; `handle_named(handle)` tells whether the handle in the
-        function's type is named in this context (not checked if None)."""
+    def check_annotation(self, name: str, e: Extern, offset: int, resources: dict, handle_named=None) -> None:
+        """The rules of a `[constructor]`, `[method]` or `[static]` name (Binary.md): `resources` maps
+        the resource names of this context to their types; `handle_named(handle)` tells whether the
+        handle in the function's type is itself named in this context (not checked if None)."""
         m = _ANNOTATED.match(name)
         if m is None:
             return
-        annotation, resource_name = m.group(1), m.group(2)
+        annotation, label = m.group(1), m.group(2)
         if e.kind != "func":
             raise self.error(f"item `{name}` is not a func", offset)
         ft: FuncType = e.type
-        r = resources.get(resource_name)
-        if r is None and resource_name in elsewhere:
-            raise self.error("resource used in function does not have a name in this context", offset)
-        handle = None
+        if annotation == "static":
+            if label not in resources:
+                raise self.error(f"static resource name is not known in this context: `{label}`", offset)
+            return
         if annotation == "constructor":
-            if r is None:
-                raise self.error(f"constructor resource name `{resource_name}` is not known in this context",
-                                 offset)
-            res = ft.result
-            if type(res) is Result and type(res.ok) is Own:
-                res = res.ok
-            if type(res) is not Own:
+            if ft.result is None:
+                raise self.error("function should return one value", offset)
+            handle = ft.result
+            if type(handle) is Result and type(handle.ok) is Own:
+                handle = handle.ok
+            if type(handle) is not Own:
                 raise self.error("function should return `(own $T)` or `(result (own $T))`", offset)
-            if res.resource is not r:
-                raise self.error(f"function does not match expected resource name `{resource_name}`", offset)
-            handle = res
-        elif annotation == "method":
-            if r is None:
-                raise self.error(f"method resource name `{resource_name}` is not known in this context", offset)
+        else:
             if not ft.params:
                 raise self.error("method should have at least one argument", offset)
-            pname, ptype = ft.params[0]
+            pname, handle = ft.params[0]
             if pname != "self":
                 raise self.error("method should have a first argument called `self`", offset)
-            if type(ptype) is not Borrow:
+            if type(handle) is not Borrow:
                 raise self.error("method should take a first argument of `(borrow $T)`", offset)
-            if ptype.resource is not r:
-                raise self.error(f"function does not match expected resource name `{resource_name}`", offset)
-            handle = ptype
-        else:
-            if r is None:
-                raise self.error(f"static resource name `{resource_name}` is not known in this context", offset)
-        if handle is not None and handle_named is not None and not handle_named(handle):
+        names = [n for n, r in resources.items() if r is handle.resource]
+        if not names or (handle_named is not None and not handle_named(handle)):
             raise self.error("resource used in function does not have a name in this context", offset)
+        if label not in names:
+            raise self.error(f"function does not match expected resource name `{names[0]}`", offset)
 
     def named_extern(self, scope: _Scope, name: str, e: Extern, what: str) -> Extern:
         """What an import or export of `e` named `name` introduces: a type import or export names
@@ -1365,6 +1355,8 @@ def _core_types(types) -> str:
 
 def _kind(t) -> str:
     cls = type(t)
+    if cls is Prim:
+        return t.name
     return {Prim: "primitive", Record: "record", Variant: "variant", List: "list", Tuple: "tuple", Flags: "flags",
             Enum: "enum", Option: "option", Result: "result", Own: "own", Borrow: "borrow"}.get(cls, cls.__name__)
 
