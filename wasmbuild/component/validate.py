@@ -1,7 +1,7 @@
 """Validate a decoded component (`decode.Component`) and resolve every index it uses into types.
 
-`validate_component(component) -> ComponentInfo` checks the rules of the synchronous component
-model (Explainer.md, Binary.md, CanonicalABI.md "canonical definitions") and raises `InvalidError`
+`validate_component(component, bodies=True) -> ComponentInfo` checks the rules of the synchronous
+component model (Explainer.md, Binary.md, CanonicalABI.md "canonical definitions") and raises `InvalidError`
 with the file and the offset of the offending definition. Constructs of proposals this version
 does not support (decode.GATED: async, threading, error-context, maps, fixed-length lists, values,
 start functions, name attributes) are refused here, naming the proposal.
@@ -57,7 +57,7 @@ from ..contract.matching import import_mismatch
 from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, EXTERN_TAG, I32,
                               FuncType as CoreFuncType, MemoryType, type_name)
 from ..errors import InvalidError, WasmbuildError
-from ..valid.validate import validate_module
+from ..valid.validate import check_module_level, validate_module
 from . import decode as D
 from .canonical import MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, flatten_functype, flatten_types
 from .types import (Borrow, ComponentType, CoreExtern, CoreInstanceType, CoreModuleType, Enum, Extern, Flags,
@@ -174,16 +174,19 @@ class ComponentInfo:
         return None if added is None else getattr(self, added[0])[added[1]]
 
 
-def validate_component(component: D.Component) -> ComponentInfo:
-    """Validate `component`; its resolved types. Raises InvalidError."""
-    return _Validator(component.filename).component(component, None)
+def validate_component(component: D.Component, bodies: bool = True) -> ComponentInfo:
+    """Validate `component`; its resolved types. Raises InvalidError. With `bodies` False the core
+    modules' function bodies are left out (a build validates each function as it compiles it, and
+    caches that): only their module-level rules are checked."""
+    return _Validator(component.filename, bodies).component(component, None)
 
 
 # ---------------------------------------------------------------------------------------------
 
 class _Validator:
-    def __init__(self, filename: str | None):
+    def __init__(self, filename: str | None, bodies: bool = True):
         self.filename = filename
+        self.bodies = bodies
         self.sizes: dict[int, int] = {}  # id of a resolved type -> its effective size
         # id of a type object -> the (scope, "import" | "export") where it has an external name
         self.owners: dict[int, list] = {}
@@ -282,7 +285,10 @@ class _Validator:
     def core_module(self, d: D.CoreModule) -> CoreModuleType:
         m = d.module
         try:
-            validate_module(m)
+            if self.bodies:
+                validate_module(m)
+            else:
+                check_module_level(m)
         except WasmbuildError as e:
             raise D.rebased(e, d.start)
         func_types = m.all_func_types()
