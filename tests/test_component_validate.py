@@ -467,7 +467,7 @@ def test_function_bodies_can_be_left_to_the_build():
 # substituted and re-export their instances, which is where external visibility is subtle.
 WIT_DIR = Path(__file__).with_name("component_wit")
 WIT_WORLDS = [("shapes-and-blobs.wit", "w"), ("layers.wit", "w1"), ("layers.wit", "w2"), ("layers.wit", "w3"),
-              ("layers.wit", "w4")]
+              ("layers.wit", "w4"), ("mixed.wit", "mixed"), ("mixed.wit", "provider")]
 
 
 @pytest.mark.parametrize("wit, world", WIT_WORLDS, ids=[f"{w}-{n}" for w, n in WIT_WORLDS])
