@@ -1,10 +1,12 @@
 """Validate a decoded component (`decode.Component`) and resolve every index it uses into types.
 
 `validate_component(component, bodies=True) -> ComponentInfo` checks the rules of the synchronous
-component model (Explainer.md, Binary.md, CanonicalABI.md "canonical definitions") and raises `InvalidError`
-with the file and the offset of the offending definition. Constructs of proposals this version
-does not support (decode.GATED: async, threading, error-context, maps, fixed-length lists, values,
-start functions, name attributes) are refused here, naming the proposal.
+component model (Explainer.md, Binary.md, CanonicalABI.md "canonical definitions") and raises
+`InvalidError` with the file and the offset of the offending definition. Core modules are checked by
+the core validator (`bodies=False`: module-level rules only, for builds, which validate each
+function as they compile it). Constructs of proposals this version does not support (decode.GATED:
+async, threading, error-context, maps, fixed-length lists, values, start functions, name
+attributes) are refused here, naming the proposal.
 
 Index spaces are built incrementally per scope (a component, a component type, an instance type);
 outer aliases count scopes outward. Types are `component.types` objects, so nothing after this
@@ -45,7 +47,15 @@ The output
 
 A nested component's ResourceTypes are those of its one definition; instantiating it (as
 `Instantiate` does at validation, and static instantiation does at build time) gives fresh ones
-for its `type.exported_resources` (`types.substitute`).
+for its `type.exported_resources` (`types.substitute`). A value type that an import or export
+introduces is a copy of its own (equal to the original, not the same object), as the spec makes it
+a new type index: an `(eq ...)` type import is substituted by its argument, and a record, variant,
+enum or flags type has an externally visible name only through such a copy.
+
+External visibility (Explainer.md) is tracked by object identity: `_Validator.owners` records, for
+each named copy and each handle made from a named type index, the scope and side (import or export)
+that named it; an import's or export's type may use only what is named there (or inside a type
+declaration of that scope).
 """
 
 from __future__ import annotations
