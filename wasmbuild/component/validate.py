@@ -65,8 +65,9 @@ from dataclasses import dataclass, field
 
 from ..contract.matching import import_mismatch
 from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, EXTERN_TAG, I32,
-                              FuncType as CoreFuncType, MemoryType, type_name)
+                              FuncType as CoreFuncType, type_name)
 from ..errors import InvalidError, WasmbuildError
+from ..valid.memory import check_memory_type, check_table_type
 from ..valid.validate import check_module_level, validate_module
 from . import decode as D
 from .canonical import MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, flatten_functype, flatten_types
@@ -394,7 +395,9 @@ class _Validator:
             if kind == EXTERN_FUNC or kind == EXTERN_TAG:
                 return CoreExtern(kind, func_type(desc, at))
             if kind == EXTERN_MEMORY:
-                self.check_memory(desc, at)
+                check_memory_type(self, desc, at)  # (the core validator's rules; `self` has its `error`)
+            elif kind == EXTERN_TABLE:
+                check_table_type(self, desc, at)
             return CoreExtern(kind, desc)
 
         for decl in t.decls:
@@ -428,13 +431,6 @@ class _Validator:
                 import_names.add(key)
                 imports.append((decl.module, decl.name, extern(decl.kind, decl.desc, at)))
         return CoreModuleType(tuple(imports), tuple(exports))
-
-    def check_memory(self, mt: MemoryType, at: int) -> None:
-        limits = mt.limits
-        if limits.min > 65536 or (limits.max is not None and limits.max > 65536):
-            raise self.error("memory size must be at most 65536 pages (4GiB)", at)
-        if limits.max is not None and limits.max < limits.min:
-            raise self.error("size minimum must not be greater than maximum", at)
 
     # --- aliases ---
     def outer_scope(self, scope: _Scope, count: int, offset: int) -> _Scope:
