@@ -60,9 +60,10 @@ the `(eq i)` bound's index, or None for `(sub resource)`; for "value" (gated) th
 `CoreModuleType(decls)`: each declarator a `CoreTypeDef`, a core `binary.types.Import` (whose
 `desc` is a type index into the module type's own core type space for functions and tags), an
 `OuterAlias(offset, "core type", count, index)` or a `CoreExportDecl(offset, name, kind, desc)`
-(kind a `contract.types.EXTERN_*`). Core function types are `contract.types.FuncType`; a typed
-reference `(ref $t)` in one names a type of a module type only through its own declarations
-(the decoder has no index space to resolve it in otherwise).
+(kind a `contract.types.EXTERN_*`). Core function types are `contract.types.FuncType`. A typed
+reference to a concrete type, `(ref $t)`, in a component's core types (not in its core modules) is
+refused when decoded ("unknown type"): no toolchain emits one, and resolving it would need the
+validator's index spaces.
 
 Canon options (`options`): a tuple of `CanonOpt(offset, name, index)`, `name` one of "utf8",
 "utf16", "latin1+utf16", "memory", "realloc", "post-return", "async", "callback" (the last two
@@ -657,9 +658,9 @@ class _Decoder:
     # --- core types ---
     def core_type_def(self, s: Reader, depth: int = 0) -> CoreTypeDef:
         offset = s.pos
-        return CoreTypeDef(offset, self.core_type(s, depth, in_module_type=False))
+        return CoreTypeDef(offset, self.core_type(s, depth))
 
-    def core_type(self, s: Reader, depth: int, in_module_type: bool):
+    def core_type(self, s: Reader, depth: int):
         pos = s.pos
         b = s.peek()
         if b == core_decode.FUNC_TYPE_FORM:
@@ -683,7 +684,7 @@ class _Decoder:
             if b == 0:
                 decls.append(core_decode._import(s, self.shim))
             elif b == 1:
-                decls.append(CoreTypeDef(offset, self.core_type(s, depth + 1, in_module_type=True)))
+                decls.append(CoreTypeDef(offset, self.core_type(s, depth + 1)))
             elif b == 2:
                 self.leading(s, "outer alias kind", (0x10,))
                 self.leading(s, "outer alias target", (0x01,))
@@ -793,7 +794,7 @@ class _Decoder:
         if b == 0x03 and component:
             return self.import_(s, depth, offset)
         if b == 0x00:
-            return CoreTypeDef(offset, self.core_type(s, depth, in_module_type=False))
+            return CoreTypeDef(offset, self.core_type(s, depth))
         if b == 0x01:
             return TypeDef(offset, self.deftype(s, depth))
         if b == 0x02:
