@@ -470,6 +470,24 @@ WIT_WORLDS = [("shapes-and-blobs.wit", "w"), ("layers.wit", "w1"), ("layers.wit"
               ("layers.wit", "w4"), ("mixed.wit", "mixed"), ("mixed.wit", "provider")]
 
 
+# and the WASI 0.2.12 worlds of the shared data (all of WASI's interfaces and resources)
+WASI_WIT = Path(components_dir()) / "adapters" / "wit" / "0.2.12"
+WIT_WORLDS += [("wasi", "wasi:cli/command"), ("wasi", "wasi:http/proxy")]
+
+
+def _wasi_wit_dir(tmp_path: Path) -> Path:
+    """wasi-http as the main package with the other WASI packages as its deps (a temporary copy)."""
+    import shutil
+    need("the WASI 0.2.12 WIT files", WASI_WIT if WASI_WIT.is_dir() else None, f"not found at {WASI_WIT}")
+    root = tmp_path / "wit"
+    (root / "deps").mkdir(parents=True)
+    shutil.copy(WASI_WIT / "wasi-http" / "package.wit", root / "http.wit")
+    for package in ("cli", "clocks", "filesystem", "io", "random", "sockets"):
+        (root / "deps" / package).mkdir()
+        shutil.copy(WASI_WIT / f"wasi-{package}" / "package.wit", root / "deps" / package)
+    return root
+
+
 @pytest.mark.parametrize("wit, world", WIT_WORLDS, ids=[f"{w}-{n}" for w, n in WIT_WORLDS])
 def test_wit_component_output_validates_with_wasmtimes_types(wit, world, tmp_path):
     import shutil
@@ -478,7 +496,8 @@ def test_wit_component_output_validates_with_wasmtimes_types(wit, world, tmp_pat
     wasmtime = need("wasmtime", _module("wasmtime"), "python3 -m pip install wasmtime")
     import wasmtime.component as C
     core, comp = tmp_path / "core.wasm", tmp_path / "comp.wasm"
-    subprocess.run([tool, "component", "embed", "--dummy", str(WIT_DIR / wit), "-w", world, "-o", str(core)],
+    source = _wasi_wit_dir(tmp_path) if wit == "wasi" else WIT_DIR / wit
+    subprocess.run([tool, "component", "embed", "--dummy", str(source), "-w", world, "-o", str(core)],
                    check=True, capture_output=True)
     subprocess.run([tool, "component", "new", str(core), "-o", str(comp)], check=True, capture_output=True)
     data = comp.read_bytes()
