@@ -470,22 +470,33 @@ WIT_WORLDS = [("shapes-and-blobs.wit", "w"), ("layers.wit", "w1"), ("layers.wit"
               ("layers.wit", "w4"), ("mixed.wit", "mixed"), ("mixed.wit", "provider")]
 
 
-# and the WASI 0.2.12 worlds of the shared data (all of WASI's interfaces and resources)
+# and the WASI 0.2.12 worlds of the shared data (all of WASI's interfaces and resources), and worlds
+# that export WASI interfaces whose resources come from imported ones (tests/component_wit/virt.wit)
 WASI_WIT = Path(components_dir()) / "adapters" / "wit" / "0.2.12"
-WIT_WORLDS += [("wasi", "wasi:cli/command"), ("wasi", "wasi:http/proxy")]
+WASI_PACKAGES = ("cli", "clocks", "filesystem", "http", "io", "random", "sockets")
+WIT_WORLDS += [("wasi-http", "wasi:cli/command"), ("wasi-http", "wasi:http/proxy"), ("virt.wit", "virt"),
+               ("virt.wit", "virt2")]
 
 
-def _wasi_wit_dir(tmp_path: Path) -> Path:
-    """wasi-http as the main package with the other WASI packages as its deps (a temporary copy)."""
+def _wit_dir(tmp_path: Path, main: str) -> Path:
+    """A WIT directory (a temporary copy): package `main` (a file of tests/component_wit, or
+    "wasi-http") with the WASI 0.2.12 packages as its deps."""
     import shutil
     need("the WASI 0.2.12 WIT files", WASI_WIT if WASI_WIT.is_dir() else None, f"not found at {WASI_WIT}")
     root = tmp_path / "wit"
     (root / "deps").mkdir(parents=True)
-    shutil.copy(WASI_WIT / "wasi-http" / "package.wit", root / "http.wit")
-    for package in ("cli", "clocks", "filesystem", "io", "random", "sockets"):
-        (root / "deps" / package).mkdir()
-        shutil.copy(WASI_WIT / f"wasi-{package}" / "package.wit", root / "deps" / package)
+    if main == "wasi-http":
+        shutil.copy(WASI_WIT / "wasi-http" / "package.wit", root / "main.wit")
+    else:
+        shutil.copy(WIT_DIR / main, root / "main.wit")
+    for package in WASI_PACKAGES:
+        if f"wasi-{package}" != main:
+            (root / "deps" / package).mkdir()
+            shutil.copy(WASI_WIT / f"wasi-{package}" / "package.wit", root / "deps" / package)
     return root
+
+
+_NEEDS_WASI = {"wasi-http", "virt.wit"}
 
 
 @pytest.mark.parametrize("wit, world", WIT_WORLDS, ids=[f"{w}-{n}" for w, n in WIT_WORLDS])
@@ -496,7 +507,7 @@ def test_wit_component_output_validates_with_wasmtimes_types(wit, world, tmp_pat
     wasmtime = need("wasmtime", _module("wasmtime"), "python3 -m pip install wasmtime")
     import wasmtime.component as C
     core, comp = tmp_path / "core.wasm", tmp_path / "comp.wasm"
-    source = _wasi_wit_dir(tmp_path) if wit == "wasi" else WIT_DIR / wit
+    source = _wit_dir(tmp_path, wit) if wit in _NEEDS_WASI else WIT_DIR / wit
     subprocess.run([tool, "component", "embed", "--dummy", str(source), "-w", world, "-o", str(core)],
                    check=True, capture_output=True)
     subprocess.run([tool, "component", "new", str(core), "-o", str(comp)], check=True, capture_output=True)
