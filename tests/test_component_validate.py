@@ -459,7 +459,7 @@ def test_function_bodies_can_be_left_to_the_build():
     component = decode_component(_parse(text), "t.wasm")
     with pytest.raises(InvalidError, match="type mismatch"):
         validate_component(component)
-    validate_component(component, bodies=False)
+    validate_component(component, functions=False)
 
 
 # Components that wit-component (`wasm-tools component embed --dummy` + `component new`) makes of

@@ -1,9 +1,9 @@
 """Validate a decoded component (`decode.Component`) and resolve every index it uses into types.
 
-`validate_component(component, bodies=True) -> ComponentInfo` checks the rules of the synchronous
+`validate_component(component, functions=True) -> ComponentInfo` checks the rules of the synchronous
 component model (Explainer.md, Binary.md, CanonicalABI.md "canonical definitions") and raises
 `InvalidError` with the file and the offset of the offending definition. Core modules are checked by
-the core validator (`bodies=False`: module-level rules only, for builds, which validate each
+the core validator (`functions=False`: module-level rules only, for builds, which validate each
 function as they compile it). Constructs of proposals this version does not support (decode.GATED:
 async, threading, error-context, maps, fixed-length lists, values, start functions, name
 attributes) are refused here, naming the proposal.
@@ -185,19 +185,19 @@ class ComponentInfo:
         return None if added is None else getattr(self, added[0])[added[1]]
 
 
-def validate_component(component: D.Component, bodies: bool = True) -> ComponentInfo:
-    """Validate `component`; its resolved types. Raises InvalidError. With `bodies` False the core
-    modules' function bodies are left out (a build validates each function as it compiles it, and
-    caches that): only their module-level rules are checked."""
-    return _Validator(component.filename, bodies).component(component, None)
+def validate_component(component: D.Component, functions: bool = True) -> ComponentInfo:
+    """Validate `component`; its resolved types. Raises InvalidError. With `functions` False the
+    core modules' function bodies are left out (a build validates each one it compiles, and only
+    those: a function taken from the cache was validated when it was compiled)."""
+    return _Validator(component.filename, functions).component(component, None)
 
 
 # ---------------------------------------------------------------------------------------------
 
 class _Validator:
-    def __init__(self, filename: str | None, bodies: bool = True):
+    def __init__(self, filename: str | None, functions: bool = True):
         self.filename = filename
-        self.bodies = bodies
+        self.functions = functions  # validate the core modules' function bodies too
         self.sizes: dict[int, int] = {}  # id of a resolved type -> its effective size
         # id of a type object -> the (scope, "import" | "export") where it has an external name
         self.owners: dict[int, list] = {}
@@ -298,10 +298,7 @@ class _Validator:
     def core_module(self, d: D.CoreModule) -> CoreModuleType:
         m = d.module
         try:
-            if self.bodies:
-                validate_module(m)
-            else:
-                check_module_level(m)
+            (validate_module if self.functions else check_module_level)(m)
         except WasmbuildError as e:
             raise D.rebased(e, d.start)
         func_types = m.all_func_types()
