@@ -487,20 +487,19 @@ class _Decoder:
         return c
 
     def preamble(self, r: Reader, what: str) -> None:
+        """The 8 bytes that start a "component" or a core "module", at `r.pos`."""
         start = r.pos
         head = r.data[start:min(start + 8, r.end)]
-        if head[:4] != MAGIC[:len(head[:4])] or len(head) < 4:
-            if head[:4] != MAGIC[:len(head[:4])]:
-                raise self.error("magic header not detected", start)
-            raise self.error(EOF, r.end)
+        if not MAGIC.startswith(head[:4]):  # (a short prefix of the magic is a truncated file)
+            raise self.error("magic header not detected", start)
         if len(head) < 8:
             raise self.error(EOF, r.end)
-        if what == "component" and head[4:8] == CORE_PREAMBLE[4:]:
+        version = head[4:8]
+        if what == "component" and version == CORE_PREAMBLE[4:]:
             raise self.error("expected a version header for a component", start + 4)
-        if what == "module" and head[4:8] == PREAMBLE[4:]:
+        if what == "module" and version == PREAMBLE[4:]:
             raise self.error("expected a version header for a module", start + 4)
-        want = PREAMBLE if what == "component" else CORE_PREAMBLE
-        if head[4:8] != want[4:]:
+        if version != (PREAMBLE if what == "component" else CORE_PREAMBLE)[4:]:
             raise self.error("unknown binary version", start + 4)
         r.pos = start + 8
 
