@@ -103,6 +103,10 @@ PREAMBLE = MAGIC + COMPONENT_VERSION + COMPONENT_LAYER
 CORE_PREAMBLE = MAGIC + b"\x01\x00\x00\x00"
 
 EOF = "unexpected end-of-file"
+# Section ids (Binary.md, "Component Definitions")
+(SECTION_CUSTOM, SECTION_CORE_MODULE, SECTION_CORE_INSTANCE, SECTION_CORE_TYPE, SECTION_COMPONENT,
+ SECTION_INSTANCE, SECTION_ALIAS, SECTION_TYPE, SECTION_CANON, SECTION_START, SECTION_IMPORT, SECTION_EXPORT,
+ SECTION_VALUE) = range(13)
 # Deepest nesting of components and component/instance types accepted (recursion guard).
 MAX_NESTING = 100
 
@@ -456,28 +460,29 @@ class _Decoder:
         while not r.at_end():
             id_offset = r.pos
             sid = r.byte()
-            if sid > 12:
+            if sid > SECTION_VALUE:
                 raise self.error("malformed section id", id_offset)
             size = r.u32()
             body = r.pos
             if size > end - body:
                 raise self.error(EOF, end)
             s = self.reader(body, body + size)
-            if sid == 0:
+            if sid == SECTION_CUSTOM:
                 self.custom(s, c)
-            elif sid == 1:
+            elif sid == SECTION_CORE_MODULE:
                 defs.append(self.core_module(s, id_offset))
                 s.pos = s.end
-            elif sid == 4:
+            elif sid == SECTION_COMPONENT:
                 nested = self.component(body, body + size, depth + 1)
                 defs.append(NestedComponent(id_offset, nested))
                 s.pos = s.end
-            elif sid == 9:
+            elif sid == SECTION_START:
                 defs.append(self.start(s))
-            else:
-                read = {2: self.core_instance, 3: self.core_type_def, 5: self.instance, 6: self.alias,
-                        7: self.type_def, 8: self.canon, 10: self.import_, 11: self.export,
-                        12: self.value}[sid]
+            else:  # a vector of definitions
+                read = {SECTION_CORE_INSTANCE: self.core_instance, SECTION_CORE_TYPE: self.core_type_def,
+                        SECTION_INSTANCE: self.instance, SECTION_ALIAS: self.alias, SECTION_TYPE: self.type_def,
+                        SECTION_CANON: self.canon, SECTION_IMPORT: self.import_, SECTION_EXPORT: self.export,
+                        SECTION_VALUE: self.value}[sid]
                 for _ in range(s.u32()):
                     defs.append(read(s, depth))
             if s.pos != s.end:
