@@ -683,9 +683,16 @@ class _Validator:
         t = substitute(e.type, mapping, on_copy=self.copied)
         return Extern("instance", InstanceType(t.exports, ()))
 
+    def same_size(self, old, new) -> None:
+        """`new` is a copy of `old` (kept alive, and as large as it for the size bounds)."""
+        self.keep.append(new)
+        if id(old) in self.sizes:
+            self.sizes[id(new)] = self.sizes[id(old)]
+            self.depths[id(new)] = self.depths[id(old)]
+
     def copied(self, old, new) -> None:
         """`substitute` rebuilt `old` as `new`: the copy has the names the original had."""
-        self.keep.append(new)
+        self.same_size(old, new)
         owners = self.owners.get(id(old))
         if owners:
             self.owners.setdefault(id(new), []).extend(owners)
@@ -756,7 +763,7 @@ class _Validator:
                 # name: type imports are substituted one by one, and what is named is this one.
                 original = t
                 t = type(t)(*(getattr(t, f) for f in t.__slots__))
-                self.keep.append(t)
+                self.same_size(original, t)
                 self.copies.setdefault(id(original), []).append(t)
                 if type(t) in _NAMEABLE:
                     self.name(t, scope, what)
