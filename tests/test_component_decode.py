@@ -278,3 +278,12 @@ def test_exponentially_large_types_through_exports_are_refused():
     data = PREAMBLE + _section(7, _vec(types)) + section_bytes
     with pytest.raises(InvalidError, match="effective type size exceeds"):
         validate_component(D.decode_component(data, "dag.wasm"))
+
+
+def test_core_features_apply_to_the_core_modules():
+    from wasmbuild.contract import features as F
+    data = parse("(component (core module (tag (param i32))))")  # exception handling's tag section
+    (mod,) = D.decode_component(data, "t.wasm").of(D.CoreModule)
+    assert len(mod.module.tags) == 1
+    with pytest.raises(MalformedError, match="exception"):
+        D.decode_component(data, "t.wasm", features=F.WASM2)
