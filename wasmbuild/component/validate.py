@@ -54,8 +54,8 @@ enum or flags type has an externally visible name only through such a copy.
 
 External visibility (Explainer.md) is tracked by object identity: `_Validator.owners` records, for
 each named copy and each handle made from a named type index, the scope and side (import or export)
-that named it; an import's or export's type may use only what is named there (or inside a type
-declaration of that scope).
+that named it; an import's or export's type may use only what is named there, or inside a type
+declaration (a name given inside an instance or component type is part of that type).
 """
 
 from __future__ import annotations
@@ -817,7 +817,7 @@ class _Validator:
                 if owner is scope:
                     if how == "import" or what == "export":
                         return True
-                elif owner.kind != "component" and _inside(owner, scope):
+                elif owner.kind != "component":  # named inside a type declaration: part of the type
                     return True
             return False
 
@@ -1283,14 +1283,6 @@ def _nodes(t):
         seen.add(id(x))
         yield x
         stack.extend(_value_parts(x))
-
-
-def _inside(inner: _Scope, outer: _Scope) -> bool:
-    while inner is not None:
-        if inner is outer:
-            return True
-        inner = inner.parent
-    return False
 
 
 # ---------------------------------------------------------------------------------------------
