@@ -300,7 +300,9 @@ class CallContext:
 
     def read(self, ptr: int, n: int, what: str, align: int = 1) -> bytes:
         """`n` bytes a guest pointed to at `ptr` (checked: alignment, then bounds)."""
-        memory = self.mem()
+        memory = self.memory
+        if memory is None:
+            raise _required("memory")
         if ptr % align:
             raise trap(f"unaligned pointer: {what} at {ptr:#x} is not {align}-aligned")
         if ptr + n > memory.size:
@@ -310,8 +312,8 @@ class CallContext:
     def realloc(self, old: int, old_size: int, align: int, new_size: int, what: str, check_align: bool = True) -> int:
         """Call the component's realloc; the new pointer, checked (alignment, bounds)."""
         realloc = self.opts.realloc
-        if realloc is None:
-            raise _required("realloc")
+        if realloc is None or self.memory is None:
+            raise _required("realloc" if realloc is None else "memory")
         instance = self.instance
         if instance is not None:
             instance.may_leave = False  # a realloc may not call out or touch handles
@@ -323,7 +325,7 @@ class CallContext:
         if check_align and ptr % align:
             raise trap(f"realloc return: result not aligned (unaligned pointer {ptr:#x} for {what}, "
                        f"alignment {align})")
-        if ptr + new_size > self.mem().size:
+        if ptr + new_size > self.memory.size:
             raise trap(f"realloc return: beyond end of memory ({what} out-of-bounds: {new_size} bytes at {ptr:#x})")
         return ptr
 
@@ -332,7 +334,7 @@ class CallContext:
 
     def write(self, ptr: int, data) -> None:
         if data:
-            self.memory.write(ptr, bytes(data))
+            self.memory.write(ptr, data if type(data) is bytes else bytes(data))
 
 
 def _value_error(t, v, why: str = "") -> ComponentValueError:
@@ -577,15 +579,23 @@ _STRING = "string"
 
 def _store_string_into_range(cx: CallContext, v) -> tuple[int, int]:
     """Store a string value into newly allocated memory: (pointer, tagged code units)."""
-    if type(v) is EncodedString:
-        return _transcode(cx, v, v.encoding, v.code_units)
-    if not isinstance(v, str):
-        raise _value_error(_STRING, v, "a str is needed")
+    if type(v) is not str:
+        if type(v) is EncodedString:
+            return _transcode(cx, v, v.encoding, v.code_units)
+        if not isinstance(v, str):
+            raise _value_error(_STRING, v, "a str is needed")
     # A host string: as if it came from a component using the destination's encoding.
     dst = cx.encoding
-    if dst == "utf8":
-        data = _encode(_STRING, v, "utf-8")
-        return _store_copy(cx, data, len(data), 1), len(data)
+    if dst == "utf8":  # the common case, kept short
+        try:
+            data = v.encode()
+        except UnicodeEncodeError:
+            data = _encode(_STRING, v, "utf-8")  # raises the value error
+        n = len(data)
+        ptr = cx.realloc(0, 0, 1, n, "string content", False)
+        if n:
+            cx.memory.write(ptr, data)
+        return ptr, n
     if dst == "utf16":
         data = _encode(_STRING, v, "utf-16-le")
         return _store_copy(cx, data, len(data), 2), len(data) // 2
@@ -1006,7 +1016,7 @@ class _HandleCodec(_Codec):
         if self.own:
             return Resource(self.rt, instance.take_own(index, self.rt), own=True, registry=instance.registry)
         view = Resource(self.rt, instance.lend(index, self.rt, cx.scope), own=False, registry=instance.registry)
-        cx.scope.views.append(view)
+        cx.scope.add_view(view)
         return view
 
     def lower_flat(self, cx, v, out):
@@ -1139,7 +1149,8 @@ class FunctionAbi:
                 result = c.load(cx, cx.read(ptr, c.size, "result area", c.align), 0)
             else:
                 result = c.lift_flat(cx, flat_results, 0)
-        cx.scope.check_borrows_dropped()
+        if cx.scope.borrows:
+            cx.scope.check_borrows_dropped()
         post_return = cx.opts.post_return
         if post_return is not None:
             instance = cx.instance

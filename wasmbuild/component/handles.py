@@ -142,12 +142,20 @@ class BorrowScope:
 
     def __init__(self):
         self.borrows = 0  # task: borrow handles in the callee's table, not yet dropped
-        self.lenders: list[ResourceHandle] = []  # subtask: handles lent for the call
-        self.views: list[Resource] = []  # subtask: host views of the lent handles
+        self.lenders: list[ResourceHandle] | None = None  # subtask: handles lent for the call
+        self.views: list[Resource] | None = None  # subtask: host views of the lent handles
+        # (the lists are made when first needed: most calls move no handles)
 
     def lend(self, handle: ResourceHandle) -> None:
         handle.lends += 1
+        if self.lenders is None:
+            self.lenders = []
         self.lenders.append(handle)
+
+    def add_view(self, view: Resource) -> None:
+        if self.views is None:
+            self.views = []
+        self.views.append(view)
 
     def check_borrows_dropped(self) -> None:
         """At the end of a call into a component: every borrow it was given must have been dropped."""
@@ -157,12 +165,14 @@ class BorrowScope:
     def release(self) -> None:
         """At the end of a call out of a component: the lent handles are free again, and the host's
         views of them are no longer valid."""
-        for handle in self.lenders:
-            handle.lends -= 1
-        self.lenders.clear()
-        for view in self.views:
-            view._state = _EXPIRED
-        self.views.clear()
+        if self.lenders:
+            for handle in self.lenders:
+                handle.lends -= 1
+            self.lenders = None
+        if self.views:
+            for view in self.views:
+                view._state = _EXPIRED
+            self.views = None
 
 
 class InstanceHandles:
