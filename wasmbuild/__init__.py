@@ -2,7 +2,8 @@
 
 `wasmbuild.load` is `wasmbuild.api.load` (it runs a built image from Python), imported on first
 use so that `import wasmbuild` stays cheap; so are `wasmbuild.WasmException` (a wasm exception that
-reached the host, or one a host function throws) and `wasmbuild.Tag`.
+reached the host, or one a host function throws), `wasmbuild.Tag`, and the Python values of
+component values (`Record`, `Variant`, `Some`, `Ok`, `Err`: docs/components.md).
 """
 
 __version__ = "0.1.0"
@@ -15,4 +16,7 @@ def __getattr__(name: str):
     if name in ("WasmException", "Tag"):
         from .loader import runtime
         return getattr(runtime, name)
+    if name in ("Record", "Variant", "Some", "Ok", "Err"):
+        from .component import values
+        return getattr(values, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

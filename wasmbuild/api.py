@@ -25,8 +25,9 @@ from .loader.runtime import Store
 
 
 def read_runnable(path: str, rebuild: bool = False) -> bytes:
-    """The image bytes of `path`: an image file, or a package (verified first; with `rebuild`, a
-    package for another machine is rebuilt here from the sources it carries)."""
+    """The image bytes of `path`: an image file, a package (verified first; with `rebuild`, a
+    package for another machine is rebuilt here from the sources it carries), or a component or
+    core module binary, built here first (through the local cache)."""
     from .package import is_package, open_package, rebuild_from_sources
     if is_package(path):
         image, manifest, members = open_package(path)
@@ -35,9 +36,28 @@ def read_runnable(path: str, rebuild: bool = False) -> bytes:
         return image
     try:
         with open(path, "rb") as f:
-            return f.read()
+            data = f.read()
     except OSError as e:
         raise WasmbuildError(f"cannot read image: {e.strerror}", file=path) from None
+    if data.startswith(b"\0asm"):
+        return build_binary(data, path)
+    return data
+
+
+def build_binary(data: bytes, path: str) -> bytes:
+    """The image of component or core module binary `data`, built with the default settings
+    through the default local cache (what `wasmbuild run app.wasm` does)."""
+    from .build import BuildSession, ModuleInput
+    from .cache import open_cache
+    from .component.build import build_component
+    from .component.decode import is_component
+    session = BuildSession(jobs=os.cpu_count() or 1, cache=open_cache())
+    if is_component(data):
+        image, _report = build_component(session, data, path)
+    else:
+        name = os.path.splitext(os.path.basename(path))[0]
+        image, _report = session.build([ModuleInput(name, data, path)])
+    return image
 
 
 def load(path: str, imports: dict | None = None, store: Store | None = None,
@@ -67,13 +87,20 @@ def parse_arg(value_type: int, text: str):
 
 def run_wasi(path: str, args: list[str] | None = None, env: dict[str, str] | None = None,
              dirs: dict[str, str] | None = None, stdin=None, stdout=None, stderr=None,
-             rebuild: bool = False) -> int:
-    """Run the WASI program of the image at `path` (its graph exports `_start` and `memory`) with
-    `args`, `env` and the preopened `dirs` (guest path -> host path); gives its exit code."""
-    from .wasi import NAMESPACE, Wasi
-    wasi = Wasi([os.path.basename(path)] + list(args or []), env, dirs, stdin, stdout, stderr)
+             rebuild: bool = False, program_name: str | None = None) -> int:
+    """Run the WASI program of the image at `path` with `args`, `env` and the preopened `dirs`
+    (guest path -> host path); gives its exit code (argv[0] is `program_name`, by default the
+    file's name). A core program (its graph exports `_start` and
+    `memory`) gets WASI preview 1; a command component (it exports `wasi:cli/run`) WASI 0.2."""
+    data = read_runnable(path, rebuild)
     store = Store()
-    instance = load(path, {NAMESPACE: wasi.namespace(store)}, store, rebuild)
+    image = load_image(store, data, path)
+    argv = [program_name or os.path.basename(path)] + list(args or [])
+    if image.meta.component is not None:
+        return _run_command_component(image, path, argv, env, dirs, stdin, stdout, stderr)
+    from .wasi import NAMESPACE, Wasi
+    wasi = Wasi(argv, env, dirs, stdin, stdout, stderr)
+    instance = image.instantiate({NAMESPACE: wasi.namespace(store)})
     start = instance.exports.get("_start")
     memory = instance.exports.get("memory")
     if start is None or memory is None:
@@ -81,5 +108,21 @@ def run_wasi(path: str, args: list[str] | None = None, env: dict[str, str] | Non
     wasi.bind(memory)
     try:
         return wasi.run(start)
+    finally:
+        wasi.close()
+
+
+def _run_command_component(image, path, argv, env, dirs, stdin, stdout, stderr) -> int:
+    from .component.wasi2 import Wasi2, interface_key
+    wasi = Wasi2(argv, env, dirs, stdin, stdout, stderr)
+    try:
+        instance = image.instantiate(wasi.interfaces())
+        run = None
+        for name, item in instance.exports.items():
+            if interface_key(name) == "wasi:cli/run" and hasattr(item, "exports"):
+                run = item.exports.get("run")
+        if run is None:
+            raise WasmbuildError("not a command component: it exports no wasi:cli/run@0.2 interface", file=path)
+        return wasi.run(run)
     finally:
         wasi.close()

@@ -91,7 +91,9 @@ class _ProgressLine:
 
 def cmd_build(args) -> int:
     import os
-    from .build import ModuleInput, build_graph, build_image
+    from .build import BuildSession, ModuleInput, build_graph, build_image
+    from .component.build import build_component
+    from .component.decode import is_component
     from .graph import is_manifest
     from .cache import open_cache
     cache = open_cache(args.cache_dir, enabled=not args.no_cache, remote_url=args.remote_cache,
@@ -106,8 +108,11 @@ def cmd_build(args) -> int:
             path = args.modules[0]
             name = os.path.splitext(os.path.basename(path))[0]
             data = read_module_bytes(path, settings.wasm_feature_set)
-            image, report = build_image([ModuleInput(name, data, path)], settings, jobs, cache=cache,
-                                        progress=progress)
+            if is_component(data):
+                image, report = build_component(BuildSession(settings, jobs, cache, progress), data, path)
+            else:
+                image, report = build_image([ModuleInput(name, data, path)], settings, jobs, cache=cache,
+                                            progress=progress)
         else:
             raise WasmbuildError("give one module, or a manifest (.toml) for a graph of several")
     finally:

@@ -10,9 +10,10 @@ the exit code (`proc_exit` ends the program through `WasiExit`).
 Sandboxing: a program reaches files only through preopened directories, and every descriptor it
 holds names a host object inside the directory it was opened from. A directory descriptor holds
 an open host directory (not a path), and a guest path is walked from it one component at a time
-with `openat`-style calls that never follow a symbolic link by themselves: a link is read and its
-target walked in turn, so absolute paths, `..` that would climb above the starting directory and
-links leading outside it are refused with `ENOTCAPABLE`, whatever is renamed meanwhile. Functions
+with `openat`-style calls that never follow a symbolic link by themselves (`sandbox.py`, shared
+with the WASI 0.2 host): a link is read and its target walked in turn, so absolute paths, `..`
+that would climb above the starting directory and links leading outside it are refused with
+`ENOTCAPABLE`, whatever is renamed meanwhile. Functions
 that make no sense here (sockets, hard links...) return `ENOTSUP`; a module importing a name that
 WASI preview 1 does not have is reported when it is linked ("unknown import").
 
@@ -33,6 +34,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from . import sandbox
 from .contract.types import I32, I64, FuncType
 from .loader.runtime import Function, Memory, Store
 
@@ -77,8 +79,6 @@ _DIRENT = struct.Struct("<QQIB3x")               # d_next, d_ino, d_namlen, d_ty
 _CHUNK = 1 << 20              # the most copied between memory and the host at a time
 MAX_TRANSFER = 0x7FFFF000     # the most one fd_read or fd_write moves, as Linux's read and write
 _MAX_SLEEP = 86400.0          # seconds: a long wait is slept a day at a time
-_MAX_SYMLINKS = 40            # links followed in one path, as Linux; more is ELOOP
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _CLOCKS = (time.time_ns, time.monotonic_ns, time.process_time_ns, time.thread_time_ns)
 
 
@@ -123,14 +123,11 @@ class Wasi:
             2: _Fd("stdio", stream=stderr or sys.stderr.buffer, filetype=FT_CHAR, readable=False),
         }
         for guest, host in (preopens or {}).items():
-            if not os.path.isdir(host):
-                self.close()
-                raise NotADirectoryError(f"--dir {host}: not a directory")
             try:
-                os_fd = os.open(host, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            except OSError as e:
+                os_fd = sandbox.open_preopen(host)
+            except NotADirectoryError:
                 self.close()
-                raise NotADirectoryError(f"--dir {host}: cannot open: {e.strerror}") from None
+                raise
             self.fds[len(self.fds)] = _Fd("dir", os_fd=os_fd, guest_path=guest, filetype=FT_DIR)
 
     # --- plumbing ---------------------------------------------------------------------------------
@@ -231,10 +228,8 @@ class Wasi:
 
     @contextmanager
     def _at(self, dirfd: int, path_ptr: int, path_len: int, follow: bool):
-        """Walk a guest path from directory `dirfd`; gives (host directory descriptor, name): the
-        directory holding the path's last component, and that component ("." for the directory
-        itself). With `follow`, a symbolic link in last place is followed too, else the name may
-        be a link. Descriptors opened on the way are closed when the block ends."""
+        """Walk a guest path from directory `dirfd` (`sandbox.resolve`); gives (host directory
+        descriptor, name). A path leading outside is ENOTCAPABLE."""
         base = self._fd(dirfd)
         if base.kind != "dir":
             raise _Errno(ENOTDIR)
@@ -242,51 +237,11 @@ class Wasi:
             path = self._read(path_ptr, path_len).decode("utf-8")
         except UnicodeDecodeError:
             raise _Errno(EINVAL) from None
-        if "\0" in path:
-            raise _Errno(EINVAL)
-        if not path:
-            raise _Errno(ENOENT)
-        if path.startswith("/"):
-            raise _Errno(ENOTCAPABLE)
-        opened: list[int] = []  # the directories walked into below `base`, innermost last
         try:
-            yield self._walk(base.os_fd, path, follow, opened)
-        finally:
-            for fd in opened:
-                os.close(fd)
-
-    @staticmethod
-    def _walk(start: int, path: str, follow: bool, opened: list[int]) -> tuple[int, str]:
-        pending = [part for part in reversed(path.split("/")) if part]  # next component last
-        links = 0
-        while pending:
-            part = pending.pop()
-            here = opened[-1] if opened else start
-            if part == ".":
-                continue
-            if part == "..":
-                if not opened:
-                    raise _Errno(ENOTCAPABLE)
-                os.close(opened.pop())
-                continue
-            if not pending and not follow:
-                return here, part
-            try:
-                target = os.readlink(part, dir_fd=here)
-            except OSError:
-                target = None  # not a link (or not there: what is done with it will say so)
-            if target is not None:
-                links += 1
-                if links > _MAX_SYMLINKS:
-                    raise _Errno(ELOOP)
-                if target.startswith("/"):
-                    raise _Errno(ENOTCAPABLE)
-                pending += [p for p in reversed(target.split("/")) if p]
-                continue
-            if not pending:
-                return here, part
-            opened.append(os.open(part, _DIR_FLAGS, dir_fd=here))  # O_NOFOLLOW: a link swapped in is ELOOP
-        return (opened[-1] if opened else start), "."
+            with sandbox.resolve(base.os_fd, path, follow) as found:
+                yield found
+        except sandbox.Escape:
+            raise _Errno(ENOTCAPABLE) from None
 
     # --- the functions -------------------------------------------------------------------------------
     def args_sizes_get(self, argc_ptr, size_ptr):

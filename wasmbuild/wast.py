@@ -488,6 +488,8 @@ def run_paths(paths: list[str], settings: CompileSettings | None = None, scripts
     exactly the script files listed)."""
     report = Report()
     session = BuildSession(settings)  # helpers and trampolines compiled once for every script
+    from .component.script import ComponentScriptRunner, is_component_script
     for script in paths if scripts_given else find_scripts(paths):
-        report.outcomes.extend(ScriptRunner(script, session=session).run())
+        runner = ComponentScriptRunner if is_component_script(script) else ScriptRunner
+        report.outcomes.extend(runner(script, session=session).run())
     return report

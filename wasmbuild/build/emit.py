@@ -23,7 +23,8 @@ def emit_image(linked: LinkedGraph, plan: BuildPlan, settings: CompileSettings) 
     symbols = sorted(code.symbols.items())
     meta = ImageMeta(types=tuple(linked.types), modules=tuple(linked.modules),
                      initializers=tuple(plan.initializers), entry_trampolines=tuple(linked.entry_trampolines),
-                     host_trampolines=tuple(linked.host_trampolines), symbols=tuple(symbols))
+                     host_trampolines=tuple(linked.host_trampolines), symbols=tuple(symbols),
+                     component=plan.component)
     func_symbols = [(name, offset, code.func_sizes.get(name, 0)) for name, offset in symbols]
     return write_image(code, target, toolchain_versions(),
                        {"opt_level": settings.opt_level, "bounds_checks": settings.bounds_checks,

@@ -73,9 +73,10 @@ class BuildPlan:
     jobs: list[tuple[int, int]]  # (module index, defined function index), in image order
     graph_exported: dict[int, set[int]] = field(default_factory=dict)  # module -> functions the graph exports
     host_users: dict[FuncType, list[str]] = field(default_factory=dict)  # host trampolines needed
+    component: dict | None = None  # a component's record (component/record.py) as JSON
 
 
-def plan_build(decoded: DecodedModules, graph: Graph | None) -> BuildPlan:
+def plan_build(decoded: DecodedModules, graph: Graph | None, component: dict | None = None) -> BuildPlan:
     modules = decoded.all()
     if graph is None:
         if len(modules) != 1:
@@ -84,7 +85,7 @@ def plan_build(decoded: DecodedModules, graph: Graph | None) -> BuildPlan:
         graph = default_graph(inp.path or inp.name, inp.name, modules[0].module)
     initializers = resolve_graph(graph, {d.input.name: d.module for d in modules})
     jobs = [(mi, j) for mi, d in enumerate(modules) for j in range(len(d.module.bodies))]
-    plan = BuildPlan(modules, initializers, jobs)
+    plan = BuildPlan(modules, initializers, jobs, component=component)
 
     # Which functions escape to the host through the graph's exports, and which imports the host
     # serves (each needs a host trampoline of its signature).

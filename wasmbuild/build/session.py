@@ -39,16 +39,18 @@ class BuildSession:
         self.translate_options = translate_options(self.settings)
         self.support = SupportObjects(cache)
 
-    def build(self, inputs: list[ModuleInput], graph: Graph | None = None) -> tuple[bytes, BuildReport]:
+    def build(self, inputs: list[ModuleInput], graph: Graph | None = None,
+              component: dict | None = None) -> tuple[bytes, BuildReport]:
         """Compile the modules `inputs` into an image of `graph` (whose module steps name the inputs,
         in order); with no graph, `inputs` must be one module, built as `default_graph` makes it.
+        `component` is the record of the component the graph was made from, kept in the image.
         With a cache, functions whose key is there are neither validated nor compiled again."""
         # A build allocates millions of small, acyclic objects (decoded instructions, symbols);
         # Python's cyclic garbage collector would scan them over and over for nothing.
         with elf.gc_paused():
             report = BuildReport()
             decoded = DecodedModules(inputs, self.translate_options, self.settings.wasm_feature_set)
-            plan = plan_build(decoded, graph)
+            plan = plan_build(decoded, graph, component)
             report.seconds.update(decoded.seconds)
             objects = function_objects(plan, decoded, self.settings, self.cache, self.jobs, report,
                                        self.progress)

@@ -398,9 +398,12 @@ class ImageMeta:
     entry_trampolines: tuple[Trampoline, ...]
     host_trampolines: tuple[Trampoline, ...]
     symbols: tuple[tuple[str, int], ...]  # (code symbol, offset in the code), sorted
+    # A component's record (component/record.py), as JSON; None for a graph of core modules. Read
+    # by the component layer of the loader, which checks it.
+    component: dict | None = None
 
     def to_json(self) -> dict:
-        return {
+        d = {
             "types": [functype_to_json(ft) for ft in self.types],
             "modules": [m.to_json() for m in self.modules],
             "initializers": [i.to_json() for i in self.initializers],
@@ -408,6 +411,9 @@ class ImageMeta:
                             HOST_TRAMPOLINE: [t.to_json() for t in self.host_trampolines]},
             "symbols": [list(s) for s in self.symbols],
         }
+        if self.component is not None:
+            d["component"] = self.component
+        return d
 
     def to_bytes(self) -> bytes:
         return canonical_json(self.to_json())
@@ -422,6 +428,7 @@ class ImageMeta:
             entry_trampolines=tuple(Trampoline.from_json(t) for t in _list(trampolines[ENTRY])),
             host_trampolines=tuple(Trampoline.from_json(t) for t in _list(trampolines[HOST_TRAMPOLINE])),
             symbols=tuple((_str(name), _int(offset)) for name, offset in _list(d["symbols"])),
+            component=d.get("component"),
         )
 
     @classmethod

@@ -63,9 +63,13 @@ class LoadedImage:
         """The address of the tail-call entry of function or host trampoline `symbol`."""
         return self.code.address(abi.tail_symbol(symbol))
 
-    def instantiate(self, host: dict | None = None) -> "GraphInstance":
+    def instantiate(self, host: dict | None = None):
         """Run the image's initializers; `host` provides the host imports as
-        {namespace: {name: Function | Table | Memory | Global | Python callable}}."""
+        {namespace: {name: Function | Table | Memory | Global | Python callable}}. An image of a
+        component gives a `component.runtime.ComponentInstance` (its `host` as described there)."""
+        if self.meta.component is not None:
+            from ..component.runtime import instantiate_component
+            return instantiate_component(self, host)
         return GraphInstance(self, host or {})
 
 
@@ -271,9 +275,11 @@ class GraphInstance(_Exports):
     """An instantiated image: the instances its initializers made and the graph's exports (items,
     or whole instances)."""
 
-    def __init__(self, image: LoadedImage, host):
+    def __init__(self, image: LoadedImage, host, instances: dict | None = None, raw_host: bool = False):
+        # `instances`: a dict to fill as instances are made (the component layer reads it while the
+        # initializers still run); `raw_host`: host callables take and give raw bits.
         self.image = image
-        self.instances: dict[str, Instance] = {}
+        self.instances: dict[str, Instance] = {} if instances is None else instances
         self.exports: dict[str, object] = {}
         store = image.store
         for init in image.meta.initializers:
@@ -287,7 +293,7 @@ class GraphInstance(_Exports):
                         item = host.get(source.owner, {}).get(source.item)
                         if imp.kind == EXTERN_FUNC and callable(item) \
                                 and not isinstance(item, (Function, Table, Memory, Global, Tag)):
-                            item = store.host_function(image.types[imp.desc], item)
+                            item = store.host_function(image.types[imp.desc], item, raw=raw_host)
                     items[(imp.module, imp.name)] = item
                 self.instances[init.instance] = Instance(image, init.module, items, init.instance)
             elif isinstance(init, ExportStep):

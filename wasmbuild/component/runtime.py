@@ -1,0 +1,352 @@
+"""The component layer of the loader: an image built from a component, instantiated and called with
+Python values.
+
+`instantiate_component(image, host)` takes a `loader.instance.LoadedImage` whose metadata carries a
+component record (component/record.py) and the host's imports, and gives a `ComponentInstance`:
+its `exports` are `ComponentFunction`s (called with the Python values of `component/values.py`),
+`ExportedInstance`s (`exports` of their own) and `ResourceType`s. It makes the core graph's
+instances (the loader's `GraphInstance`) with the host namespace `record.NAMESPACE` served here:
+  lower.N    a `canon lower`ed function: lifts the core arguments from the caller's memory, calls
+             the host function or the lifted function of another component instance (through
+             Python values in this version), lowers the result back
+  builtin.N  `canon resource.new / rep / drop` on the handle table of its component instance
+The canonical ABI itself is `canonical.py` and the handle tables `handles.py`.
+
+The host's imports: `host` maps each import name of the root component to what provides it: a
+Python callable for a function; for an instance, a dict of its items (callables, and for a resource
+type the Python class whose objects are its resources). An interface name with a version
+(`wasi:cli/stdout@0.2.12`) is also found without it (`wasi:cli/stdout`) or under another version of
+the same major (0.x: minor) line. Host resources are Python objects: a host function gets the object
+for a `borrow<R>` or `own<R>` parameter and returns objects for `own<R>` results; when the guest drops
+the last handle of one, its `drop()` method, if it has one, is called.
+
+Rules of the component model kept here: an instance that trapped is locked ("cannot enter component
+instance" for every later call, of this component instance tree); an instance is not entered again
+while one of its exports runs; realloc and post-return may not call out ("cannot leave component
+instance"). Errors in the host's imports (missing, not callable) are `UnlinkableError`s naming the import.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import UnlinkableError
+from ..image import ImageError
+from ..loader.runtime import Trap
+from . import types as ct
+from .canonical import CanonOptions, ComponentValueError, function_abi
+from .handles import InstanceHandles, Resource, ResourceRegistry
+from .record import HOST, NAMESPACE, ComponentRecord, RecordError, builtin_item, lowered_item
+
+_VERSION = re.compile(r"^(?P<base>[^@]+)@(?P<version>\d+(\.\d+){0,2}.*)$")
+
+
+def _lookup(host: dict, name: str):
+    """The host's item for import `name`: exactly, else without its version, else under a version
+    of the same semver-compatible line."""
+    if name in host:
+        return host[name]
+    m = _VERSION.match(name)
+    if m is None:
+        return None
+    base, version = m["base"], m["version"]
+    if base in host:
+        return host[base]
+    line = _compatible_line(version)
+    for key, value in host.items():
+        k = _VERSION.match(key)
+        if k is not None and k["base"] == base and _compatible_line(k["version"]) == line:
+            return value
+    return None
+
+
+def _compatible_line(version: str) -> tuple:
+    parts = version.split("-")[0].split(".")
+    if parts[0] != "0":
+        return (parts[0],)
+    return tuple(parts[:2])
+
+
+def _has_handles(t) -> bool:
+    if isinstance(t, (ct.Own, ct.Borrow)):
+        return True
+    if isinstance(t, ct.Record):
+        return any(_has_handles(f) for _, f in t.fields)
+    if isinstance(t, ct.Variant):
+        return any(c is not None and _has_handles(c) for _, c in t.cases)
+    if isinstance(t, ct.List):
+        return _has_handles(t.elem)
+    if isinstance(t, ct.Tuple):
+        return any(map(_has_handles, t.types))
+    if isinstance(t, ct.Option):
+        return _has_handles(t.type)
+    if isinstance(t, ct.Result):
+        return any(x is not None and _has_handles(x) for x in (t.ok, t.err))
+    return False
+
+
+def _map_handles(value, t, fn):
+    """`value` of type `t` with each handle `h` (of type own/borrow) replaced by `fn(h, t)`."""
+    from .values import Err, Ok, Record, Some, Variant, field_attr
+    if value is None or not _has_handles(t):
+        return value
+    if isinstance(t, (ct.Own, ct.Borrow)):
+        return fn(value, t)
+    if isinstance(t, ct.List):
+        return [_map_handles(v, t.elem, fn) for v in value]
+    if isinstance(t, ct.Tuple):
+        return tuple(_map_handles(v, e, fn) for v, e in zip(value, t.types))
+    if isinstance(t, ct.Record):
+        return Record(**{field_attr(n): _map_handles(getattr(value, field_attr(n)), f, fn) for n, f in t.fields})
+    if isinstance(t, ct.Variant):
+        payload = dict(t.cases)[value.case]
+        return Variant(value.case, _map_handles(value.payload, payload, fn))
+    if isinstance(t, ct.Option):
+        if isinstance(value, Some):
+            return Some(_map_handles(value.value, t.type, fn))
+        return _map_handles(value, t.type, fn)
+    if isinstance(t, ct.Result):
+        if isinstance(value, Ok):
+            return Ok(_map_handles(value.value, t.ok, fn))
+        if isinstance(value, Err):
+            return Err(_map_handles(value.value, t.err, fn))
+    return value
+
+
+class _InstanceState:
+    """Re-entrance of one component instance (its handles are an `InstanceHandles`)."""
+
+    __slots__ = ("may_enter",)
+
+    def __init__(self):
+        self.may_enter = True
+
+
+class ComponentFunction:
+    """A lifted function of a component instance, called with Python values."""
+
+    def __init__(self, component: "ComponentInstance", index: int, name: str):
+        self.component = component
+        self.index = index
+        self.name = name
+        self.type = component.record.lifted[index].type
+
+    def __call__(self, *args):
+        return self.component.call_lifted(self.index, args)
+
+    def __repr__(self) -> str:
+        return f"<component function {self.name}: {self.type}>"
+
+
+class ExportedInstance:
+    """An instance a component exports: `exports` by name (functions, instances, resource types)."""
+
+    def __init__(self, exports: dict):
+        self.exports = exports
+
+    def __getitem__(self, name: str):
+        return self.exports[name]
+
+
+class ComponentInstance:
+    def __init__(self, image, host: dict | None):
+        self.image = image
+        self.path = image.image.path
+        try:
+            self.record, self.resource_types = ComponentRecord.from_json(image.meta.component)
+        except (RecordError, KeyError, TypeError, ValueError) as e:
+            raise ImageError(f"bad component record: {e}", file=self.path) from None
+        host = host or {}
+        record = self.record
+        if record.unlinkable is not None:
+            raise UnlinkableError(record.unlinkable, file=self.path)
+        self.registry = ResourceRegistry()
+        self.handles = [InstanceHandles(self.registry, f"component instance {i}") for i in range(len(record.instances))]
+        self.states = [_InstanceState() for _ in record.instances]
+        self.locked = False
+        for rt, r in zip(self.resource_types, record.resources):
+            if r.owner == HOST:
+                self.registry.define(rt, None, _drop_host_object)
+            else:
+                self.registry.define(rt, self.handles[r.owner], None if r.dtor is None else self._destructor(r.dtor))
+        self.namespace = namespace = {}
+        for i, lowered in enumerate(record.lowered):
+            namespace[lowered_item(i)] = self._lowered(i, lowered, host)
+        for i, builtin in enumerate(record.builtins):
+            namespace[builtin_item(i)] = self._builtin(builtin)
+        from ..loader.instance import GraphInstance
+        self.core_instances: dict = {}
+        try:
+            self.graph = GraphInstance(image, {NAMESPACE: namespace}, instances=self.core_instances,
+                                       raw_host=True)
+        except Trap:
+            self.locked = True
+            raise
+        self.exports = self._exports(record.exports, ())
+
+    # --- the core side ---
+    def core(self, ref):
+        if ref.instance == NAMESPACE:
+            return _HostItem(self.namespace[ref.export])
+        instance = self.core_instances.get(ref.instance)
+        item = None if instance is None else instance.exports.get(ref.export)
+        if item is None:
+            raise Trap(f"core item {ref.instance}.{ref.export} used before its instance exists")
+        return item
+
+    def _options(self, options, instance: int) -> CanonOptions:
+        memory = None if options.memory is None else self.core(options.memory)
+        realloc = post_return = None
+        if options.realloc is not None:
+            fn = self.core(options.realloc)
+            realloc = lambda *a: fn.call_bits(list(a))[0]  # noqa: E731
+        if options.post_return is not None:
+            fn_post = self.core(options.post_return)
+            post_return = lambda flat: fn_post.call_bits(flat)  # noqa: E731
+        return CanonOptions(memory, realloc, options.encoding, post_return, self.handles[instance])
+
+    def _destructor(self, ref):
+        def destroy(rep):
+            self.core(ref).call_bits([rep])
+        return destroy
+
+    # --- calls into a component instance ---
+    def _enter(self, instance: int) -> _InstanceState:
+        state = self.states[instance]
+        if self.locked or not state.may_enter:
+            raise Trap("cannot enter component instance")
+        return state
+
+    def call_lifted(self, index: int, args, relay: bool = False):
+        lifted = self.record.lifted[index]
+        state = self._enter(lifted.instance)
+        abi = function_abi(lifted.type)
+        state.may_enter = False
+        try:
+            opts = self._options(lifted.options, lifted.instance)
+            flat, cx = abi.lower_args(opts, list(args), relay)
+            results = self.core(lifted.core).call_bits(flat)
+            return abi.lift_results(cx, results)
+        except Trap:
+            self.locked = True
+            raise
+        finally:
+            state.may_enter = True
+
+    # --- calls out of a component instance: the host namespace ---
+    def _lowered(self, index: int, lowered, host: dict):
+        abi = function_abi(lowered.type)
+        handles = self.handles[lowered.instance]
+        if lowered.host is not None:
+            target = self._host_function(lowered.host, host)
+            convert = _has_handles_in(lowered.type)
+
+            def call_host(*flat):
+                if not handles.may_leave:
+                    raise Trap("cannot leave component instance")
+                opts = self._options(lowered.options, lowered.instance)
+                args, cx = abi.lift_args(opts, flat)
+                if convert:
+                    args = [_map_handles(a, t, _to_host_object) for a, (_, t) in zip(args, lowered.type.params)]
+                result = target(*args)
+                if convert and lowered.type.result is not None:
+                    result = _map_handles(result, lowered.type.result, self._from_host_object)
+                return abi.lower_results(cx, result, flat)
+            return call_host
+
+        callee = self.record.lifted[lowered.lifted].instance
+
+        def call_lifted(*flat):
+            if not handles.may_leave:
+                raise Trap("cannot leave component instance")
+            if callee == lowered.instance:  # a component calling its own export: re-entrance
+                raise Trap("cannot enter component instance")
+            opts = self._options(lowered.options, lowered.instance)
+            args, cx = abi.lift_args(opts, flat, relay=True)
+            result = self.call_lifted(lowered.lifted, args, relay=True)
+            return abi.lower_results(cx, result, flat)
+        return call_lifted
+
+    def _from_host_object(self, value, t):
+        if isinstance(value, Resource):
+            return value
+        if isinstance(t, ct.Own):
+            return self.registry.new(t.resource, value)
+        return Resource(t.resource, value, own=False, registry=self.registry)
+
+    def _host_function(self, path: tuple[str, ...], host: dict):
+        item = host
+        for i, name in enumerate(path):
+            item = _lookup(item, name) if isinstance(item, dict) else None
+            if item is None:
+                raise UnlinkableError(f"component import {'/'.join(path[:i + 1])} is not provided by the host",
+                                      file=self.path)
+        if not callable(item):
+            raise UnlinkableError(f"component import {'/'.join(path)}: the host gave {type(item).__name__}, "
+                                  f"not a function", file=self.path)
+        return item
+
+    def _builtin(self, builtin):
+        handles = self.handles[builtin.instance]
+        rt = self.resource_types[builtin.resource]
+        if builtin.op == "resource.new":
+            return lambda rep: handles.resource_new(rt, rep)
+        if builtin.op == "resource.rep":
+            return lambda index: handles.resource_rep(rt, index & 0xFFFFFFFF)
+
+        def drop(index):
+            handles.resource_drop(rt, index & 0xFFFFFFFF)
+        return drop
+
+    # --- exports ---
+    def _exports(self, exports: dict, path: tuple) -> dict:
+        out = {}
+        for name, (kind, body) in exports.items():
+            if kind == "func":
+                out[name] = ComponentFunction(self, body, "/".join(path + (name,)))
+            elif kind == "instance":
+                out[name] = ExportedInstance(self._exports(body, path + (name,)))
+            else:
+                out[name] = self.resource_types[body]
+        return out
+
+    def __getitem__(self, name: str):
+        return self.exports[name]
+
+
+class _HostItem:
+    """An item of the host namespace called as a core function is (a lowered function lifted again)."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def call_bits(self, args: list[int]) -> list[int]:
+        results = self.fn(*args)
+        return [] if results is None else list(results) if isinstance(results, (list, tuple)) else [results]
+
+
+def _has_handles_in(ft: ct.FuncType) -> bool:
+    return any(_has_handles(t) for _, t in ft.params) or (ft.result is not None and _has_handles(ft.result))
+
+
+def _to_host_object(value, t):
+    """A host function gets the Python object behind a handle (moved out of an own)."""
+    if isinstance(value, Resource):
+        return value.take() if value.own else value.rep
+    return value
+
+
+def _drop_host_object(obj) -> None:
+    drop = getattr(obj, "drop", None)
+    if callable(drop):
+        drop()
+
+
+def instantiate_component(image, host: dict | None = None) -> ComponentInstance:
+    return ComponentInstance(image, host)
+
+
+__all__ = ["ComponentFunction", "ComponentInstance", "ComponentValueError", "ExportedInstance",
+           "instantiate_component"]

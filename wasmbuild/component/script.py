@@ -1,0 +1,203 @@
+"""The spec-test runner for component scripts (../shared/components/spec, its README describes them).
+
+`ComponentScriptRunner(path, session=...)` runs one script as `wast.ScriptRunner` runs a core one,
+giving the same `Outcome`s; `is_component_script(path)` tells the two kinds apart (the runner for a
+script is chosen by `wast.run_paths`). Each component is built through the same path as `wasmbuild
+build` (decode, validate, static instantiation, the core build) and instantiated with no host
+imports but the test host below, in a fresh store each time (a trap locks an instance down).
+  module, module_definition, module_instance
+                         as for core scripts (a definition is built once, instantiated anew)
+  assert_return / assert_trap
+                         call a top-level export with the script's values converted by its type
+                         (`scriptvalues.py`); the result compared by type; a trap message is not
+                         compared (the README: "a runner should check that it trapped")
+  assert_invalid, assert_malformed (binary)
+                         decoding, or validation, must fail; text modules are skipped (no
+                         component text parser)
+  assert_unlinkable, assert_uninstantiable
+                         instantiating must fail to link / must trap
+A command whose `requires` names something unsupported is skipped with that name (`SUPPORTED`: the
+core proposals wasmbuild has).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ..errors import InvalidError, MalformedError, UnlinkableError, WasmbuildError
+from ..loader.instance import load_image
+from ..loader.runtime import Store, Trap
+from ..wast import FAIL, PASS, ScriptRunner, _Skip
+from .build import build_component
+from .decode import decode_component, is_component
+from .scriptvalues import python_value, value_matches
+
+# What a command may require and still run here: core proposals wasmbuild compiles.
+SUPPORTED = frozenset(("exceptions", "function-references"))
+
+
+def is_component_script(path: str) -> bool:
+    """Whether the script at `path` is about components: a binary it names is one."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            commands = json.load(f).get("commands", [])
+    except (OSError, ValueError, AttributeError):
+        return False
+    base = os.path.dirname(path)
+    for cmd in commands:
+        name = cmd.get("filename") if cmd.get("module_type", "binary") == "binary" else None
+        if name and cmd.get("type") != "assert_malformed":
+            try:
+                with open(os.path.join(base, name), "rb") as f:
+                    return is_component(f.read(8))
+            except OSError:
+                return False
+    return False
+
+
+class ComponentScriptRunner(ScriptRunner):
+    def _check_requires(self, cmd) -> None:
+        missing = [r for r in cmd.get("requires", ()) if r not in SUPPORTED]
+        if missing:
+            raise _Skip(f"requires {', '.join(missing)}")
+
+    def _load(self, cmd):
+        """Decode and validate the component a command names."""
+        from .validate import validate_component
+        component = decode_component(self._read(cmd), cmd["filename"], self.features)
+        validate_component(component)
+        return component
+
+    def _build(self, cmd):
+        image, _report = build_component(self.session, self._read(cmd), cmd["filename"])
+        return image
+
+    def _instantiate_image(self, image: bytes, name: str):
+        return load_image(Store(), image, name).instantiate({})
+
+    # --- commands ---
+    def _cmd_module(self, cmd):
+        self._check_requires(cmd)
+        self.current = None
+        try:
+            instance = self._instantiate_image(self._build(cmd), cmd["filename"])
+        except WasmbuildError as e:
+            self.current = f"the component failed: {e}"
+            return FAIL, str(e)
+        self.current = instance
+        if cmd.get("name"):
+            self.named[cmd["name"]] = instance
+        return PASS, ""
+
+    def _cmd_module_definition(self, cmd):
+        self._check_requires(cmd)
+        name = cmd.get("name")
+        try:
+            image = self._build(cmd)
+        except WasmbuildError as e:
+            if name:
+                self.definitions[name] = f"its definition failed: {e}"
+            return FAIL, str(e)
+        if name:
+            self.definitions[name] = (image, cmd["filename"])
+        return PASS, ""
+
+    def _cmd_module_instance(self, cmd):
+        self._check_requires(cmd)
+        definition = self.definitions.get(cmd["module"])
+        if not isinstance(definition, tuple):
+            raise _Skip(definition or f"no definition {cmd['module']}")
+        self.current = None
+        try:
+            instance = self._instantiate_image(*definition)
+        except WasmbuildError as e:
+            return FAIL, str(e)
+        self.current = self.named[cmd["instance"]] = instance
+        return PASS, ""
+
+    def _call(self, cmd):
+        action = cmd["action"]
+        if action.get("type") != "invoke":
+            raise _Skip(f"action {action.get('type')}")
+        instance = self._instance(action.get("module"))
+        if isinstance(instance, str):
+            raise _Skip(instance)
+        func = instance.exports.get(action["field"])
+        if func is None or not hasattr(func, "type"):
+            return None, f"no exported function {action['field']!r}"
+        ft = func.type
+        if len(action["args"]) != len(ft.params):
+            return None, f"{len(action['args'])} arguments for {ft}"
+        args = [python_value(a, t) for a, (_, t) in zip(action["args"], ft.params)]
+        return func, args
+
+    def _cmd_assert_return(self, cmd):
+        self._check_requires(cmd)
+        func, args = self._call(cmd)
+        if func is None:
+            return FAIL, args
+        try:
+            result = func(*args)
+        except WasmbuildError as e:
+            return FAIL, f"the call failed: {e}"
+        expected = cmd["expected"]
+        ft = func.type
+        if not expected:
+            return (PASS, "") if result is None else (FAIL, f"expected no result, got {result!r}")
+        if ft.result is None or not value_matches(expected[0], result, ft.result):
+            return FAIL, f"expected {expected[0]['value']!r}, got {result!r}"
+        return PASS, ""
+
+    def _cmd_assert_trap(self, cmd):
+        self._check_requires(cmd)
+        func, args = self._call(cmd)
+        if func is None:
+            return FAIL, args
+        try:
+            result = func(*args)
+        except Trap:
+            return PASS, ""
+        except WasmbuildError as e:
+            return FAIL, f"expected a trap ({cmd['text']!r}), got {e}"
+        return FAIL, f"expected a trap ({cmd['text']!r}), got {result!r}"
+
+    def _cmd_assert_invalid(self, cmd):
+        try:
+            self._load(cmd)
+        except (InvalidError, MalformedError):
+            return PASS, ""
+        except WasmbuildError as e:
+            return FAIL, f"expected invalid {cmd['text']!r}, got {e}"
+        return FAIL, f"expected invalid {cmd['text']!r}, but the component is valid"
+
+    def _cmd_assert_malformed(self, cmd):
+        if cmd.get("module_type") == "text":
+            raise _Skip("a text component (no component text parser)")
+        try:
+            decode_component(self._read(cmd), cmd["filename"], self.features)
+        except MalformedError:
+            return PASS, ""
+        except WasmbuildError as e:
+            return FAIL, f"expected malformed {cmd['text']!r}, got {e}"
+        return FAIL, f"expected malformed {cmd['text']!r}, but it decodes"
+
+    def _cmd_assert_unlinkable(self, cmd):
+        self._check_requires(cmd)
+        try:
+            self._instantiate_image(self._build(cmd), cmd["filename"])
+        except UnlinkableError:
+            return PASS, ""
+        except WasmbuildError as e:
+            return FAIL, f"expected unlinkable {cmd['text']!r}, got {e}"
+        return FAIL, f"expected unlinkable {cmd['text']!r}, but it instantiated"
+
+    def _cmd_assert_uninstantiable(self, cmd):
+        self._check_requires(cmd)
+        try:
+            self._instantiate_image(self._build(cmd), cmd["filename"])
+        except Trap:
+            return PASS, ""
+        except WasmbuildError as e:
+            return FAIL, f"expected a trap at instantiation ({cmd['text']!r}), got {e}"
+        return FAIL, f"expected a trap at instantiation ({cmd['text']!r}), but it instantiated"
