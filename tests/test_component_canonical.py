@@ -870,7 +870,11 @@ def test_guest_traps_use_the_spec_wording():
     side.mem.write(0, b"\xc3\x28")
     _trap(lambda: C.lift_flat(cx, [0, 2], P("string")), "invalid utf-8")
     side.mem.write(0, b"\xc3")
-    _trap(lambda: C.lift_flat(cx, [0, 1], P("string")), "invalid utf-8")
+    _trap(lambda: C.lift_flat(cx, [0, 1], P("string")), "invalid utf-8", "incomplete utf-8 byte sequence")
+    # Wasmtime's wording too, where it has its own
+    _trap(lambda: C.lift_flat(cx, [60, 5], P("string")), "string pointer/length out of bounds of memory")
+    _trap(lambda: C.lift_flat(cx, [2, 0], T.Option(P("u8"))), "discriminant 2 out of range [0..2)")
+    _trap(lambda: C.lift_flat(_cx("utf16")[1], [1, 1], P("string")), "string pointer not aligned to 2")
     # the reference traps in every one of these too
     rcx = RefSide(64).cx
     for vals, t in (([0xD800], ref.CharType()), ([60, 5], ref.StringType()), ([2, 1], ref.ListType(ref.U32Type())),
@@ -940,7 +944,12 @@ def test_resource_new_rep_drop():
     j = inst.resource_new(rt, 43)
     assert (i, j) == (1, 2)
     assert inst.resource_rep(rt, j) == 43
-    _trap(lambda: inst.resource_rep(other, j), "handle index 2 used with the wrong type")
+    _trap(lambda: inst.resource_rep(other, j), "handle index 2 used with the wrong type, expected host-defined "
+          "resource but found guest-defined resource")
+    third = T.ResourceType("third")
+    registry.define(third, inst, None)
+    _trap(lambda: inst.resource_rep(third, j), "expected guest-defined resource but found a different "
+          "guest-defined resource")
     _trap(lambda: inst.resource_drop(other, j), "used with the wrong type")
     inst.resource_drop(rt, j)
     assert dropped == [43]

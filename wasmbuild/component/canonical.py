@@ -304,9 +304,12 @@ class CallContext:
         if memory is None:
             raise _required("memory")
         if ptr % align:
-            raise trap(f"unaligned pointer: {what} at {ptr:#x} is not {align}-aligned")
+            # (the second wording is Wasmtime's, for strings)
+            raise trap(f"unaligned pointer: {what} at {ptr:#x} is not {align}-aligned"
+                       + (f" (string pointer not aligned to {align})" if what == "string content" else ""))
         if ptr + n > memory.size:
-            raise trap(f"{what} out-of-bounds: {n} bytes at {ptr:#x} beyond the {memory.size} of memory")
+            raise trap(f"{what} out-of-bounds: {n} bytes at {ptr:#x} beyond the {memory.size} of memory"
+                       + (" (string pointer/length out of bounds of memory)" if what == "string content" else ""))
         return memory.read(ptr, n)
 
     def realloc(self, old: int, old_size: int, align: int, new_size: int, what: str, check_align: bool = True) -> int:
@@ -570,7 +573,10 @@ def _load_string_from_range(cx: CallContext, ptr: int, tagged: int) -> str:
     try:
         text = data.decode(codec)
     except UnicodeDecodeError as e:
-        raise trap(f"invalid {'utf-8' if codec == 'utf-8' else 'utf-16'} string: {e.reason}") from None
+        reason = e.reason
+        if reason == "unexpected end of data":
+            reason = "incomplete utf-8 byte sequence" if codec == "utf-8" else "incomplete utf-16 code unit sequence"
+        raise trap(f"invalid {'utf-8' if codec == 'utf-8' else 'utf-16'}: {reason} at byte {e.start}") from None
     return EncodedString(text, encoding, tagged) if cx.relay else text
 
 
@@ -951,7 +957,8 @@ class _VariantCodec(_Codec):
 
     def _case(self, case: int):
         if case >= len(self.cases):
-            raise trap(f"invalid variant discriminant {case} for {self.type} ({len(self.cases)} cases)")
+            raise trap(f"invalid variant discriminant: discriminant {case} out of range [0..{len(self.cases)}) "
+                       f"for {self.type}")
         return self.cases[case]
 
     def lower_flat(self, cx, v, out):

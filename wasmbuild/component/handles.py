@@ -94,13 +94,6 @@ class HandleTable:
         self.free.append(index)
         return handle
 
-    def get_typed(self, index: int, rt: ResourceType) -> ResourceHandle:
-        """The handle at `index`, which must be of resource type `rt`."""
-        handle = self.get(index)
-        if handle.rt is not rt:
-            raise _trap(f"handle index {index} used with the wrong type, expected resource `{rt}` "
-                        f"but found resource `{handle.rt}`")
-        return handle
 
 
 class ResourceRegistry:
@@ -188,6 +181,18 @@ class InstanceHandles:
     def __repr__(self) -> str:
         return f"InstanceHandles({self.name}, {len(self.table)} handles)"
 
+    def get_typed(self, index: int, rt: ResourceType) -> ResourceHandle:
+        """The handle at `index`, which must be of resource type `rt`."""
+        handle = self.table.get(index)
+        if handle.rt is not rt:
+            expected, found = self._kind(rt), self._kind(handle.rt)
+            raise _trap(f"handle index {index} used with the wrong type, expected {expected} but found "
+                        f"{'a different ' if found == expected else ''}{found} (`{rt}`, `{handle.rt}`)")
+        return handle
+
+    def _kind(self, rt: ResourceType) -> str:
+        return "host-defined resource" if self.registry.definer(rt) is None else "guest-defined resource"
+
     def _check_may_leave(self) -> None:
         if not self.may_leave:
             raise _trap("cannot leave component instance")
@@ -199,13 +204,13 @@ class InstanceHandles:
 
     def resource_rep(self, rt: ResourceType, index: int) -> int:
         """`canon resource.rep rt`: the rep behind handle `index` (own or borrow)."""
-        return self.table.get_typed(index, rt).rep
+        return self.get_typed(index, rt).rep
 
     def resource_drop(self, rt: ResourceType, index: int) -> None:
         """`canon resource.drop rt`: drop handle `index`; an owning one ends the resource (its
         destructor runs, whoever defines it), a borrowed one ends that borrow."""
         self._check_may_leave()
-        handle = self.table.get_typed(index, rt)
+        handle = self.get_typed(index, rt)
         if handle.lends:
             raise _trap("cannot remove owned resource while borrowed")
         self.table.remove(index)
@@ -218,7 +223,7 @@ class InstanceHandles:
 
     def take_own(self, index: int, rt: ResourceType) -> Any:
         """Lift `own<rt>` from handle `index`: the handle leaves the table; its rep."""
-        handle = self.table.get_typed(index, rt)
+        handle = self.get_typed(index, rt)
         if not handle.own:
             raise _trap(f"handle index {index} is a borrow, an own handle was expected")
         if handle.lends:
@@ -228,7 +233,7 @@ class InstanceHandles:
 
     def lend(self, index: int, rt: ResourceType, scope: BorrowScope) -> Any:
         """Lift `borrow<rt>` from handle `index` for the call of `scope`: its rep."""
-        handle = self.table.get_typed(index, rt)
+        handle = self.get_typed(index, rt)
         scope.lend(handle)
         return handle.rep
 
