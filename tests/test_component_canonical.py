@@ -1122,3 +1122,38 @@ def test_type_facts_need_no_loader():
             "print(sorted(m for m in sys.modules if m.startswith('wasmbuild.loader')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_lowering_that_fails_gives_the_handles_back():
+    """A bad argument after an own and a borrow: the guest's table is as before and the host still
+    owns what it passed; the same when realloc traps."""
+    registry = H.ResourceRegistry()
+    host_rt = T.ResourceType("h")
+    registry.define(host_rt, None, None)
+    guest = H.InstanceHandles(registry, "guest")
+    side = Side(256)
+    side.opts.instance = guest
+    abi = C.function_abi(T.FuncType((("a", T.Own(host_rt)), ("b", T.Borrow(host_rt)), ("c", P("u8")),
+                                     ("d", P("string"))), None))
+    a, b = registry.new(host_rt, "A"), registry.new(host_rt, "B")
+    with pytest.raises(C.ComponentValueError, match="argument `c`"):
+        abi.lower_args(side.opts, [a, b, 300, "x"])
+    assert len(guest.table) == 0 and a.alive and a.rep == "A" and b.alive
+
+    def failing_realloc(*args):
+        raise Trap("unreachable")
+
+    side.opts.realloc = failing_realloc
+    with pytest.raises(Trap, match="unreachable"):
+        abi.lower_args(side.opts, [a, b, 1, "x"])
+    assert len(guest.table) == 0 and a.alive
+    side.opts.realloc = side.heap
+    flat, cx = abi.lower_args(side.opts, [a, b, 1, "x"])
+    assert not a.alive and len(guest.table) == 2 and cx.scope.borrows == 1
+    # a host function's bad result: the own handle it returned is taken back too
+    give = C.function_abi(T.FuncType((), T.Tuple((T.Own(host_rt), P("u8")))))
+    c = registry.new(host_rt, "C")
+    _, call = give.lift_args(side.opts, [])
+    with pytest.raises(C.ComponentValueError, match="result of"):
+        give.lower_results(call, (c, -1), [16])
+    assert c.alive and len(guest.table) == 2

@@ -280,7 +280,7 @@ class CallContext:
     """What lifting and lowering for one call use: the options, the call's `BorrowScope` and
     whether strings are being relayed to another component (`relay`, see the module docstring)."""
 
-    __slots__ = ("opts", "memory", "encoding", "instance", "scope", "relay")
+    __slots__ = ("opts", "memory", "encoding", "instance", "scope", "relay", "handed")
 
     def __init__(self, opts: CanonOptions, scope: BorrowScope | None = None, relay: bool = False):
         self.opts = opts
@@ -289,6 +289,26 @@ class CallContext:
         self.instance = opts.instance
         self.scope = BorrowScope() if scope is None else scope
         self.relay = relay
+        self.handed = None  # handles lowered so far: (instance, index, Resource or None for a borrow)
+
+    # -- handles ---------------------------------------------------------------------------------
+
+    def handed_over(self, instance: InstanceHandles, index: int, resource: Resource | None) -> None:
+        if self.handed is None:
+            self.handed = []
+        self.handed.append((instance, index, resource))
+
+    def take_back(self) -> None:
+        """Undo the handle moves of a lowering that failed part way (a bad Python value, a trap in
+        realloc): the handles made leave the table, moved resources are the host's again. (What
+        realloc handed out stays allocated: there is no way to free it.)"""
+        handed, self.handed = self.handed, None
+        for instance, index, resource in reversed(handed or ()):
+            handle = instance.table.remove(index)
+            if resource is not None:
+                resource._give_back()
+            else:
+                handle.scope.borrows -= 1
 
     # -- memory ----------------------------------------------------------------------------------
 
@@ -1015,8 +1035,14 @@ class _HandleCodec(_Codec):
             raise _value_error(self.type, v, f"the resource is of type `{v.type}`")
         instance = self._instance(cx)
         if self.own:
-            return instance.give_own(self.rt, v.take())
-        return instance.give_borrow(self.rt, v.rep, cx.scope)
+            index = instance.give_own(self.rt, v.take())
+            cx.handed_over(instance, index, v)
+            return index
+        if self.rt in instance.defines:
+            return v.rep  # the defining instance gets the rep itself (give_borrow would too)
+        index = instance.give_borrow(self.rt, v.rep, cx.scope)
+        cx.handed_over(instance, index, None)
+        return index
 
     def lift(self, cx, index: int) -> Resource:
         instance = self._instance(cx)
@@ -1125,24 +1151,29 @@ class FunctionAbi:
         if len(args) != len(self.params):
             raise ComponentValueError(f"{self.type} takes {len(self.params)} arguments, not {len(args)}")
         cx = CallContext(opts, relay=relay)
-        if self.spill_params:
-            tup = self.params_tuple
-            ptr = cx.allocate(tup.align, tup.size, "argument area")
-            buf = bytearray(tup.size)
-            for i, (c, offset, arg) in enumerate(zip(self.params, tup.offsets, args)):
+        try:
+            if self.spill_params:
+                tup = self.params_tuple
+                ptr = cx.allocate(tup.align, tup.size, "argument area")
+                buf = bytearray(tup.size)
+                for i, (c, offset, arg) in enumerate(zip(self.params, tup.offsets, args)):
+                    try:
+                        c.store(cx, arg, buf, offset)
+                    except ComponentValueError as e:
+                        raise self._argument_error(i, e) from None
+                cx.write(ptr, buf)
+                return [ptr], cx
+            flat: list[int] = []
+            for i, (c, arg) in enumerate(zip(self.params, args)):
                 try:
-                    c.store(cx, arg, buf, offset)
+                    c.lower_flat(cx, arg, flat)
                 except ComponentValueError as e:
                     raise self._argument_error(i, e) from None
-            cx.write(ptr, buf)
-            return [ptr], cx
-        flat: list[int] = []
-        for i, (c, arg) in enumerate(zip(self.params, args)):
-            try:
-                c.lower_flat(cx, arg, flat)
-            except ComponentValueError as e:
-                raise self._argument_error(i, e) from None
-        return flat, cx
+            return flat, cx
+        except BaseException:
+            if cx.handed:
+                cx.take_back()
+            raise
 
     def lift_results(self, cx: CallContext, flat_results) -> Any:
         """The lifted core function's results (`flat_results`, raw bits) as the Python result (None
@@ -1210,6 +1241,10 @@ class FunctionAbi:
                 return out
             except ComponentValueError as e:
                 raise ComponentValueError(f"result of {self.type}: {e.reason}") from None
+        except BaseException:
+            if cx.handed:
+                cx.take_back()
+            raise
         finally:
             cx.scope.release()
 

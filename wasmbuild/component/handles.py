@@ -282,6 +282,11 @@ class Resource:
         self._state = _MOVED
         return rep
 
+    def _give_back(self) -> None:
+        """A move into a component that failed part way: the resource is the host's again."""
+        if self._state is _MOVED:
+            self._state = _LIVE
+
     def close(self) -> None:
         """Drop an owned resource (its destructor runs); end the view of a borrowed one. Closing a
         resource that is no longer live does nothing."""
