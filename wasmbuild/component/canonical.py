@@ -139,7 +139,7 @@ def align_to(n: int, alignment: int) -> int:
     return -(-n // alignment) * alignment
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=8192)
 def alignment(t: ValType) -> int:
     """The alignment of `t` in linear memory (bytes)."""
     kind = type(t)
@@ -161,7 +161,7 @@ def _max_case_alignment(cases) -> int:
     return max((alignment(c) for c in cases if c is not None), default=1)
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=8192)
 def elem_size(t: ValType) -> int:
     """The size of `t` in linear memory (bytes; a multiple of its alignment)."""
     kind = type(t)
@@ -206,7 +206,7 @@ def _join(a: int, b: int) -> int:
     return I64
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=8192)
 def flatten_type(t: ValType) -> tuple[int, ...]:
     """The core types `t` flattens to (I32, I64, F32, F64 of `contract.types`)."""
     kind = type(t)
@@ -240,7 +240,7 @@ def _result_types(ft: FuncType) -> tuple:
     return () if ft.result is None else (ft.result,)
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=8192)
 def flatten_functype(ft: FuncType, direction: str) -> CoreFuncType:
     """The core function type of `canon lift` (`direction` "lift": the core function being lifted)
     or `canon lower` ("lower": the core function made) of the component function type `ft`."""
@@ -338,13 +338,14 @@ class CallContext:
         if realloc is None or self.memory is None:
             raise _required("realloc" if realloc is None else "memory")
         instance = self.instance
-        if instance is not None:
-            instance.may_leave = False  # a realloc may not call out or touch handles
-        try:
+        if instance is None:
             ptr = realloc(old, old_size, align, new_size) & _M32
-        finally:
-            if instance is not None:
-                instance.may_leave = True
+        else:
+            may_leave, instance.may_leave = instance.may_leave, False  # realloc may not call out or touch handles
+            try:
+                ptr = realloc(old, old_size, align, new_size) & _M32
+            finally:
+                instance.may_leave = may_leave
         if check_align and ptr % align:
             raise trap(f"realloc return: result not aligned (unaligned pointer {ptr:#x} for {what}, "
                        f"alignment {align})")
@@ -1071,7 +1072,7 @@ _CODECS = {List: _ListCodec, Record: _RecordCodec, Tuple: _RecordCodec, Flags: _
            Borrow: _HandleCodec}
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=8192)
 def codec(t: ValType) -> _Codec:
     """The codec of type `t` (made once per type)."""
     if type(t) is Prim:
@@ -1192,13 +1193,14 @@ class FunctionAbi:
         post_return = cx.opts.post_return
         if post_return is not None:
             instance = cx.instance
-            if instance is not None:
-                instance.may_leave = False
-            try:
+            if instance is None:
                 post_return(list(flat_results))
-            finally:
-                if instance is not None:
-                    instance.may_leave = True
+            else:
+                may_leave, instance.may_leave = instance.may_leave, False
+                try:
+                    post_return(list(flat_results))
+                finally:
+                    instance.may_leave = may_leave
         return result
 
     # -- guest -> lowered import -> guest
