@@ -747,6 +747,7 @@ class _StringCodec(_Codec):
 # -- lists
 
 _BYTES_LIKE = (bytes, bytearray, memoryview)
+_INT_ONLY = frozenset((int,))
 
 
 class _ListCodec(_Codec):
@@ -771,7 +772,15 @@ class _ListCodec(_Codec):
         ptr = cx.allocate(elem.align, n * size, "list content")
         if data is None:
             if self.bulk:
-                data = struct.pack(f"<{n}{self.bulk}", *map(elem.check, v))
+                fmt = f"<{n}{self.bulk}"
+                data = None
+                if set(map(type, v)) <= _INT_ONLY:  # struct checks the ranges itself (bools go the long way)
+                    try:
+                        data = struct.pack(fmt, *v)
+                    except struct.error:
+                        pass
+                if data is None:
+                    data = struct.pack(fmt, *map(elem.check, v))  # or the value error naming the element
             else:
                 data = bytearray(n * size)
                 store = elem.store
@@ -1136,6 +1145,8 @@ class FunctionAbi:
             starts.append(n)
             n += c.nflat
         self.flat_starts = tuple(starts)
+        # A call moving no handles shares one scope that nothing changes.
+        self.scope = None if _has_handles(ft) else _NO_HANDLES
 
     def __repr__(self) -> str:
         return f"FunctionAbi({self.type})"
@@ -1151,7 +1162,7 @@ class FunctionAbi:
         `EncodedString`). Spilled arguments are stored in memory the component's realloc gives."""
         if len(args) != len(self.params):
             raise ComponentValueError(f"{self.type} takes {len(self.params)} arguments, not {len(args)}")
-        cx = CallContext(opts, relay=relay)
+        cx = CallContext(opts, self.scope, relay)
         try:
             if self.spill_params:
                 tup = self.params_tuple
@@ -1209,7 +1220,7 @@ class FunctionAbi:
         """The lowered core function's arguments (`flat_args`, raw bits, the return pointer last if
         there is one) as Python arguments; also the call's context, for `lower_results`. Borrowed
         resources are valid until `lower_results` (or `CallContext.scope.release()`)."""
-        cx = CallContext(opts, relay=relay)
+        cx = CallContext(opts, self.scope, relay)
         if self.spill_params:
             tup = self.params_tuple
             ptr = flat_args[0] & _M32
@@ -1249,6 +1260,25 @@ class FunctionAbi:
             raise
         finally:
             cx.scope.release()
+
+
+_NO_HANDLES = BorrowScope()
+
+
+def _has_handles(t) -> bool:
+    """Whether values of `t` (a value type or a FuncType) can hold own or borrow handles."""
+    kind = type(t)
+    if kind is FuncType:
+        return any(_has_handles(p) for _, p in t.params) or (t.result is not None and _has_handles(t.result))
+    if kind is Own or kind is Borrow:
+        return True
+    if kind is Prim or kind is Flags or kind is Enum:
+        return False
+    if kind is List:
+        return _has_handles(t.elem)
+    if kind is Record or kind is Tuple:
+        return any(map(_has_handles, _members(t)))
+    return any(c is not None and _has_handles(c) for c in _cases(t))
 
 
 @lru_cache(maxsize=4096)
