@@ -364,7 +364,7 @@ def random_type(rng, depth=0, res: Resources | None = None):
     leaf = depth >= 3 or rng.random() < 0.35
     if leaf:
         if res is not None and rng.random() < 0.08:
-            return T.Own(rng.choice(res.ours))
+            return rng.choice((T.Own, T.Borrow))(rng.choice(res.ours))
         return P(rng.choice(_PRIMS))
     kind = rng.choice(("list", "record", "tuple", "variant", "enum", "option", "result", "flags", "list-u8"))
     sub = lambda: random_type(rng, depth + 1, res)  # noqa: E731
@@ -451,7 +451,7 @@ def random_value(rng, t, resources: list):
         return V.Ok(inner) if ok else V.Err(inner)
     if k is T.Flags:
         return {name for name in t.names if rng.random() < 0.4}
-    if k is T.Own:
+    if k in (T.Own, T.Borrow):
         rep = rng.randint(1, 1 << 31)
         resources.append((t.resource, rep))
         return rep  # a rep for now; made a Resource per side (each side consumes its own)
@@ -461,7 +461,7 @@ def random_value(rng, t, resources: list):
 def resources_for(t, v, registry):
     """`v` with every rep of an own<R> made a fresh owned Resource (for one side)."""
     k = type(t)
-    if k is T.Own:
+    if k in (T.Own, T.Borrow):
         return registry.new(t.resource, v)
     if k is T.List:
         if t.elem == P("u8"):
@@ -500,6 +500,7 @@ def _lower_both(t, v, encoding, res, flat):
     ours_v = resources_for(t, v, ours.registry)
     ref_v = to_ref_value(t, v, encoding)
     cx = ours.cx()
+    theirs.with_scope(ref.Task(None, None, None, None, None))  # where lowered borrows are counted
     if flat:
         got = C.lower_flat(cx, ours_v, t)
         expected = ref_flat_bits(ref_t, ref.lower_flat(theirs.cx, ref_v, ref_t))
@@ -510,7 +511,7 @@ def _lower_both(t, v, encoding, res, flat):
         C.store(cx, ours_v, t, ptr)
         ref.store(theirs.cx, ref_v, ref_t, ref_ptr)
         got = expected = [ptr]
-    return ours, theirs, ref_t, got, expected
+    return ours, theirs, ref_t, got, expected, cx
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
@@ -554,15 +555,17 @@ def test_lower_then_lift_matches_reference(encoding, flat):
     gives the reference's values (and for own handles the same table indices)."""
     rng = random.Random(f"roundtrip-{encoding}-{flat}")
     res = Resources()
+    borrows_seen = 0
     for case in range(N_CASES):
         t = random_type(rng, res=res)
         v = random_value(rng, t, [])
-        ours, theirs, ref_t, got, expected = _lower_both(t, v, encoding, res, flat)
+        ours, theirs, ref_t, got, expected, lower_cx = _lower_both(t, v, encoding, res, flat)
         where = f"case {case}: {t} = {v!r}"
         assert got == expected, where
         assert ours.heap.calls == theirs.heap.calls, where
         assert ours.mem.data == theirs.mem.bytes, where
         assert len(ours.instance.table) == len([h for h in theirs.inst.handles.array if h is not None]), where
+        assert lower_cx.scope.borrows == theirs.cx.borrow_scope.num_borrows, where
         # Lift it back with both.
         cx = ours.cx()
         if flat:
@@ -572,7 +575,11 @@ def test_lower_then_lift_matches_reference(encoding, flat):
             lifted = C.load(cx, got[0], t)
             ref_lifted_v = ref.load(theirs.with_scope(ref.Subtask()), got[0], ref_t)
         assert same(t, lifted, ref_lifted(t, ref_lifted_v)), where
-        assert len(ours.instance.table) == 0 or type(t) is not T.Own
+        assert len(ours.instance.table) == len([h for h in theirs.inst.handles.array if h is not None]), where
+        lends = [h.lends for h in ours.instance.table.entries if h is not None]
+        assert lends == [h.num_lends for h in theirs.inst.handles.array if h is not None], where
+        borrows_seen += bool(cx.scope.lenders)
+    assert borrows_seen >= 5  # (lists may be empty, options none...)
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
