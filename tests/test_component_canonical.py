@@ -1164,3 +1164,11 @@ def test_a_lowering_that_fails_gives_the_handles_back():
     with pytest.raises(C.ComponentValueError, match="result of"):
         give.lower_results(call, (c, -1), [16])
     assert c.alive and len(guest.table) == 2
+
+
+def test_a_trap_while_lifting_arguments_ends_the_lends_made():
+    side, guest, rt, _ = _resource_world()
+    imp = C.function_abi(T.FuncType((("t", T.Borrow(rt)), ("c", P("char"))), None))
+    index = guest.resource_new(rt, 5)
+    _trap(lambda: imp.lift_args(side.opts, [index, 0xD800]), "invalid `char` bit pattern")
+    assert guest.table.get(index).lends == 0

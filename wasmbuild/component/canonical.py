@@ -15,14 +15,16 @@ Takes component types (`types.py`) and Python values (`values.py`); gives
   ptr`), `string_encoding` ("utf8", "utf16", "latin1+utf16"), `post_return` (a callable taking the
   flat results) and `instance` (the component instance's `handles.InstanceHandles`);
 - `FunctionAbi(ft)` (cached: `function_abi(ft)`) with the **four call-boundary operations**:
-  - `lower_args(opts, args) -> (flat_args, call)`: the host calls a lifted export: Python
-    arguments to core arguments (calling realloc for what goes to memory);
+  - `lower_args(opts, args, relay=False) -> (flat_args, call)`: the host calls a lifted export:
+    Python arguments to core arguments (calling realloc for what goes to memory);
   - `lift_results(call, flat_results) -> value`: that export's core results to a Python value (or
-    None), then its post-return;
-  - `lift_args(opts, flat_args) -> (args, call)`: a guest calls a lowered import: core arguments
-    to Python arguments;
-  - `lower_results(call, value) -> flat_results`: the import's Python result to core results, or
-    stored through the return pointer (then no results);
+    None); then the borrows it was given must have been dropped, and its post-return runs;
+  - `lift_args(opts, flat_args, relay=False) -> (args, call)`: a guest calls a lowered import:
+    core arguments to Python arguments (borrowed handles are lent until `lower_results`);
+  - `lower_results(call, value, flat_args) -> flat_results`: the import's Python result to core
+    results, or stored through the return pointer, the last of `flat_args` (then no results);
+  a lowering that fails part way (a bad Python value, a trap in realloc) takes back the handles it
+  made, so no resource is lost;
 - `lift_flat`, `lower_flat`, `load`, `store` of single values (`CallContext` in, for tests and for
   runtimes that need them).
 
@@ -328,7 +330,7 @@ class CallContext:
             raise trap(f"unaligned pointer: {what} at {ptr:#x} is not {align}-aligned"
                        + (f" (string pointer not aligned to {align})" if what == "string content" else ""))
         if ptr + n > memory.size:
-            raise trap(f"{what} out-of-bounds: {n} bytes at {ptr:#x} beyond the {memory.size} of memory"
+            raise trap(f"{what} out-of-bounds: {n} bytes at {ptr:#x}, memory has {memory.size}"
                        + (" (string pointer/length out of bounds of memory)" if what == "string content" else ""))
         return memory.read(ptr, n)
 
@@ -1221,12 +1223,16 @@ class FunctionAbi:
         there is one) as Python arguments; also the call's context, for `lower_results`. Borrowed
         resources are valid until `lower_results` (or `CallContext.scope.release()`)."""
         cx = CallContext(opts, self.scope, relay)
-        if self.spill_params:
-            tup = self.params_tuple
-            ptr = flat_args[0] & _M32
-            data = cx.read(ptr, tup.size, "argument area", tup.align)
-            return [c.load(cx, data, o) for c, o in zip(self.params, tup.offsets)], cx
-        return [c.lift_flat(cx, flat_args, s) for c, s in zip(self.params, self.flat_starts)], cx
+        try:
+            if self.spill_params:
+                tup = self.params_tuple
+                ptr = flat_args[0] & _M32
+                data = cx.read(ptr, tup.size, "argument area", tup.align)
+                return [c.load(cx, data, o) for c, o in zip(self.params, tup.offsets)], cx
+            return [c.lift_flat(cx, flat_args, s) for c, s in zip(self.params, self.flat_starts)], cx
+        except BaseException:
+            cx.scope.release()  # a trap part way: what was lent so far is lent no more
+            raise
 
     def lower_results(self, cx: CallContext, value, flat_args) -> list[int]:
         """The import's Python result `value` as the lowered core function's results, or stored
