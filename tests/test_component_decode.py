@@ -178,3 +178,71 @@ def test_malformed(data, reason, offset):
         D.decode_component(data, "bad.wasm")
     assert e.value.reason == reason and e.value.offset == offset and e.value.file == "bad.wasm"
     assert str(e.value).startswith("bad.wasm: offset ")
+
+
+def test_mutants_are_refused_cleanly():
+    """Mutants of the spec components (bit flips, truncations, size changes ...) decode and validate,
+    or fail with a WasmbuildError: never another exception."""
+    import random
+    from pathlib import Path
+
+    from wasmbuild.component.validate import validate_component
+    from wasmbuild.errors import WasmbuildError
+    from wasmbuild.testing import components_dir
+    from wasmbuild.testing.mutate import load_corpus, mutate
+    spec = Path(components_dir()) / "spec"
+    need("the component spec tests", spec if spec.is_dir() else None, f"not found at {spec}")
+    corpus = [(p, d) for p, d in load_corpus(str(spec)) if D.is_component(d)]
+    rng = random.Random(19)
+    outcomes = set()
+    for _ in range(1500):
+        path, data = corpus[rng.randrange(len(corpus))]
+        mutant, how = mutate(data, random.Random(rng.random()))
+        try:
+            validate_component(D.decode_component(mutant, "m.wasm"))
+            outcomes.add("valid")
+        except WasmbuildError as e:
+            outcomes.add(e.phase)
+        except Exception as e:  # pragma: no cover - the failure this test is for
+            pytest.fail(f"{path} mutated ({how}): {type(e).__name__}: {e}")
+    assert outcomes == {"valid", "malformed", "invalid"}
+
+
+def _leb(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out.append(b | 0x80 if n else b)
+        if not n:
+            return bytes(out)
+
+
+def _section(sid: int, body: bytes) -> bytes:
+    return bytes([sid]) + _leb(len(body)) + body
+
+
+def _vec(items) -> bytes:
+    items = list(items)
+    return _leb(len(items)) + b"".join(items)
+
+
+def test_hostile_nesting_is_refused_not_recursed():
+    component = PREAMBLE
+    for _ in range(300):  # components nested 300 deep
+        component = PREAMBLE + _section(4, component)
+    with pytest.raises(MalformedError, match="components nested more than 100 deep"):
+        D.decode_component(component, "deep.wasm")
+    t = b"\x42\x00"
+    for _ in range(300):  # instance types nested 300 deep
+        t = b"\x42" + _vec([b"\x01" + t])
+    with pytest.raises(MalformedError, match="types nested more than 100 deep"):
+        D.decode_component(PREAMBLE + _section(7, _vec([t])), "deep.wasm")
+
+
+def test_exponentially_large_types_are_refused():
+    from wasmbuild.component.validate import validate_component
+    from wasmbuild.errors import InvalidError
+    # t0 = u8, t(i+1) = tuple<ti, ti>: 41 definitions describe a type of 2^41 nodes
+    types = [b"\x7d"] + [b"\x6f" + _vec([_leb(i), _leb(i)]) for i in range(40)]
+    with pytest.raises(InvalidError, match="effective type size exceeds"):
+        validate_component(D.decode_component(PREAMBLE + _section(7, _vec(types)), "dag.wasm"))

@@ -19,10 +19,10 @@ items gives N definitions), which is the order the index spaces grow in. The kin
 | `CoreModule(offset, start, end, module)` | section 1 | core module; `module` is `binary.decode.decode_module` of `data[start:end]` (its own bytes, so its offsets count from `start`) |
 | `CoreInstantiate(offset, module, args)` | section 2, 0x00; `args`: ((name, core instance index), ...) | core instance |
 | `CoreInlineExports(offset, exports)` | section 2, 0x01; `exports`: ((name, core sort, index), ...) | core instance |
-| `CoreTypeDef(offset, type)` | section 3 (and in type declarators); `type` a `contract.types.FuncType`, a `CoreModuleType` or a `GatedDef` (GC rec groups) | core type |
+| `CoreTypeDef(offset, type)` | section 3 (and in type declarators); `type` a `contract.types.FuncType` or a `CoreModuleType` | core type |
 | `NestedComponent(offset, component)` | section 4 | component |
 | `Instantiate(offset, component, args)` | section 5, 0x00; `args`: ((name, sort, index), ...) | instance |
-| `InlineExports(offset, exports)` | section 5, 0x01; `exports`: ((name, sort, index), ...) | instance |
+| `InlineExports(offset, exports, attributes)` | section 5, 0x01; `exports`: ((name, sort, index), ...) | instance |
 | `ExportAlias(offset, sort, instance, name)` | section 6, 0x00 | `sort` |
 | `CoreExportAlias(offset, sort, instance, name)` | section 6, 0x01 | `sort` (a core sort) |
 | `OuterAlias(offset, sort, count, index)` | section 6, 0x02 (and module-type declarators) | `sort` |
@@ -54,7 +54,8 @@ attributes, desc)`.
 
 `ExternDesc(kind, index)`: `kind` is "core module", "func", "value", "type", "component" or
 "instance"; `index` the type index it names (a core type index for "core module"); for "type" it is
-the `(eq i)` bound's index, or None for `(sub resource)`; for "value" (gated) the raw bound.
+the `(eq i)` bound's index, or None for `(sub resource)`; for "value" (gated) the value type
+(as wasm-tools encodes it: no bound tag).
 
 `CoreModuleType(decls)`: each declarator a `CoreTypeDef`, a core `binary.types.Import` (whose
 `desc` is a type index into the module type's own core type space for functions and tags), an
@@ -77,8 +78,9 @@ other custom sections as (name, start, end) of their payload.
 What is decoded but gated (refused by `validate.py`, naming the proposal): everything of the async
 ABI (🔀 stream, future, `func async`, the `async` and `callback` options, every task/subtask/
 waitable/context/backpressure built-in), threading (🧵 `thread.*`), error-context (📝), maps (🗺️),
-fixed-length lists (🔧), values and start functions (🪙), extern-name attributes (🏷️/🔗), GC rec
-groups in core types. `GATED` names each proposal.
+fixed-length lists (🔧), values and start functions (🪙), extern-name attributes (🏷️/🔗). `GATED`
+names each proposal. GC core types (rec groups, subtypes, structs, arrays) are refused when decoded
+(a MalformedError naming gc), as the core decoder refuses them.
 """
 
 from __future__ import annotations
@@ -87,9 +89,9 @@ from dataclasses import dataclass, field
 
 from ..binary import decode as core_decode
 from ..binary.reader import Reader
-from ..binary.types import Import as CoreImport, Module
+from ..binary.types import Module
 from ..contract import features as F
-from ..contract.types import EXTERN_TAG, FuncType
+from ..contract.types import EXTERN_TAG
 from ..errors import MalformedError, WasmbuildError
 from .types import PRIM_CODES
 
@@ -112,7 +114,6 @@ GATED = {
     "cm-fixed-length-lists": "the component-model fixed-length lists",
     "cm-values": "component-model value definitions (value imports, exports and start functions)",
     "cm-implements": "extern-name attributes (implements, versionsuffix, external-id)",
-    "gc": "core GC types (rec groups and subtypes) in a component",
 }
 
 CORE_SORTS = {0x00: "core func", 0x01: "core table", 0x02: "core memory", 0x03: "core global",
@@ -275,7 +276,7 @@ class CoreInlineExports:
 @dataclass(frozen=True, slots=True)
 class CoreTypeDef:
     offset: int
-    type: object  # FuncType | CoreModuleType | GatedDef
+    type: object  # contract.types.FuncType | CoreModuleType
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +296,7 @@ class Instantiate:
 class InlineExports:
     offset: int
     exports: tuple  # ((name, sort, index), ...)
+    attributes: tuple = ()  # the attributes of each export, in the same order (gated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -534,7 +536,7 @@ class _Decoder:
         try:
             module = core_decode.decode_module(self.data[start:end], self.filename, self.features)
         except WasmbuildError as e:
-            raise _rebased(e, start)
+            raise rebased(e, start)
         return CoreModule(offset, start, end, module)
 
     # --- primitives ---
@@ -607,11 +609,13 @@ class _Decoder:
                 args.append((name, sort, s.u32()))
             return Instantiate(offset, component, tuple(args))
         exports = []
+        attributes = []
         for _ in range(s.u32()):
-            name, _attrs = self.extern_name(s)
+            name, attrs = self.extern_name(s)
             sort = self.sort(s)
             exports.append((name, sort, s.u32()))
-        return InlineExports(offset, tuple(exports))
+            attributes.append(attrs)
+        return InlineExports(offset, tuple(exports), tuple(attributes) if any(attributes) else ())
 
     # --- aliases ---
     def alias(self, s: Reader, depth: int = 0):
@@ -819,9 +823,8 @@ class _Decoder:
         if b == 0x01:
             return ExternDesc("func", s.u32())
         if b == 0x02:
-            vpos = s.pos
-            k = self.leading(s, "value bound", (0, 1))
-            return ExternDesc("value", ("eq", s.u32()) if k == 0 else ("type", self.valtype(s), vpos))
+            # 🪙 (gated): wasm-tools writes the value type alone, without Binary.md's bound tag
+            return ExternDesc("value", self.valtype(s))
         if b == 0x03:
             k = self.leading(s, "type bound", (0, 1))
             return ExternDesc("type", s.u32() if k == 0 else None)
@@ -965,7 +968,7 @@ _GATED_CANON = {
 }
 
 
-def _rebased(e: WasmbuildError, start: int) -> WasmbuildError:
+def rebased(e: WasmbuildError, start: int) -> WasmbuildError:
     """An error of a nested core module (offsets count from its first byte) with file offsets."""
     if e.offset is not None:
         e.offset += start
