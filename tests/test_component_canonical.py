@@ -930,6 +930,7 @@ def test_handle_table_reserves_zero_and_reuses_freed_indices_last_in_first_out()
     assert [table.add(H.ResourceHandle(rt, i, True)) for i in range(3)] == [1, 2, 3]
     _trap(lambda: table.get(0), "unknown handle index 0")
     _trap(lambda: table.get(4), "unknown handle index 4")
+    _trap(lambda: table.get(-1), "unknown handle index -1")  # not the last entry
     table.remove(2)
     _trap(lambda: table.get(2), "unknown handle index 2")
     assert table.add(H.ResourceHandle(rt, 9, True)) == 2

@@ -84,7 +84,7 @@ class HandleTable:
 
     def get(self, index: int) -> ResourceHandle:
         entries = self.entries
-        if index >= len(entries) or entries[index] is None:
+        if not 0 < index < len(entries) or entries[index] is None:
             raise _trap(f"unknown handle index {index}")
         return entries[index]
 
