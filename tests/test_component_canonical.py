@@ -154,7 +154,8 @@ def to_ref_type(t, res: Resources | None = None):
     if k is T.Tuple:
         return ref.TupleType([to_ref_type(m, res) for m in t.types])
     if k is T.Variant:
-        return ref.VariantType([ref.CaseType(label, None if p is None else to_ref_type(p, res)) for label, p in t.cases])
+        return ref.VariantType([ref.CaseType(label, None if p is None else to_ref_type(p, res))
+                                for label, p in t.cases])
     if k is T.Enum:
         return ref.EnumType(list(t.names))
     if k is T.Option:
@@ -263,10 +264,12 @@ def same(t, ours, expected) -> bool:
     if k is T.List:
         if t.elem == P("u8"):
             return type(ours) is bytes and ours == expected
-        return type(ours) is list and len(ours) == len(expected) and all(same(t.elem, a, b) for a, b in zip(ours, expected))
+        return (type(ours) is list and len(ours) == len(expected)
+                and all(same(t.elem, a, b) for a, b in zip(ours, expected)))
     if k is T.Record:
-        return type(ours) is V.Record and all(same(ft, getattr(ours, V.field_attr(label)), getattr(expected, V.field_attr(label)))
-                                              for label, ft in t.fields)
+        return type(ours) is V.Record and all(
+            same(ft, getattr(ours, V.field_attr(label)), getattr(expected, V.field_attr(label)))
+            for label, ft in t.fields)
     if k is T.Tuple:
         return type(ours) is tuple and all(same(m, a, b) for m, a, b in zip(t.types, ours, expected))
     if k is T.Variant:
@@ -570,7 +573,8 @@ def test_lower_then_lift_matches_reference(encoding, flat):
         cx = ours.cx()
         if flat:
             lifted = C.lift_flat(cx, got, t)
-            ref_lifted_v = ref.lift_flat(theirs.with_scope(ref.Subtask()), ref.CoreValueIter(bits_to_ref_flat(ref_t, got)), ref_t)
+            ref_lifted_v = ref.lift_flat(theirs.with_scope(ref.Subtask()),
+                                         ref.CoreValueIter(bits_to_ref_flat(ref_t, got)), ref_t)
         else:
             lifted = C.load(cx, got[0], t)
             ref_lifted_v = ref.load(theirs.with_scope(ref.Subtask()), got[0], ref_t)
@@ -720,7 +724,10 @@ def test_call_boundary_operations_match_reference(seed):
         flat_args, cx = abi.lower_args(ours.opts, args)
         ref_vals = [to_ref_value(t, a, encoding) for (_, t), a in zip(params, args)]
         expected = ref.lower_flat_values(theirs.cx, C.MAX_FLAT_PARAMS, ref_vals, ref_params)
-        ref_bits = flat_args if abi.spill_params else ref_flat_bits(ref.TupleType(ref_params), expected) if params else []
+        if abi.spill_params:
+            ref_bits = expected  # [the pointer]: the bytes it points to are compared below
+        else:
+            ref_bits = ref_flat_bits(ref.TupleType(ref_params), expected) if params else []
         assert flat_args == ref_bits, where
         assert ours.heap.calls == theirs.heap.calls and ours.mem.data == theirs.mem.bytes, where
         assert len(flat_args) == len(abi.lift_type.params), where
@@ -871,7 +878,8 @@ def test_guest_traps_use_the_spec_wording():
     _trap(lambda: C.lift_flat(cx, [2, 0], T.Result(P("u8"), None)), "invalid variant discriminant")
     for enc in ("utf16", "latin1+utf16"):
         side16, cx16 = _cx(enc, size=64)
-        _trap(lambda: C.lift_flat(cx16, [1, 1 | (C.UTF16_TAG if enc != "utf16" else 0)], P("string")), "unaligned pointer")
+        tag = C.UTF16_TAG if enc != "utf16" else 0
+        _trap(lambda: C.lift_flat(cx16, [1, 1 | tag], P("string")), "unaligned pointer")
         side16.mem.write(0, "\ud800".encode("utf-16-le", "surrogatepass"))
         _trap(lambda: C.lift_flat(cx16, [0, 1 | (C.UTF16_TAG if enc != "utf16" else 0)], P("string")), "invalid utf-16")
     side.mem.write(0, b"\xc3\x28")
