@@ -1187,3 +1187,22 @@ def test_a_trap_while_lifting_arguments_ends_the_lends_made():
     index = guest.resource_new(rt, 5)
     _trap(lambda: imp.lift_args(side.opts, [index, 0xD800]), "invalid `char` bit pattern")
     assert guest.table.get(index).lends == 0
+
+
+def test_value_errors_say_where_in_the_value():
+    t = T.Record((("name", P("string")), ("tags", T.List(T.Variant((("a", None), ("n", P("u8"))))))))
+    abi = C.function_abi(T.FuncType((("r", t),), None))
+    side = Side(1024)
+    bad = V.Record(name="x", tags=[V.Variant("a"), V.Variant("n", 300)])
+    with pytest.raises(C.ComponentValueError) as info:
+        abi.lower_args(side.opts, [bad])
+    assert info.value.reason.startswith("argument `r` of func")
+    assert info.value.reason.endswith(": field `tags`: element 1: case `n`: 300 is not a value of u8: out of range 0..255")
+    with pytest.raises(C.ComponentValueError, match=r"element 2: -1 is not a value of u32"):
+        C.lower_flat(side.cx(), [1, 2, -1], T.List(P("u32")))
+    calls = len(side.heap.calls)
+    with pytest.raises(C.ComponentValueError, match=r"element 0: True is not a value of u16"):
+        C.lower_flat(side.cx(), [True], T.List(P("u16")))
+    assert len(side.heap.calls) == calls  # integer lists are checked before anything is allocated
+    with pytest.raises(C.ComponentValueError, match=r"element 1: error: 'x' is not a value of u8"):
+        C.lower_flat(side.cx(), (V.Ok(), V.Err("x")), T.Tuple((T.Result(None, P("u8")), T.Result(None, P("u8")))))

@@ -363,6 +363,11 @@ class CallContext:
             self.memory.write(ptr, data if type(data) is bytes else bytes(data))
 
 
+def _within(err: ComponentValueError, where: str) -> ComponentValueError:
+    """`err` about a part of a value, `where` naming the part ("field `x`", "element 3")."""
+    return ComponentValueError(f"{where}: {err.reason}")
+
+
 def _value_error(t, v, why: str = "") -> ComponentValueError:
     shown = repr(v)
     if len(shown) > 80:
@@ -763,31 +768,39 @@ class _ListCodec(_Codec):
 
     def _store_range(self, cx: CallContext, v) -> tuple[int, int]:
         elem = self.elem
-        if self.bulk == "B" and isinstance(v, _BYTES_LIKE):
+        bulk = self.bulk
+        if bulk == "B" and isinstance(v, _BYTES_LIKE):
             data = v
+        elif not isinstance(v, (list, tuple)):
+            raise _value_error(self.type, v, "a list is needed" + (" (or bytes)" if bulk == "B" else ""))
+        elif bulk:  # packed (and so checked) before anything is allocated
+            data = None
+            fmt = f"<{len(v)}{bulk}"
+            if set(map(type, v)) <= _INT_ONLY:  # struct checks the ranges itself (bools go the long way)
+                try:
+                    data = struct.pack(fmt, *v)
+                except struct.error:
+                    pass
+            if data is None:
+                for i, e in enumerate(v):
+                    try:
+                        elem.check(e)
+                    except ComponentValueError as err:
+                        raise _within(err, f"element {i}") from None
+                data = struct.pack(fmt, *v)
         else:
-            if not isinstance(v, (list, tuple)):
-                raise _value_error(self.type, v, "a list is needed" + (" (or bytes)" if self.bulk == "B" else ""))
             data = None
         n = len(v)
         size = elem.size
         ptr = cx.allocate(elem.align, n * size, "list content")
         if data is None:
-            if self.bulk:
-                fmt = f"<{n}{self.bulk}"
-                data = None
-                if set(map(type, v)) <= _INT_ONLY:  # struct checks the ranges itself (bools go the long way)
-                    try:
-                        data = struct.pack(fmt, *v)
-                    except struct.error:
-                        pass
-                if data is None:
-                    data = struct.pack(fmt, *map(elem.check, v))  # or the value error naming the element
-            else:
-                data = bytearray(n * size)
-                store = elem.store
-                for i, e in enumerate(v):
+            data = bytearray(n * size)
+            store = elem.store
+            for i, e in enumerate(v):
+                try:
                     store(cx, e, data, i * size)
+                except ComponentValueError as err:
+                    raise _within(err, f"element {i}") from None
         cx.write(ptr, data)
         return ptr, n
 
@@ -861,16 +874,25 @@ class _RecordCodec(_Codec):
             return tuple(parts)
         return V.Record(**dict(zip(self.attrs, parts)))
 
+    def _where(self, i: int) -> str:
+        return f"element {i}" if self.labels is None else f"field `{self.labels[i]}`"
+
     def lower_flat(self, cx, v, out):
-        for member, part in zip(self.members, self._parts(v)):
-            member.lower_flat(cx, part, out)
+        for i, (member, part) in enumerate(zip(self.members, self._parts(v))):
+            try:
+                member.lower_flat(cx, part, out)
+            except ComponentValueError as err:
+                raise _within(err, self._where(i)) from None
 
     def lift_flat(self, cx, vals, i):
         return self._make([m.lift_flat(cx, vals, i + s) for m, s in zip(self.members, self.flat_starts)])
 
     def store(self, cx, v, buf, off):
-        for member, o, part in zip(self.members, self.offsets, self._parts(v)):
-            member.store(cx, part, buf, off + o)
+        for i, (member, o, part) in enumerate(zip(self.members, self.offsets, self._parts(v))):
+            try:
+                member.store(cx, part, buf, off + o)
+            except ComponentValueError as err:
+                raise _within(err, self._where(i)) from None
 
     def load(self, cx, buf, off):
         return self._make([m.load(cx, buf, off + o) for m, o in zip(self.members, self.offsets)])
@@ -1001,8 +1023,18 @@ class _VariantCodec(_Codec):
         if payload_codec is not None:
             # With raw bits every coercion to the joined flat type keeps the bits (f32 -> i32 is the
             # reinterpretation, i32 -> i64 the zero extension); the rest is zeros.
-            payload_codec.lower_flat(cx, payload, out)
+            try:
+                payload_codec.lower_flat(cx, payload, out)
+            except ComponentValueError as err:
+                raise self._payload_error(err, case) from None
         out.extend([0] * (start + self.nflat - len(out)))
+
+    def _payload_error(self, err: ComponentValueError, case: int) -> ComponentValueError:
+        if self.kind is Option:
+            return err  # the payload is the value itself
+        if self.kind is Result:
+            return _within(err, "ok" if case == 0 else "error")
+        return _within(err, f"case `{self.labels[case]}`")
 
     def lift_flat(self, cx, vals, i):
         case = vals[i] & _M32
@@ -1016,7 +1048,10 @@ class _VariantCodec(_Codec):
         self.disc.pack_into(buf, off, case)
         payload_codec = self.cases[case]
         if payload_codec is not None:
-            payload_codec.store(cx, payload, buf, off + self.payload_offset)
+            try:
+                payload_codec.store(cx, payload, buf, off + self.payload_offset)
+            except ComponentValueError as err:
+                raise self._payload_error(err, case) from None
 
     def load(self, cx, buf, off):
         case = self.disc.unpack_from(buf, off)[0]
