@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+import pickle
 import random
 import struct
 import sys
@@ -604,6 +605,8 @@ def test_relayed_strings_keep_their_encoding(encoding):
         assert type(lifted) is C.EncodedString
         assert (str(lifted), lifted.encoding, lifted.code_units) == ref_v
         assert C.lift_flat(ours.cx(), got, P("string")) == s
+        copied = pickle.loads(pickle.dumps(lifted))
+        assert (copied, copied.encoding, copied.code_units) == (lifted, lifted.encoding, lifted.code_units)
 
 
 @pytest.mark.parametrize("copying", [True, False], ids=["copying-realloc", "moving-realloc"])

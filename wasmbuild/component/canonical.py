@@ -577,6 +577,9 @@ class EncodedString(str):
         s.code_units = code_units
         return s
 
+    def __reduce__(self):  # copy and pickle keep what it records
+        return (EncodedString, (str(self), self.encoding, self.code_units))
+
 
 def _encode(t, v: str, codec: str) -> bytes:
     try:
