@@ -1209,3 +1209,18 @@ def test_value_errors_say_where_in_the_value():
     assert len(side.heap.calls) == calls  # integer lists are checked before anything is allocated
     with pytest.raises(C.ComponentValueError, match=r"element 1: error: 'x' is not a value of u8"):
         C.lower_flat(side.cx(), (V.Ok(), V.Err("x")), T.Tuple((T.Result(None, P("u8")), T.Result(None, P("u8")))))
+
+
+def test_lifting_is_limited_to_a_number_of_list_elements_per_call(monkeypatch):
+    """A guest describing millions of tiny records in little memory cannot make the host build them
+    all: past MAX_LIFTED_ELEMENTS elements in one call, the call traps."""
+    monkeypatch.setattr(C, "MAX_LIFTED_ELEMENTS", 1000)
+    side, cx = _cx(size=4096)
+    t = T.List(T.Record((("a", P("u8")),)))
+    assert len(C.lift_flat(cx, [0, 1000], t)) == 1000
+    _trap(lambda: C.lift_flat(cx, [0, 1], t), "too large for the host", "MAX_LIFTED_ELEMENTS")  # the same call
+    assert len(C.lift_flat(side.cx(), [0, 600], t)) == 600  # a new call starts again
+    nested = T.List(T.List(P("u32")))
+    side.mem.write(0, struct.pack("<II", 64, 600) * 2)
+    _trap(lambda: C.lift_flat(side.cx(), [0, 2], nested), "too large for the host")  # 2 + 600 + 600
+    assert len(C.lift_flat(side.cx(), [0, 4000], T.List(P("u8")))) == 4000  # bytes are not counted

@@ -33,6 +33,8 @@ i64 as unsigned ints (signed ones are accepted: every input is masked to its wid
 their IEEE bit patterns. Floats are lifted with NaNs made the canonical NaN and lowered with NaNs
 made the canonical NaN (the deterministic profile).
 
+A guest's lists may hold at most `MAX_LIFTED_ELEMENTS` elements in all per call (a host limit: their
+Python objects take far more room than their bytes; `list<u8>` lifts as bytes and is not counted).
 A guest's bad values trap with the spec tests' wording (`trap(message)`: a
 `loader.runtime.Trap`, imported only when one is raised): "invalid `char` bit pattern", "string
 content out-of-bounds", "unaligned pointer", "invalid variant discriminant", "realloc return: beyond
@@ -69,6 +71,10 @@ MAX_FLAT_PARAMS = 16
 MAX_FLAT_RESULTS = 1
 MAX_STRING_BYTE_LENGTH = (1 << 28) - 1
 MAX_LIST_BYTE_LENGTH = (1 << 28) - 1
+# A host limit, not the spec's: the list elements (but bytes of list<u8>) one call may lift into Python
+# objects. A guest can describe 2^28 one-byte records in 256 MiB of its memory, which as Python
+# objects would take tens of GiB; past this many elements the call traps instead.
+MAX_LIFTED_ELEMENTS = 1 << 24
 UTF16_TAG = 1 << 31  # latin1+utf16: set in the code-unit count of a string stored as UTF-16
 STRING_ENCODINGS = ("utf8", "utf16", "latin1+utf16")
 CANONICAL_NAN32 = 0x7FC00000
@@ -282,7 +288,7 @@ class CallContext:
     """What lifting and lowering for one call use: the options, the call's `BorrowScope` and
     whether strings are being relayed to another component (`relay`, see the module docstring)."""
 
-    __slots__ = ("opts", "memory", "encoding", "instance", "scope", "relay", "handed")
+    __slots__ = ("opts", "memory", "encoding", "instance", "scope", "relay", "handed", "lifted")
 
     def __init__(self, opts: CanonOptions, scope: BorrowScope | None = None, relay: bool = False):
         self.opts = opts
@@ -292,6 +298,7 @@ class CallContext:
         self.scope = BorrowScope() if scope is None else scope
         self.relay = relay
         self.handed = None  # handles lowered so far: (instance, index, Resource or None for a borrow)
+        self.lifted = 0  # list elements lifted so far (see MAX_LIFTED_ELEMENTS)
 
     # -- handles ---------------------------------------------------------------------------------
 
@@ -815,6 +822,10 @@ class _ListCodec(_Codec):
         data = cx.read(ptr, nbytes, "list content", elem.align)
         if self.bulk == "B":
             return data
+        cx.lifted += n
+        if cx.lifted > MAX_LIFTED_ELEMENTS:
+            raise trap(f"list content too large for the host: more than {MAX_LIFTED_ELEMENTS} list elements "
+                       f"lifted in one call (MAX_LIFTED_ELEMENTS)")
         if self.bulk:
             return list(struct.unpack(f"<{n}{self.bulk}", data))
         load, size = elem.load, elem.size
