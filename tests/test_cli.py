@@ -188,8 +188,9 @@ def test_run_without_invoke_wants_a_wasi_program(files):
 
 
 def test_run_on_files_that_are_not_images(files, tmp_path):
-    assert_user_error(cli("run", files / "add.wasm", "--invoke", "add", "1", "2"), str(files / "add.wasm"),
-                      "not a wasmbuild image")
+    text = tmp_path / "notes.txt"
+    text.write_text("not wasm, not an image\n")
+    assert_user_error(cli("run", text, "--invoke", "add", "1", "2"), str(text), "not a wasmbuild image")
     data = (files / "add.img").read_bytes()
     cut = tmp_path / "cut.img"
     cut.write_bytes(data[: len(data) // 2])
@@ -198,6 +199,12 @@ def test_run_on_files_that_are_not_images(files, tmp_path):
     text_start = 4096  # .text starts on the first page boundary of our images
     damaged.write_bytes(data[:text_start + 5] + bytes([data[text_start + 5] ^ 0x40]) + data[text_start + 6:])
     assert_user_error(cli("run", damaged, "--invoke", "add", "1", "2"), str(damaged), "damaged")
+
+
+def test_run_builds_a_module_given_as_wasm(files):
+    """`wasmbuild run m.wasm` builds the module first (through the cache), as wasmtime runs one."""
+    proc = cli("run", files / "add.wasm", "--invoke", "add", "1", "2")
+    assert proc.returncode == 0 and proc.stdout.split() == ["3"], proc.stderr
 
 
 def test_run_on_image_with_damaged_header_key(files, tmp_path):

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 from .decode import decode_component
 from .instantiate import component_graph
+from .validate import validate_component
 
 
 def build_component(session, data: bytes, path: str):
     component = decode_component(data, path, session.settings.wasm_feature_set)
-    try:
-        from .validate import validate_component
-    except ImportError:  # the validator lands separately
-        validate_component = None
-    if validate_component is not None:
-        validate_component(component)
+    # Function bodies are validated as they are compiled (and not again when taken from the cache).
+    validate_component(component, functions=False)
     inputs, graph, record = component_graph(component, path)
     return session.build(inputs, graph, record)

@@ -265,7 +265,7 @@ class _Instantiator:
     def _Import(self, scope, imp: d.Import, args, exports):
         if args is None:
             value = self.host_import(scope, imp.desc, (imp.name,))
-            extern = self.record_extern(value)
+            extern = self.record_extern(value, (imp.name,))
             if extern is not None:
                 self.root_imports[imp.name] = extern
         else:
@@ -348,6 +348,9 @@ class _Instantiator:
             if not isinstance(decl, _TypeDecl) or not isinstance(decl.definition, d.InstanceTypeDef):
                 raise _Invalid(f"type {desc.index} is not an instance type")
             return self.host_instance(decl, path)
+        if desc.kind == "component":
+            raise ComponentUnsupportedError(f"root-level component imports are not supported (import "
+                                            f"{'/'.join(path)})", file=self.path)
         raise _HostCannotProvide(f"component import {'/'.join(path)}: the host provides no {desc.kind}")
 
     def host_instance(self, decl: _TypeDecl, path: tuple[str, ...]) -> dict:
@@ -370,13 +373,17 @@ class _Instantiator:
                                                 file=self.path, offset=x.offset)
         return values
 
-    def record_extern(self, value):
-        """A root import as the record keeps it, or None for a type that is not a resource."""
+    def record_extern(self, value, path: tuple[str, ...]):
+        """A root import at `path` as the record keeps it: what the host must provide. None for
+        what it need not: a type that is not a resource, a resource declared equal to another one
+        (by `(eq ...)`: declared elsewhere)."""
         if isinstance(value, ct.ResourceType):
-            return ("resource", self.resource_index[value])
+            index = self.resource_index[value]
+            return ("resource", index) if self.resource_records[index].import_path == path else None
         if isinstance(value, dict):
-            return ("instance", {n: e for n, e in ((n, self.record_extern(v)) for n, v in value.items())
-                                 if e is not None})
+            body = {n: e for n, e in ((n, self.record_extern(v, path + (n,))) for n, v in value.items())
+                    if e is not None}
+            return ("instance", body)
         if isinstance(value, tuple) and value[0] == "host":
             return ("func", value[2])
         return None
@@ -392,7 +399,10 @@ class _Instantiator:
         if isinstance(value, tuple) and value[0] == "lifted":
             return ("func", value[1])
         if isinstance(value, tuple) and value[0] == "host":
-            raise ComponentUnsupportedError(f"re-exporting the host import {'/'.join(value[1])} is not supported",
+            raise ComponentUnsupportedError(f"a reexport of the imported function {'/'.join(value[1])} is not "
+                                            f"supported", file=self.path)
+        if isinstance(value, _ComponentDef):
+            raise ComponentUnsupportedError("exporting a component from the root component is not supported",
                                             file=self.path)
         return None
 

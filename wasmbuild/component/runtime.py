@@ -18,7 +18,8 @@ type the Python class whose objects are its resources). An interface name with a
 (`wasi:cli/stdout@0.2.12`) is also found without it (`wasi:cli/stdout`) or under another version of
 the same major (0.x: minor) line. Host resources are Python objects: a host function gets the object
 for a `borrow<R>` or `own<R>` parameter and returns objects for `own<R>` results; when the guest drops
-the last handle of one, its `drop()` method, if it has one, is called.
+the last handle of one, its `drop()` method, if it has one, is called (or, when the host gave a
+`HostResourceType` for the resource type, its `drop(rep)`).
 
 Rules of the component model kept here: an instance that trapped is locked ("cannot enter component
 instance" for every later call, of this component instance tree); an instance is not entered again
@@ -113,6 +114,53 @@ def _map_handles(value, t, fn):
     return value
 
 
+def _find(host: dict, path: tuple[str, ...]):
+    """The host's item at `path` (as `_lookup` finds each step), or None."""
+    item = host
+    for name in path:
+        item = _lookup(item, name) if isinstance(item, dict) else None
+    return item
+
+
+def _kind_of(item, wanted: str) -> str:
+    """What kind of extern a host item can be: a dict is an instance; a class may stand for a
+    resource type or serve as a function; a `HostResourceType` is a resource type."""
+    if isinstance(item, dict):
+        return "instance"
+    if isinstance(item, HostResourceType) or (isinstance(item, type) and wanted == "resource"):
+        return "resource"
+    return "func" if callable(item) else type(item).__name__
+
+
+def _check_imports(imports: dict, host: dict, path: tuple, file) -> None:
+    """Each of the root's imports has a host item of its kind (the wording of wasmtime's checks)."""
+    for name, (kind, body) in imports.items():
+        where = "/".join(path + (name,))
+        item = _lookup(host, name)
+        if item is None and kind == "instance" and _nothing_in(body):
+            continue  # an instance with nothing the host must give needs no host item
+        if item is None:
+            raise UnlinkableError(f"component import {where} was not found (the host provides none)", file=file)
+        found = _kind_of(item, kind)
+        if found != kind:
+            raise UnlinkableError(f"component import {where}: expected {kind} found {found}", file=file)
+        if kind == "instance":
+            _check_imports(body, item, path + (name,), file)
+
+
+def _nothing_in(instance_body: dict) -> bool:
+    return all(kind == "instance" and _nothing_in(body) for kind, body in instance_body.values())
+
+
+class HostResourceType:
+    """What a host may give for a resource type it provides when its resources are not objects
+    with a `drop()` method: `drop(rep)` is called when the guest drops the last handle of one."""
+
+    def __init__(self, name: str, drop=None):
+        self.name = name
+        self.drop = drop or (lambda rep: None)
+
+
 class _InstanceState:
     """Re-entrance of one component instance (its handles are an `InstanceHandles`)."""
 
@@ -164,9 +212,12 @@ class ComponentInstance:
         self.handles = [InstanceHandles(self.registry, f"component instance {i}") for i in range(len(record.instances))]
         self.states = [_InstanceState() for _ in record.instances]
         self.locked = False
+        _check_imports(record.imports, host, (), self.path)
         for rt, r in zip(self.resource_types, record.resources):
             if r.owner == HOST:
-                self.registry.define(rt, None, _drop_host_object)
+                given = _find(host, r.import_path)
+                drop = given.drop if isinstance(given, HostResourceType) else _drop_host_object
+                self.registry.define(rt, None, drop)
             else:
                 self.registry.define(rt, self.handles[r.owner], None if r.dtor is None else self._destructor(r.dtor))
         self.namespace = namespace = {}
@@ -281,7 +332,7 @@ class ComponentInstance:
             if item is None:
                 raise UnlinkableError(f"component import {'/'.join(path[:i + 1])} is not provided by the host",
                                       file=self.path)
-        if not callable(item):
+        if not callable(item) or isinstance(item, HostResourceType):
             raise UnlinkableError(f"component import {'/'.join(path)}: the host gave {type(item).__name__}, "
                                   f"not a function", file=self.path)
         return item
@@ -348,5 +399,5 @@ def instantiate_component(image, host: dict | None = None) -> ComponentInstance:
     return ComponentInstance(image, host)
 
 
-__all__ = ["ComponentFunction", "ComponentInstance", "ComponentValueError", "ExportedInstance",
+__all__ = ["ComponentFunction", "ComponentInstance", "ComponentValueError", "ExportedInstance", "HostResourceType",
            "instantiate_component"]
