@@ -5,7 +5,8 @@ and lifting (from what was lowered, and from random memory) the reference's valu
 it traps. Plus hand-written cases: trap wording, Python value errors, handles and resources, the
 four call-boundary operations.
 
-The reference is read from `$WASMBUILD_COMPONENTS_DIR` (default `<repo>/../shared/components`).
+The reference is read from `wasmbuild.testing.components_dir()` (`$WASMBUILD_COMPONENTS_DIR`, or
+`../shared/components`).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from wasmbuild.component import values as V
 from wasmbuild.contract.types import F32, F64, I32, I64
 from wasmbuild.contract.types import FuncType as CoreFuncType
 from wasmbuild.loader.runtime import Trap
+from wasmbuild.testing import components_dir
 
-COMPONENTS_DIR = os.environ.get("WASMBUILD_COMPONENTS_DIR") or os.path.join(REPO_ROOT.parent, "shared", "components")
+COMPONENTS_DIR = components_dir()
 _REF_PATH = os.path.join(COMPONENTS_DIR, "design-mvp", "canonical-abi", "definitions.py")
 
 

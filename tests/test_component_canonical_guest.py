@@ -13,7 +13,7 @@ import os
 import pytest
 
 import wasmbuild
-from conftest import REPO_ROOT, need
+from conftest import need
 from wasmbuild.build import ModuleInput, build_image
 from wasmbuild.compile import CompileSettings
 from wasmbuild.component import canonical as C
@@ -21,8 +21,9 @@ from wasmbuild.component import handles as H
 from wasmbuild.component import types as T
 from wasmbuild.component import values as V
 from wasmbuild.loader.runtime import Trap
+from wasmbuild.testing import components_dir
 
-COMPONENTS_DIR = os.environ.get("WASMBUILD_COMPONENTS_DIR") or os.path.join(REPO_ROOT.parent, "shared", "components")
+COMPONENTS_DIR = components_dir()
 WIT_DIR = need("component test programs", (lambda d: d if os.path.isdir(d) else None)(
     os.path.join(COMPONENTS_DIR, "programs", "wit")), f"programs/wit under {COMPONENTS_DIR}")
 P = T.prim
