@@ -1226,3 +1226,14 @@ def test_lifting_is_limited_to_a_number_of_list_elements_per_call(monkeypatch):
     side.mem.write(0, struct.pack("<II", 64, 600) * 2)
     _trap(lambda: C.lift_flat(side.cx(), [0, 2], nested), "too large for the host")  # 2 + 600 + 600
     assert len(C.lift_flat(side.cx(), [0, 4000], T.List(P("u8")))) == 4000  # bytes are not counted
+
+
+def test_an_encoded_string_must_hold_what_it_says():
+    side = Side(256, "utf16")
+    for bad in (C.EncodedString("abc", "utf8", 2), C.EncodedString("é", "latin1+utf16", 2),
+                C.EncodedString("€", "latin1+utf16", 1), C.EncodedString("ab", "utf16", 3)):
+        with pytest.raises(C.ComponentValueError, match="code units were announced|not in range"):
+            C.lower_flat(side.cx(), bad, P("string"))
+    assert side.heap.calls == []
+    assert C.lift_flat(side.cx(), C.lower_flat(side.cx(), C.EncodedString("€", "latin1+utf16", 1 | C.UTF16_TAG),
+                                               P("string")), P("string")) == "€"

@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 import struct
 from functools import lru_cache
 from typing import Any, Callable
@@ -619,6 +620,7 @@ def _load_string_from_range(cx: CallContext, ptr: int, tagged: int) -> str:
 
 
 _STRING = "string"
+_CODECS_OF = {"utf8": "utf-8", "utf16": "utf-16-le", "latin1": "latin-1"}
 
 
 def _store_string_into_range(cx: CallContext, v) -> tuple[int, int]:
@@ -669,6 +671,10 @@ def _transcode(cx: CallContext, s: str, src_encoding: str, src_tagged: int) -> t
             src, units = "latin1", src_tagged
     else:
         src, units = src_encoding, src_tagged
+    # The sizes below trust `units`: check it (only an EncodedString made by hand can be wrong).
+    held = len(_encode(_STRING, s, _CODECS_OF[src])) // (2 if src == "utf16" else 1)
+    if held != units:
+        raise _value_error(_STRING, s, f"{units} {src} code units were announced, the string has {held}")
     dst = cx.encoding
     if dst == "utf8":
         if src == "utf8":
@@ -685,12 +691,17 @@ def _transcode(cx: CallContext, s: str, src_encoding: str, src_tagged: int) -> t
     return _store_probably_utf16_to_latin1_or_utf16(cx, s, units)
 
 
+_NOT_ASCII = re.compile("[^\x00-\x7f]")
+_NOT_LATIN1 = re.compile("[^\x00-\xff]")
+
+
 def _store_to_utf8(cx, s: str, units: int, worst: int) -> tuple[int, int]:
     ptr = cx.allocate(1, units, "string content", check_align=False)
-    ascii_len = next((i for i, ch in enumerate(s) if ord(ch) >= 0x80), None)
-    if ascii_len is None:
+    first = _NOT_ASCII.search(s)
+    if first is None:
         cx.write(ptr, s.encode("ascii"))
         return ptr, units
+    ascii_len = first.start()
     cx.write(ptr, s[:ascii_len].encode("ascii"))
     ptr = cx.realloc(ptr, units, 1, worst, "string content", check_align=False)
     data = _encode(_STRING, s, "utf-8")
@@ -712,13 +723,14 @@ def _store_utf8_to_utf16(cx, s: str, units: int) -> tuple[int, int]:
 
 def _store_to_latin1_or_utf16(cx, s: str, units: int) -> tuple[int, int]:
     ptr = cx.allocate(2, units, "string content")
-    latin1_len = next((i for i, ch in enumerate(s) if ord(ch) >= 0x100), None)
-    if latin1_len is None:
+    first = _NOT_LATIN1.search(s)
+    if first is None:
         data = s.encode("latin-1")
         cx.write(ptr, data)
         if len(data) < units:
             ptr = cx.realloc(ptr, units, 2, len(data), "string content")
         return ptr, len(data)
+    latin1_len = first.start()
     cx.write(ptr, s[:latin1_len].encode("latin-1"))
     worst = 2 * units
     ptr = cx.realloc(ptr, units, 2, worst, "string content")
@@ -737,7 +749,7 @@ def _store_probably_utf16_to_latin1_or_utf16(cx, s: str, units: int) -> tuple[in
     ptr = cx.allocate(2, nbytes, "string content")
     data = _encode(_STRING, s, "utf-16-le")
     cx.write(ptr, data)
-    if any(ord(ch) >= 0x100 for ch in s):
+    if _NOT_LATIN1.search(s):
         return ptr, (len(data) // 2) | UTF16_TAG
     latin1 = data[0::2]  # the low bytes: what compacting in place leaves in the first half
     cx.write(ptr, latin1)
