@@ -1237,3 +1237,15 @@ def test_an_encoded_string_must_hold_what_it_says():
     assert side.heap.calls == []
     assert C.lift_flat(side.cx(), C.lower_flat(side.cx(), C.EncodedString("€", "latin1+utf16", 1 | C.UTF16_TAG),
                                                P("string")), P("string")) == "€"
+
+
+def test_a_failed_lowering_leaves_the_defining_instance_alone():
+    """A borrow lowered into the instance that defines its type is the rep itself, not a handle: a
+    failure afterwards must not take back the handle whose index happens to equal that rep."""
+    side, guest, rt, _ = _resource_world()
+    index = guest.resource_new(rt, 7)
+    r = H.Resource(rt, index, own=True, registry=side.registry)  # its rep equals that index
+    abi = C.function_abi(T.FuncType((("t", T.Borrow(rt)), ("n", P("u8"))), None))
+    with pytest.raises(C.ComponentValueError):
+        abi.lower_args(side.opts, [r, 300])
+    assert guest.table.get(index).rep == 7

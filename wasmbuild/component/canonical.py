@@ -298,7 +298,7 @@ class CallContext:
         self.instance = opts.instance
         self.scope = BorrowScope() if scope is None else scope
         self.relay = relay
-        self.handed = None  # handles lowered so far: (instance, index, Resource or None for a borrow)
+        self.handed = None  # handles made so far: (instance, index, the Resource moved or None for a borrow)
         self.lifted = 0  # list elements lifted so far (see MAX_LIFTED_ELEMENTS)
 
     # -- handles ---------------------------------------------------------------------------------
@@ -314,11 +314,9 @@ class CallContext:
         realloc handed out stays allocated: there is no way to free it.)"""
         handed, self.handed = self.handed, None
         for instance, index, resource in reversed(handed or ()):
-            handle = instance.table.remove(index)
+            instance.table.remove(index)  # (a borrow's count dies with the failed call's scope)
             if resource is not None:
                 resource._give_back()
-            else:
-                handle.scope.borrows -= 1
 
     # -- memory ----------------------------------------------------------------------------------
 
