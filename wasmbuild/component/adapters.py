@@ -64,14 +64,14 @@ TRAPS = {
     "leave": lambda a, b: "cannot leave component instance",
     "char": lambda a, b: f"invalid `char` bit pattern {a:#x}",
     "string-size": lambda a, b: f"string content out-of-bounds: {b} bytes is more than a string may have",
-    "string-bounds": lambda a, b: f"string content out-of-bounds: {b} bytes at {a:#x} beyond the end of memory",
-    "utf8": lambda a, b: f"invalid utf-8 string: invalid byte at offset {a}",
+    "string-bounds": lambda a, b: f"string content out-of-bounds: {b} bytes at {a:#x}, beyond the end of memory",
+    "utf8": lambda a, b: f"invalid utf-8: {_UTF8_REASONS[b]} at byte {a}",
     "list-size": lambda a, b: f"list content out-of-bounds: {b} elements is more than a list may have",
-    "list-bounds": lambda a, b: f"list content out-of-bounds: {b} bytes at {a:#x} beyond the end of memory",
+    "list-bounds": lambda a, b: f"list content out-of-bounds: {b} bytes at {a:#x}, beyond the end of memory",
     "list-align": lambda a, b: f"unaligned pointer: list content at {a:#x} is not {b}-aligned",
     "realloc-align": lambda a, b: f"realloc return: result not aligned (unaligned pointer {a:#x}, alignment {b})",
     "realloc-bounds": lambda a, b: f"realloc return: beyond end of memory ({b} bytes at {a:#x} out-of-bounds)",
-    "variant": lambda a, b: f"invalid variant discriminant {a} ({b} cases)",
+    "variant": lambda a, b: f"invalid variant discriminant: discriminant {a} out of range [0..{b})",
     "args-align": lambda a, b: f"unaligned pointer: argument area at {a:#x} is not {b}-aligned",
     "args-bounds": lambda a, b: f"argument area out-of-bounds: {b} bytes at {a:#x}",
     "result-align": lambda a, b: f"unaligned pointer: result area at {a:#x} is not {b}-aligned",
@@ -79,6 +79,9 @@ TRAPS = {
     "retptr-align": lambda a, b: f"unaligned pointer: return pointer {a:#x} is not {b}-aligned",
     "retptr-bounds": lambda a, b: f"return pointer out-of-bounds: {b} bytes at {a:#x}",
 }
+
+
+_UTF8_REASONS = ("invalid start byte", "invalid continuation byte", "incomplete utf-8 byte sequence")  # canonical.py's
 
 
 def enter_flag(instance: int) -> str:
@@ -247,17 +250,17 @@ class _Writer:
         return x
 
     # -- small pieces -------------------------------------------------------------------------------
-    def trap(self, kind: str, a=None, b=None):
-        """Call the trap `kind` with the values of locals `a`, `b` (or 0)."""
+    def trap(self, kind: str, a=None, b=None, b_const: int = 0):
+        """Call the trap `kind` with the values of locals `a`, `b` (or 0; `b_const` for b)."""
         c = self.code
-        for x in (a, b):
-            c.op("local.get", x) if x is not None else c.i32_const(0)
+        c.op("local.get", a) if a is not None else c.i32_const(0)
+        c.op("local.get", b) if b is not None else c.i32_const(b_const)
         c.op("call", self.funcs[f"trap.{kind}"]).op("unreachable")
 
-    def trap_if(self, kind: str, a=None, b=None):
+    def trap_if(self, kind: str, a=None, b=None, b_const: int = 0):
         """Trap `kind` if the i32 on the stack is not zero."""
         self.code.block("if")
-        self.trap(kind, a, b)
+        self.trap(kind, a, b, b_const)
         self.code.op("end")
 
     def set_flag(self, flag: str, value: int):
@@ -356,26 +359,26 @@ class _Writer:
         c.op("local.get", i).i32_const(1).op("i32.add").op("local.set", i).op("br", 1)  # to $next
         c.op("end")
         c.op("local.get", b0).i32_const(0xC2).op("i32.lt_u")
-        self.trap_if("utf8", i)
+        self.trap_if("utf8", i, b_const=0)
         c.block("block")                                     # the lead byte's class
         lead(0xE0, 1, (0, 0x80, 0x80), (0, 0xBF, 0xBF))
         lead(0xF0, 2, (0xE0, 0xA0, 0x80), (0xED, 0x9F, 0xBF))
         lead(0xF5, 3, (0xF0, 0x90, 0x80), (0xF4, 0x8F, 0xBF))
-        self.trap("utf8", i)
+        self.trap("utf8", i, b_const=0)
         c.op("end")
         # enough bytes left, the first continuation byte in [lo, hi], the others in [0x80, 0xBF]
         c.op("local.get", i).op("local.get", need).op("i32.add").op("local.get", n).op("i32.ge_u")
-        self.trap_if("utf8", i)
+        self.trap_if("utf8", i, b_const=2)
         byte_at(plus=1)
         c.op("local.tee", k).op("local.get", lo).op("i32.lt_u").op("local.get", k).op("local.get", hi)
         c.op("i32.gt_u").op("i32.or")
-        self.trap_if("utf8", i)
+        self.trap_if("utf8", i, b_const=1)
         c.i32_const(2).op("local.set", k)
         c.block("block").block("loop")
         c.op("local.get", k).op("local.get", need).op("i32.gt_u").op("br_if", 1)
         byte_at(k)
         c.i32_const(0xC0).op("i32.and").i32_const(0x80).op("i32.ne")
-        self.trap_if("utf8", i)
+        self.trap_if("utf8", i, b_const=1)
         c.op("local.get", k).i32_const(1).op("i32.add").op("local.set", k).op("br", 0)
         c.op("end").op("end")
         c.op("local.get", i).op("local.get", need).op("i32.add").i32_const(1).op("i32.add").op("local.set", i)
