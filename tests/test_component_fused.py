@@ -762,3 +762,53 @@ def test_utf8_check_agrees_with_python(component_path, monkeypatch):
         with pytest.raises(Trap) as info:
             app.exports["raw-string"](4096, len(data))
         assert verdict in str(info.value), data
+
+
+@pytest.fixture(scope="module")
+def utf16_path(tmp_path_factory):
+    """The first test component with every canonical option saying string-encoding=utf16."""
+    base = tmp_path_factory.mktemp("fused-utf16")
+    text = component_wat()
+    for memory in ('(memory (core memory $i "memory"))', '(memory (core memory $libc "memory"))'):
+        text = text.replace(memory, memory + " string-encoding=utf16")
+    wat = base / "utf16.wat"
+    wat.write_text(text, encoding="utf-8")
+    out = base / "utf16.wasm"
+    subprocess.run([WASM_TOOLS, "parse", str(wat), "-o", str(out)], check=True, capture_output=True)
+    return str(out)
+
+
+@pytest.mark.parametrize("python", [False, True], ids=["fused", "python"])
+def test_utf16_strings(utf16_path, monkeypatch, python):
+    if not python:
+        assert adapter_count(utf16_path, monkeypatch) == len(_callee_funcs())
+    app, _ = load(utf16_path, python, monkeypatch)
+    for s in ["", "x", "één ☃ \U0001f600", "\U0010ffff" * 3, "a" * 40000]:
+        assert app.exports["call-echo-string"](s) == s
+        assert app.exports["call-length"](s) == len(s.encode("utf-16-le")) // 2
+    assert app.exports["call-second"]("first", 9, "zweite ☃") == "zweite ☃"
+
+
+@pytest.mark.parametrize("data", [b"\x00\xd8a\x00", b"\x00\xdca\x00", b"a\x00\x00\xd8", b"\x3d\xd8\x00\xde\x00\xdc",
+                                  b"a\x00b\x00", b"\x3d\xd8\x00\xde"])
+def test_utf16_check_agrees_with_python(utf16_path, monkeypatch, data):
+    app, _ = load(utf16_path, False, monkeypatch)
+    _caller_memory(app).write(4096, data)
+    try:
+        data.decode("utf-16-le")
+        verdict = None
+    except UnicodeDecodeError as e:
+        reason = "incomplete utf-16 code unit sequence" if e.reason == "unexpected end of data" else e.reason
+        verdict = f"invalid utf-16: {reason} at byte {e.start}"
+    if verdict is None:
+        assert app.exports["raw-string"](4096, len(data) // 2) == len(data) // 2
+    else:
+        with pytest.raises(Trap) as info:
+            app.exports["raw-string"](4096, len(data) // 2)
+        assert verdict in str(info.value)
+
+
+@pytest.mark.parametrize("python", [False, True], ids=["fused", "python"])
+def test_utf16_unaligned_string(utf16_path, monkeypatch, python):
+    assert "unaligned pointer: string content at 0x1001" in _trap_message(utf16_path, python, monkeypatch,
+                                                                          "raw-string", 0x1001, 1)

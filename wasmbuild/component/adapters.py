@@ -8,10 +8,10 @@ None when the type or the options are not covered (then the call goes through th
 Python, `runtime.ComponentInstance._lowered`). The bytes depend only on the type and the shape of the
 options, so equal adapters are equal modules: the cache compiles each once.
 
-Covered: every value type but resources (own, borrow): scalars, utf8 strings (both sides utf8),
+Covered: every value type but resources (own, borrow): scalars, strings (both sides utf8, or both utf16),
 lists, records, tuples, variants, enums, options, results, flags, nested in any way; flat and
-spilled parameters and results. Not covered (Python path): types with resources, the other string
-encodings (transcoding), and a call of an instance into itself (it traps there). The build can be
+spilled parameters and results. Not covered (Python path): types with resources, strings between
+different encodings (transcoding) or in latin1+utf16 (which may transcode), and a call of an instance into itself (it traps there). The build can be
 told to use the Python path for every call: `WASMBUILD_PYTHON_ADAPTERS=1` (`PYTHON_ADAPTERS_ENV`).
 
 The adapter imports (module "a" is the caller, "b" the callee):
@@ -66,6 +66,9 @@ TRAPS = {
     "string-size": lambda a, b: f"string content out-of-bounds: {b} bytes is more than a string may have",
     "string-bounds": lambda a, b: f"string content out-of-bounds: {b} bytes at {a:#x}, beyond the end of memory",
     "utf8": lambda a, b: f"invalid utf-8: {_UTF8_REASONS[b]} at byte {a}",
+    "string16-size": lambda a, b: f"string content out-of-bounds: {2 * b} bytes is more than a string may have",
+    "string-align": lambda a, b: f"unaligned pointer: string content at {a:#x} is not {b}-aligned",
+    "utf16": lambda a, b: f"invalid utf-16: {_UTF16_REASONS[b]} at byte {a}",
     "list-size": lambda a, b: f"list content out-of-bounds: {b} elements is more than a list may have",
     "list-bounds": lambda a, b: f"list content out-of-bounds: {b} bytes at {a:#x}, beyond the end of memory",
     "list-align": lambda a, b: f"unaligned pointer: list content at {a:#x} is not {b}-aligned",
@@ -82,6 +85,9 @@ TRAPS = {
 
 
 _UTF8_REASONS = ("invalid start byte", "invalid continuation byte", "incomplete utf-8 byte sequence")  # canonical.py's
+
+
+_UTF16_REASONS = ("illegal UTF-16 surrogate", "illegal encoding", "incomplete utf-16 code unit sequence")
 
 
 def enter_flag(instance: int) -> str:
@@ -190,8 +196,8 @@ def covered(ft: ct.FuncType, caller: CanonOptions, callee: CanonOptions) -> bool
     if spilled_params or spilled_result or any(_has_pointers(t) for t in types):
         if caller.memory is None or callee.memory is None:
             return False
-    if any(_has_pointers(t) for t in types) and (caller.encoding != "utf8" or callee.encoding != "utf8"):
-        return False  # other encodings: transcoding is the Python path's
+    if any(_has_pointers(t) for t in types) and not caller.encoding == callee.encoding in ("utf8", "utf16"):
+        return False  # transcoding, and latin1+utf16 (which may transcode): the Python path's
     if (spilled_params or any(_has_pointers(t) for t in params)) and callee.realloc is None:
         return False
     if ft.result is not None and _has_pointers(ft.result) and caller.realloc is None:
@@ -211,6 +217,7 @@ class _Writer:
         self.param_types = tuple(t for _, t in ft.params)
         self.spilled_params = len(flatten_types(self.param_types)) > MAX_FLAT_PARAMS
         self.spilled_result = ft.result is not None and len(flatten_type(ft.result)) > 1
+        self.string_unit = 2 if callee.encoding == "utf16" else 1  # both sides have the same encoding
         self.imports: list[str] = []
         self.locals: list[int] = []
         self.funcs: dict[str, int] = {}
@@ -385,6 +392,33 @@ class _Writer:
         c.op("br", 0)
         c.op("end").op("end")
 
+    def check_utf16(self, side: str, ptr: int, nbytes: int):
+        """Trap unless the `nbytes` at `ptr` in the memory of `side` are UTF-16 (little-endian, every
+        surrogate in a pair)."""
+        c = self.code
+        mem = _M[side]
+        i, u = self.local(), self.local()
+
+        def unit_at(plus: int):
+            c.op("local.get", ptr).op("local.get", i).op("i32.add").mem("i32.load16_u", 1, plus, mem)
+
+        c.i32_const(0).op("local.set", i)
+        c.block("block").block("loop")
+        c.op("local.get", i).op("local.get", nbytes).op("i32.ge_u").op("br_if", 1)
+        unit_at(0)
+        c.op("local.tee", u).i32_const(0xF800).op("i32.and").i32_const(0xD800).op("i32.ne").block("if")
+        c.op("local.get", i).i32_const(2).op("i32.add").op("local.set", i).op("br", 1)  # not a surrogate
+        c.op("end")
+        c.op("local.get", u).i32_const(0xDC00).op("i32.ge_u")
+        self.trap_if("utf16", i, b_const=1)  # a low surrogate first
+        c.op("local.get", i).i32_const(2).op("i32.add").op("local.get", nbytes).op("i32.ge_u")
+        self.trap_if("utf16", i, b_const=2)  # a high surrogate last
+        unit_at(2)
+        c.i32_const(0xFC00).op("i32.and").i32_const(0xDC00).op("i32.ne")
+        self.trap_if("utf16", i, b_const=0)  # a high surrogate without its low one
+        c.op("local.get", i).i32_const(4).op("i32.add").op("local.set", i).op("br", 0)
+        c.op("end").op("end")
+
     def check_char(self, value: int):
         c = self.code
         # invalid: >= 0x110000, or a surrogate (0xD800..0xDFFF)
@@ -403,11 +437,11 @@ class _Writer:
         self.code.op("end")
 
     # -- strings and lists ------------------------------------------------------------------------
-    @staticmethod
-    def range_layout(t):
+    def range_layout(self, t):
         """(element size, alignment, max bytes, kind) of a string or list."""
         if _is_string(t):
-            return 1, 1, MAX_STRING_BYTE_LENGTH, "string"
+            unit = self.string_unit
+            return unit, unit, MAX_STRING_BYTE_LENGTH, "string" if unit == 1 else "string16"
         return elem_size(t.elem), alignment(t.elem), MAX_LIST_BYTE_LENGTH, "list"
 
     def range_bytes(self, t, n: int) -> int:
@@ -427,11 +461,11 @@ class _Writer:
         c.op("local.get", n).op("i64.extend_i32_u").i64_const(max_bytes // size).op("i64.gt_u")
         self.trap_if(f"{kind}-size", ptr, n)
         nbytes = self.range_bytes(t, n)
-        if kind == "list":
-            self.check_aligned(ptr, align, "list-align")
+        kind = "string" if kind == "string16" else kind
+        self.check_aligned(ptr, align, f"{kind}-align")
         self.check_range_in(side, ptr, nbytes, f"{kind}-bounds")
         if kind == "string":
-            self.check_utf8(side, ptr, nbytes)
+            (self.check_utf8 if size == 1 else self.check_utf16)(side, ptr, nbytes)
         elif _needs_check(t.elem):
             self.loop_elements(n, lambda i: self.check_mem(t.elem, side, self.element_address(ptr, i, size), 0))
 
