@@ -812,3 +812,22 @@ def test_utf16_check_agrees_with_python(utf16_path, monkeypatch, data):
 def test_utf16_unaligned_string(utf16_path, monkeypatch, python):
     assert "unaligned pointer: string content at 0x1001" in _trap_message(utf16_path, python, monkeypatch,
                                                                           "raw-string", 0x1001, 1)
+
+
+def test_adapters_are_cached_like_functions(component_path, tmp_path, monkeypatch):
+    """The adapters are compiled once and taken from the cache after; their bytes are deterministic."""
+    from wasmbuild.build import BuildSession
+    from wasmbuild.cache import open_cache
+    from wasmbuild.component.build import build_component
+    monkeypatch.delenv(PYTHON_ADAPTERS_ENV, raising=False)
+    monkeypatch.setenv("WASMBUILD_CACHE_DIR", str(tmp_path / "cache"))
+    with open(component_path, "rb") as f:
+        data = f.read()
+    first = [build_component(BuildSession(jobs=1, cache=open_cache()), data, component_path)[1] for _ in range(2)]
+    assert first[0].compiled > 0 and first[1].compiled == 0 and first[1].cached == first[0].functions
+
+    def adapter_bytes():
+        component = decode_component(data, component_path)
+        validate_component(component)
+        return [i.data for i in component_graph(component, component_path)[0] if i.name.startswith("adapter")]
+    assert adapter_bytes() == adapter_bytes()
