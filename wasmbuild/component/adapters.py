@@ -8,11 +8,13 @@ None when the type or the options are not covered (then the call goes through th
 Python, `runtime.ComponentInstance._lowered`). The bytes depend only on the type and the shape of the
 options, so equal adapters are equal modules: the cache compiles each once.
 
-Covered: every value type but resources (own, borrow): scalars, strings (both sides utf8, or both utf16),
-lists, records, tuples, variants, enums, options, results, flags, nested in any way; flat and
-spilled parameters and results. Not covered (Python path): types with resources, strings between
-different encodings (transcoding) or in latin1+utf16 (which may transcode), and a call of an instance into itself (it traps there). The build can be
-told to use the Python path for every call: `WASMBUILD_PYTHON_ADAPTERS=1` (`PYTHON_ADAPTERS_ENV`).
+Covered: every value type but resources (own, borrow): scalars, strings (both sides utf8, or both
+utf16), lists, records, tuples, variants, enums, options, results, flags, nested in any way; flat
+and spilled parameters and results. Not covered (Python path): types with resources, strings
+between different encodings (transcoding) or in latin1+utf16 (which may transcode), and a call of
+an instance into itself (it traps there). A build without multi-memory keeps the calls whose
+adapter needs both memories in Python. The build can be told to use the Python path for every
+call: `WASMBUILD_PYTHON_ADAPTERS=1` (`PYTHON_ADAPTERS_ENV`).
 
 The adapter imports (module "a" is the caller, "b" the callee):
   a.memory a.realloc                 the caller's memory and realloc (what its options name)
@@ -84,9 +86,8 @@ TRAPS = {
 }
 
 
-_UTF8_REASONS = ("invalid start byte", "invalid continuation byte", "incomplete utf-8 byte sequence")  # canonical.py's
-
-
+# the reasons of the UTF-8 and UTF-16 checks, in canonical.py's words (Python's decoder's)
+_UTF8_REASONS = ("invalid start byte", "invalid continuation byte", "incomplete utf-8 byte sequence")
 _UTF16_REASONS = ("illegal UTF-16 surrogate", "illegal encoding", "incomplete utf-16 code unit sequence")
 
 
