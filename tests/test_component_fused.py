@@ -42,6 +42,9 @@ REALLOC = """
       (global.set $bump (i32.add (local.get $p) (local.get $new)))
       (if (i32.gt_u (global.get $bump) (i32.mul (memory.size) (i32.const 65536)))
         (then (drop (memory.grow (i32.add (i32.shr_u (global.get $bump) (i32.const 16)) (i32.const 1))))))
+      (if (local.get $old)  ;; keep what was there (the smaller of the two sizes)
+        (then (memory.copy (local.get $p) (local.get $old)
+                (select (local.get $old_size) (local.get $new) (i32.lt_u (local.get $old_size) (local.get $new))))))
       (local.get $p))
 """
 
@@ -111,6 +114,7 @@ def _callee_funcs():
          '(func (export "sink") (param i32) (global.set $sunk (local.get 0)))', ""),
         ("sunk", '(func (result u32))', '(func (export "sunk") (result i32) (global.get $sunk))', ""),
         ("posts", '(func (result u32))', '(func (export "posts") (result i32) (global.get $posts))', ""),
+        ("bump", '(func (result u32))', '(func (export "bump") (result i32) (global.get $bump))', ""),
         # bad results
         ("bad-char", '(func (result char))', '(func (export "bad-char") (result i32) (i32.const 0xd800))', ""),
         ("bad-utf8", '(func (result string))',
@@ -764,18 +768,44 @@ def test_utf8_check_agrees_with_python(component_path, monkeypatch):
         assert verdict in str(info.value), data
 
 
-@pytest.fixture(scope="module")
-def utf16_path(tmp_path_factory):
-    """The first test component with every canonical option saying string-encoding=utf16."""
-    base = tmp_path_factory.mktemp("fused-utf16")
+def encoded_component(base, caller: str, callee: str) -> str:
+    """The first test component with the caller's and the callee's string encodings."""
     text = component_wat()
-    for memory in ('(memory (core memory $i "memory"))', '(memory (core memory $libc "memory"))'):
-        text = text.replace(memory, memory + " string-encoding=utf16")
-    wat = base / "utf16.wat"
+    for memory, encoding in (('(memory (core memory $i "memory"))', callee),
+                             ('(memory (core memory $libc "memory"))', caller)):
+        text = text.replace(memory, memory + f" string-encoding={encoding}")
+    wat = base / f"{caller}-{callee}.wat"
     wat.write_text(text, encoding="utf-8")
-    out = base / "utf16.wasm"
+    out = base / f"{caller}-{callee}.wasm"
     subprocess.run([WASM_TOOLS, "parse", str(wat), "-o", str(out)], check=True, capture_output=True)
     return str(out)
+
+
+@pytest.fixture(scope="module")
+def utf16_path(tmp_path_factory):
+    return encoded_component(tmp_path_factory.mktemp("fused-utf16"), "utf16", "utf16")
+
+
+TRANSCODED = ["", "x", "ascii only", "één ☃ \U0001f600", "\U0010ffff" * 3, "a" * 40000 + "é", "é" + "a" * 300,
+              "\u07ff\u0800\uffff\U00010000"]
+
+
+@pytest.mark.parametrize("caller,callee", [("utf8", "utf16"), ("utf16", "utf8")])
+def test_transcoding(tmp_path_factory, monkeypatch, caller, callee):
+    """Strings between a utf8 and a utf16 component: the same strings, and the same allocations
+    in the callee (its allocator's mark after the calls) as the Python path makes (the reference's)."""
+    path = encoded_component(tmp_path_factory.mktemp(f"fused-{caller}-{callee}"), caller, callee)
+    assert adapter_count(path, monkeypatch) == len(_callee_funcs())
+    marks = []
+    for python in (False, True):
+        app, _ = load(path, python, monkeypatch)
+        for s in TRANSCODED:
+            assert app.exports["call-echo-string"](s) == s
+            units = len(s.encode("utf-16-le")) // 2 if callee == "utf16" else len(s.encode())
+            assert app.exports["call-length"](s) == units
+        assert app.exports["call-second"]("first", 9, "zweite ☃") == "zweite ☃"
+        marks.append(app.exports["call-bump"]())
+    assert marks[0] == marks[1]
 
 
 @pytest.mark.parametrize("python", [False, True], ids=["fused", "python"])

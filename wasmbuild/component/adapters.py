@@ -197,8 +197,8 @@ def covered(ft: ct.FuncType, caller: CanonOptions, callee: CanonOptions) -> bool
     if spilled_params or spilled_result or any(_has_pointers(t) for t in types):
         if caller.memory is None or callee.memory is None:
             return False
-    if any(_has_pointers(t) for t in types) and not caller.encoding == callee.encoding in ("utf8", "utf16"):
-        return False  # transcoding, and latin1+utf16 (which may transcode): the Python path's
+    if any(_has_pointers(t) for t in types) and "latin1+utf16" in (caller.encoding, callee.encoding):
+        return False  # latin1+utf16 (its choice of encoding): the Python path's
     if (spilled_params or any(_has_pointers(t) for t in params)) and callee.realloc is None:
         return False
     if ft.result is not None and _has_pointers(ft.result) and caller.realloc is None:
@@ -218,7 +218,7 @@ class _Writer:
         self.param_types = tuple(t for _, t in ft.params)
         self.spilled_params = len(flatten_types(self.param_types)) > MAX_FLAT_PARAMS
         self.spilled_result = ft.result is not None and len(flatten_type(ft.result)) > 1
-        self.string_unit = 2 if callee.encoding == "utf16" else 1  # both sides have the same encoding
+        self.encoding = {"a": caller.encoding, "b": callee.encoding}  # utf8 or utf16 (where strings move)
         self.imports: list[str] = []
         self.locals: list[int] = []
         self.funcs: dict[str, int] = {}
@@ -292,13 +292,18 @@ class _Writer:
         self.check_aligned(ptr, alignment(t), f"{kind}-align")
         self.check_range_in(side, ptr, self.const_local(elem_size(t)), f"{kind}-bounds")
 
-    def realloc(self, side: str, align: int, nbytes: int) -> int:
-        """Call the realloc of `side` for `nbytes` (a local) with its "may leave" cleared; a local
-        with the checked pointer."""
+    def realloc(self, side: str, align: int, nbytes: int, old: int | None = None, old_size: int | None = None,
+                into: int | None = None) -> int:
+        """Call the realloc of `side` for `nbytes` (a local; from `old`, `old_size` locals, or 0, 0)
+        with its "may leave" cleared; a local (`into`, or a new one) with the checked pointer."""
         c = self.code
-        ptr = self.local()
+        ptr = self.local() if into is None else into
         self.set_flag(f"leave.{side}", 0)
-        c.i32_const(0).i32_const(0).i32_const(align).op("local.get", nbytes).op("call", self.funcs[f"{side}.realloc"])
+        if old is None:
+            c.i32_const(0).i32_const(0)
+        else:
+            c.op("local.get", old).op("local.get", old_size)
+        c.i32_const(align).op("local.get", nbytes).op("call", self.funcs[f"{side}.realloc"])
         c.op("local.set", ptr)
         self.set_flag(f"leave.{side}", 1)
         self.check_aligned(ptr, align, "realloc-align")
@@ -438,15 +443,15 @@ class _Writer:
         self.code.op("end")
 
     # -- strings and lists ------------------------------------------------------------------------
-    def range_layout(self, t):
-        """(element size, alignment, max bytes, kind) of a string or list."""
+    def range_layout(self, t, side: str):
+        """(element size, alignment, max bytes, kind) of a string or list in the memory of `side`."""
         if _is_string(t):
-            unit = self.string_unit
+            unit = 2 if self.encoding[side] == "utf16" else 1
             return unit, unit, MAX_STRING_BYTE_LENGTH, "string" if unit == 1 else "string16"
         return elem_size(t.elem), alignment(t.elem), MAX_LIST_BYTE_LENGTH, "list"
 
-    def range_bytes(self, t, n: int) -> int:
-        size = self.range_layout(t)[0]
+    def range_bytes(self, t, n: int, side: str) -> int:
+        size = self.range_layout(t, side)[0]
         if size == 1:
             return n
         nbytes = self.local()
@@ -456,12 +461,12 @@ class _Writer:
     def check_range(self, side: str, t, ptr: int, n: int):
         """Lift a string or list (pointer and length locals) from the memory of `side`: its size,
         alignment and bounds, the text of a string, the elements of a list."""
-        size, align, max_bytes, kind = self.range_layout(t)
+        size, align, max_bytes, kind = self.range_layout(t, side)
         c = self.code
         # more than a string or list may have (compared as elements: n * size may overflow 32 bits)
         c.op("local.get", n).op("i64.extend_i32_u").i64_const(max_bytes // size).op("i64.gt_u")
         self.trap_if(f"{kind}-size", ptr, n)
-        nbytes = self.range_bytes(t, n)
+        nbytes = self.range_bytes(t, n, side)
         kind = "string" if kind == "string16" else kind
         self.check_aligned(ptr, align, f"{kind}-align")
         self.check_range_in(side, ptr, nbytes, f"{kind}-bounds")
@@ -470,10 +475,15 @@ class _Writer:
         elif _needs_check(t.elem):
             self.loop_elements(n, lambda i: self.check_mem(t.elem, side, self.element_address(ptr, i, size), 0))
 
-    def transfer_range(self, src: str, dst: str, t, ptr: int, n: int) -> int:
-        """Copy a checked string or list into memory the realloc of `dst` gives; the new pointer."""
-        size, align, _, _ = self.range_layout(t)
-        nbytes = self.range_bytes(t, n)
+    def transfer_range(self, src: str, dst: str, t, ptr: int, n: int) -> tuple[int, int]:
+        """Copy a checked string or list into memory the realloc of `dst` gives (a string transcoded
+        when the encodings differ); locals with the new pointer and length."""
+        if _is_string(t) and self.encoding[src] != self.encoding[dst]:
+            if self.encoding[src] == "utf8":
+                return self.utf8_to_utf16(src, dst, ptr, n)
+            return self.utf16_to_utf8(src, dst, ptr, n)
+        size, align, _, _ = self.range_layout(t, dst)
+        nbytes = self.range_bytes(t, n, dst)
         new = self.realloc(dst, align, nbytes)
         if _is_string(t) or _plain_bytes(t.elem):
             self.code.op("local.get", new).op("local.get", ptr).op("local.get", nbytes)
@@ -481,7 +491,151 @@ class _Writer:
         else:
             self.loop_elements(n, lambda i: self.transfer_mem(
                 t.elem, src, self.element_address(ptr, i, size), 0, dst, self.element_address(new, i, size), 0))
-        return new
+        return new, n
+
+    # -- transcoding, with the reference's allocations (canonical.py's _store_utf8_to_utf16, _store_to_utf8)
+    def check_worst_case(self, worst: int, ptr: int):
+        self.code.op("local.get", worst).i32_const(MAX_STRING_BYTE_LENGTH).op("i32.gt_u")
+        self.trap_if("string-size", ptr, worst)
+
+    def byte_at(self, side: str, base: int, index: int, plus: int = 0):
+        """Push the byte at `base` + `index` + `plus` (locals, constant) of the memory of `side`."""
+        self.code.op("local.get", base).op("local.get", index).op("i32.add").mem("i32.load8_u", 0, plus, _M[side])
+
+    def store_byte(self, side: str, base: int, index: int, plus: int, value):
+        """Store byte `value()` (emits the value) at `base` + `index` + `plus`."""
+        c = self.code
+        c.op("local.get", base).op("local.get", index).op("i32.add")
+        value()
+        c.mem("i32.store8", 0, plus, _M[side])
+
+    def utf8_to_utf16(self, src: str, dst: str, ptr: int, n: int) -> tuple[int, int]:
+        c = self.code
+        worst = self.local()
+        c.op("local.get", n).i32_const(1).op("i32.shl").op("local.set", worst)
+        self.check_worst_case(worst, ptr)
+        new = self.realloc(dst, 2, worst)
+        i, o, cp, b0 = self.const_local(0), self.const_local(0), self.local(), self.local()
+
+        def cont(k: int, shift: int):  # continuation byte k of the sequence, its 6 bits at `shift`
+            self.byte_at(src, ptr, i, k)
+            c.i32_const(0x3F).op("i32.and")
+            if shift:
+                c.i32_const(shift).op("i32.shl")
+
+        def sequence(lead_mask: int, lead_shift: int, length: int):
+            c.op("local.get", b0).i32_const(lead_mask).op("i32.and").i32_const(lead_shift).op("i32.shl")
+            for k in range(1, length):
+                cont(k, 6 * (length - 1 - k))
+                c.op("i32.or")
+            c.op("local.set", cp)
+            c.op("local.get", i).i32_const(length).op("i32.add").op("local.set", i)
+
+        c.block("block").block("loop")
+        c.op("local.get", i).op("local.get", n).op("i32.ge_u").op("br_if", 1)
+        self.byte_at(src, ptr, i)
+        c.op("local.tee", b0).i32_const(0x80).op("i32.lt_u").block("if")
+        c.op("local.get", b0).op("local.set", cp).op("local.get", i).i32_const(1).op("i32.add").op("local.set", i)
+        c.op("else").op("local.get", b0).i32_const(0xE0).op("i32.lt_u").block("if")
+        sequence(0x1F, 6, 2)
+        c.op("else").op("local.get", b0).i32_const(0xF0).op("i32.lt_u").block("if")
+        sequence(0x0F, 12, 3)
+        c.op("else")
+        sequence(0x07, 18, 4)
+        c.op("end").op("end").op("end")
+        # one code unit, or a surrogate pair
+        address = self.local()
+        c.op("local.get", new).op("local.get", o).op("i32.add").op("local.set", address)
+        c.op("local.get", cp).i32_const(0x10000).op("i32.lt_u").block("if")
+        c.op("local.get", address).op("local.get", cp).mem("i32.store16", 1, 0, _M[dst])
+        c.op("local.get", o).i32_const(2).op("i32.add").op("local.set", o)
+        c.op("else")
+        c.op("local.get", cp).i32_const(0x10000).op("i32.sub").op("local.set", cp)
+        c.op("local.get", address).op("local.get", cp).i32_const(10).op("i32.shr_u").i32_const(0xD800).op("i32.or")
+        c.mem("i32.store16", 1, 0, _M[dst])
+        c.op("local.get", address).op("local.get", cp).i32_const(0x3FF).op("i32.and").i32_const(0xDC00).op("i32.or")
+        c.mem("i32.store16", 1, 2, _M[dst])
+        c.op("local.get", o).i32_const(4).op("i32.add").op("local.set", o)
+        c.op("end")
+        c.op("br", 0)
+        c.op("end").op("end")
+        c.op("local.get", o).op("local.get", worst).op("i32.lt_u").block("if")
+        self.realloc(dst, 2, o, old=new, old_size=worst, into=new)
+        c.op("end")
+        units = self.local()
+        c.op("local.get", o).i32_const(1).op("i32.shr_u").op("local.set", units)
+        return new, units
+
+    def utf16_to_utf8(self, src: str, dst: str, ptr: int, n: int) -> tuple[int, int]:
+        c = self.code
+        new = self.realloc(dst, 1, n)
+        length = self.local()
+        c.op("local.get", n).op("local.set", length)
+        i, u = self.const_local(0), self.local()
+
+        def unit_at(index: int, plus: int = 0):
+            c.op("local.get", ptr).op("local.get", index).i32_const(1).op("i32.shl").op("i32.add")
+            c.mem("i32.load16_u", 1, plus, _M[src])
+
+        c.block("block").block("loop")                     # the ASCII prefix, byte for byte
+        c.op("local.get", i).op("local.get", n).op("i32.ge_u").op("br_if", 1)
+        unit_at(i)
+        c.op("local.tee", u).i32_const(0x80).op("i32.ge_u").block("if")
+        self.utf16_to_utf8_rest(src, dst, ptr, n, new, i, length, unit_at)
+        c.op("br", 2).op("end")
+        self.store_byte(dst, new, i, 0, lambda: c.op("local.get", u))
+        c.op("local.get", i).i32_const(1).op("i32.add").op("local.set", i).op("br", 0)
+        c.op("end").op("end")
+        return new, length
+
+    def utf16_to_utf8_rest(self, src, dst, ptr, n, new, i, length, unit_at):
+        """From the first code unit that is not ASCII (at `i`): the worst case allocated, the rest
+        encoded, the allocation shrunk to the length."""
+        c = self.code
+        worst = self.local()
+        c.op("local.get", n).i32_const(3).op("i32.mul").op("local.set", worst)
+        self.check_worst_case(worst, ptr)
+        self.realloc(dst, 1, worst, old=new, old_size=n, into=new)
+        o, j, cp = self.local(), self.local(), self.local()
+        c.op("local.get", i).op("local.tee", o).op("local.set", j)
+        c.block("block").block("loop")
+        c.op("local.get", j).op("local.get", n).op("i32.ge_u").op("br_if", 1)
+        unit_at(j)
+        c.op("local.tee", cp).i32_const(0xFC00).op("i32.and").i32_const(0xD800).op("i32.eq").block("if")
+        # a surrogate pair (checked when lifted)
+        c.op("local.get", cp).i32_const(0xD800).op("i32.sub").i32_const(10).op("i32.shl")
+        unit_at(j, 2)
+        c.i32_const(0xDC00).op("i32.sub").op("i32.or").i32_const(0x10000).op("i32.add").op("local.set", cp)
+        c.op("local.get", j).i32_const(2).op("i32.add").op("local.set", j)
+        c.op("else").op("local.get", j).i32_const(1).op("i32.add").op("local.set", j).op("end")
+
+        def put(k: int, mark: int, shift: int, mask: int):
+            def value():
+                c.op("local.get", cp)
+                if shift:
+                    c.i32_const(shift).op("i32.shr_u")
+                c.i32_const(mask).op("i32.and").i32_const(mark).op("i32.or")
+            self.store_byte(dst, new, o, k, value)
+
+        def encode(count: int):
+            lead = {1: (0x00, 0x7F), 2: (0xC0, 0x1F), 3: (0xE0, 0x0F), 4: (0xF0, 0x07)}[count]
+            put(0, lead[0], 6 * (count - 1), lead[1])
+            for k in range(1, count):
+                put(k, 0x80, 6 * (count - 1 - k), 0x3F)
+            c.op("local.get", o).i32_const(count).op("i32.add").op("local.set", o)
+
+        for limit, count in ((0x80, 1), (0x800, 2), (0x10000, 3)):
+            c.op("local.get", cp).i32_const(limit).op("i32.lt_u").block("if")
+            encode(count)
+            c.op("else")
+        encode(4)
+        c.op("end").op("end").op("end")
+        c.op("br", 0)
+        c.op("end").op("end")
+        c.op("local.get", worst).op("local.get", o).op("i32.gt_u").block("if")
+        self.realloc(dst, 1, o, old=new, old_size=worst, into=new)
+        c.op("end")
+        c.op("local.get", o).op("local.set", length)
 
     # -- values in core locals (flat) -------------------------------------------------------------
     def check_flat(self, t, side: str, locs: list[int]):
@@ -529,7 +683,7 @@ class _Writer:
             c.op("local.set", x)
             return [x]
         if _is_string(t) or isinstance(t, ct.List):
-            return [self.transfer_range(src, dst, t, locs[0], locs[1]), locs[1]]
+            return list(self.transfer_range(src, dst, t, locs[0], locs[1]))
         if isinstance(t, (ct.Record, ct.Tuple)):
             out, k = [], 0
             for member in _members(t):
@@ -614,9 +768,9 @@ class _Writer:
         elif _is_string(t) or isinstance(t, ct.List):
             ptr = self.load("i32.load", 2, src, s_addr, s_off)
             n = self.load("i32.load", 2, src, s_addr, s_off + 4)
-            new = self.transfer_range(src, dst, t, ptr, n)
+            new, length = self.transfer_range(src, dst, t, ptr, n)
             self.store("i32.store", 2, dst, d_addr, d_off, new)
-            self.store("i32.store", 2, dst, d_addr, d_off + 4, n)
+            self.store("i32.store", 2, dst, d_addr, d_off + 4, length)
         elif isinstance(t, (ct.Record, ct.Tuple)):
             members = _members(t)
             for member, off in zip(members, _field_offsets(members)):
