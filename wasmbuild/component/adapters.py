@@ -8,11 +8,11 @@ None when the type or the options are not covered (then the call goes through th
 Python, `runtime.ComponentInstance._lowered`). The bytes depend only on the type and the shape of the
 options, so equal adapters are equal modules: the cache compiles each once.
 
-Covered: every value type but resources (own, borrow): scalars, strings (both sides utf8, or both
-utf16), lists, records, tuples, variants, enums, options, results, flags, nested in any way; flat
-and spilled parameters and results. Not covered (Python path): types with resources, strings
-between different encodings (transcoding) or in latin1+utf16 (which may transcode), and a call of
-an instance into itself (it traps there). A build without multi-memory keeps the calls whose
+Covered: every value type but resources (own, borrow): scalars, strings between utf8 and utf16
+sides (copied when both are the same, else transcoded with the reference's allocations), lists,
+records, tuples, variants, enums, options, results, flags, nested in any way; flat and spilled
+parameters and results. Not covered (Python path): types with resources, strings where a side is
+latin1+utf16, and a call of an instance into itself (it traps there). A build without multi-memory keeps the calls whose
 adapter needs both memories in Python. The build can be told to use the Python path for every
 call: `WASMBUILD_PYTHON_ADAPTERS=1` (`PYTHON_ADAPTERS_ENV`).
 
@@ -33,7 +33,8 @@ out. What the adapter does, in the order the component layer's Python path does 
   2. trap unless the callee may enter; clear its flag
   3. lower the arguments into the callee, a second pass: scalars converted (bool 0/1, small integers
      masked or sign-extended, NaNs canonical, flags masked), strings and lists copied into memory
-     its realloc gives (realloc run with its "may leave" cleared; its pointer checked), variants
+     its realloc gives (realloc run with its "may leave" cleared; its pointer checked; a string
+     transcoded between utf8 and utf16 as `canonical._transcode` does), variants
      case by case (the joined flat slots of the other cases zero)
   4. call; lift the result (the same checks, in the callee's memory; the result area checked),
      lower it into the caller's memory through the caller's realloc, store it at the return pointer
