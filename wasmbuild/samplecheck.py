@@ -16,6 +16,20 @@ The left side is an invocation `NAME ARG...`: NAME is a function the graph expor
 `trap: MESSAGE` when the call must trap with that message. All checks run in order on one loaded
 image, so state (globals, memory) carries from one line to the next.
 
+For an image built from a component, NAME is `interface#func` (a function of an exported
+interface, as in `wb:sample/geometry#area`; the core export names of the canonical ABI are
+spelled so too) or `func` (a function the component exports itself), and the arguments and the
+result are component values in the text syntax of `component/valuetext.py`, read as the
+function's WIT type says:
+
+    wb:sample/geometry#greet "world" => "hello, world!"
+    wb:sample/geometry#area rect((3, 4.5)) => 13.5
+    wb:sample/geometry#summarize [3, -7, 12] => {count: 3, total: 8, largest: some(12)}
+    wb:sample/geometry#parse-number "12x" => err(bad-digit)
+
+The result is compared as a value (so `[1,2]` and `[1, 2]` are the same); a function without a
+result prints nothing.
+
 EXPECTED may instead be a `.toml` file describing the run of a WASI program (arguments,
 directories, expected exit code, stdout and written files; see `check_wasi`).
 
@@ -40,6 +54,8 @@ class Check:
     name: str
     args: list[str]
     expected: str
+    arg_text: str = ""  # the arguments as written (component values may hold blanks)
+    expected_text: str = ""  # the output as written, trimmed
 
     @property
     def invocation(self) -> str:
@@ -58,7 +74,8 @@ def parse_expected(text: str, path: str) -> list[Check]:
         words = invocation.split()
         if not arrow or not words:
             raise WasmbuildError(f"line {number}: expected 'NAME ARGS... => OUTPUT', got {line!r}", file=path)
-        checks.append(Check(number, words[0], words[1:], " ".join(output.split())))
+        arg_text = invocation.strip()[len(words[0]):].strip()
+        checks.append(Check(number, words[0], words[1:], " ".join(output.split()), arg_text, output.strip()))
     if not checks:
         raise WasmbuildError("no checks (lines 'NAME ARGS... => OUTPUT')", file=path)
     return checks
@@ -92,6 +109,47 @@ def run_check(instance, check: Check) -> str | None:
     if actual != check.expected:
         return f"expected {check.expected or '(no output)'}, got {actual or '(no output)'}"
     return None
+
+
+def find_component_function(instance, name: str):
+    """The lifted function NAME (`interface#func` or `func`) of a loaded component, or None."""
+    iface, hash_, func = name.rpartition("#")
+    exports = instance.exports
+    if hash_:
+        sub = exports.get(iface)
+        exports = getattr(sub, "exports", None) or {}
+    item = exports.get(func)
+    return item if hasattr(item, "type") and hasattr(item.type, "params") and callable(item) else None
+
+
+def run_component_check(instance, check: Check) -> str | None:
+    """Run one check on a loaded component; gives None when it passes, else what went wrong."""
+    from .component.valuetext import ValueTextError, format_value, parse_values
+    func = find_component_function(instance, check.name)
+    if func is None:
+        return f"no exported function {check.name!r} (name it 'interface#func' or 'func')"
+    ft = func.type
+    try:
+        values = parse_values(check.arg_text, [t for _, t in ft.params])
+    except ValueTextError as e:
+        return f"bad arguments for {ft}: {e}"
+    try:
+        result = func(*values)
+        actual = "" if ft.result is None else format_value(result, ft.result)
+    except WasmbuildError as e:
+        if e.phase != "trap":
+            raise
+        actual = f"trap: {e.reason}"  # a formatted value never starts so (strings are quoted)
+    want = check.expected_text
+    if ft.result is not None and not want.startswith("trap:"):
+        try:
+            (expected,) = parse_values(want, [ft.result])
+        except ValueTextError as e:
+            return f"bad expected result for {ft}: {e}"
+        want = format_value(expected, ft.result)
+    else:
+        want = " ".join(want.split())
+    return None if actual == want else f"expected {want or '(no output)'}, got {actual or '(no output)'}"
 
 
 def check_wasi(image: str, expected: str) -> tuple[int, list[str]]:
@@ -161,9 +219,11 @@ def check_image(image: str, expected: str) -> tuple[int, list[str]]:
     except OSError as e:
         raise WasmbuildError(f"cannot read expected results: {e.strerror}", file=expected) from None
     instance = load(image)
+    from .component.runtime import ComponentInstance
+    run = run_component_check if isinstance(instance, ComponentInstance) else run_check
     failures = []
     for check in checks:
-        problem = run_check(instance, check)
+        problem = run(instance, check)
         if problem is not None:
             failures.append(f"{expected}:{check.line}: {check.invocation}: {problem}")
     return len(checks), failures
