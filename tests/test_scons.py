@@ -132,17 +132,21 @@ neg 5 => -5
     "calc.wat": '''\
 (module
   (func (export "t:demo/calc#add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
-  (func (export "t:demo/calc#negate") (param i32) (result i32) (i32.sub (i32.const 0) (local.get 0))))
+  (func (export "t:demo/calc#negate") (param i32) (result i32) (i32.sub (i32.const 0) (local.get 0)))
+  (func (export "t:demo/calc#fail") unreachable))
 ''',
     "wit/calc.wit": '''\
 package t:demo;
 interface calc {
     add: func(a: u32, b: u32) -> u32;
     negate: func(x: s32) -> s32;
+    fail: func();
 }
 world calculator { export calc; }
 ''',
-    "calc.expected": "t:demo/calc#add 2 3 => 5\nt:demo/calc#negate 7 => -7\n",
+    # After a trap the checks go on with a fresh instance (the trap locked the first).
+    "calc.expected": ("t:demo/calc#add 2 3 => 5\nt:demo/calc#negate 7 => -7\n"
+                      "t:demo/calc#fail => trap: unreachable\nt:demo/calc#add 1 1 => 2\n"),
     "hi.wat": '''\
 (module
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
@@ -402,7 +406,7 @@ def test_component_from_core_module_and_wit(tree):
     out = tree.run("-Q", CALC + ".passed").output
     assert "component embed wit gen/calc.wasm --world calculator -o gen/calc.component.wasm.embedded.wasm" in out
     assert "component new gen/calc.component.wasm.embedded.wasm -o gen/calc.component.wasm" in out
-    assert f"{CALC}: 2 checks passed (calc.expected)" in out
+    assert f"{CALC}: 4 checks passed (calc.expected)" in out
     assert tree.read("gen/calc.component.wasm")[:8] == b"\0asm\x0d\x00\x01\x00"  # a component's preamble
     out = tree.run(CALC + ".passed").output
     assert "is up to date" in out and "component" not in out.replace("up to date", "")
@@ -415,7 +419,7 @@ def test_component_is_rebuilt_when_its_wit_changes(tree):
     tree.edit("wit/calc.wit", "negate: func(x: s32) -> s32", "negate: func(x: u32) -> s32")
     tree.edit("calc.expected", "negate 7 => -7", "negate 4294967295 => 1")
     out = tree.run("-Q", CALC + ".passed").output
-    assert "component embed wit" in out and f"{CALC}: 2 checks passed" in out, out
+    assert "component embed wit" in out and f"{CALC}: 4 checks passed" in out, out
     assert tree.read("gen/calc.component.wasm") != component
     # A WIT file added to the package directory is a dependency too (read when the SConstruct is).
     (tree.file("wit") / "more.wit").write_text("package t:demo;\ninterface extra { f: func(); }\n")

@@ -28,7 +28,8 @@ function's WIT type says:
     wb:sample/geometry#parse-number "12x" => err(bad-digit)
 
 The result is compared as a value (so `[1,2]` and `[1, 2]` are the same); a function without a
-result prints nothing.
+result prints nothing. A trap locks a component instance (every later call would trap), so the
+checks after a `trap:` line run on a fresh instance of the image.
 
 EXPECTED may instead be a `.toml` file describing the run of a WASI program (arguments,
 directories, expected exit code, stdout and written files; see `check_wasi`).
@@ -226,6 +227,8 @@ def check_image(image: str, expected: str) -> tuple[int, list[str]]:
         problem = run(instance, check)
         if problem is not None:
             failures.append(f"{expected}:{check.line}: {check.invocation}: {problem}")
+        if run is run_component_check and check.expected_text.startswith("trap:"):
+            instance = load(image)
     return len(checks), failures
 
 
