@@ -238,14 +238,13 @@ def WasmComponent(env, target, source, world=None, adapter=None):
     `WasiAdapter` fetches. Gives the component node(s)."""
     sources = env.arg2nodes(source, env.Entry)
     if len(sources) not in (1, 2):
-        raise SCons.Errors.UserError(f"WasmComponent({target}) takes [core.wasm] or [core.wasm, WIT], not {len(sources)} sources")
+        raise SCons.Errors.UserError(f"WasmComponent({target}) takes [core.wasm] or [core.wasm, WIT], "
+                                     f"not {len(sources)} sources")
     core = sources[0]
-    extra = {"WASMCOMPONENT_ADAPTER": ""}
-    deps = []
-    if adapter is not None:
-        node = env.WasiAdapter(adapter)[0] if adapter in ("command", "reactor") else env.arg2nodes(adapter, env.File)[0]
-        extra["WASMCOMPONENT_ADAPTER"] = node
-        deps.append(node)
+    if adapter in ("command", "reactor"):
+        adapter = env.WasiAdapter(adapter)[0]
+    elif adapter is not None:
+        adapter = env.arg2nodes(adapter, env.File)[0]
     target_node = env.arg2nodes(target, env.File)[0]
     if len(sources) == 2:
         wit = sources[1]
@@ -255,9 +254,9 @@ def WasmComponent(env, target, source, world=None, adapter=None):
         core = embedded[0]
     elif world is not None:
         raise SCons.Errors.UserError(f"WasmComponent({target}): a world needs a WIT package as the second source")
-    component = env._WasmComponentNew(target_node, core, **extra)
-    if deps:
-        env.Depends(component, deps)
+    component = env._WasmComponentNew(target_node, core, WASMCOMPONENT_ADAPTER=adapter or "")
+    if adapter is not None:
+        env.Depends(component, adapter)
     return component
 
 
