@@ -13,7 +13,10 @@ edit (rebuilt, nothing compiled); an edited function (one compiled); an edited m
 a deleted image; broken manifests and modules (clear error, previous image kept byte for byte); a
 failing check; `-c`, `-n`, `-Q` and custom messages; settings and version in the signature; a C
 module (built with ziglang, a package of the `test` extra; and, in a run where ziglang is hidden,
-a clear error); and the expected-results parser.
+a clear error); components (WasmComponent of `calc.wat` typed by `wit/`, checked as `interface#func`
+calls, a trap among them; rebuilt when a WIT file changes or is added; a clear error without
+wasm-tools; a WASI command component from `hi.wat` with an adapter file and with the fetched
+adapter, which `-c` keeps); and the expected-results parser.
 """
 
 from __future__ import annotations
