@@ -3,12 +3,14 @@
 Takes hand-built types (component/types.py) and hand-written text with the Python values it stands
 for (component/values.py, the mapping of docs/components.md); gives tests that each text reads as
 that value, is written back as the canonical text, that malformed text and values out of range
-are refused saying where, and that samplecheck names component functions `interface#func`.
+are refused saying where, that samplecheck names component functions `interface#func`, and that
+its `host` lines become answer tables for the imports (a call they do not list traps).
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -130,3 +132,30 @@ def test_component_functions_are_named_interface_hash_func():
     assert find_component_function(instance, "wb:x/y#g") is None
     assert find_component_function(instance, "wb:x/y.f") is None
     assert find_component_function(instance, "nosuch#f") is None
+
+
+UNITS = {"wb:x/units": ("instance", {"factor": ("func", ct.FuncType((("unit", P("string")),), P("u32"))),
+                                     "note": ("func", ct.FuncType((("s", P("string")),), None))}),
+         "tick": ("func", ct.FuncType((), P("u64")))}
+
+
+def test_host_lines_make_answer_tables():
+    from wasmbuild.errors import WasmbuildError
+    from wasmbuild.loader.runtime import Trap
+    from wasmbuild.samplecheck import host_answers
+    checks = parse_expected('host wb:x/units#factor "km" => 1000\nf 1 => 2\nhost wb:x/units#factor "m" => 1\n'
+                            'host wb:x/units#note "hi" =>\nhost tick => 7\n', "e.txt")
+    host, calls = host_answers(checks, UNITS, "e.txt")
+    assert [c.line for c in calls] == [2]
+    factor = host["wb:x/units"]["factor"]
+    assert factor("km") == 1000 and factor("m") == 1
+    assert host["wb:x/units"]["note"]("hi") is None and host["tick"]() == 7
+    with pytest.raises(Trap, match='host: no answer for wb:x/units#factor "mile"'):
+        factor("mile")
+    for text, message in [('host wb:x/units#size "km" => 1', "line 1: the component imports no function 'wb:x/units#size'"),
+                          ('host nosuch#f => 1', "imports no function 'nosuch#f'"),
+                          ('host wb:x/units#factor km => 1', "line 1: host wb:x/units#factor: at column 1"),
+                          ('host wb:x/units#factor "km" => -1', "out of range for u32"),
+                          ('host wb:x/units#note "a" => 1', "host wb:x/units#note has no result")]:
+        with pytest.raises(WasmbuildError, match=re.escape(message)):
+            host_answers(parse_expected(text + "\n", "e.txt"), UNITS, "e.txt")

@@ -31,6 +31,15 @@ The result is compared as a value (so `[1,2]` and `[1, 2]` are the same); a func
 result prints nothing. A trap locks a component instance (every later call would trap), so the
 checks after a `trap:` line run on a fresh instance of the image.
 
+The component's host imports are answered by `host` lines, a table per imported function (in any
+place in the file; they are read before the first call):
+
+    host wb:sample/units#factor "km" => 1000      # factor("km") gives 1000
+    host wb:sample/units#notify "done" =>         # a function without a result
+
+A call of an imported function with arguments that no `host` line lists traps ("host: no answer
+for ..."), and so does the call of the export that made it.
+
 EXPECTED may instead be a `.toml` file describing the run of a WASI program (arguments,
 directories, expected exit code, stdout and written files; see `check_wasi`).
 
@@ -153,6 +162,47 @@ def run_component_check(instance, check: Check) -> str | None:
     return None if actual == want else f"expected {want or '(no output)'}, got {actual or '(no output)'}"
 
 
+def host_answers(checks: list[Check], imports: dict, path: str) -> tuple[dict, list[Check]]:
+    """The host (as `wasmbuild.load` takes it) that the `host` lines of `checks` describe, for a
+    component whose root imports are `imports` (the component record's: name -> ("func", FuncType)
+    or ("instance", {...})), and the other checks. A bad `host` line raises `WasmbuildError`."""
+    from .component.valuetext import ValueTextError, format_value, parse_values
+    from .loader.runtime import Trap
+    host: dict = {}
+    tables: dict = {}
+    calls = []
+    for check in checks:
+        if check.name != "host":
+            calls.append(check)
+            continue
+        name, _, arg_text = check.arg_text.partition(" ")
+        iface, hash_, func = name.rpartition("#")
+        kind, body = imports.get(iface, (None, None)) if hash_ else ("instance", imports)
+        extern = body.get(func) if kind == "instance" else None
+        if extern is None or extern[0] != "func":
+            raise WasmbuildError(f"line {check.line}: the component imports no function {name!r}", file=path)
+        ft = extern[1]
+        try:
+            args = parse_values(arg_text, [t for _, t in ft.params])
+            result = parse_values(check.expected_text, [ft.result])[0] if ft.result is not None else None
+        except ValueTextError as e:
+            raise WasmbuildError(f"line {check.line}: host {name}: {e}", file=path) from None
+        if ft.result is None and check.expected_text:
+            raise WasmbuildError(f"line {check.line}: host {name} has no result", file=path)
+        key = tuple(format_value(a, t) for a, (_, t) in zip(args, ft.params))
+        if name not in tables:
+            tables[name] = {}
+
+            def answer(*given, _name=name, _ft=ft, _table=tables[name]):
+                key = tuple(format_value(a, t) for a, (_, t) in zip(given, _ft.params))
+                if key not in _table:
+                    raise Trap(f"host: no answer for {_name} {' '.join(key)}")
+                return _table[key]
+            (host.setdefault(iface, {}) if hash_ else host)[func] = answer
+        tables[name][key] = result
+    return host, calls
+
+
 def check_wasi(image: str, expected: str) -> tuple[int, list[str]]:
     """Run a WASI program as `expected` (a TOML file) describes and compare what it did:
 
@@ -219,16 +269,26 @@ def check_image(image: str, expected: str) -> tuple[int, list[str]]:
             checks = parse_expected(f.read(), expected)
     except OSError as e:
         raise WasmbuildError(f"cannot read expected results: {e.strerror}", file=expected) from None
-    instance = load(image)
-    from .component.runtime import ComponentInstance
-    run = run_component_check if isinstance(instance, ComponentInstance) else run_check
+    from .api import read_runnable
+    from .loader.instance import load_image
+    from .loader.runtime import Store
+    loaded = load_image(Store(), read_runnable(image), image)
+    host, run = {}, run_check
+    if loaded.meta.component is not None:
+        from .component.record import ComponentRecord
+        record, _ = ComponentRecord.from_json(loaded.meta.component)
+        host, checks = host_answers(checks, record.imports, expected)
+        run = run_component_check
+        if not checks:
+            raise WasmbuildError("no checks besides the host lines", file=expected)
+    instance = loaded.instantiate(host)
     failures = []
     for check in checks:
         problem = run(instance, check)
         if problem is not None:
             failures.append(f"{expected}:{check.line}: {check.invocation}: {problem}")
         if run is run_component_check and check.expected_text.startswith("trap:"):
-            instance = load(image)
+            instance = load(image, host)
     return len(checks), failures
 
 

@@ -8,6 +8,9 @@
  *   parse-number   (s.ptr, s.len) -> ptr to result   tag u8 @0 (0 ok, 1 err), u32 or enum u8 @4
  *   owner-access   (mode i32) -> i32                 flags: bit 0 read, 1 write, 2 exec
  *   shout-all      (list.ptr, list.len) -> ptr to list<string> (ptr @0, len @4)
+ *   convert        (value i32, unit.ptr, unit.len) -> i32, calling the import
+ * and of the import wb:sample/units#factor: (unit.ptr, unit.len) -> i32 (the host reads the string
+ * from this module's memory).
  * Memory: a bump heap from __heap_base; arguments are placed by the host through cabi_realloc;
  * each export that allocates has a post-return (cabi_post_NAME) that empties the heap. */
 #include <stddef.h>
@@ -150,3 +153,12 @@ list_t *shout_all(const string_t *words, uint32_t n) {
 
 EXPORT("cabi_post_wb:sample/geometry#shout-all")
 void shout_all_post(list_t *ret) { heap_clear(); }
+
+__attribute__((import_module("wb:sample/units"), import_name("factor")))
+uint32_t units_factor(const char *unit, uint32_t len);
+
+EXPORT("wb:sample/geometry#convert")
+uint32_t convert(uint32_t value, const char *unit, uint32_t len) { return value * units_factor(unit, len); }
+
+EXPORT("cabi_post_wb:sample/geometry#convert")
+void convert_post(uint32_t ret) { heap_clear(); }
