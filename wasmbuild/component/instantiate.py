@@ -451,7 +451,8 @@ _SORT_OF_KIND = {"core module": "core module", "func": "func", "value": "value",
 def component_graph(component: d.Component, path: str,
                     features: frozenset[str] | None = None) -> tuple[list[ModuleInput], Graph, dict]:
     """The core graph of `component` (decoded and validated) and its component record as JSON;
-    `features`: the core proposals the build allows (the fused adapters' need multi-memory)."""
+    `features`: the core proposals the build allows (fused adapters that copy memory need
+    multi-memory). Calls between component instances go through fused adapters (component/adapters.py)."""
     inst = _Instantiator(component, path)
     inst.fused.features = features
     try:

@@ -10,6 +10,10 @@ instances (the loader's `GraphInstance`) with the host namespace `record.NAMESPA
              the host function or the lifted function of another component instance (through
              Python values in this version), lowers the result back
   builtin.N  `canon resource.new / rep / drop` on the handle table of its component instance
+  flag.enter.N, flag.leave.N   the "may enter" / "may leave" flags of component instance N, as
+             mutable i32 globals: the fused adapters (component/adapters.py) import them, and this
+             layer's own checks read and set them
+  trap.KIND  raise the trap of a fused adapter (`adapters.TRAPS`)
 The canonical ABI itself is `canonical.py` and the handle tables `handles.py`.
 
 The host's imports: `host` maps each import name of the root component to what provides it: a
