@@ -1,13 +1,16 @@
 """Fused adapters (component/adapters.py): calls from one component instance to another compiled
 as core wasm, compared with the Python path (`WASMBUILD_PYTHON_ADAPTERS=1`) and with expected
-values computed here by hand.
+values computed here by hand or by Python's own codecs.
 
-The test component (WAT made below, `wasm-tools parse`d) nests a callee and a caller component: for
-each function X of the callee the caller exports `call-X` of the same type, whose core code calls the
-lowered X (so every call from Python goes host -> caller -> adapter -> callee). The callee's core
-functions give their results with junk where the canonical ABI ignores it (high bits of small
-integers, bool as 2), so the adapter's conversions are seen; `raw-*` exports of the caller hand
-unchecked core values (a bad char, a string out of bounds) to the adapter.
+The first test component (WAT made below, `wasm-tools parse`d) nests a callee and a caller
+component: for each function X of the callee the caller exports `call-X` of the same type, whose core
+code calls the lowered X (so every call from Python goes host -> caller -> adapter -> callee). The
+callee's core functions give their results with junk where the canonical ABI ignores it (high bits
+of small integers, bool as 2), so the adapter's conversions are seen; `raw-*` exports of the caller
+hand unchecked core values (a bad char, a string out of bounds) to the adapter. Variants of it set
+the string encodings (utf16 both sides, utf8 to utf16 and back). The second one (`compound_wat`)
+moves compound values: through spilled arguments and results (a memory-to-memory echo) and as
+flat arguments (the callee gives back what it got, as list<u64>).
 """
 
 from __future__ import annotations

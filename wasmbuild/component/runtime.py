@@ -8,7 +8,7 @@ its `exports` are `ComponentFunction`s (called with the Python values of `compon
 instances (the loader's `GraphInstance`) with the host namespace `record.NAMESPACE` served here:
   lower.N    a `canon lower`ed function: lifts the core arguments from the caller's memory, calls
              the host function or the lifted function of another component instance (through
-             Python values in this version), lowers the result back
+             Python values, for the calls no fused adapter covers), lowers the result back
   builtin.N  `canon resource.new / rep / drop` on the handle table of its component instance
   flag.enter.N, flag.leave.N   the "may enter" / "may leave" flags of component instance N, as
              mutable i32 globals: the fused adapters (component/adapters.py) import them, and this
