@@ -790,36 +790,34 @@ def utf16_path(tmp_path_factory):
 
 
 TRANSCODED = ["", "x", "ascii only", "één ☃ \U0001f600", "\U0010ffff" * 3, "a" * 40000 + "é", "é" + "a" * 300,
-              "\u07ff\u0800\uffff\U00010000"]
+              "\u07ff\u0800\uffff\U00010000", "latin-1: \xe9\xff\xa0", "\xff" * 50 + "\u0100", "abc\u0100def",
+              "\xe9" * 1000]
+ENCODINGS = ["utf8", "utf16", "latin1+utf16"]
 
 
-@pytest.mark.parametrize("caller,callee", [("utf8", "utf16"), ("utf16", "utf8")])
+@pytest.mark.parametrize("caller,callee", [(a, b) for a in ENCODINGS for b in ENCODINGS
+                                           if a != b or a == "latin1+utf16"])
 def test_transcoding(tmp_path_factory, monkeypatch, caller, callee):
-    """Strings between a utf8 and a utf16 component: the same strings, and the same allocations
-    in the callee (its allocator's mark after the calls) as the Python path makes (the reference's)."""
-    path = encoded_component(tmp_path_factory.mktemp(f"fused-{caller}-{callee}"), caller, callee)
+    """Strings between components of different encodings (and latin1+utf16 to itself): the same
+    strings, and the same lengths and allocations in the callee (its allocator's mark after the
+    calls) as the Python path makes (the reference's)."""
+    path = encoded_component(tmp_path_factory.mktemp("fused-encodings"), caller, callee)
     assert adapter_count(path, monkeypatch) == len(_callee_funcs())
-    marks = []
+    seen = []
     for python in (False, True):
         app, _ = load(path, python, monkeypatch)
+        lengths = []
         for s in TRANSCODED:
             assert app.exports["call-echo-string"](s) == s
-            units = len(s.encode("utf-16-le")) // 2 if callee == "utf16" else len(s.encode())
-            assert app.exports["call-length"](s) == units
+            lengths.append(app.exports["call-length"](s))
+            if callee != "latin1+utf16":
+                assert lengths[-1] == (len(s.encode("utf-16-le")) // 2 if callee == "utf16" else len(s.encode()))
         assert app.exports["call-second"]("first", 9, "zweite ☃") == "zweite ☃"
-        marks.append(app.exports["call-bump"]())
-    assert marks[0] == marks[1]
-
-
-@pytest.mark.parametrize("python", [False, True], ids=["fused", "python"])
-def test_utf16_strings(utf16_path, monkeypatch, python):
-    if not python:
-        assert adapter_count(utf16_path, monkeypatch) == len(_callee_funcs())
-    app, _ = load(utf16_path, python, monkeypatch)
-    for s in ["", "x", "één ☃ \U0001f600", "\U0010ffff" * 3, "a" * 40000]:
-        assert app.exports["call-echo-string"](s) == s
-        assert app.exports["call-length"](s) == len(s.encode("utf-16-le")) // 2
-    assert app.exports["call-second"]("first", 9, "zweite ☃") == "zweite ☃"
+        seen.append((lengths, app.exports["call-bump"]()))
+    assert seen[0] == seen[1]
+    if callee == "latin1+utf16":  # latin-1 when it can be, else UTF-16 with the tag bit
+        assert seen[0][0][TRANSCODED.index("latin-1: \xe9\xff\xa0")] == 12
+        assert seen[0][0][TRANSCODED.index("abc\u0100def")] == 7 | (1 << 31)
 
 
 @pytest.mark.parametrize("data", [b"\x00\xd8a\x00", b"\x00\xdca\x00", b"a\x00\x00\xd8", b"\x3d\xd8\x00\xde\x00\xdc",
@@ -864,3 +862,38 @@ def test_adapters_are_cached_like_functions(component_path, tmp_path, monkeypatc
         validate_component(component)
         return [i.data for i in component_graph(component, component_path)[0] if i.name.startswith("adapter")]
     assert adapter_bytes() == adapter_bytes()
+
+
+@pytest.mark.parametrize("text,expected", [("\xe9ab", 3), ("\u0100ab", 3 | (1 << 31)), ("", 0)])
+def test_latin1_utf16_tagged_utf16_that_fits_latin1(tmp_path_factory, monkeypatch, text, expected):
+    """A latin1+utf16 caller passing a UTF-16 string (the tag bit) to a latin1+utf16 callee: copied,
+    then compacted to latin-1 when every code unit fits (the reference's `probably_utf16`)."""
+    path = encoded_component(tmp_path_factory.mktemp("fused-lu"), "latin1+utf16", "latin1+utf16")
+    marks = []
+    for python in (False, True):
+        app, _ = load(path, python, monkeypatch)
+        _caller_memory(app).write(4096, text.encode("utf-16-le"))
+        assert app.exports["raw-string"](4096, len(text) | (1 << 31)) == expected
+        marks.append(app.exports["call-bump"]())
+    assert marks[0] == marks[1]
+
+
+@pytest.mark.parametrize("python", [False, True], ids=["fused", "python"])
+@pytest.mark.parametrize("data,n,message", [
+    (b"\x00\xd8a\x00", 2 | (1 << 31), "invalid utf-16: illegal UTF-16 surrogate at byte 0"),
+    (b"ab", 2, None),  # latin-1: any bytes
+    (None, 1, "unaligned pointer: string content at 0x1001"),  # latin-1 is 2-aligned too
+    (None, (1 << 31) | (1 << 28), "string content out-of-bounds: 536870912 bytes is more than a string may have"),
+])
+def test_latin1_utf16_lifting(tmp_path_factory, monkeypatch, python, data, n, message):
+    path = encoded_component(tmp_path_factory.mktemp("fused-lu"), "latin1+utf16", "utf8")
+    app, _ = load(path, python, monkeypatch)
+    ptr = 0x1001 if data is None and "unaligned" in (message or "") else 4096
+    if data is not None:
+        _caller_memory(app).write(4096, data)
+    if message is None:
+        assert app.exports["raw-string"](ptr, n) == len(data.decode("latin-1").encode())
+        return
+    with pytest.raises(Trap) as info:
+        app.exports["raw-string"](ptr, n)
+    assert message in str(info.value)

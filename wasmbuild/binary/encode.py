@@ -28,7 +28,7 @@ OPS = {
     "i32.le_u": b"\x4d", "i32.ge_u": b"\x4f", "i64.gt_u": b"\x56",
     "f32.eq": b"\x5b", "f64.eq": b"\x61",
     "i32.add": b"\x6a", "i32.sub": b"\x6b", "i32.mul": b"\x6c", "i32.and": b"\x71", "i32.or": b"\x72",
-    "i32.shl": b"\x74",
+    "i32.xor": b"\x73", "i32.shl": b"\x74",
     "i32.shr_u": b"\x76", "i64.add": b"\x7c", "i64.shl": b"\x86",
     "i32.wrap_i64": b"\xa7", "i64.extend_i32_u": b"\xad", "i32.reinterpret_f32": b"\xbc",
     "i64.reinterpret_f64": b"\xbd", "f32.reinterpret_i32": b"\xbe", "f64.reinterpret_i64": b"\xbf",

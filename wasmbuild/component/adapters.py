@@ -8,11 +8,12 @@ None when the type or the options are not covered (then the call goes through th
 Python, `runtime.ComponentInstance._lowered`). The bytes depend only on the type and the shape of the
 options, so equal adapters are equal modules: the cache compiles each once.
 
-Covered: every value type but resources (own, borrow): scalars, strings between utf8 and utf16
-sides (copied when both are the same, else transcoded with the reference's allocations), lists,
-records, tuples, variants, enums, options, results, flags, nested in any way; flat and spilled
-parameters and results. Not covered (Python path): types with resources, strings where a side is
-latin1+utf16, and a call of an instance into itself (it traps there). A build without multi-memory keeps the calls whose
+Covered: every value type but resources (own, borrow): scalars, strings in any pair of encodings
+(copied, or transcoded as `canonical._transcode` does, with the reference's allocations: the worst
+case, then shrunk; latin1+utf16 decided at run time by the tag bit), lists, records, tuples,
+variants, enums, options, results, flags, nested in any way; flat and spilled parameters and
+results. Not covered (Python path): types with resources, and a call of an instance into itself (it
+traps there). A build without multi-memory keeps the calls whose
 adapter needs both memories in Python. The build can be told to use the Python path for every
 call: `WASMBUILD_PYTHON_ADAPTERS=1` (`PYTHON_ADAPTERS_ENV`).
 
@@ -34,7 +35,7 @@ out. What the adapter does, in the order the component layer's Python path does 
   3. lower the arguments into the callee, a second pass: scalars converted (bool 0/1, small integers
      masked or sign-extended, NaNs canonical, flags masked), strings and lists copied into memory
      its realloc gives (realloc run with its "may leave" cleared; its pointer checked; a string
-     transcoded between utf8 and utf16 as `canonical._transcode` does), variants
+     transcoded when the encodings differ), variants
      case by case (the joined flat slots of the other cases zero)
   4. call; lift the result (the same checks, in the callee's memory; the result area checked),
      lower it into the caller's memory through the caller's realloc, store it at the return pointer
@@ -53,7 +54,7 @@ from ..contract.features import MULTI_MEMORY
 from ..loader.runtime import Trap
 from . import types as ct
 from .canonical import (CANONICAL_NAN32, CANONICAL_NAN64, MAX_FLAT_PARAMS, MAX_LIST_BYTE_LENGTH,
-                        MAX_STRING_BYTE_LENGTH, _cases, _field_offsets, _members, _payload_offset, alignment,
+                        MAX_STRING_BYTE_LENGTH, UTF16_TAG, _cases, _field_offsets, _members, _payload_offset, alignment,
                         discriminant_size, elem_size, flags_size, flatten_functype, flatten_type, flatten_types)
 from .record import NAMESPACE, CanonOptions
 
@@ -198,8 +199,6 @@ def covered(ft: ct.FuncType, caller: CanonOptions, callee: CanonOptions) -> bool
     if spilled_params or spilled_result or any(_has_pointers(t) for t in types):
         if caller.memory is None or callee.memory is None:
             return False
-    if any(_has_pointers(t) for t in types) and "latin1+utf16" in (caller.encoding, callee.encoding):
-        return False  # latin1+utf16 (its choice of encoding): the Python path's
     if (spilled_params or any(_has_pointers(t) for t in params)) and callee.realloc is None:
         return False
     if ft.result is not None and _has_pointers(ft.result) and caller.realloc is None:
@@ -219,7 +218,7 @@ class _Writer:
         self.param_types = tuple(t for _, t in ft.params)
         self.spilled_params = len(flatten_types(self.param_types)) > MAX_FLAT_PARAMS
         self.spilled_result = ft.result is not None and len(flatten_type(ft.result)) > 1
-        self.encoding = {"a": caller.encoding, "b": callee.encoding}  # utf8 or utf16 (where strings move)
+        self.encoding = {"a": caller.encoding, "b": callee.encoding}
         self.imports: list[str] = []
         self.locals: list[int] = []
         self.funcs: dict[str, int] = {}
@@ -444,49 +443,69 @@ class _Writer:
         self.code.op("end")
 
     # -- strings and lists ------------------------------------------------------------------------
-    def range_layout(self, t, side: str):
-        """(element size, alignment, max bytes, kind) of a string or list in the memory of `side`."""
-        if _is_string(t):
-            unit = 2 if self.encoding[side] == "utf16" else 1
-            return unit, unit, MAX_STRING_BYTE_LENGTH, "string" if unit == 1 else "string16"
-        return elem_size(t.elem), alignment(t.elem), MAX_LIST_BYTE_LENGTH, "list"
+    def list_layout(self, t):
+        """(element size, alignment) of a list's elements."""
+        return elem_size(t.elem), alignment(t.elem)
 
-    def range_bytes(self, t, n: int, side: str) -> int:
-        size = self.range_layout(t, side)[0]
-        if size == 1:
+    def times(self, n: int, factor: int) -> int:
+        """A local with `n` * `factor` (`n` itself for 1)."""
+        if factor == 1:
             return n
-        nbytes = self.local()
-        self.code.op("local.get", n).i32_const(size).op("i32.mul").op("local.set", nbytes)
-        return nbytes
+        x = self.local()
+        self.code.op("local.get", n).i32_const(factor).op("i32.mul").op("local.set", x)
+        return x
 
-    def check_range(self, side: str, t, ptr: int, n: int):
-        """Lift a string or list (pointer and length locals) from the memory of `side`: its size,
-        alignment and bounds, the text of a string, the elements of a list."""
-        size, align, max_bytes, kind = self.range_layout(t, side)
-        c = self.code
-        # more than a string or list may have (compared as elements: n * size may overflow 32 bits)
-        c.op("local.get", n).op("i64.extend_i32_u").i64_const(max_bytes // size).op("i64.gt_u")
-        self.trap_if(f"{kind}-size", ptr, n)
-        nbytes = self.range_bytes(t, n, side)
-        kind = "string" if kind == "string16" else kind
-        self.check_aligned(ptr, align, f"{kind}-align")
-        self.check_range_in(side, ptr, nbytes, f"{kind}-bounds")
-        if kind == "string":
-            (self.check_utf8 if size == 1 else self.check_utf16)(side, ptr, nbytes)
-        elif _needs_check(t.elem):
+    def check_list(self, side: str, t, ptr: int, n: int):
+        """Lift a list (pointer and length locals) from the memory of `side`: its size, alignment,
+        bounds and elements."""
+        size, align = self.list_layout(t)
+        # more than a list may have (compared as elements: n * size may overflow 32 bits)
+        self.code.op("local.get", n).op("i64.extend_i32_u").i64_const(MAX_LIST_BYTE_LENGTH // size).op("i64.gt_u")
+        self.trap_if("list-size", ptr, n)
+        nbytes = self.times(n, size)
+        self.check_aligned(ptr, align, "list-align")
+        self.check_range_in(side, ptr, nbytes, "list-bounds")
+        if _needs_check(t.elem):
             self.loop_elements(n, lambda i: self.check_mem(t.elem, side, self.element_address(ptr, i, size), 0))
+
+    def check_string(self, side: str, ptr: int, n: int):
+        """Lift a string (pointer and code units) from the memory of `side`, as
+        `canonical._load_string_from_range` does: its size, alignment, bounds and text."""
+        encoding = self.encoding[side]
+        if encoding == "latin1+utf16":
+            c = self.code
+            c.op("local.get", n).i32_const(UTF16_TAG).op("i32.and").block("if")
+            units = self.local()
+            c.op("local.get", n).i32_const(UTF16_TAG).op("i32.xor").op("local.set", units)
+            self.check_simple_string(side, "utf16", ptr, units)
+            c.op("else")
+            self.check_simple_string(side, "latin1", ptr, n)
+            c.op("end")
+        else:
+            self.check_simple_string(side, encoding, ptr, n)
+
+    def check_simple_string(self, side: str, simple: str, ptr: int, units: int):
+        c = self.code
+        unit = 2 if simple == "utf16" else 1
+        c.op("local.get", units).op("i64.extend_i32_u").i64_const(MAX_STRING_BYTE_LENGTH // unit).op("i64.gt_u")
+        self.trap_if("string16-size" if unit == 2 else "string-size", ptr, units)
+        nbytes = self.times(units, unit)
+        self.check_aligned(ptr, 1 if simple == "utf8" else 2, "string-align")
+        self.check_range_in(side, ptr, nbytes, "string-bounds")
+        if simple == "utf8":
+            self.check_utf8(side, ptr, nbytes)
+        elif simple == "utf16":
+            self.check_utf16(side, ptr, nbytes)
 
     def transfer_range(self, src: str, dst: str, t, ptr: int, n: int) -> tuple[int, int]:
         """Copy a checked string or list into memory the realloc of `dst` gives (a string transcoded
         when the encodings differ); locals with the new pointer and length."""
-        if _is_string(t) and self.encoding[src] != self.encoding[dst]:
-            if self.encoding[src] == "utf8":
-                return self.utf8_to_utf16(src, dst, ptr, n)
-            return self.utf16_to_utf8(src, dst, ptr, n)
-        size, align, _, _ = self.range_layout(t, dst)
-        nbytes = self.range_bytes(t, n, dst)
+        if _is_string(t):
+            return self.transfer_string(src, dst, ptr, n)
+        size, align = self.list_layout(t)
+        nbytes = self.times(n, size)
         new = self.realloc(dst, align, nbytes)
-        if _is_string(t) or _plain_bytes(t.elem):
+        if _plain_bytes(t.elem):
             self.code.op("local.get", new).op("local.get", ptr).op("local.get", nbytes)
             self.code.op("memory.copy", _M[dst], _M[src])
         else:
@@ -494,7 +513,51 @@ class _Writer:
                 t.elem, src, self.element_address(ptr, i, size), 0, dst, self.element_address(new, i, size), 0))
         return new, n
 
-    # -- transcoding, with the reference's allocations (canonical.py's _store_utf8_to_utf16, _store_to_utf8)
+    # -- strings, with the reference's allocations (canonical.py's `_transcode` and what it calls) --
+    def transfer_string(self, src: str, dst: str, ptr: int, n: int) -> tuple[int, int]:
+        if self.encoding[src] != "latin1+utf16":
+            return self.store_string(src, dst, self.encoding[src], ptr, n)
+        # latin1+utf16: which of the two the string is in is known only at run time
+        c = self.code
+        new, length = self.local(), self.local()
+        c.op("local.get", n).i32_const(UTF16_TAG).op("i32.and").block("if")
+        units = self.local()
+        c.op("local.get", n).i32_const(UTF16_TAG).op("i32.xor").op("local.set", units)
+        for x, y in zip((new, length), self.store_string(src, dst, "utf16", ptr, units, tagged=True)):
+            c.op("local.get", y).op("local.set", x)
+        c.op("else")
+        for x, y in zip((new, length), self.store_string(src, dst, "latin1", ptr, n)):
+            c.op("local.get", y).op("local.set", x)
+        c.op("end")
+        return new, length
+
+    def store_string(self, src: str, dst: str, simple: str, ptr: int, units: int, tagged: bool = False):
+        """Lower a string held in `simple` encoding ("utf8", "utf16", "latin1") as `units` code
+        units into `dst`'s encoding; `tagged`: it came as latin1+utf16's UTF-16."""
+        target = self.encoding[dst]
+        if target == "utf8":
+            if simple == "utf8":
+                return self.copy_string(src, dst, ptr, units, 1, 1)
+            return self.store_to_utf8(src, dst, simple, ptr, units, 3 if simple == "utf16" else 2)
+        if target == "utf16":
+            if simple == "utf8":
+                return self.store_utf8_to_utf16(src, dst, ptr, units)
+            if simple == "utf16":
+                return self.copy_string(src, dst, ptr, units, 2, 2)
+            return self.inflate_latin1(src, dst, ptr, units)
+        if simple == "latin1":
+            return self.copy_string(src, dst, ptr, units, 1, 2)
+        if tagged:
+            return self.store_probably_utf16(src, dst, ptr, units)
+        return self.store_to_latin1_or_utf16(src, dst, simple, ptr, units)
+
+    def copy_string(self, src, dst, ptr, units, unit: int, align: int):
+        nbytes = self.times(units, unit)
+        new = self.realloc(dst, align, nbytes)
+        self.code.op("local.get", new).op("local.get", ptr).op("local.get", nbytes)
+        self.code.op("memory.copy", _M[dst], _M[src])
+        return new, units
+
     def check_worst_case(self, worst: int, ptr: int):
         self.code.op("local.get", worst).i32_const(MAX_STRING_BYTE_LENGTH).op("i32.gt_u")
         self.trap_if("string-size", ptr, worst)
@@ -503,112 +566,83 @@ class _Writer:
         """Push the byte at `base` + `index` + `plus` (locals, constant) of the memory of `side`."""
         self.code.op("local.get", base).op("local.get", index).op("i32.add").mem("i32.load8_u", 0, plus, _M[side])
 
-    def store_byte(self, side: str, base: int, index: int, plus: int, value):
-        """Store byte `value()` (emits the value) at `base` + `index` + `plus`."""
+    def unit_at(self, side: str, base: int, index: int, plus: int = 0):
+        """Push the UTF-16 code unit `index` (a local) + `plus` / 2 at `base` in the memory of `side`."""
         c = self.code
-        c.op("local.get", base).op("local.get", index).op("i32.add")
+        c.op("local.get", base).op("local.get", index).i32_const(1).op("i32.shl").op("i32.add")
+        c.mem("i32.load16_u", 1, plus, _M[side])
+
+    def store_at(self, side: str, base: int, offset: int, value, op: str = "i32.store8", plus: int = 0):
+        """Store `value()` (emits the value) at `base` + `offset` (locals) + `plus`."""
+        c = self.code
+        c.op("local.get", base).op("local.get", offset).op("i32.add")
         value()
-        c.mem("i32.store8", 0, plus, _M[side])
+        c.mem(op, 0 if op == "i32.store8" else 1, plus, _M[side])
 
-    def utf8_to_utf16(self, src: str, dst: str, ptr: int, n: int) -> tuple[int, int]:
+    def add_to(self, x: int, amount: int):
+        self.code.op("local.get", x).i32_const(amount).op("i32.add").op("local.set", x)
+
+    def read_code_point(self, side: str, simple: str, ptr: int, j: int, cp: int):
+        """The code point at code unit `j` of a checked string into `cp`; `j` moves past it."""
         c = self.code
-        worst = self.local()
-        c.op("local.get", n).i32_const(1).op("i32.shl").op("local.set", worst)
-        self.check_worst_case(worst, ptr)
-        new = self.realloc(dst, 2, worst)
-        i, o, cp, b0 = self.const_local(0), self.const_local(0), self.local(), self.local()
+        if simple == "latin1":
+            self.byte_at(side, ptr, j)
+            c.op("local.set", cp)
+            self.add_to(j, 1)
+            return
+        if simple == "utf16":
+            self.unit_at(side, ptr, j)
+            c.op("local.tee", cp).i32_const(0xFC00).op("i32.and").i32_const(0xD800).op("i32.eq").block("if")
+            c.op("local.get", cp).i32_const(0xD800).op("i32.sub").i32_const(10).op("i32.shl")
+            self.unit_at(side, ptr, j, 2)
+            c.i32_const(0xDC00).op("i32.sub").op("i32.or").i32_const(0x10000).op("i32.add").op("local.set", cp)
+            self.add_to(j, 2)
+            c.op("else")
+            self.add_to(j, 1)
+            c.op("end")
+            return
+        b0 = self.local()
 
-        def cont(k: int, shift: int):  # continuation byte k of the sequence, its 6 bits at `shift`
-            self.byte_at(src, ptr, i, k)
-            c.i32_const(0x3F).op("i32.and")
-            if shift:
-                c.i32_const(shift).op("i32.shl")
-
-        def sequence(lead_mask: int, lead_shift: int, length: int):
-            c.op("local.get", b0).i32_const(lead_mask).op("i32.and").i32_const(lead_shift).op("i32.shl")
+        def sequence(lead_mask: int, length: int):
+            c.op("local.get", b0).i32_const(lead_mask).op("i32.and").i32_const(6 * (length - 1)).op("i32.shl")
             for k in range(1, length):
-                cont(k, 6 * (length - 1 - k))
+                self.byte_at(side, ptr, j, k)
+                c.i32_const(0x3F).op("i32.and")
+                if length - 1 - k:
+                    c.i32_const(6 * (length - 1 - k)).op("i32.shl")
                 c.op("i32.or")
             c.op("local.set", cp)
-            c.op("local.get", i).i32_const(length).op("i32.add").op("local.set", i)
+            self.add_to(j, length)
 
-        c.block("block").block("loop")
-        c.op("local.get", i).op("local.get", n).op("i32.ge_u").op("br_if", 1)
-        self.byte_at(src, ptr, i)
+        self.byte_at(side, ptr, j)
         c.op("local.tee", b0).i32_const(0x80).op("i32.lt_u").block("if")
-        c.op("local.get", b0).op("local.set", cp).op("local.get", i).i32_const(1).op("i32.add").op("local.set", i)
+        c.op("local.get", b0).op("local.set", cp)
+        self.add_to(j, 1)
         c.op("else").op("local.get", b0).i32_const(0xE0).op("i32.lt_u").block("if")
-        sequence(0x1F, 6, 2)
+        sequence(0x1F, 2)
         c.op("else").op("local.get", b0).i32_const(0xF0).op("i32.lt_u").block("if")
-        sequence(0x0F, 12, 3)
+        sequence(0x0F, 3)
         c.op("else")
-        sequence(0x07, 18, 4)
+        sequence(0x07, 4)
         c.op("end").op("end").op("end")
-        # one code unit, or a surrogate pair
-        address = self.local()
-        c.op("local.get", new).op("local.get", o).op("i32.add").op("local.set", address)
+
+    def write_utf16(self, side: str, base: int, o: int, cp: int):
+        """Code point `cp` as UTF-16 at byte `o` of `base`; `o` moves past it."""
+        c = self.code
         c.op("local.get", cp).i32_const(0x10000).op("i32.lt_u").block("if")
-        c.op("local.get", address).op("local.get", cp).mem("i32.store16", 1, 0, _M[dst])
-        c.op("local.get", o).i32_const(2).op("i32.add").op("local.set", o)
+        self.store_at(side, base, o, lambda: c.op("local.get", cp), "i32.store16")
+        self.add_to(o, 2)
         c.op("else")
-        c.op("local.get", cp).i32_const(0x10000).op("i32.sub").op("local.set", cp)
-        c.op("local.get", address).op("local.get", cp).i32_const(10).op("i32.shr_u").i32_const(0xD800).op("i32.or")
-        c.mem("i32.store16", 1, 0, _M[dst])
-        c.op("local.get", address).op("local.get", cp).i32_const(0x3FF).op("i32.and").i32_const(0xDC00).op("i32.or")
-        c.mem("i32.store16", 1, 2, _M[dst])
-        c.op("local.get", o).i32_const(4).op("i32.add").op("local.set", o)
+        self.store_at(side, base, o, lambda: c.op("local.get", cp).i32_const(0x10000).op("i32.sub").i32_const(10)
+                      .op("i32.shr_u").i32_const(0xD800).op("i32.or"), "i32.store16")
+        self.store_at(side, base, o, lambda: c.op("local.get", cp).i32_const(0x3FF).op("i32.and").i32_const(0xDC00)
+                      .op("i32.or"), "i32.store16", 2)
+        self.add_to(o, 4)
         c.op("end")
-        c.op("br", 0)
-        c.op("end").op("end")
-        c.op("local.get", o).op("local.get", worst).op("i32.lt_u").block("if")
-        self.realloc(dst, 2, o, old=new, old_size=worst, into=new)
-        c.op("end")
-        units = self.local()
-        c.op("local.get", o).i32_const(1).op("i32.shr_u").op("local.set", units)
-        return new, units
 
-    def utf16_to_utf8(self, src: str, dst: str, ptr: int, n: int) -> tuple[int, int]:
+    def write_utf8(self, side: str, base: int, o: int, cp: int):
+        """Code point `cp` as UTF-8 at byte `o` of `base`; `o` moves past it."""
         c = self.code
-        new = self.realloc(dst, 1, n)
-        length = self.local()
-        c.op("local.get", n).op("local.set", length)
-        i, u = self.const_local(0), self.local()
-
-        def unit_at(index: int, plus: int = 0):
-            c.op("local.get", ptr).op("local.get", index).i32_const(1).op("i32.shl").op("i32.add")
-            c.mem("i32.load16_u", 1, plus, _M[src])
-
-        c.block("block").block("loop")                     # the ASCII prefix, byte for byte
-        c.op("local.get", i).op("local.get", n).op("i32.ge_u").op("br_if", 1)
-        unit_at(i)
-        c.op("local.tee", u).i32_const(0x80).op("i32.ge_u").block("if")
-        self.utf16_to_utf8_rest(src, dst, ptr, n, new, i, length, unit_at)
-        c.op("br", 2).op("end")
-        self.store_byte(dst, new, i, 0, lambda: c.op("local.get", u))
-        c.op("local.get", i).i32_const(1).op("i32.add").op("local.set", i).op("br", 0)
-        c.op("end").op("end")
-        return new, length
-
-    def utf16_to_utf8_rest(self, src, dst, ptr, n, new, i, length, unit_at):
-        """From the first code unit that is not ASCII (at `i`): the worst case allocated, the rest
-        encoded, the allocation shrunk to the length."""
-        c = self.code
-        worst = self.local()
-        c.op("local.get", n).i32_const(3).op("i32.mul").op("local.set", worst)
-        self.check_worst_case(worst, ptr)
-        self.realloc(dst, 1, worst, old=new, old_size=n, into=new)
-        o, j, cp = self.local(), self.local(), self.local()
-        c.op("local.get", i).op("local.tee", o).op("local.set", j)
-        c.block("block").block("loop")
-        c.op("local.get", j).op("local.get", n).op("i32.ge_u").op("br_if", 1)
-        unit_at(j)
-        c.op("local.tee", cp).i32_const(0xFC00).op("i32.and").i32_const(0xD800).op("i32.eq").block("if")
-        # a surrogate pair (checked when lifted)
-        c.op("local.get", cp).i32_const(0xD800).op("i32.sub").i32_const(10).op("i32.shl")
-        unit_at(j, 2)
-        c.i32_const(0xDC00).op("i32.sub").op("i32.or").i32_const(0x10000).op("i32.add").op("local.set", cp)
-        c.op("local.get", j).i32_const(2).op("i32.add").op("local.set", j)
-        c.op("else").op("local.get", j).i32_const(1).op("i32.add").op("local.set", j).op("end")
 
         def put(k: int, mark: int, shift: int, mask: int):
             def value():
@@ -616,14 +650,14 @@ class _Writer:
                 if shift:
                     c.i32_const(shift).op("i32.shr_u")
                 c.i32_const(mask).op("i32.and").i32_const(mark).op("i32.or")
-            self.store_byte(dst, new, o, k, value)
+            self.store_at(side, base, o, value, plus=k)
 
         def encode(count: int):
             lead = {1: (0x00, 0x7F), 2: (0xC0, 0x1F), 3: (0xE0, 0x0F), 4: (0xF0, 0x07)}[count]
             put(0, lead[0], 6 * (count - 1), lead[1])
             for k in range(1, count):
                 put(k, 0x80, 6 * (count - 1 - k), 0x3F)
-            c.op("local.get", o).i32_const(count).op("i32.add").op("local.set", o)
+            self.add_to(o, count)
 
         for limit, count in ((0x80, 1), (0x800, 2), (0x10000, 3)):
             c.op("local.get", cp).i32_const(limit).op("i32.lt_u").block("if")
@@ -631,12 +665,133 @@ class _Writer:
             c.op("else")
         encode(4)
         c.op("end").op("end").op("end")
+
+    def each_code_point(self, side: str, simple: str, ptr: int, units: int, j: int, body):
+        """Run `body(cp)` for the code points from code unit `j` (a local) to the end."""
+        c = self.code
+        cp = self.local()
+        c.block("block").block("loop")
+        c.op("local.get", j).op("local.get", units).op("i32.ge_u").op("br_if", 1)
+        self.read_code_point(side, simple, ptr, j, cp)
+        body(cp)
         c.op("br", 0)
         c.op("end").op("end")
-        c.op("local.get", worst).op("local.get", o).op("i32.gt_u").block("if")
-        self.realloc(dst, 1, o, old=new, old_size=worst, into=new)
-        c.op("end")
+
+    def shrink(self, dst: str, new: int, worst: int, used: int, align: int):
+        """If `used` < `worst` bytes: realloc `new` down to `used` (the reference's last step)."""
+        self.code.op("local.get", used).op("local.get", worst).op("i32.lt_u").block("if")
+        self.realloc(dst, align, used, old=new, old_size=worst, into=new)
+        self.code.op("end")
+
+    def store_utf8_to_utf16(self, src, dst, ptr, units):
+        c = self.code
+        worst = self.times(units, 2)
+        self.check_worst_case(worst, ptr)
+        new = self.realloc(dst, 2, worst)
+        j, o = self.const_local(0), self.const_local(0)
+        self.each_code_point(src, "utf8", ptr, units, j, lambda cp: self.write_utf16(dst, new, o, cp))
+        self.shrink(dst, new, worst, o, 2)
+        length = self.local()
+        c.op("local.get", o).i32_const(1).op("i32.shr_u").op("local.set", length)
+        return new, length
+
+    def store_to_utf8(self, src, dst, simple, ptr, units, worst_factor: int):
+        """From UTF-16 or latin-1: the ASCII prefix byte for byte into `units` bytes; from the first
+        other code point on, the worst case, the rest encoded, shrunk to the length."""
+        c = self.code
+        new = self.realloc(dst, 1, units)
+        length = self.local()
+        c.op("local.get", units).op("local.set", length)
+        i, u = self.const_local(0), self.local()
+        c.block("block").block("loop")
+        c.op("local.get", i).op("local.get", units).op("i32.ge_u").op("br_if", 1)
+        if simple == "utf16":
+            self.unit_at(src, ptr, i)
+        else:
+            self.byte_at(src, ptr, i)
+        c.op("local.tee", u).i32_const(0x80).op("i32.ge_u").block("if")
+        worst = self.times(units, worst_factor)
+        self.check_worst_case(worst, ptr)
+        self.realloc(dst, 1, worst, old=new, old_size=units, into=new)
+        o = self.local()
+        c.op("local.get", i).op("local.set", o)
+        self.each_code_point(src, simple, ptr, units, i, lambda cp: self.write_utf8(dst, new, o, cp))
+        self.shrink(dst, new, worst, o, 1)
         c.op("local.get", o).op("local.set", length)
+        c.op("br", 2).op("end")
+        self.store_at(dst, new, i, lambda: c.op("local.get", u))
+        self.add_to(i, 1)
+        c.op("br", 0)
+        c.op("end").op("end")
+        return new, length
+
+    def inflate_latin1(self, src, dst, ptr, units):
+        """latin-1 into UTF-16: `units` code units, each byte widened."""
+        nbytes = self.times(units, 2)
+        new = self.realloc(dst, 2, nbytes)
+        self.loop_elements(units, lambda k: self.store_at(
+            dst, new, self.times(k, 2), lambda: self.byte_at(src, ptr, k), "i32.store16"))
+        return new, units
+
+    def store_to_latin1_or_utf16(self, src, dst, simple, ptr, units):
+        """From UTF-8 or UTF-16 into latin1+utf16: latin-1 while the code points allow, else the
+        worst case, the latin-1 prefix widened in place, the rest as UTF-16."""
+        c = self.code
+        new = self.realloc(dst, 2, units)
+        length = self.local()
+        j, o, cp = self.const_local(0), self.const_local(0), self.local()
+        c.block("block").block("block").block("loop")    # $out, $latin1, $next
+        c.op("local.get", j).op("local.get", units).op("i32.ge_u").op("br_if", 1)
+        self.read_code_point(src, simple, ptr, j, cp)
+        c.op("local.get", cp).i32_const(0xFF).op("i32.gt_u").block("if")
+        worst = self.times(units, 2)
+        self.check_worst_case(worst, ptr)
+        self.realloc(dst, 2, worst, old=new, old_size=units, into=new)
+        k = self.local()
+        c.op("local.get", o).op("local.set", k)
+        c.block("block").block("loop")                   # widen the prefix, from its end
+        c.op("local.get", k).op("i32.eqz").op("br_if", 1)
+        c.op("local.get", k).i32_const(1).op("i32.sub").op("local.set", k)
+        self.store_at(dst, new, self.times(k, 2), lambda: self.byte_at(dst, new, k), "i32.store16")
+        c.op("br", 0)
+        c.op("end").op("end")
+        c.op("local.get", o).i32_const(1).op("i32.shl").op("local.set", o)
+        self.write_utf16(dst, new, o, cp)
+        self.each_code_point(src, simple, ptr, units, j, lambda cp2: self.write_utf16(dst, new, o, cp2))
+        self.shrink(dst, new, worst, o, 2)
+        c.op("local.get", o).i32_const(1).op("i32.shr_u").i32_const(UTF16_TAG).op("i32.or").op("local.set", length)
+        c.op("br", 3).op("end")                           # to $out
+        self.store_at(dst, new, o, lambda: c.op("local.get", cp))
+        self.add_to(o, 1)
+        c.op("br", 0)
+        c.op("end").op("end")                             # $next, $latin1: all of it latin-1
+        self.shrink(dst, new, units, o, 2)
+        c.op("local.get", o).op("local.set", length)
+        c.op("end")                                       # $out
+        return new, length
+
+    def store_probably_utf16(self, src, dst, ptr, units):
+        """latin1+utf16's UTF-16 into latin1+utf16: copied; compacted to latin-1 in place (and
+        shrunk) when every code unit allows."""
+        c = self.code
+        nbytes = self.times(units, 2)
+        new = self.realloc(dst, 2, nbytes)
+        c.op("local.get", new).op("local.get", ptr).op("local.get", nbytes).op("memory.copy", _M[dst], _M[src])
+        length = self.local()
+        c.op("local.get", units).i32_const(UTF16_TAG).op("i32.or").op("local.set", length)
+        k = self.const_local(0)
+        c.block("block").block("block").block("loop")    # $out, $latin1, $next
+        c.op("local.get", k).op("local.get", units).op("i32.ge_u").op("br_if", 1)
+        self.unit_at(dst, new, k)
+        c.i32_const(0xFF).op("i32.gt_u").op("br_if", 2)   # not latin-1: stays UTF-16
+        self.add_to(k, 1)
+        c.op("br", 0)
+        c.op("end").op("end")
+        self.loop_elements(units, lambda i: self.store_at(dst, new, i, lambda: self.unit_at(dst, new, i)))
+        self.realloc(dst, 1, units, old=new, old_size=nbytes, into=new)
+        c.op("local.get", units).op("local.set", length)
+        c.op("end")
+        return new, length
 
     # -- values in core locals (flat) -------------------------------------------------------------
     def check_flat(self, t, side: str, locs: list[int]):
@@ -645,9 +800,9 @@ class _Writer:
             if t.name == "char":
                 self.check_char(locs[0])
             elif t.name == "string":
-                self.check_range(side, t, locs[0], locs[1])
+                self.check_string(side, locs[0], locs[1])
         elif isinstance(t, ct.List):
-            self.check_range(side, t, locs[0], locs[1])
+            self.check_list(side, t, locs[0], locs[1])
         elif isinstance(t, (ct.Record, ct.Tuple)):
             k = 0
             for member in _members(t):
@@ -740,7 +895,8 @@ class _Writer:
             self.check_char(self.load("i32.load", 2, side, addr, offset))
         elif _is_string(t) or isinstance(t, ct.List):
             ptr = self.load("i32.load", 2, side, addr, offset)
-            self.check_range(side, t, ptr, self.load("i32.load", 2, side, addr, offset + 4))
+            n = self.load("i32.load", 2, side, addr, offset + 4)
+            self.check_string(side, ptr, n) if _is_string(t) else self.check_list(side, t, ptr, n)
         elif isinstance(t, (ct.Record, ct.Tuple)):
             members = _members(t)
             for member, off in zip(members, _field_offsets(members)):
