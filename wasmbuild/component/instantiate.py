@@ -94,6 +94,11 @@ class _Scope:
         return scope
 
 
+class WiredImports(dict):
+    """The imports of a component instantiated by a composition: those given (import name ->
+    value); every other import comes from the host, as the root's do."""
+
+
 class _HostCannotProvide(Exception):
     """A root import only another component could provide (a core module, a component): the
     component builds, but instantiating it fails to link."""
@@ -120,6 +125,7 @@ class _Instantiator:
         self.lowered: list[LoweredRecord] = []
         self.builtins: list[BuiltinRecord] = []
         self.root_imports: dict = {}
+        self.host_values: dict = {}  # root import name -> its value (what the host serves)
 
     # --- the graph ---
     def _step(self, kind: str, name: str, **fields) -> Step:
@@ -263,11 +269,15 @@ class _Instantiator:
         scope.space("core func").append(("host", builtin_item(index)))
 
     def _Import(self, scope, imp: d.Import, args, exports):
-        if args is None:
-            value = self.host_import(scope, imp.desc, (imp.name,))
-            extern = self.record_extern(value, (imp.name,))
-            if extern is not None:
-                self.root_imports[imp.name] = extern
+        if args is None or (isinstance(args, WiredImports) and imp.name not in args):
+            # From the host. Instances of a composition that leave the same import to the host
+            # share one host item (compose.py checked that their types agree).
+            value = self.host_values.get(imp.name)
+            if value is None:
+                value = self.host_values[imp.name] = self.host_import(scope, imp.desc, (imp.name,))
+                extern = self.record_extern(value, (imp.name,))
+                if extern is not None:
+                    self.root_imports[imp.name] = extern
         else:
             if imp.name not in args:
                 raise _Invalid(f"import {imp.name!r} is not given")
@@ -433,6 +443,25 @@ class _Instantiator:
 
 _SORT_OF_KIND = {"core module": "core module", "func": "func", "value": "value", "type": "type",
                  "component": "component", "instance": "instance"}
+
+
+def composition_graph(path: str, instances, exports) -> tuple[list[ModuleInput], Graph, dict]:
+    """The core graph and component record of a composition (component/compose.py, already
+    type-checked): `instances` are (name, decoded component, {import name: (instance, export)})
+    in order, each import not in its wiring coming from the host; `exports` are (export name,
+    instance, export of it). Each instance is a component instance of its own (parent: the host);
+    a component instantiated twice shares its graph modules."""
+    inst = _Instantiator(None, path)
+    made: dict[str, dict] = {}
+    for name, component, wiring in instances:
+        inst.root, inst.path = component, component.filename or path
+        given = WiredImports({imp: made[src][item] for imp, (src, item) in wiring.items()})
+        try:
+            made[name] = inst.instantiate(component, None, given, HOST)
+        except _HostCannotProvide as e:
+            raise WasmbuildError(f"instance {name!r}: {e}", file=path) from None
+    inst.path = path
+    return inst.inputs, Graph(path, inst.steps), inst.record({n: made[src][item] for n, src, item in exports})
 
 
 def component_graph(component: d.Component, path: str) -> tuple[list[ModuleInput], Graph, dict]:

@@ -181,6 +181,45 @@ def validate_component(component: D.Component) -> ComponentInfo:
 
 # ---------------------------------------------------------------------------------------------
 
+class ImportMismatch(Exception):
+    """An instantiation argument that is missing (`reason` None) or does not match the import `name`."""
+
+    def __init__(self, name: str, reason: str | None):
+        super().__init__(name, reason)
+        self.name = name
+        self.reason = reason
+
+
+def instantiation_type(component: ComponentType, args: dict[str, Extern], on_fresh=None,
+                       on_copy=None) -> InstanceType:
+    """The type of the instance that instantiating a component of type `component` with `args`
+    (import name -> the extern given for it) makes: its exports, with each resource it imports
+    replaced by the one given and each resource it exports made afresh. Raises `ImportMismatch`
+    for the first import (in order) that is not given or whose argument is not a subtype of it.
+    `on_fresh(resource)` is told of each fresh resource, `on_copy` as for `types.substitute`."""
+    matcher = _Matcher(None, bound=component.imported_resources)
+    for name, want in component.imports:
+        have = args.get(name)
+        if have is None:
+            raise ImportMismatch(name, None)
+        try:
+            matcher.extern(have, want, name)
+        except InvalidError as err:
+            raise ImportMismatch(name, err.reason) from None
+    # Each supplied type replaces the import it satisfies (resources bound by the matcher, and
+    # `(eq ...)` type imports); each exported resource is made afresh.
+    pairs = list(matcher.mapping.items())
+    for name, want in component.imports:
+        if want.kind == "type" and type(want.type) is not ResourceType:
+            pairs.append((want.type, args[name].type))
+    for r in component.exported_resources:
+        fresh = ResourceType(r.name)
+        if on_fresh is not None:
+            on_fresh(fresh)
+        pairs.append((r, fresh))
+    return InstanceType(tuple((n, substitute(e, pairs, on_copy=on_copy)) for n, e in component.exports))
+
+
 class _Validator:
     def __init__(self, filename: str | None):
         self.filename = filename
@@ -908,26 +947,12 @@ class _Validator:
                                  d.offset)
             keys[key] = name
             args[name] = self.item_extern(scope, sort, index, d.offset)
-        matcher = _Matcher(self, bound=ct.imported_resources)
-        for name, want in ct.imports:
-            have = args.get(name)
-            if have is None:
-                raise self.error(f"missing import named `{name}`", d.offset)
-            try:
-                matcher.extern(have, want, name)
-            except InvalidError as err:
-                raise self.error(f"type mismatch for import `{name}`: {err.reason}", d.offset) from None
-        # Each supplied type replaces the import it satisfies (resources bound by the matcher, and
-        # `(eq ...)` type imports); each exported resource is made afresh.
-        pairs = list(matcher.mapping.items())
-        for name, want in ct.imports:
-            if want.kind == "type" and type(want.type) is not ResourceType:
-                pairs.append((want.type, args[name].type))
-        for r in ct.exported_resources:
-            fresh = ResourceType(r.name)
-            self.keep.append(fresh)
-            pairs.append((r, fresh))
-        return InstanceType(tuple((n, substitute(e, pairs, on_copy=self.copied)) for n, e in ct.exports))
+        try:
+            return instantiation_type(ct, args, on_fresh=self.keep.append, on_copy=self.copied)
+        except ImportMismatch as err:
+            if err.reason is None:
+                raise self.error(f"missing import named `{err.name}`", d.offset) from None
+            raise self.error(f"type mismatch for import `{err.name}`: {err.reason}", d.offset) from None
 
     def inline_exports(self, scope: _Scope, d: D.InlineExports) -> InstanceType:
         exports = []
