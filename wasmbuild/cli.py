@@ -128,6 +128,18 @@ def cmd_build(args) -> int:
     return 0
 
 
+def cmd_manifest(args) -> int:
+    import os
+    from .component.manifest import starting_manifest
+    out_dir = os.path.dirname(os.path.abspath(args.output)) if args.output else os.getcwd()
+    text = starting_manifest(args.components, out_dir)
+    if args.output:
+        _write_output(args.output, text.encode())
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_cache(args) -> int:
     from .cache import LocalStore, parse_size
     store = LocalStore(args.cache_dir)
@@ -322,6 +334,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print one concise line: functions compiled and taken from the cache")
     add_compile_options(p)
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("manifest", help="write a starting manifest that composes components (wires each import "
+                                        "to the one matching export)")
+    p.add_argument("components", nargs="+", metavar="COMPONENT")
+    p.add_argument("-o", "--output", metavar="MANIFEST", help="the manifest to write (default: standard output)")
+    p.set_defaults(func=cmd_manifest)
 
     p = sub.add_parser("run", help="load an image and call an exported function")
     p.add_argument("image", metavar="IMAGE")
