@@ -14,6 +14,7 @@ from .validate import validate_component
 
 def build_component(session, data: bytes, path: str):
     component = decode_component(data, path, session.settings.wasm_feature_set)
-    validate_component(component)
+    # Function bodies are validated as they are compiled (and not again when taken from the cache).
+    validate_component(component, functions=False)
     inputs, graph, record = component_graph(component, path)
     return session.build(inputs, graph, record)

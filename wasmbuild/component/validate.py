@@ -57,7 +57,7 @@ from ..contract.matching import import_mismatch
 from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, EXTERN_TAG, I32,
                               FuncType as CoreFuncType, MemoryType, type_name)
 from ..errors import InvalidError, WasmbuildError
-from ..valid.validate import validate_module
+from ..valid.validate import check_module_level, validate_module
 from . import decode as D
 from .canonical import MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, flatten_functype, flatten_types
 from .types import (Borrow, ComponentType, CoreExtern, CoreInstanceType, CoreModuleType, Enum, Extern, Flags,
@@ -174,9 +174,11 @@ class ComponentInfo:
         return None if added is None else getattr(self, added[0])[added[1]]
 
 
-def validate_component(component: D.Component) -> ComponentInfo:
-    """Validate `component`; its resolved types. Raises InvalidError."""
-    return _Validator(component.filename).component(component, None)
+def validate_component(component: D.Component, functions: bool = True) -> ComponentInfo:
+    """Validate `component`; its resolved types. Raises InvalidError. With `functions` False the
+    core modules' function bodies are left out (a build validates each one it compiles, and only
+    those: a function taken from the cache was validated when it was compiled)."""
+    return _Validator(component.filename, functions).component(component, None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,8 +223,9 @@ def instantiation_type(component: ComponentType, args: dict[str, Extern], on_fre
 
 
 class _Validator:
-    def __init__(self, filename: str | None):
+    def __init__(self, filename: str | None, functions: bool = True):
         self.filename = filename
+        self.functions = functions  # validate the core modules' function bodies too
         self.sizes: dict[int, int] = {}  # id of a resolved type -> its effective size
         # id of a type object -> the (scope, "import" | "export") where it has an external name
         self.owners: dict[int, list] = {}
@@ -321,7 +324,7 @@ class _Validator:
     def core_module(self, d: D.CoreModule) -> CoreModuleType:
         m = d.module
         try:
-            validate_module(m)
+            (validate_module if self.functions else check_module_level)(m)
         except WasmbuildError as e:
             raise D.rebased(e, d.start)
         func_types = m.all_func_types()
