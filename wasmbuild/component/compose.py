@@ -87,7 +87,8 @@ class Composition:
 
 
 def read_component(path: str, features=None, where: str | None = None) -> tuple[d.Component, ct.ComponentType]:
-    """Decode and validate the component binary at `path`; its syntax tree and type."""
+    """Decode and validate the component binary at `path`; its syntax tree and type. Function
+    bodies are not validated here: a build validates each one as it compiles it."""
     prefix = where + ": " if where else ""
     try:
         with open(path, "rb") as f:
@@ -97,7 +98,7 @@ def read_component(path: str, features=None, where: str | None = None) -> tuple[
     if not d.is_component(data):
         raise WasmbuildError(f"{prefix}not a component binary", file=path)
     component = d.decode_component(data, path, features)
-    return component, validate_component(component).type
+    return component, validate_component(component, functions=False).type
 
 
 def resolve_composition(graph: Graph, features=None) -> Composition:
