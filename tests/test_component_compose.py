@@ -386,3 +386,17 @@ OTHER_HOST_WAT = """
   (core module $main (import "h" "log" (func (param i32))))
   (core instance $main (instantiate $main (with "h" (instance (export "log" (func $log)))))))
 """
+
+
+def test_package_with_composition_sources_rebuilds(tmp_path):
+    from wasmbuild.package import open_package, rebuild_from_sources
+    manifest = write(tmp_path / "graph.toml", PAIR)
+    image = tmp_path / "app.img"
+    assert main(["build", manifest, "-o", str(image)]) == 0
+    package = tmp_path / "app.wbpkg"
+    assert main(["package", str(image), "-o", str(package), "--sources", manifest]) == 0
+    _image, meta, members = open_package(str(package))
+    assert {"sources/graph.toml", "sources/provider.wasm", "sources/consumer.wasm"} <= set(members)
+    rebuilt = tmp_path / "rebuilt.img"
+    rebuilt.write_bytes(rebuild_from_sources(members, meta, str(package)))
+    check_app(wasmbuild.load(str(rebuilt)))
