@@ -69,3 +69,29 @@ def test_run_command_line(tmp_path):
     assert "argv[1]=first" in r.stdout and "GREETING=hi there" in r.stdout, r.stderr
     assert "argc=2" in r.stdout
     assert r.returncode == 0, r.stderr
+
+
+def test_check_build_and_inspect_a_component(tmp_path):
+    """`check` validates a component; `build` makes an image of it; `inspect` shows its WIT-typed
+    imports and exports; a damaged component is one line naming the file."""
+    counter = os.path.join(components_dir(), "programs", "wit", "counter", "counter.component.wasm")
+    env = {**os.environ, "WASMBUILD_CACHE_DIR": str(tmp_path / "cache")}
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "wasmbuild", *args], capture_output=True, text=True, env=env)
+    r = cli("check", "-v", counter)
+    assert r.returncode == 0 and "ok (a component)" in r.stdout, r.stderr
+    image = tmp_path / "counter.img"
+    r = cli("build", counter, "-o", str(image))
+    assert r.returncode == 0, r.stderr
+    shown = cli("inspect", str(image)).stdout
+    assert "import log: func(msg: string)" in shown
+    assert "export [method]counter.increment: func(self: borrow<counter>, by: s64) -> s64" in shown
+    with open(counter, "rb") as f:
+        data = f.read()
+    cut = tmp_path / "cut.wasm"
+    cut.write_bytes(data[: len(data) // 2])
+    for command in ("check", "build"):
+        r = cli(command, str(cut), *(("-o", str(tmp_path / "cut.img")) if command == "build" else ()))
+        assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and str(cut) in r.stderr, r.stderr

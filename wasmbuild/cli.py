@@ -32,16 +32,25 @@ def cmd_check(args) -> int:
     from .contract.features import parse_features
     features = parse_features(args.wasm_features)
     failures = 0
+    from .component.decode import decode_component, is_component
+    from .component.validate import validate_component
     for path in args.files:
         try:
-            module = decode_module(read_module_bytes(path, features), path, features)
-            validate_module(module)
+            data = read_module_bytes(path, features)
+            if is_component(data):
+                component = decode_component(data, path, features)
+                validate_component(component)
+                what = "a component"
+            else:
+                module = decode_module(data, path, features)
+                validate_module(module)
+                what = f"{len(module.bodies)} functions, {len(module.data)} bytes"
         except WasmbuildError as e:
             failures += 1
             print(str(e) if e.file else f"{path}: {e}", file=sys.stderr)
             continue
         if args.verbose:
-            print(f"{path}: ok ({len(module.bodies)} functions, {len(module.data)} bytes)")
+            print(f"{path}: ok ({what})")
     return 1 if failures else 0
 
 

@@ -19,6 +19,32 @@ from .contract.types import EXTERN_NAMES, EXTERN_TAG, sig_key
 from .image import ImageError, read_image
 
 
+def _describe_component(w, record_json, path: str) -> None:
+    """The component layer of an image: its imports and exports with their WIT types, and counts."""
+    from .component.record import ComponentRecord, RecordError
+    try:
+        record, _types = ComponentRecord.from_json(record_json)
+    except (RecordError, KeyError, TypeError, ValueError) as e:
+        raise ImageError(f"bad component record: {e}", file=path) from None
+    w(f"component: {len(record.instances)} component instances, {len(record.lifted)} lifted and "
+      f"{len(record.lowered)} lowered functions, {len(record.resources)} resource types\n")
+    if record.unlinkable:
+        w(f"  cannot be instantiated: {record.unlinkable}\n")
+
+    def externs(what: str, items: dict, indent: str) -> None:
+        for name, (kind, body) in items.items():
+            if kind == "instance":
+                w(f"{indent}{what} {name} (instance)\n")
+                externs(what, body, indent + "  ")
+            elif kind == "func":
+                ft = body if what == "import" else record.lifted[body].type
+                w(f"{indent}{what} {name}: {ft}\n")
+            else:
+                w(f"{indent}{what} {name} (resource {record.resources[body].name})\n")
+    externs("import", record.imports, "  ")
+    externs("export", record.exports, "  ")
+
+
 def describe_image(path: str) -> str:
     try:
         with open(path, "rb") as f:
@@ -46,6 +72,8 @@ def describe_image(path: str) -> str:
     w(f"  built by wasmbuild {v.get('wasmbuild')} with LLVM {v.get('llvm')} (llvmlite {v.get('llvmlite')}); "
       f"settings {json.dumps(header.settings)}\n")
     w(f"  {len(meta.types)} canonical function types\n")
+    if meta.component is not None:
+        _describe_component(w, meta.component, path)
     for mi, m in enumerate(meta.modules):
         w(f"module {mi} {m.name}: {len(m.functions)} functions, {len(m.imports)} imports, "
           f"{len(m.exports)} exports\n")

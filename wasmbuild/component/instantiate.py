@@ -30,6 +30,7 @@ host: the component is built, but its image fails to link when instantiated.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from ..build.plan import ModuleInput
@@ -141,6 +142,12 @@ class _Instantiator:
             self.inputs.append(ModuleInput(name, self.root.data[module.start:module.end], where))
             self._step("module", name, path=where)
         return name
+
+    def name_resource(self, rt: ct.ResourceType, name: str) -> None:
+        """Give a defined resource type the name it is first exported under (for messages)."""
+        index = self.resource_index[rt]
+        rt.name = name
+        self.resource_records[index] = dataclasses.replace(self.resource_records[index], name=name)
 
     def core_func_ref(self, item, what: str) -> CoreRef:
         """The core function `item` as a `CoreRef`, exported from the graph (the layer calls it);
@@ -286,6 +293,8 @@ class _Instantiator:
 
     def _Export(self, scope, e: d.Export, args, exports):
         value = scope.get(e.sort, e.index)
+        if isinstance(value, ct.ResourceType) and value.name == "resource":
+            self.name_resource(value, e.name)
         scope.space(e.sort).append(value)
         exports[e.name] = value
 
