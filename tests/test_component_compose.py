@@ -400,3 +400,43 @@ def test_package_with_composition_sources_rebuilds(tmp_path):
     rebuilt = tmp_path / "rebuilt.img"
     rebuilt.write_bytes(rebuild_from_sources(members, meta, str(package)))
     check_app(wasmbuild.load(str(rebuilt)))
+
+
+def test_modules_are_shared_and_cached(tmp_path):
+    # A second instance of the consumer uses the same graph modules: no more functions, and with
+    # the cache of the first build none is compiled again.
+    cache = open_cache(str(tmp_path / "cache"))
+    _image, one = build_graph(write(tmp_path / "one.toml", PAIR), cache=cache)
+    assert one.compiled == one.functions > 0
+    two = PAIR + steps('instance = "c2"\nof = "consumer"\nimports = { "wb:demo/math" = "p" }')
+    _image, report = build_graph(write(tmp_path / "two.toml", two), cache=cache)
+    assert (report.functions, report.compiled, report.cached) == (one.functions, 0, one.functions)
+
+
+def test_find_export_by_semver_line():
+    from wasmbuild.component.compose import find_export
+    names = ["wasi:io/streams@0.2.3", "wasi:io/streams@0.3.0", "wasi:cli/stdout@1.2.0", "x"]
+    assert find_export(names, "wasi:io/streams@0.2.0") == ["wasi:io/streams@0.2.3"]
+    assert find_export(names, "wasi:io/streams@0.3.1") == ["wasi:io/streams@0.3.0"]
+    assert find_export(names, "wasi:io/streams@0.4.0") == []
+    assert find_export(names, "wasi:cli/stdout@1.0.0") == ["wasi:cli/stdout@1.2.0"]
+    assert find_export(names, "x") == ["x"] and find_export(names, "y") == []
+    assert find_export(["a:b/c@0.2.1", "a:b/c@0.2.2"], "a:b/c@0.2.0") == ["a:b/c@0.2.1", "a:b/c@0.2.2"]
+
+
+def test_versioned_interfaces_are_wired_within_a_semver_line(tmp_path):
+    # provider.wat exporting wb:demo/math@0.2.3; consumer.wat importing wb:demo/math@0.2.0.
+    with open(os.path.join(WIT, "compose", "provider.wat"), encoding="utf-8") as f:
+        provider = wat_component(tmp_path, "vprovider", f.read().replace('(export "wb:demo/math"',
+                                                                         '(export "wb:demo/math@0.2.3"'))
+    with open(os.path.join(WIT, "compose", "consumer.wat"), encoding="utf-8") as f:
+        consumer = wat_component(tmp_path, "vconsumer", f.read().replace('(import "wb:demo/math"',
+                                                                         '(import "wb:demo/math@0.2.0"'))
+    text = (PAIR.replace(PROVIDER, provider).replace(CONSUMER, consumer)
+            .replace('"wb:demo/math" = "p"', '"wb:demo/math@0.2.0" = "p"'))
+    check_app(build(write(tmp_path / "graph.toml", text), tmp_path))
+    out = tmp_path / "gen.toml"
+    assert main(["manifest", provider, consumer, "-o", str(out)]) == 0
+    doc = tomllib.loads(out.read_text())
+    assert doc["step"][3]["imports"] == {"wb:demo/math@0.2.0": "vprovider.wb:demo/math@0.2.3"}
+    check_app(build(out, tmp_path))
