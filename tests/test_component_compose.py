@@ -186,7 +186,8 @@ def test_wiring_errors(tmp_path):
         "(write \"p.<export>\")")
     # defined later
     later = steps(f'component = "provider"\npath = "{PROVIDER}"', f'component = "consumer"\npath = "{CONSUMER}"',
-                  'instance = "c"\nof = "consumer"\nimports = { "wb:demo/math" = "p" }', 'instance = "p"\nof = "provider"')
+                  'instance = "c"\nof = "consumer"\nimports = { "wb:demo/math" = "p" }',
+                  'instance = "p"\nof = "provider"')
     assert "instance 'p' is defined later" in manifest_error(tmp_path, later)
     # a provider of the wrong type
     wrong = PAIR.replace(f'path = "{PROVIDER}"', f'path = "{bad}"')
@@ -270,7 +271,8 @@ def test_generated_manifest_comments_ambiguities(tmp_path):
     order = [s["instance"] for s in doc["step"] if "instance" in s]
     assert order.index("consumer") > max(order.index("provider"), order.index("provider2"))
     manifest = tmp_path / "amb.toml"
-    manifest.write_text(text.replace('of = "consumer"\n', 'of = "consumer"\nimports = { "wb:demo/math" = "provider2" }\n'))
+    wired = 'of = "consumer"\nimports = { "wb:demo/math" = "provider2" }\n'
+    manifest.write_text(text.replace('of = "consumer"\n', wired))
     app = build(manifest, tmp_path, {"wb:demo/host": {"log": print}})
     check_app(app)
     assert "wb:demo/counters" in app.exports

@@ -31,16 +31,10 @@ from ..errors import WasmbuildError
 from ..graph import Graph, ManifestError, Step
 from . import decode as d
 from . import types as ct
+from .runtime import _VERSION, _compatible_line  # the loader's semver-line rule, for the same matching
 from .validate import ImportMismatch, extern_name_problem, instantiation_type, validate_component
 
 _INSTANCE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
-_VERSION = re.compile(r"^(?P<base>[^@]+)@(?P<version>.+)$")
-
-
-def _compatible_line(version: str) -> tuple:
-    """The semver line a version belongs to: its major, or for 0.x its major and minor."""
-    parts = version.split("-")[0].split("+")[0].split(".")
-    return (parts[0],) if parts[0] != "0" else tuple(parts[:2])
 
 
 def find_export(names, wanted: str) -> list[str]:
@@ -124,9 +118,8 @@ def resolve_composition(graph: Graph, features=None) -> Composition:
                 fail(step, "an instance name is letters, digits, '-' and '_' (no dots: \"inst.export\" "
                            "names an export of it)")
             if step.module not in components:
-                known = "instance" if step.module in instances else "component"
-                fail(step, f"unknown component {step.module!r}" + (" (an instance, not a component)"
-                                                                     if known == "instance" else ""))
+                fail(step, f"unknown component {step.module!r}"
+                           + (" (an instance, not a component)" if step.module in instances else ""))
             wiring = InstanceWiring(step.name, components[step.module])
             instances[step.name] = _wire(graph, step, wiring, instances, host, fail)
         elif step.kind == "export":
