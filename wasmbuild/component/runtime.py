@@ -148,7 +148,7 @@ def _check_imports(imports: dict, host: dict, path: tuple, file, resources=(), b
     """Each of the root's imports has a host item of its kind (the wording of wasmtime's checks);
     an item of another loaded component (an exported instance or function) has a type that is a
     subtype of the import's (`resources`: the record's resource types; `bound`: those the host
-    gives, which match whatever resource the other component gives for them)."""
+    provides, which stand for whatever resource types the other component gives for them)."""
     for name, (kind, body) in imports.items():
         where = "/".join(path + (name,))
         item = _lookup(host, name)
@@ -374,9 +374,10 @@ class ComponentInstance:
         return call_lifted
 
     def _from_host_object(self, value, t):
-        # A `Resource` of this type is passed on; one of another loaded component (a resource type
-        # the host gave from its exports) is the representation of a host resource here.
-        if isinstance(value, Resource) and value.type is t.resource:
+        # A `Resource` is passed on as it is, except that of another resource type for a resource
+        # the host provides: that is another loaded component's (the host gave a resource type of
+        # its exports), and it is the representation of the host resource here.
+        if isinstance(value, Resource) and (value.type is t.resource or self.registry.definer(t.resource) is not None):
             return value
         if isinstance(t, ct.Own):
             return self.registry.new(t.resource, value)
