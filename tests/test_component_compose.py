@@ -442,3 +442,36 @@ def test_versioned_interfaces_are_wired_within_a_semver_line(tmp_path):
     doc = tomllib.loads(out.read_text())
     assert doc["step"][3]["imports"] == {"wb:demo/math@0.2.0": "vprovider.wb:demo/math@0.2.3"}
     check_app(build(out, tmp_path))
+
+
+# A component importing instance IMP { f: func() -> u32 } and exporting EXP { f: func() -> u32 }
+# whose f returns N (the import is not used: it only makes the wiring).
+PASS_WAT = """
+(component
+  (import "IMP" (instance $i (export "f" (func (result u32)))))
+  (core module $m (func (export "f") (result i32) i32.const N))
+  (core instance $c (instantiate $m))
+  (func $f (result u32) (canon lift (core func $c "f")))
+  (instance $e (export "f" (func $f)))
+  (export "EXP" (instance $e)))
+"""
+
+
+def test_generated_manifest_breaks_cycles(tmp_path):
+    a = wat_component(tmp_path, "a", PASS_WAT.replace("IMP", "wb:demo/y").replace("EXP", "wb:demo/x")
+                      .replace("N", "1"))
+    b = wat_component(tmp_path, "b", PASS_WAT.replace("IMP", "wb:demo/x").replace("EXP", "wb:demo/y")
+                      .replace("N", "2"))
+    out = tmp_path / "gen.toml"
+    assert main(["manifest", a, b, "-o", str(out)]) == 0
+    text = out.read_text()
+    doc = tomllib.loads(text)
+    instances = [s for s in doc["step"] if "instance" in s]
+    assert [s["instance"] for s in instances] == ["a", "b"]
+    assert "imports" not in instances[0] and instances[1]["imports"] == {"wb:demo/x": "a"}
+    assert ("# import wb:demo/y: b.wb:demo/y matches, but wiring it would make a cycle; left to the host"
+            in text.splitlines())
+    # a's import of wb:demo/y comes from the host; b's export wb:demo/y is the graph's
+    app = build(out, tmp_path, {"wb:demo/y": {"f": lambda: 7}})
+    assert app.exports["wb:demo/y"].exports["f"]() == 2
+    assert "wb:demo/x" not in app.exports  # consumed by b

@@ -6,7 +6,9 @@ of steps, each one of
   module   a module definition (a .wasm or .wat file)
   instance an instantiation of a module, with its import wiring
   export   an export of the graph: one item of an instance, or a whole instance
-Order matters: a step can only use what the steps before it defined. `is_manifest(path)` tells a
+or, in a manifest that composes components, `component` steps (a component binary) instead of
+module and import steps, instances of components and their exports (checked and built by
+component/compose.py, not by `resolve_graph`). Order matters: a step can only use what the steps before it defined. `is_manifest(path)` tells a
 manifest from a module file by its content (whatever its name).
 
 `resolve_graph(graph, modules)` checks the wiring against the decoded modules (unknown module,
