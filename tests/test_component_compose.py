@@ -475,3 +475,60 @@ def test_generated_manifest_breaks_cycles(tmp_path):
     app = build(out, tmp_path, {"wb:demo/y": {"f": lambda: 7}})
     assert app.exports["wb:demo/y"].exports["f"]() == 2
     assert "wb:demo/x" not in app.exports  # consumed by b
+
+
+def test_python_host_resources_handed_into_a_component(tmp_path):
+    # The user component's wb:demo/counters served by Python: a class for the resource type, its
+    # objects are the resources; the guest's drop of the last handle calls drop().
+    events = []
+
+    class Counter:
+        def __init__(self, name, start):
+            self.name, self.value = name, start
+            events.append(f"new {name} {start}")
+
+        def drop(self):
+            events.append(f"drop {self.name} {self.value}")
+
+    def increment(counter, by):
+        counter.value += by
+        return counter.value
+
+    host = {"wb:demo/counters": {"counter": Counter, "[constructor]counter": Counter,
+                                 "[method]counter.increment": increment,
+                                 "[method]counter.value": lambda counter: counter.value}}
+    user = wasmbuild.load(wat_component(tmp_path, "user", USER_WAT), host)
+    assert user.exports["wb:demo/user"].exports["run"](-3) == 2
+    assert events == ["new u -3", "drop u 2"]
+    # a HostResourceType instead of a class: its drop(rep) gets the object
+    from wasmbuild.component.runtime import HostResourceType
+    dropped = []
+    host["wb:demo/counters"]["counter"] = HostResourceType("counter", lambda obj: dropped.append(obj.name))
+    user = wasmbuild.load(wat_component(tmp_path, "user", USER_WAT), host)
+    assert user.exports["wb:demo/user"].exports["run"](0) == 5 and dropped == ["u"]
+
+
+def test_instances_share_a_host_instance_with_a_resource(tmp_path):
+    user = wat_component(tmp_path, "user", USER_WAT)
+    text = steps(f'component = "user"\npath = "{user}"', 'instance = "u1"\nof = "user"', 'instance = "u2"\nof = "user"',
+                 'export = "one"\nfrom = "u1.wb:demo/user"', 'export = "two"\nfrom = "u2.wb:demo/user"')
+    events = []
+
+    class Counter:
+        def __init__(self, name, start):
+            self.value = start
+            events.append("new")
+
+        def drop(self):
+            events.append("drop")
+
+    def increment(counter, by):
+        counter.value += by
+        return counter.value
+
+    host = {"wb:demo/counters": {"counter": Counter, "[constructor]counter": Counter,
+                                 "[method]counter.increment": increment,
+                                 "[method]counter.value": lambda counter: counter.value}}
+    app = build(write(tmp_path / "graph.toml", text), tmp_path, host)
+    assert app.exports["one"].exports["run"](1) == 6 and app.exports["two"].exports["run"](10) == 15
+    assert events == ["new", "drop", "new", "drop"]
