@@ -5,6 +5,7 @@ Subcommands:
   build MODULE|MANIFEST -o IMAGE compile a module or a graph into a loadable image
   run IMAGE --invoke NAME ARGS   load an image and call an exported function
   run IMAGE [--dir H::G] [--env K=V] [-- ARGS]   run a WASI program, exit with its code
+  manifest COMPONENT... [-o M]   a starting manifest composing components (docs/manifest.md)
   inspect IMAGE|PACKAGE          show an image's header, modules, functions, trampolines, sections
   package IMAGE -o PACKAGE       one deployable file: image, manifest, checksums (and sources)
   cache stats|clear|prune        look after the per-function cache
