@@ -532,3 +532,53 @@ def test_instances_share_a_host_instance_with_a_resource(tmp_path):
     app = build(write(tmp_path / "graph.toml", text), tmp_path, host)
     assert app.exports["one"].exports["run"](1) == 6 and app.exports["two"].exports["run"](10) == 15
     assert events == ["new", "drop", "new", "drop"]
+
+
+# A core module and a component exported by one component and instantiated inside another: their
+# code is the exporter's (the modules are compiled from the exporter's bytes).
+MODULE_EXPORTER_WAT = """
+(component
+  (core module $m (func (export "f") (result i32) i32.const 41))
+  (export "lib" (core module $m)))
+"""
+MODULE_IMPORTER_WAT = """
+(component
+  (import "lib" (core module $m (export "f" (func (result i32)))))
+  (core instance $i (instantiate $m))
+  (core module $w
+    (import "l" "f" (func $f (result i32)))
+    (func (export "g") (result i32) (i32.add (call $f) (i32.const 1))))
+  (core instance $j (instantiate $w (with "l" (instance $i))))
+  (func $g (result u32) (canon lift (core func $j "g")))
+  (export "g" (func $g)))
+"""
+COMPONENT_EXPORTER_WAT = """
+(component
+  (component $inner
+    (core module $m (func (export "f") (result i32) i32.const 40))
+    (core instance $i (instantiate $m))
+    (func $f (result u32) (canon lift (core func $i "f")))
+    (export "f" (func $f)))
+  (export "lib" (component $inner)))
+"""
+COMPONENT_IMPORTER_WAT = """
+(component
+  (import "lib" (component $c (export "f" (func (result u32)))))
+  (instance $i (instantiate $c))
+  (export "inner" (instance $i)))
+"""
+
+
+def test_core_modules_and_components_passed_between_components(tmp_path):
+    for exporter, importer, export, call, expected in (
+            (MODULE_EXPORTER_WAT, MODULE_IMPORTER_WAT, "g", lambda e: e(), 42),
+            (COMPONENT_EXPORTER_WAT, COMPONENT_IMPORTER_WAT, "inner", lambda e: e.exports["f"](), 40)):
+        text = steps(f'component = "exp"\npath = "{wat_component(tmp_path, "exp", exporter)}"',
+                     f'component = "imp"\npath = "{wat_component(tmp_path, "imp", importer)}"',
+                     'instance = "e"\nof = "exp"', 'instance = "i"\nof = "imp"\nimports = { lib = "e" }',
+                     f'export = "{export}"\nfrom = "i"')
+        assert call(wasmbuild.load(write(tmp_path / "graph.toml", text)).exports[export]) == expected
+        unwired = text.replace('imports = { lib = "e" }', "")
+        kind = "core module" if export == "g" else "component"
+        assert manifest_error(tmp_path, unwired) == (
+            f"step 4 (instance 'i'): import lib: the host cannot provide a {kind}; wire it to an instance's export")

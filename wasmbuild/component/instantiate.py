@@ -116,6 +116,7 @@ class _Instantiator:
         self.inputs: list[ModuleInput] = []
         self.steps: list[Step] = [Step("import", NAMESPACE, 0)]
         self.module_names: dict[int, str] = {}  # id(CoreModule) -> graph module name
+        self.module_sources: dict[int, tuple] = {}  # id(CoreModule) -> (file bytes, path) of its component
         self.core_instances = 0
         self.core_exports: set[str] = set()
         self.resources: list[ct.ResourceType] = []
@@ -138,8 +139,10 @@ class _Instantiator:
         name = self.module_names.get(id(module))
         if name is None:
             name = self.module_names[id(module)] = f"m{len(self.module_names)}"
-            where = f"{self.path} (core module at offset {module.offset:#x})"
-            self.inputs.append(ModuleInput(name, self.root.data[module.start:module.end], where))
+            # In a composition a module can be instantiated by a component other than its own.
+            data, path = self.module_sources[id(module)]
+            where = f"{path} (core module at offset {module.offset:#x})"
+            self.inputs.append(ModuleInput(name, data[module.start:module.end], where))
             self._step("module", name, path=where)
         return name
 
@@ -181,6 +184,9 @@ class _Instantiator:
         index = len(self.instances)
         self.instances.append(parent)
         scope = _Scope(outer, index)
+        for definition in component.definitions:
+            if isinstance(definition, d.CoreModule):
+                self.module_sources[id(definition)] = (component.data, component.filename or self.path)
         exports: dict = {}
         for definition in component.definitions:
             try:
