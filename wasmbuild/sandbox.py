@@ -7,7 +7,8 @@ follow)` walks a guest path from the open directory `start` one component at a t
 target walked in turn, so an absolute path, a `..` that would climb above `start` and a link
 leading outside it raise `Escape`, whatever is renamed meanwhile. It gives (host directory
 descriptor, name): the directory holding the path's last component, and that component ("." for
-the directory itself); the caller does the one `*at` call on them.
+the directory itself); the caller does the one `*at` call on them. A path ending in "/" names a
+directory, as in POSIX: a link in last place is followed, and a file there is ENOTDIR.
 
 Other failures are `OSError`s with the host's errno, for the caller to translate: a NUL in the
 path is EINVAL, an empty path ENOENT, more than `MAX_SYMLINKS` links in one path ELOOP, a missing
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from contextlib import contextmanager
 
 MAX_SYMLINKS = 40   # links followed in one path, as Linux; more is ELOOP
@@ -49,12 +51,23 @@ def resolve(start: int, path: str, follow: bool):
         raise OSError(errno.ENOENT, "empty path")
     if path.startswith("/"):
         raise Escape(path)
+    dir_only = path.endswith("/")  # as POSIX: a trailing slash follows a link and wants a directory
     opened: list[int] = []  # the directories walked into below `start`, innermost last
     try:
-        yield _walk(start, path, follow, opened)
+        at, name = _walk(start, path, follow or dir_only, opened)
+        if dir_only and name != "." and not _is_dir_or_missing(at, name):
+            raise OSError(errno.ENOTDIR, "not a directory")
+        yield at, name
     finally:
         for fd in opened:
             os.close(fd)
+
+
+def _is_dir_or_missing(at: int, name: str) -> bool:
+    try:
+        return stat.S_ISDIR(os.stat(name, dir_fd=at, follow_symlinks=False).st_mode)
+    except OSError:
+        return True  # not there (or not to be looked at): what is done with it will say so
 
 
 def _walk(start: int, path: str, follow: bool, opened: list[int]) -> tuple[int, str]:

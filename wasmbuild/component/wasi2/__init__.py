@@ -24,8 +24,9 @@ The contract with the component runtime (`component/runtime.py`):
   tuple, None or the value for an option, a set of names for flags.
 - `wasi:cli/exit.exit` raises `Wasi2Exit(code)` (ok -> 0, err -> 1; `exit-with-code` gives its
   code), which the runtime must let out of the guest to whoever called it. A guest misusing an
-  interface as WIT says it must not (polling an empty list, asking for more random bytes than
-  `MAX_RANDOM` at once) gets a `Trap`.
+  interface as WIT says it must not (polling an empty list, writing more zeroes than check-write
+  allows) or asking for more than a host gives (more random bytes than `MAX_RANDOM` at once) gets
+  a `Trap`.
 
 What each interface does: `io.py` (error, poll, streams: everything is always ready except a
 clock's pollable; `poll` sleeps until the earliest is due), `filesystem.py` (descriptors, with

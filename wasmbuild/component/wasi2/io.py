@@ -23,6 +23,7 @@ import time
 
 from ...loader.runtime import Trap
 from ..values import Err, Ok, Variant
+from .errorcodes import error_code
 
 MAX_READ = 1 << 20        # the most one read gives
 WRITE_PERMIT = 1 << 20    # what check-write allows at a time
@@ -45,7 +46,6 @@ class IoError:
 
 def failed(error: OSError | ValueError) -> Err:
     """The `last-operation-failed` answer for a host error."""
-    from .filesystem import error_code  # the one errno -> error-code table
     code = error_code(error) if isinstance(error, OSError) else None
     return Err(Variant("last-operation-failed", IoError(str(error), code)))
 
@@ -128,7 +128,10 @@ class FileSource:
         self.offset = offset
 
     def read(self, n: int) -> bytes:
-        data = os.pread(self.file.fd(), n, self.offset)
+        try:
+            data = os.pread(self.file.fd(), n, self.offset)
+        except OverflowError:  # an offset beyond any file
+            raise OSError(errno.EINVAL, "offset too large") from None
         self.offset += len(data)
         return data
 
@@ -165,7 +168,12 @@ class FileSink:
         view = memoryview(data)
         while view:
             at = os.fstat(fd).st_size if self.offset is None else self.offset
-            done = os.pwrite(fd, view, at)
+            try:
+                done = os.pwrite(fd, view, at)
+            except OverflowError:  # an offset beyond any file
+                raise OSError(errno.EFBIG, "offset too large") from None
+            if done == 0:
+                raise OSError(errno.EIO, "nothing written")  # no progress: do not spin
             if self.offset is not None:
                 self.offset += done
             view = view[done:]
@@ -196,6 +204,8 @@ class InputStream:
         except (OSError, ValueError) as e:
             self.closed = True
             return failed(e)
+        if data is None:  # a non-blocking host stream with nothing in it yet
+            return Ok(b"")
         if not data:
             self.closed = True
             return CLOSED

@@ -2,8 +2,9 @@
 
 The interfaces are provided, not left out, because the `wasi:cli/command` world includes
 `wasi:sockets/imports` and real producers import them whether or not the program uses the
-network (componentize-py's CPython imports all of them): leaving them out would make those
-components unlinkable although they never open a socket. So `instance-network` gives a
+network (the componentize-py app of ../shared/components imports sockets interfaces among its 25
+WASI ones): leaving them out would make such components unlinkable although they never open a
+socket. So `instance-network` gives a
 `network`, and creating a TCP or UDP socket or looking up a name answers `Err("access-denied")`.
 Since no socket, name-lookup stream or datagram stream can ever exist, their methods are never
 called by a valid guest; they are provided (every one in WIT) so that linking succeeds, and answer
