@@ -582,3 +582,15 @@ def test_core_modules_and_components_passed_between_components(tmp_path):
         kind = "core module" if export == "g" else "component"
         assert manifest_error(tmp_path, unwired) == (
             f"step 4 (instance 'i'): import lib: the host cannot provide a {kind}; wire it to an instance's export")
+
+
+def test_scons_scanner_names_the_components(tmp_path, monkeypatch):
+    # WasmGraph's manifest scanner: the image depends on the component files too.
+    from SCons.Environment import Environment
+    from wasmbuild.scons_tool import _scan_manifest
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "graph.toml", steps('component = "a"\npath = "a.wasm"', 'component = "b"\npath = "sub/b.wasm"',
+                                         'instance = "x"\nof = "a"'))
+    env = Environment(tools=[])
+    deps = _scan_manifest(env.File("graph.toml"), env, None)
+    assert sorted(str(d) for d in deps) == ["a.wasm", os.path.join("sub", "b.wasm")]
