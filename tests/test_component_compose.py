@@ -594,3 +594,26 @@ def test_scons_scanner_names_the_components(tmp_path, monkeypatch):
     env = Environment(tools=[])
     deps = _scan_manifest(env.File("graph.toml"), env, None)
     assert sorted(str(d) for d in deps) == ["a.wasm", os.path.join("sub", "b.wasm")]
+
+
+def test_generated_manifest_of_a_wasi_reactor_and_the_counter(tmp_path):
+    # greeter imports 13 WASI 0.2 interfaces (with resources), the counter wb:demo/host: all left
+    # to the host, served by the WASI 0.2 host and a Python log; results as in test_wit.py.
+    from wasmbuild.component.wasi2 import Wasi2
+    greeter = os.path.join(WIT, "greeter", "greeter.component.wasm")
+    out = tmp_path / "gen.toml"
+    assert main(["manifest", greeter, COUNTER, "-o", str(out)]) == 0
+    assert "# from the host: wasi:io/error@0.2.12, wasi:io/streams@0.2.12" in out.read_text()
+    stdout_path = tmp_path / "stdout"
+    log = []
+    with open(stdout_path, "wb") as stdout:
+        wasi = Wasi2(["greeter"], {}, {}, None, stdout, None)
+        app = build(out, tmp_path, {**wasi.interfaces(), "wb:demo/host": {"log": log.append}})
+        assert app.exports["greet"]("wörld") == "hello, wörld"
+        counters = app.exports["wb:demo/counters"].exports
+        with counters["[constructor]counter"]("a", 5) as a:
+            assert counters["[method]counter.increment"](a, 10) == 15
+        assert counters["live"]() == 0
+        wasi.flush()
+    assert stdout_path.read_text(encoding="utf-8") == "greeting wörld\n"
+    assert log == ["new a 5", "drop a 15"]
