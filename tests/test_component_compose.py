@@ -617,3 +617,19 @@ def test_generated_manifest_of_a_wasi_reactor_and_the_counter(tmp_path):
         wasi.flush()
     assert stdout_path.read_text(encoding="utf-8") == "greeting wörld\n"
     assert log == ["new a 5", "drop a 15"]
+
+
+def test_a_trap_locks_every_instance_of_the_image(tmp_path):
+    from wasmbuild.loader.runtime import Trap
+    trapper = wat_component(tmp_path, "trap", PASS_WAT.replace("IMP", "wb:demo/y").replace("EXP", "wb:demo/x")
+                            .replace("i32.const N", "unreachable"))
+    text = steps(f'component = "provider"\npath = "{PROVIDER}"', f'component = "trap"\npath = "{trapper}"',
+                 'instance = "p"\nof = "provider"', 'instance = "t"\nof = "trap"',
+                 'export = "wb:demo/math"\nfrom = "p"', 'export = "wb:demo/x"\nfrom = "t"')
+    app = build(write(tmp_path / "graph.toml", text), tmp_path, {"wb:demo/y": {"f": lambda: 0}})
+    gcd = app.exports["wb:demo/math"].exports["gcd"]
+    assert gcd(12, 18) == 6
+    with pytest.raises(Trap, match="unreachable"):
+        app.exports["wb:demo/x"].exports["f"]()
+    with pytest.raises(Trap, match="cannot enter component instance"):
+        gcd(12, 18)
