@@ -8,7 +8,8 @@ of steps, each one of
   export   an export of the graph: one item of an instance, or a whole instance
 or, in a manifest that composes components, `component` steps (a component binary) instead of
 module and import steps, instances of components and their exports (checked and built by
-component/compose.py, not by `resolve_graph`). Order matters: a step can only use what the steps before it defined. `is_manifest(path)` tells a
+component/compose.py, not by `resolve_graph`). Order matters: a step can only use what the steps
+before it defined. `is_manifest(path)` tells a
 manifest from a module file by its content (whatever its name).
 
 `resolve_graph(graph, modules)` checks the wiring against the decoded modules (unknown module,
@@ -139,11 +140,10 @@ def load_manifest(path: str) -> Graph:
     if any(s.kind == "component" for s in steps):
         core = next((s for s in steps if s.kind in ("module", "import")), None)
         if core is not None:
-            raise ManifestError(f"step {core.index + 1} ({core.kind} {core.name!r}): a manifest that instantiates "
-                                f"components has no {core.kind} steps (an import that no instance gives comes "
-                                f"from the host)" if core.kind == "import" else
-                                f"step {core.index + 1} (module {core.name!r}): a manifest instantiates core modules "
-                                f"or components, not both", file=path)
+            why = ("a manifest that instantiates components has no import steps (an import that no instance "
+                   "gives comes from the host)" if core.kind == "import"
+                   else "a manifest instantiates core modules or components, not both")
+            raise ManifestError(f"step {core.index + 1} ({core.kind} {core.name!r}): {why}", file=path)
     return Graph(path, steps)
 
 

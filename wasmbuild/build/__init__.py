@@ -2,7 +2,8 @@
 
 `build_image(inputs, settings, jobs, graph, cache, progress)` takes `ModuleInput`s (a name and the module's
 bytes) and gives the image bytes and a `BuildReport`; `build_graph(manifest, ...)` reads a
-manifest's modules first (or, for a manifest of components, builds its composition). `progress(done, total)`, if given, is called as functions are ready
+manifest's modules first (or, for a manifest of components, builds its composition:
+component/compose.py). `progress(done, total)`, if given, is called as functions are ready
 (those taken from the cache count as done at once). Each defined function is translated and compiled on its own (one LLVM
 module per function), into an object whose references to the outside world are index-free
 (`translate/refs.py`); the link step names them. A caller making many images keeps one

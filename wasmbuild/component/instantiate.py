@@ -469,7 +469,7 @@ def composition_graph(path: str, instances, exports) -> tuple[list[ModuleInput],
     inst = _Instantiator(None, path)
     made: dict[str, dict] = {}
     for name, component, wiring in instances:
-        inst.root, inst.path = component, component.filename or path
+        inst.path = component.filename or path  # for its messages
         given = WiredImports({imp: made[src][item] for imp, (src, item) in wiring.items()})
         try:
             made[name] = inst.instantiate(component, None, given, HOST)
