@@ -897,3 +897,30 @@ def test_latin1_utf16_lifting(tmp_path_factory, monkeypatch, python, data, n, me
     with pytest.raises(Trap) as info:
         app.exports["raw-string"](ptr, n)
     assert message in str(info.value)
+
+
+def test_manifest_compositions_call_through_adapters(tmp_path, monkeypatch):
+    """A composition manifest (component/compose.py) wires a consumer's import to a provider's
+    export: the calls go through fused adapters, with the results test_wit.py writes down."""
+    from wasmbuild.component.compose import resolve_composition
+    from wasmbuild.component.instantiate import composition_graph
+    from wasmbuild.graph import load_manifest
+    wit = os.path.join(components_dir(), "programs", "wit", "compose")
+    manifest = tmp_path / "graph.toml"
+    manifest.write_text("\n".join("[[step]]\n" + t + "\n" for t in (
+        f'component = "provider"\npath = "{os.path.join(wit, "provider.wasm")}"',
+        f'component = "consumer"\npath = "{os.path.join(wit, "consumer.wasm")}"',
+        'instance = "p"\nof = "provider"', 'instance = "c"\nof = "consumer"\nimports = { "wb:demo/math" = "p" }',
+        'export = "wb:demo/app"\nfrom = "c"')), encoding="utf-8")
+    for python in (False, True):
+        if python:
+            monkeypatch.setenv(PYTHON_ADAPTERS_ENV, "1")
+        else:
+            monkeypatch.delenv(PYTHON_ADAPTERS_ENV, raising=False)
+        comp = resolve_composition(load_manifest(str(manifest)))
+        _, graph, _ = composition_graph(comp.path, [(w.name, w.component.component, w.imports)
+                                                    for w in comp.instances], comp.exports)
+        assert sum(1 for s in graph.steps if s.kind == "instance" and s.name.startswith("fused")) == (0 if python else 2)
+        app = wasmbuild.load(str(manifest)).exports["wb:demo/app"].exports
+        assert app["gcd-all"]([84, 126, 210]) == 42 and app["gcd-all"]([2**63, 2**40 * 3]) == 2**40
+        assert app["welcome"]("wörld") == "hello, wörld!" and app["welcome"]("") == "hello, !"

@@ -198,5 +198,6 @@ def build_composition(session, graph: Graph):
     from .instantiate import composition_graph
     comp = resolve_composition(graph, session.settings.wasm_feature_set)
     inputs, core_graph, record = composition_graph(
-        comp.path, [(w.name, w.component.component, w.imports) for w in comp.instances], comp.exports)
+        comp.path, [(w.name, w.component.component, w.imports) for w in comp.instances], comp.exports,
+        session.settings.wasm_feature_set)
     return session.build(inputs, core_graph, record)

@@ -464,13 +464,16 @@ _SORT_OF_KIND = {"core module": "core module", "func": "func", "value": "value",
                  "component": "component", "instance": "instance"}
 
 
-def composition_graph(path: str, instances, exports) -> tuple[list[ModuleInput], Graph, dict]:
+def composition_graph(path: str, instances, exports,
+                      features: frozenset[str] | None = None) -> tuple[list[ModuleInput], Graph, dict]:
     """The core graph and component record of a composition (component/compose.py, already
     type-checked): `instances` are (name, decoded component, {import name: (instance, export)})
     in order, each import not in its wiring coming from the host; `exports` are (export name,
     instance, export of it). Each instance is a component instance of its own (parent: the host);
-    a component instantiated twice shares its graph modules."""
+    a component instantiated twice shares its graph modules; calls between the instances go through
+    fused adapters (`features` as for `component_graph`)."""
     inst = _Instantiator(None, path)
+    inst.fused.features = features
     made: dict[str, dict] = {}
     for name, component, wiring in instances:
         inst.path = component.filename or path  # for its messages
