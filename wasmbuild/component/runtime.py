@@ -57,21 +57,7 @@ def _lookup(host: dict, name: str):
 
 
 def _has_handles(t) -> bool:
-    if isinstance(t, (ct.Own, ct.Borrow)):
-        return True
-    if isinstance(t, ct.Record):
-        return any(_has_handles(f) for _, f in t.fields)
-    if isinstance(t, ct.Variant):
-        return any(c is not None and _has_handles(c) for _, c in t.cases)
-    if isinstance(t, ct.List):
-        return _has_handles(t.elem)
-    if isinstance(t, ct.Tuple):
-        return any(map(_has_handles, t.types))
-    if isinstance(t, ct.Option):
-        return _has_handles(t.type)
-    if isinstance(t, ct.Result):
-        return any(x is not None and _has_handles(x) for x in (t.ok, t.err))
-    return False
+    return ct.contains(t, (ct.Own, ct.Borrow))
 
 
 def _map_handles(value, t, fn):
