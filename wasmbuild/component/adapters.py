@@ -514,6 +514,7 @@ class _Writer:
         return new, n
 
     # -- strings, with the reference's allocations (canonical.py's `_transcode` and what it calls) --
+    # (A worst case fits in 32 bits: lifting checked the code units against MAX_STRING_BYTE_LENGTH.)
     def transfer_string(self, src: str, dst: str, ptr: int, n: int) -> tuple[int, int]:
         if self.encoding[src] != "latin1+utf16":
             return self.store_string(src, dst, self.encoding[src], ptr, n)
@@ -557,10 +558,6 @@ class _Writer:
         self.code.op("local.get", new).op("local.get", ptr).op("local.get", nbytes)
         self.code.op("memory.copy", _M[dst], _M[src])
         return new, units
-
-    def check_worst_case(self, worst: int, ptr: int):
-        self.code.op("local.get", worst).i32_const(MAX_STRING_BYTE_LENGTH).op("i32.gt_u")
-        self.trap_if("string-size", ptr, worst)
 
     def byte_at(self, side: str, base: int, index: int, plus: int = 0):
         """Push the byte at `base` + `index` + `plus` (locals, constant) of the memory of `side`."""
@@ -686,7 +683,6 @@ class _Writer:
     def store_utf8_to_utf16(self, src, dst, ptr, units):
         c = self.code
         worst = self.times(units, 2)
-        self.check_worst_case(worst, ptr)
         new = self.realloc(dst, 2, worst)
         j, o = self.const_local(0), self.const_local(0)
         self.each_code_point(src, "utf8", ptr, units, j, lambda cp: self.write_utf16(dst, new, o, cp))
@@ -711,7 +707,6 @@ class _Writer:
             self.byte_at(src, ptr, i)
         c.op("local.tee", u).i32_const(0x80).op("i32.ge_u").block("if")
         worst = self.times(units, worst_factor)
-        self.check_worst_case(worst, ptr)
         self.realloc(dst, 1, worst, old=new, old_size=units, into=new)
         o = self.local()
         c.op("local.get", i).op("local.set", o)
@@ -745,7 +740,6 @@ class _Writer:
         self.read_code_point(src, simple, ptr, j, cp)
         c.op("local.get", cp).i32_const(0xFF).op("i32.gt_u").block("if")
         worst = self.times(units, 2)
-        self.check_worst_case(worst, ptr)
         self.realloc(dst, 2, worst, old=new, old_size=units, into=new)
         k = self.local()
         c.op("local.get", o).op("local.set", k)
