@@ -54,7 +54,7 @@ from ..contract.features import MULTI_MEMORY
 from ..loader.runtime import Trap
 from . import types as ct
 from .canonical import (CANONICAL_NAN32, CANONICAL_NAN64, MAX_FLAT_PARAMS, MAX_LIST_BYTE_LENGTH,
-                        MAX_STRING_BYTE_LENGTH, UTF16_TAG, _cases, _field_offsets, _members, _payload_offset, alignment,
+                        MAX_STRING_BYTE_LENGTH, UTF16_TAG, variant_cases, field_offsets, record_members, payload_offset, alignment,
                         discriminant_size, elem_size, flags_size, flatten_functype, flatten_type, flatten_types)
 from .record import NAMESPACE, CanonOptions
 
@@ -146,9 +146,9 @@ def _is_string(t) -> bool:
 
 def _children(t) -> tuple:
     if isinstance(t, (ct.Record, ct.Tuple)):
-        return _members(t)
+        return record_members(t)
     if isinstance(t, _VARIANT_LIKE):
-        return tuple(c for c in _cases(t) if c is not None)
+        return tuple(c for c in variant_cases(t) if c is not None)
     if isinstance(t, ct.List):
         return (t.elem,)
     return ()
@@ -182,7 +182,7 @@ def _plain_bytes(t) -> bool:
     if isinstance(t, ct.Prim):
         return t.name in _INTS
     if isinstance(t, (ct.Record, ct.Tuple)):
-        return all(_plain_bytes(m) for m in _members(t))
+        return all(_plain_bytes(m) for m in record_members(t))
     return False
 
 
@@ -799,12 +799,12 @@ class _Writer:
             self.check_list(side, t, locs[0], locs[1])
         elif isinstance(t, (ct.Record, ct.Tuple)):
             k = 0
-            for member in _members(t):
+            for member in record_members(t):
                 n = len(flatten_type(member))
                 self.check_flat(member, side, locs[k:k + n])
                 k += n
         elif isinstance(t, _VARIANT_LIKE):
-            cases = _cases(t)
+            cases = variant_cases(t)
             self.check_discriminant(locs[0], len(cases))
             for case, payload in enumerate(cases):
                 if payload is not None and _needs_check(payload):
@@ -836,7 +836,7 @@ class _Writer:
             return list(self.transfer_range(src, dst, t, locs[0], locs[1]))
         if isinstance(t, (ct.Record, ct.Tuple)):
             out, k = [], 0
-            for member in _members(t):
+            for member in record_members(t):
                 n = len(flatten_type(member))
                 out += self.transfer_flat(member, src, dst, locs[k:k + n])
                 k += n
@@ -849,7 +849,7 @@ class _Writer:
         joined = flatten_type(t)[1:]
         out = [self.local()] + [self.local(j) for j in joined]
         c.op("local.get", locs[0]).op("local.set", out[0])
-        for case, payload in enumerate(_cases(t)):
+        for case, payload in enumerate(variant_cases(t)):
             if payload is None:
                 continue
 
@@ -892,15 +892,15 @@ class _Writer:
             n = self.load("i32.load", 2, side, addr, offset + 4)
             self.check_string(side, ptr, n) if _is_string(t) else self.check_list(side, t, ptr, n)
         elif isinstance(t, (ct.Record, ct.Tuple)):
-            members = _members(t)
-            for member, off in zip(members, _field_offsets(members)):
+            members = record_members(t)
+            for member, off in zip(members, field_offsets(members)):
                 self.check_mem(member, side, addr, offset + off)
         else:
-            cases = _cases(t)
+            cases = variant_cases(t)
             load, _, log2 = _SIZED_OPS[discriminant_size(len(cases))]
             disc = self.load(load, log2, side, addr, offset)
             self.check_discriminant(disc, len(cases))
-            at = offset + _payload_offset(cases)
+            at = offset + payload_offset(cases)
             for case, payload in enumerate(cases):
                 if payload is not None and _needs_check(payload):
                     self.if_case(disc, case, lambda p=payload: self.check_mem(p, side, addr, at))
@@ -923,8 +923,8 @@ class _Writer:
             self.store("i32.store", 2, dst, d_addr, d_off, new)
             self.store("i32.store", 2, dst, d_addr, d_off + 4, length)
         elif isinstance(t, (ct.Record, ct.Tuple)):
-            members = _members(t)
-            for member, off in zip(members, _field_offsets(members)):
+            members = record_members(t)
+            for member, off in zip(members, field_offsets(members)):
                 self.transfer_mem(member, src, s_addr, s_off + off, dst, d_addr, d_off + off)
         elif isinstance(t, ct.Flags):
             load, store, log2 = _SIZED_OPS[flags_size(len(t.names))]
@@ -932,11 +932,11 @@ class _Writer:
             self.code.op("local.get", x).i32_const((1 << len(t.names)) - 1).op("i32.and").op("local.set", x)
             self.store(store, log2, dst, d_addr, d_off, x)
         else:
-            cases = _cases(t)
+            cases = variant_cases(t)
             load, store, log2 = _SIZED_OPS[discriminant_size(len(cases))]
             disc = self.load(load, log2, src, s_addr, s_off)
             self.store(store, log2, dst, d_addr, d_off, disc)
-            at = _payload_offset(cases)
+            at = payload_offset(cases)
             for case, payload in enumerate(cases):
                 if payload is not None:
                     self.if_case(disc, case, lambda p=payload: self.transfer_mem(
@@ -1043,14 +1043,14 @@ class FusedAdapters:
             module = self.modules[data] = f"adapter{len(self.modules)}"
             where = f"{inst.path} (fused adapter for {lifted.type})"
             inst.inputs.append(ModuleInput(module, data, where))
-            inst._step("module", module, path=where)
+            inst.add_step("module", module, path=where)
         name = f"fused{self.count}"
         self.count += 1
         imports_wired = {}
         for key in imports:
             source = wiring[key]
             imports_wired[key] = (NAMESPACE, source) if isinstance(source, str) else (source.instance, source.export)
-        inst._step("instance", name, module=module, imports=imports_wired)
+        inst.add_step("instance", name, module=module, imports=imports_wired)
         return ("core", name, ADAPTER_EXPORT)
 
 

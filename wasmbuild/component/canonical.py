@@ -119,7 +119,7 @@ def flags_size(n: int) -> int:
     return 1 if n <= 8 else 2 if n <= 16 else 4
 
 
-def _cases(t: ValType) -> tuple:
+def variant_cases(t: ValType) -> tuple:
     """The payload types of the cases of a variant-like type (variant, enum, option, result)."""
     if type(t) is Variant:
         return tuple(p for _, p in t.cases)
@@ -130,7 +130,7 @@ def _cases(t: ValType) -> tuple:
     return (t.ok, t.err)  # Result
 
 
-def _members(t: ValType) -> tuple:
+def record_members(t: ValType) -> tuple:
     """The member types of a record-like type (record, tuple)."""
     return tuple(ft for _, ft in t.fields) if type(t) is Record else t.types
 
@@ -157,11 +157,11 @@ def alignment(t: ValType) -> int:
     if kind is List or kind is Own or kind is Borrow:
         return 4
     if kind is Record or kind is Tuple:
-        return max(map(alignment, _members(t)), default=1)
+        return max(map(alignment, record_members(t)), default=1)
     if kind is Flags:
         return flags_size(len(t.names))
     if kind in _VARIANT_LIKE:
-        cases = _cases(t)
+        cases = variant_cases(t)
         return max(discriminant_size(len(cases)), _max_case_alignment(cases))
     raise TypeError(f"not a component value type: {t!r}")
 
@@ -182,23 +182,23 @@ def elem_size(t: ValType) -> int:
         return 4
     if kind is Record or kind is Tuple:
         size = 0
-        for member in _members(t):
+        for member in record_members(t):
             size = align_to(size, alignment(member)) + elem_size(member)
         return align_to(size, alignment(t))
     if kind is Flags:
         return flags_size(len(t.names))
     if kind in _VARIANT_LIKE:
-        cases = _cases(t)
-        size = _payload_offset(cases) + max((elem_size(c) for c in cases if c is not None), default=0)
+        cases = variant_cases(t)
+        size = payload_offset(cases) + max((elem_size(c) for c in cases if c is not None), default=0)
         return align_to(size, alignment(t))
     raise TypeError(f"not a component value type: {t!r}")
 
 
-def _payload_offset(cases) -> int:
+def payload_offset(cases) -> int:
     return align_to(discriminant_size(len(cases)), _max_case_alignment(cases))
 
 
-def _field_offsets(members) -> tuple[int, ...]:
+def field_offsets(members) -> tuple[int, ...]:
     offsets, size = [], 0
     for member in members:
         size = align_to(size, alignment(member))
@@ -226,10 +226,10 @@ def flatten_type(t: ValType) -> tuple[int, ...]:
     if kind is Own or kind is Borrow or kind is Flags:
         return (I32,)
     if kind is Record or kind is Tuple:
-        return tuple(ct for member in _members(t) for ct in flatten_type(member))
+        return tuple(ct for member in record_members(t) for ct in flatten_type(member))
     if kind in _VARIANT_LIKE:
         joined: list[int] = []
-        for case in _cases(t):
+        for case in variant_cases(t):
             if case is None:
                 continue
             for i, ct in enumerate(flatten_type(case)):
@@ -866,9 +866,9 @@ class _RecordCodec(_Codec):
             self.attrs = tuple(V.field_attr(label) for label in self.labels)
         else:
             self.labels = self.attrs = None
-        members = _members(t)
+        members = record_members(t)
         self.members = tuple(codec(m) for m in members)
-        self.offsets = _field_offsets(members)
+        self.offsets = field_offsets(members)
         starts, n = [], 0
         for m in self.members:
             starts.append(n)
@@ -972,7 +972,7 @@ class _VariantCodec(_Codec):
     def __init__(self, t):
         super().__init__(t)
         self.kind = type(t)
-        case_types = _cases(t)
+        case_types = variant_cases(t)
         self.cases = tuple(None if c is None else codec(c) for c in case_types)
         if self.kind is Variant:
             self.labels = tuple(label for label, _ in t.cases)
@@ -983,7 +983,7 @@ class _VariantCodec(_Codec):
         self.index = {label: i for i, label in enumerate(self.labels)} if self.labels else None
         n = len(case_types)
         self.disc = {1: struct.Struct("<B"), 2: _U16, 4: _U32}[discriminant_size(n)]
-        self.payload_offset = _payload_offset(case_types)
+        self.payload_offset = payload_offset(case_types)
         self.nested_option = self.kind is Option and type(t.type) is Option
 
     def _split(self, v) -> tuple[int, Any]:
@@ -1342,8 +1342,8 @@ def _has_handles(t) -> bool:
     if kind is List:
         return _has_handles(t.elem)
     if kind is Record or kind is Tuple:
-        return any(map(_has_handles, _members(t)))
-    return any(c is not None and _has_handles(c) for c in _cases(t))
+        return any(map(_has_handles, record_members(t)))
+    return any(c is not None and _has_handles(c) for c in variant_cases(t))
 
 
 @lru_cache(maxsize=4096)

@@ -132,7 +132,7 @@ class _Instantiator:
         self.fused = FusedAdapters(self)
 
     # --- the graph ---
-    def _step(self, kind: str, name: str, **fields) -> Step:
+    def add_step(self, kind: str, name: str, **fields) -> Step:
         step = Step(kind, name, len(self.steps), **fields)
         self.steps.append(step)
         return step
@@ -145,7 +145,7 @@ class _Instantiator:
             data, path = self.module_sources[id(module)]
             where = f"{path} (core module at offset {module.offset:#x})"
             self.inputs.append(ModuleInput(name, data[module.start:module.end], where))
-            self._step("module", name, path=where)
+            self.add_step("module", name, path=where)
         return name
 
     def name_resource(self, rt: ct.ResourceType, name: str) -> None:
@@ -163,7 +163,7 @@ class _Instantiator:
         name = f"{CORE_FUNC_EXPORT}.{instance}.{export}"
         if name not in self.core_exports:
             self.core_exports.add(name)
-            self._step("export", name, source=(instance, export))
+            self.add_step("export", name, source=(instance, export))
         return CoreRef(instance, export)
 
     def core_ref(self, item, what: str) -> CoreRef:
@@ -220,7 +220,7 @@ class _Instantiator:
             wiring[f"{imp.module}.{imp.name}"] = (NAMESPACE, item[1]) if item[0] == "host" else item[1:]
         name = f"c{self.core_instances}"
         self.core_instances += 1
-        self._step("instance", name, module=module_name, imports=wiring)
+        self.add_step("instance", name, module=module_name, imports=wiring)
         scope.space("core instance").append(_CoreInstance(name, module))
 
     def _CoreInlineExports(self, scope, ce: d.CoreInlineExports, args, exports):
