@@ -899,9 +899,13 @@ class Function:
             area[slot] = arg & 0xFFFFFFFFFFFFFFFF
             slot += _SLOT_WORDS
         self.store.call_entry(ft, self.vmctx, self.code, values, plan[0])
-        words = area[0:len(ft.results) * _SLOT_WORDS:_SLOT_WORDS]
+        masks = plan[3]
+        if len(masks) == 1:
+            words = [area[0] & masks[0]]
+        else:
+            words = [w & mask for w, mask in zip(area[0:len(masks) * _SLOT_WORDS:_SLOT_WORDS], masks)]
         _FREE_AREAS.append((area, values))
-        return [w & mask for w, mask in zip(words, plan[3])]
+        return words
 
     def _call_bits_generic(self, args: list[int]) -> list[int]:
         ft = self.type
