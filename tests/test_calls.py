@@ -11,7 +11,8 @@ bad arguments (ValueTypeError naming the argument) and of bad host results (Trap
 Python exception through the fast path with the store usable afterwards, nested calls (a host
 function calling back in, deeply), the same image's functions called from two threads at once in
 two stores, a second thread refused while one is inside a store (and the inside call's result
-intact), and the generic signatures. Expected values are written here by hand from the spec's
+intact), the generic signatures, and `Memory.read`/`write` (through a view of the memory) after the
+memory grew, from wasm or from Python, 64-bit memories (which may move) included. Expected values are written here by hand from the spec's
 definitions (two's complement, IEEE bits through `struct`).
 """
 
@@ -29,13 +30,17 @@ import wasmbuild
 from wasmbuild.build import ModuleInput, build_image
 from wasmbuild.compile import CompileSettings
 from wasmbuild.contract.types import F32, F64, I32, I64, FuncType
-from wasmbuild.loader.runtime import Store, StoreBusyError, Trap, ValueTypeError
+from wasmbuild.loader.runtime import Memory, Store, StoreBusyError, Trap, ValueTypeError
 
 MODULE = r"""
 (module
   (import "env" "h" (func $h (param i32 i64 f32 f64) (result f64 f32 i64 i32)))
   (import "env" "raw" (func $raw (param f32 f64) (result f64 f32)))
   (import "env" "back" (func $back (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+  (func (export "store8") (param i32 i32) (i32.store8 (local.get 0) (local.get 1)))
+  (func (export "load8") (param i32) (result i32) (i32.load8_u (local.get 0)))
   (func (export "id_i32") (param i32) (result i32) local.get 0)
   (func (export "id_i64") (param i64) (result i64) local.get 0)
   (func (export "id_f32") (param f32) (result f32) local.get 0)
@@ -309,3 +314,30 @@ def test_generic_signatures_still_work(tmp_path):
     assert e["sum17"](*range(1, 17), -2**40) == sum(range(1, 17)) - 2**40
     with pytest.raises(ValueTypeError, match="argument 17"):
         e["sum17"](*range(1, 17), 2**64)
+
+
+def test_memory_reads_and_writes_follow_growth(image_path):
+    inst, _ = load(image_path)
+    e = inst.exports
+    memory = e["memory"]
+    memory.write(65535, b"\x07")
+    with pytest.raises(IndexError):
+        memory.read(65535, 2)
+    with pytest.raises(IndexError):
+        memory.write(65536, b"x")
+    assert e["grow"](2) == 1  # grown by wasm code
+    memory.write(65536 * 3 - 3, b"abc")
+    assert e["load8"](65536 * 3 - 1) == ord("c")
+    e["store8"](65536 * 2, 0x5A)
+    assert memory.read(65535, 2) == b"\x07\x00" and memory.read(65536 * 2, 1) == b"\x5a"
+    assert memory.read(0, 0) == b""
+    for addr in (I32, I64):  # a 64-bit memory grows by mremap and may move
+        m = Memory(Store(), 1, None, addr=addr)
+        pattern = bytes(range(256)) * 256
+        m.write(0, pattern)
+        assert m.grow(300) == 1
+        assert m.read(0, 65536) == pattern
+        m.write(301 * 65536 - 4, b"tail")
+        assert m.read(301 * 65536 - 4, 4) == b"tail" and m.read(65536, 4) == bytes(4)
+        with pytest.raises(IndexError):
+            m.read(301 * 65536 - 3, 4)

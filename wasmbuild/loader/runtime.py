@@ -531,6 +531,7 @@ class Memory:
         self.shared = shared
         self._grow_lock = threading.Lock()  # threads of several stores may grow a shared memory
         self.base = base = 0
+        self._view = None  # see _make_view
         self.guarded = False
         self._def_buf, self.memdef = _buffer(abi.MEMDEF_SIZE)
         self.pages = 0
@@ -603,6 +604,7 @@ class Memory:
                         _mprotect_fn(self.base + old * PAGE_SIZE, delta * PAGE_SIZE, PROT_READ | PROT_WRITE) != 0:
                     return -1
                 self.pages = new
+                self._view = None
                 _poke64(self.memdef + abi.MEM_SIZE, new * PAGE_SIZE)
             return old
 
@@ -611,14 +613,21 @@ class Memory:
         return self.pages * PAGE_SIZE
 
     def read(self, offset: int, n: int) -> bytes:
-        if offset < 0 or n < 0 or offset + n > self.size:
+        if offset < 0 or n < 0 or offset + n > self.pages * PAGE_SIZE:
             raise IndexError("out of bounds memory access")
-        return ctypes.string_at(self.base + offset, n)
+        return bytes((self._view or self._make_view())[offset:offset + n])
 
     def write(self, offset: int, data: bytes) -> None:
-        if offset < 0 or offset + len(data) > self.size:
+        n = len(data)
+        if offset < 0 or offset + n > self.pages * PAGE_SIZE:
             raise IndexError("out of bounds memory access")
-        ctypes.memmove(self.base + offset, data, len(data))
+        (self._view or self._make_view())[offset:offset + n] = data
+
+    def _make_view(self) -> memoryview:
+        """A view of the bytes of memory as it is now (`grow` drops it: the size, and a 64-bit
+        memory's base, change), which reads and writes slice without a foreign call."""
+        self._view = memoryview((ctypes.c_ubyte * self.size).from_address(self.base)).cast("B")
+        return self._view
 
     def notify(self, address: int, count: int = 0xFFFF_FFFF) -> int:
         """What `memory.atomic.notify` does, from the host: wake up to `count` threads waiting at
