@@ -217,6 +217,17 @@ def _leb(n: int) -> bytes:
             return bytes(out)
 
 
+def _sleb(n: int) -> bytes:
+    """Signed LEB128 (a type index inside a value type is an s33)."""
+    out = bytearray()
+    while True:
+        b, n = n & 0x7F, n >> 7
+        done = (n == 0 and not b & 0x40) or (n == -1 and b & 0x40)
+        out.append(b if done else b | 0x80)
+        if done:
+            return bytes(out)
+
+
 def _section(sid: int, body: bytes) -> bytes:
     return bytes([sid]) + _leb(len(body)) + body
 
@@ -243,6 +254,36 @@ def test_exponentially_large_types_are_refused():
     from wasmbuild.component.validate import validate_component
     from wasmbuild.errors import InvalidError
     # t0 = u8, t(i+1) = tuple<ti, ti>: 41 definitions describe a type of 2^41 nodes
-    types = [b"\x7d"] + [b"\x6f" + _vec([_leb(i), _leb(i)]) for i in range(40)]
+    types = [b"\x7d"] + [b"\x6f" + _vec([_sleb(i), _sleb(i)]) for i in range(40)]
     with pytest.raises(InvalidError, match="effective type size exceeds"):
         validate_component(D.decode_component(PREAMBLE + _section(7, _vec(types)), "dag.wasm"))
+
+
+def test_exponentially_large_types_through_exports_are_refused():
+    """Exporting a type makes a copy of it: the copy is as large as the original."""
+    from wasmbuild.component.validate import validate_component
+    from wasmbuild.errors import InvalidError
+    # t0 = u8; then, 40 times: export the last type as "eN", and t = tuple<that export, that export>
+    types, exports = [b"\x7d"], []
+    section_bytes = b""
+    index = 0  # the type to build on
+    next_index = 1
+    for n in range(40):
+        name = f"e{n}".encode()
+        exp = _section(11, _vec([b"\x00" + _leb(len(name)) + name + b"\x03" + _leb(index) + b"\x00"]))
+        exported = next_index  # the export's new type index
+        tup = _section(7, _vec([b"\x6f" + _vec([_sleb(exported), _sleb(exported)])]))
+        section_bytes += exp + tup
+        index, next_index = exported + 1, exported + 2
+    data = PREAMBLE + _section(7, _vec(types)) + section_bytes
+    with pytest.raises(InvalidError, match="effective type size exceeds"):
+        validate_component(D.decode_component(data, "dag.wasm"))
+
+
+def test_core_features_apply_to_the_core_modules():
+    from wasmbuild.contract import features as F
+    data = parse("(component (core module (tag (param i32))))")  # exception handling's tag section
+    (mod,) = D.decode_component(data, "t.wasm").of(D.CoreModule)
+    assert len(mod.module.tags) == 1
+    with pytest.raises(MalformedError, match="exception"):
+        D.decode_component(data, "t.wasm", features=F.WASM2)

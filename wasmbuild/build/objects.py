@@ -151,14 +151,15 @@ class SupportObjects:
             lm = ir.Module(name=kind if ft is None else f"{kind}_{signature}")
             guard = settings.bounds_checks == abi.BOUNDS_GUARD
             target = target_of_triple(settings.triple)
+            regs = target.return_registers if target else None
             if kind == RUNTIME:
                 build_runtime(lm)
             elif kind == FAULT:
                 build_fault_handler(lm, target_of_triple(settings.triple))
             elif kind == ENTRY:
-                build_entry_trampoline(lm, ft, guard)
+                build_entry_trampoline(lm, ft, guard, regs)
             else:
-                build_host_trampoline(lm, ft, bool(target and target.tail_calls))
+                build_host_trampoline(lm, ft, bool(target and target.tail_calls), regs)
             obj = compile_ir(lm, settings)
             if self.cache is not None:
                 self.cache.put(key, obj)

@@ -15,14 +15,16 @@ Takes component types (`types.py`) and Python values (`values.py`); gives
   ptr`), `string_encoding` ("utf8", "utf16", "latin1+utf16"), `post_return` (a callable taking the
   flat results) and `instance` (the component instance's `handles.InstanceHandles`);
 - `FunctionAbi(ft)` (cached: `function_abi(ft)`) with the **four call-boundary operations**:
-  - `lower_args(opts, args) -> (flat_args, call)`: the host calls a lifted export: Python
-    arguments to core arguments (calling realloc for what goes to memory);
+  - `lower_args(opts, args, relay=False) -> (flat_args, call)`: the host calls a lifted export:
+    Python arguments to core arguments (calling realloc for what goes to memory);
   - `lift_results(call, flat_results) -> value`: that export's core results to a Python value (or
-    None), then its post-return;
-  - `lift_args(opts, flat_args) -> (args, call)`: a guest calls a lowered import: core arguments
-    to Python arguments;
-  - `lower_results(call, value) -> flat_results`: the import's Python result to core results, or
-    stored through the return pointer (then no results);
+    None); then the borrows it was given must have been dropped, and its post-return runs;
+  - `lift_args(opts, flat_args, relay=False) -> (args, call)`: a guest calls a lowered import:
+    core arguments to Python arguments (borrowed handles are lent until `lower_results`);
+  - `lower_results(call, value, flat_args) -> flat_results`: the import's Python result to core
+    results, or stored through the return pointer, the last of `flat_args` (then no results);
+  a lowering that fails part way (a bad Python value, a trap in realloc) takes back the handles it
+  made, so no resource is lost;
 - `lift_flat`, `lower_flat`, `load`, `store` of single values (`CallContext` in, for tests and for
   runtimes that need them).
 
@@ -31,6 +33,8 @@ i64 as unsigned ints (signed ones are accepted: every input is masked to its wid
 their IEEE bit patterns. Floats are lifted with NaNs made the canonical NaN and lowered with NaNs
 made the canonical NaN (the deterministic profile).
 
+A guest's lists may hold at most `MAX_LIFTED_ELEMENTS` elements in all per call (a host limit: their
+Python objects take far more room than their bytes; `list<u8>` lifts as bytes and is not counted).
 A guest's bad values trap with the spec tests' wording (`trap(message)`: a
 `loader.runtime.Trap`, imported only when one is raised): "invalid `char` bit pattern", "string
 content out-of-bounds", "unaligned pointer", "invalid variant discriminant", "realloc return: beyond
@@ -52,6 +56,7 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 import struct
 from functools import lru_cache
 from typing import Any, Callable
@@ -67,6 +72,10 @@ MAX_FLAT_PARAMS = 16
 MAX_FLAT_RESULTS = 1
 MAX_STRING_BYTE_LENGTH = (1 << 28) - 1
 MAX_LIST_BYTE_LENGTH = (1 << 28) - 1
+# A host limit, not the spec's: the list elements (but bytes of list<u8>) one call may lift into Python
+# objects. A guest can describe 2^28 one-byte records in 256 MiB of its memory, which as Python
+# objects would take tens of GiB; past this many elements the call traps instead.
+MAX_LIFTED_ELEMENTS = 1 << 24
 UTF16_TAG = 1 << 31  # latin1+utf16: set in the code-unit count of a string stored as UTF-16
 STRING_ENCODINGS = ("utf8", "utf16", "latin1+utf16")
 CANONICAL_NAN32 = 0x7FC00000
@@ -139,7 +148,7 @@ def align_to(n: int, alignment: int) -> int:
     return -(-n // alignment) * alignment
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=8192)
 def alignment(t: ValType) -> int:
     """The alignment of `t` in linear memory (bytes)."""
     kind = type(t)
@@ -161,7 +170,7 @@ def _max_case_alignment(cases) -> int:
     return max((alignment(c) for c in cases if c is not None), default=1)
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=8192)
 def elem_size(t: ValType) -> int:
     """The size of `t` in linear memory (bytes; a multiple of its alignment)."""
     kind = type(t)
@@ -206,7 +215,7 @@ def _join(a: int, b: int) -> int:
     return I64
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=8192)
 def flatten_type(t: ValType) -> tuple[int, ...]:
     """The core types `t` flattens to (I32, I64, F32, F64 of `contract.types`)."""
     kind = type(t)
@@ -240,7 +249,7 @@ def _result_types(ft: FuncType) -> tuple:
     return () if ft.result is None else (ft.result,)
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=8192)
 def flatten_functype(ft: FuncType, direction: str) -> CoreFuncType:
     """The core function type of `canon lift` (`direction` "lift": the core function being lifted)
     or `canon lower` ("lower": the core function made) of the component function type `ft`."""
@@ -280,7 +289,7 @@ class CallContext:
     """What lifting and lowering for one call use: the options, the call's `BorrowScope` and
     whether strings are being relayed to another component (`relay`, see the module docstring)."""
 
-    __slots__ = ("opts", "memory", "encoding", "instance", "scope", "relay")
+    __slots__ = ("opts", "memory", "encoding", "instance", "scope", "relay", "handed", "lifted")
 
     def __init__(self, opts: CanonOptions, scope: BorrowScope | None = None, relay: bool = False):
         self.opts = opts
@@ -289,6 +298,25 @@ class CallContext:
         self.instance = opts.instance
         self.scope = BorrowScope() if scope is None else scope
         self.relay = relay
+        self.handed = None  # handles made so far: (instance, index, the Resource moved or None for a borrow)
+        self.lifted = 0  # list elements lifted so far (see MAX_LIFTED_ELEMENTS)
+
+    # -- handles ---------------------------------------------------------------------------------
+
+    def handed_over(self, instance: InstanceHandles, index: int, resource: Resource | None) -> None:
+        if self.handed is None:
+            self.handed = []
+        self.handed.append((instance, index, resource))
+
+    def take_back(self) -> None:
+        """Undo the handle moves of a lowering that failed part way (a bad Python value, a trap in
+        realloc): the handles made leave the table, moved resources are the host's again. (What
+        realloc handed out stays allocated: there is no way to free it.)"""
+        handed, self.handed = self.handed, None
+        for instance, index, resource in reversed(handed or ()):
+            instance.table.remove(index)  # (a borrow's count dies with the failed call's scope)
+            if resource is not None:
+                resource._give_back()
 
     # -- memory ----------------------------------------------------------------------------------
 
@@ -300,30 +328,36 @@ class CallContext:
 
     def read(self, ptr: int, n: int, what: str, align: int = 1) -> bytes:
         """`n` bytes a guest pointed to at `ptr` (checked: alignment, then bounds)."""
-        memory = self.mem()
+        memory = self.memory
+        if memory is None:
+            raise _required("memory")
         if ptr % align:
-            raise trap(f"unaligned pointer: {what} at {ptr:#x} is not {align}-aligned")
+            # (the second wording is Wasmtime's, for strings)
+            raise trap(f"unaligned pointer: {what} at {ptr:#x} is not {align}-aligned"
+                       + (f" (string pointer not aligned to {align})" if what == "string content" else ""))
         if ptr + n > memory.size:
-            raise trap(f"{what} out-of-bounds: {n} bytes at {ptr:#x} beyond the {memory.size} of memory")
+            raise trap(f"{what} out-of-bounds: {n} bytes at {ptr:#x}, memory has {memory.size}"
+                       + (" (string pointer/length out of bounds of memory)" if what == "string content" else ""))
         return memory.read(ptr, n)
 
     def realloc(self, old: int, old_size: int, align: int, new_size: int, what: str, check_align: bool = True) -> int:
         """Call the component's realloc; the new pointer, checked (alignment, bounds)."""
         realloc = self.opts.realloc
-        if realloc is None:
-            raise _required("realloc")
+        if realloc is None or self.memory is None:
+            raise _required("realloc" if realloc is None else "memory")
         instance = self.instance
-        if instance is not None:
-            instance.may_leave = False  # a realloc may not call out or touch handles
-        try:
+        if instance is None:
             ptr = realloc(old, old_size, align, new_size) & _M32
-        finally:
-            if instance is not None:
-                instance.may_leave = True
+        else:
+            may_leave, instance.may_leave = instance.may_leave, False  # realloc may not call out or touch handles
+            try:
+                ptr = realloc(old, old_size, align, new_size) & _M32
+            finally:
+                instance.may_leave = may_leave
         if check_align and ptr % align:
             raise trap(f"realloc return: result not aligned (unaligned pointer {ptr:#x} for {what}, "
                        f"alignment {align})")
-        if ptr + new_size > self.mem().size:
+        if ptr + new_size > self.memory.size:
             raise trap(f"realloc return: beyond end of memory ({what} out-of-bounds: {new_size} bytes at {ptr:#x})")
         return ptr
 
@@ -332,7 +366,12 @@ class CallContext:
 
     def write(self, ptr: int, data) -> None:
         if data:
-            self.memory.write(ptr, bytes(data))
+            self.memory.write(ptr, data if type(data) is bytes else bytes(data))
+
+
+def _within(err: ComponentValueError, where: str) -> ComponentValueError:
+    """`err` about a part of a value, `where` naming the part ("field `x`", "element 3")."""
+    return ComponentValueError(f"{where}: {err.reason}")
 
 
 def _value_error(t, v, why: str = "") -> ComponentValueError:
@@ -544,6 +583,9 @@ class EncodedString(str):
         s.code_units = code_units
         return s
 
+    def __reduce__(self):  # copy and pickle keep what it records
+        return (EncodedString, (str(self), self.encoding, self.code_units))
+
 
 def _encode(t, v: str, codec: str) -> bytes:
     try:
@@ -568,24 +610,36 @@ def _load_string_from_range(cx: CallContext, ptr: int, tagged: int) -> str:
     try:
         text = data.decode(codec)
     except UnicodeDecodeError as e:
-        raise trap(f"invalid {'utf-8' if codec == 'utf-8' else 'utf-16'} string: {e.reason}") from None
+        reason = e.reason
+        if reason == "unexpected end of data":
+            reason = "incomplete utf-8 byte sequence" if codec == "utf-8" else "incomplete utf-16 code unit sequence"
+        raise trap(f"invalid {'utf-8' if codec == 'utf-8' else 'utf-16'}: {reason} at byte {e.start}") from None
     return EncodedString(text, encoding, tagged) if cx.relay else text
 
 
 _STRING = "string"
+_CODECS_OF = {"utf8": "utf-8", "utf16": "utf-16-le", "latin1": "latin-1"}
 
 
 def _store_string_into_range(cx: CallContext, v) -> tuple[int, int]:
     """Store a string value into newly allocated memory: (pointer, tagged code units)."""
-    if type(v) is EncodedString:
-        return _transcode(cx, v, v.encoding, v.code_units)
-    if not isinstance(v, str):
-        raise _value_error(_STRING, v, "a str is needed")
+    if type(v) is not str:
+        if type(v) is EncodedString:
+            return _transcode(cx, v, v.encoding, v.code_units)
+        if not isinstance(v, str):
+            raise _value_error(_STRING, v, "a str is needed")
     # A host string: as if it came from a component using the destination's encoding.
     dst = cx.encoding
-    if dst == "utf8":
-        data = _encode(_STRING, v, "utf-8")
-        return _store_copy(cx, data, len(data), 1), len(data)
+    if dst == "utf8":  # the common case, kept short
+        try:
+            data = v.encode()
+        except UnicodeEncodeError:
+            data = _encode(_STRING, v, "utf-8")  # raises the value error
+        n = len(data)
+        ptr = cx.realloc(0, 0, 1, n, "string content", False)
+        if n:
+            cx.memory.write(ptr, data)
+        return ptr, n
     if dst == "utf16":
         data = _encode(_STRING, v, "utf-16-le")
         return _store_copy(cx, data, len(data), 2), len(data) // 2
@@ -615,6 +669,10 @@ def _transcode(cx: CallContext, s: str, src_encoding: str, src_tagged: int) -> t
             src, units = "latin1", src_tagged
     else:
         src, units = src_encoding, src_tagged
+    # The sizes below trust `units`: check it (only an EncodedString made by hand can be wrong).
+    held = len(_encode(_STRING, s, _CODECS_OF[src])) // (2 if src == "utf16" else 1)
+    if held != units:
+        raise _value_error(_STRING, s, f"{units} {src} code units were announced, the string has {held}")
     dst = cx.encoding
     if dst == "utf8":
         if src == "utf8":
@@ -631,12 +689,17 @@ def _transcode(cx: CallContext, s: str, src_encoding: str, src_tagged: int) -> t
     return _store_probably_utf16_to_latin1_or_utf16(cx, s, units)
 
 
+_NOT_ASCII = re.compile("[^\x00-\x7f]")
+_NOT_LATIN1 = re.compile("[^\x00-\xff]")
+
+
 def _store_to_utf8(cx, s: str, units: int, worst: int) -> tuple[int, int]:
     ptr = cx.allocate(1, units, "string content", check_align=False)
-    ascii_len = next((i for i, ch in enumerate(s) if ord(ch) >= 0x80), None)
-    if ascii_len is None:
+    first = _NOT_ASCII.search(s)
+    if first is None:
         cx.write(ptr, s.encode("ascii"))
         return ptr, units
+    ascii_len = first.start()
     cx.write(ptr, s[:ascii_len].encode("ascii"))
     ptr = cx.realloc(ptr, units, 1, worst, "string content", check_align=False)
     data = _encode(_STRING, s, "utf-8")
@@ -658,13 +721,14 @@ def _store_utf8_to_utf16(cx, s: str, units: int) -> tuple[int, int]:
 
 def _store_to_latin1_or_utf16(cx, s: str, units: int) -> tuple[int, int]:
     ptr = cx.allocate(2, units, "string content")
-    latin1_len = next((i for i, ch in enumerate(s) if ord(ch) >= 0x100), None)
-    if latin1_len is None:
+    first = _NOT_LATIN1.search(s)
+    if first is None:
         data = s.encode("latin-1")
         cx.write(ptr, data)
         if len(data) < units:
             ptr = cx.realloc(ptr, units, 2, len(data), "string content")
         return ptr, len(data)
+    latin1_len = first.start()
     cx.write(ptr, s[:latin1_len].encode("latin-1"))
     worst = 2 * units
     ptr = cx.realloc(ptr, units, 2, worst, "string content")
@@ -683,7 +747,7 @@ def _store_probably_utf16_to_latin1_or_utf16(cx, s: str, units: int) -> tuple[in
     ptr = cx.allocate(2, nbytes, "string content")
     data = _encode(_STRING, s, "utf-16-le")
     cx.write(ptr, data)
-    if any(ord(ch) >= 0x100 for ch in s):
+    if _NOT_LATIN1.search(s):
         return ptr, (len(data) // 2) | UTF16_TAG
     latin1 = data[0::2]  # the low bytes: what compacting in place leaves in the first half
     cx.write(ptr, latin1)
@@ -710,6 +774,7 @@ class _StringCodec(_Codec):
 # -- lists
 
 _BYTES_LIKE = (bytes, bytearray, memoryview)
+_INT_ONLY = frozenset((int,))
 
 
 class _ListCodec(_Codec):
@@ -723,23 +788,39 @@ class _ListCodec(_Codec):
 
     def _store_range(self, cx: CallContext, v) -> tuple[int, int]:
         elem = self.elem
-        if self.bulk == "B" and isinstance(v, _BYTES_LIKE):
+        bulk = self.bulk
+        if bulk == "B" and isinstance(v, _BYTES_LIKE):
             data = v
+        elif not isinstance(v, (list, tuple)):
+            raise _value_error(self.type, v, "a list is needed" + (" (or bytes)" if bulk == "B" else ""))
+        elif bulk:  # packed (and so checked) before anything is allocated
+            data = None
+            fmt = f"<{len(v)}{bulk}"
+            if set(map(type, v)) <= _INT_ONLY:  # struct checks the ranges itself (bools go the long way)
+                try:
+                    data = struct.pack(fmt, *v)
+                except struct.error:
+                    pass
+            if data is None:
+                for i, e in enumerate(v):
+                    try:
+                        elem.check(e)
+                    except ComponentValueError as err:
+                        raise _within(err, f"element {i}") from None
+                data = struct.pack(fmt, *v)
         else:
-            if not isinstance(v, (list, tuple)):
-                raise _value_error(self.type, v, "a list is needed" + (" (or bytes)" if self.bulk == "B" else ""))
             data = None
         n = len(v)
         size = elem.size
         ptr = cx.allocate(elem.align, n * size, "list content")
         if data is None:
-            if self.bulk:
-                data = struct.pack(f"<{n}{self.bulk}", *map(elem.check, v))
-            else:
-                data = bytearray(n * size)
-                store = elem.store
-                for i, e in enumerate(v):
+            data = bytearray(n * size)
+            store = elem.store
+            for i, e in enumerate(v):
+                try:
                     store(cx, e, data, i * size)
+                except ComponentValueError as err:
+                    raise _within(err, f"element {i}") from None
         cx.write(ptr, data)
         return ptr, n
 
@@ -751,6 +832,10 @@ class _ListCodec(_Codec):
         data = cx.read(ptr, nbytes, "list content", elem.align)
         if self.bulk == "B":
             return data
+        cx.lifted += n
+        if cx.lifted > MAX_LIFTED_ELEMENTS:
+            raise trap(f"list content too large for the host: more than {MAX_LIFTED_ELEMENTS} list elements "
+                       f"lifted in one call (MAX_LIFTED_ELEMENTS)")
         if self.bulk:
             return list(struct.unpack(f"<{n}{self.bulk}", data))
         load, size = elem.load, elem.size
@@ -813,16 +898,25 @@ class _RecordCodec(_Codec):
             return tuple(parts)
         return V.Record(**dict(zip(self.attrs, parts)))
 
+    def _where(self, i: int) -> str:
+        return f"element {i}" if self.labels is None else f"field `{self.labels[i]}`"
+
     def lower_flat(self, cx, v, out):
-        for member, part in zip(self.members, self._parts(v)):
-            member.lower_flat(cx, part, out)
+        for i, (member, part) in enumerate(zip(self.members, self._parts(v))):
+            try:
+                member.lower_flat(cx, part, out)
+            except ComponentValueError as err:
+                raise _within(err, self._where(i)) from None
 
     def lift_flat(self, cx, vals, i):
         return self._make([m.lift_flat(cx, vals, i + s) for m, s in zip(self.members, self.flat_starts)])
 
     def store(self, cx, v, buf, off):
-        for member, o, part in zip(self.members, self.offsets, self._parts(v)):
-            member.store(cx, part, buf, off + o)
+        for i, (member, o, part) in enumerate(zip(self.members, self.offsets, self._parts(v))):
+            try:
+                member.store(cx, part, buf, off + o)
+            except ComponentValueError as err:
+                raise _within(err, self._where(i)) from None
 
     def load(self, cx, buf, off):
         return self._make([m.load(cx, buf, off + o) for m, o in zip(self.members, self.offsets)])
@@ -941,7 +1035,8 @@ class _VariantCodec(_Codec):
 
     def _case(self, case: int):
         if case >= len(self.cases):
-            raise trap(f"invalid variant discriminant {case} for {self.type} ({len(self.cases)} cases)")
+            raise trap(f"invalid variant discriminant: discriminant {case} out of range [0..{len(self.cases)}) "
+                       f"for {self.type}")
         return self.cases[case]
 
     def lower_flat(self, cx, v, out):
@@ -952,8 +1047,18 @@ class _VariantCodec(_Codec):
         if payload_codec is not None:
             # With raw bits every coercion to the joined flat type keeps the bits (f32 -> i32 is the
             # reinterpretation, i32 -> i64 the zero extension); the rest is zeros.
-            payload_codec.lower_flat(cx, payload, out)
+            try:
+                payload_codec.lower_flat(cx, payload, out)
+            except ComponentValueError as err:
+                raise self._payload_error(err, case) from None
         out.extend([0] * (start + self.nflat - len(out)))
+
+    def _payload_error(self, err: ComponentValueError, case: int) -> ComponentValueError:
+        if self.kind is Option:
+            return err  # the payload is the value itself
+        if self.kind is Result:
+            return _within(err, "ok" if case == 0 else "error")
+        return _within(err, f"case `{self.labels[case]}`")
 
     def lift_flat(self, cx, vals, i):
         case = vals[i] & _M32
@@ -967,7 +1072,10 @@ class _VariantCodec(_Codec):
         self.disc.pack_into(buf, off, case)
         payload_codec = self.cases[case]
         if payload_codec is not None:
-            payload_codec.store(cx, payload, buf, off + self.payload_offset)
+            try:
+                payload_codec.store(cx, payload, buf, off + self.payload_offset)
+            except ComponentValueError as err:
+                raise self._payload_error(err, case) from None
 
     def load(self, cx, buf, off):
         case = self.disc.unpack_from(buf, off)[0]
@@ -998,15 +1106,21 @@ class _HandleCodec(_Codec):
             raise _value_error(self.type, v, f"the resource is of type `{v.type}`")
         instance = self._instance(cx)
         if self.own:
-            return instance.give_own(self.rt, v.take())
-        return instance.give_borrow(self.rt, v.rep, cx.scope)
+            index = instance.give_own(self.rt, v.take())
+            cx.handed_over(instance, index, v)
+            return index
+        if self.rt in instance.defines:
+            return v.rep  # the defining instance gets the rep itself (give_borrow would too)
+        index = instance.give_borrow(self.rt, v.rep, cx.scope)
+        cx.handed_over(instance, index, None)
+        return index
 
     def lift(self, cx, index: int) -> Resource:
         instance = self._instance(cx)
         if self.own:
             return Resource(self.rt, instance.take_own(index, self.rt), own=True, registry=instance.registry)
         view = Resource(self.rt, instance.lend(index, self.rt, cx.scope), own=False, registry=instance.registry)
-        cx.scope.views.append(view)
+        cx.scope.add_view(view)
         return view
 
     def lower_flat(self, cx, v, out):
@@ -1028,7 +1142,7 @@ _CODECS = {List: _ListCodec, Record: _RecordCodec, Tuple: _RecordCodec, Flags: _
            Borrow: _HandleCodec}
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=8192)
 def codec(t: ValType) -> _Codec:
     """The codec of type `t` (made once per type)."""
     if type(t) is Prim:
@@ -1092,6 +1206,8 @@ class FunctionAbi:
             starts.append(n)
             n += c.nflat
         self.flat_starts = tuple(starts)
+        # A call moving no handles shares one scope that nothing changes.
+        self.scope = None if _has_handles(ft) else _NO_HANDLES
 
     def __repr__(self) -> str:
         return f"FunctionAbi({self.type})"
@@ -1107,25 +1223,30 @@ class FunctionAbi:
         `EncodedString`). Spilled arguments are stored in memory the component's realloc gives."""
         if len(args) != len(self.params):
             raise ComponentValueError(f"{self.type} takes {len(self.params)} arguments, not {len(args)}")
-        cx = CallContext(opts, relay=relay)
-        if self.spill_params:
-            tup = self.params_tuple
-            ptr = cx.allocate(tup.align, tup.size, "argument area")
-            buf = bytearray(tup.size)
-            for i, (c, offset, arg) in enumerate(zip(self.params, tup.offsets, args)):
+        cx = CallContext(opts, self.scope, relay)
+        try:
+            if self.spill_params:
+                tup = self.params_tuple
+                ptr = cx.allocate(tup.align, tup.size, "argument area")
+                buf = bytearray(tup.size)
+                for i, (c, offset, arg) in enumerate(zip(self.params, tup.offsets, args)):
+                    try:
+                        c.store(cx, arg, buf, offset)
+                    except ComponentValueError as e:
+                        raise self._argument_error(i, e) from None
+                cx.write(ptr, buf)
+                return [ptr], cx
+            flat: list[int] = []
+            for i, (c, arg) in enumerate(zip(self.params, args)):
                 try:
-                    c.store(cx, arg, buf, offset)
+                    c.lower_flat(cx, arg, flat)
                 except ComponentValueError as e:
                     raise self._argument_error(i, e) from None
-            cx.write(ptr, buf)
-            return [ptr], cx
-        flat: list[int] = []
-        for i, (c, arg) in enumerate(zip(self.params, args)):
-            try:
-                c.lower_flat(cx, arg, flat)
-            except ComponentValueError as e:
-                raise self._argument_error(i, e) from None
-        return flat, cx
+            return flat, cx
+        except BaseException:
+            if cx.handed:
+                cx.take_back()
+            raise
 
     def lift_results(self, cx: CallContext, flat_results) -> Any:
         """The lifted core function's results (`flat_results`, raw bits) as the Python result (None
@@ -1139,17 +1260,19 @@ class FunctionAbi:
                 result = c.load(cx, cx.read(ptr, c.size, "result area", c.align), 0)
             else:
                 result = c.lift_flat(cx, flat_results, 0)
-        cx.scope.check_borrows_dropped()
+        if cx.scope.borrows:
+            cx.scope.check_borrows_dropped()
         post_return = cx.opts.post_return
         if post_return is not None:
             instance = cx.instance
-            if instance is not None:
-                instance.may_leave = False
-            try:
+            if instance is None:
                 post_return(list(flat_results))
-            finally:
-                if instance is not None:
-                    instance.may_leave = True
+            else:
+                may_leave, instance.may_leave = instance.may_leave, False
+                try:
+                    post_return(list(flat_results))
+                finally:
+                    instance.may_leave = may_leave
         return result
 
     # -- guest -> lowered import -> guest
@@ -1158,13 +1281,17 @@ class FunctionAbi:
         """The lowered core function's arguments (`flat_args`, raw bits, the return pointer last if
         there is one) as Python arguments; also the call's context, for `lower_results`. Borrowed
         resources are valid until `lower_results` (or `CallContext.scope.release()`)."""
-        cx = CallContext(opts, relay=relay)
-        if self.spill_params:
-            tup = self.params_tuple
-            ptr = flat_args[0] & _M32
-            data = cx.read(ptr, tup.size, "argument area", tup.align)
-            return [c.load(cx, data, o) for c, o in zip(self.params, tup.offsets)], cx
-        return [c.lift_flat(cx, flat_args, s) for c, s in zip(self.params, self.flat_starts)], cx
+        cx = CallContext(opts, self.scope, relay)
+        try:
+            if self.spill_params:
+                tup = self.params_tuple
+                ptr = flat_args[0] & _M32
+                data = cx.read(ptr, tup.size, "argument area", tup.align)
+                return [c.load(cx, data, o) for c, o in zip(self.params, tup.offsets)], cx
+            return [c.lift_flat(cx, flat_args, s) for c, s in zip(self.params, self.flat_starts)], cx
+        except BaseException:
+            cx.scope.release()  # a trap part way: what was lent so far is lent no more
+            raise
 
     def lower_results(self, cx: CallContext, value, flat_args) -> list[int]:
         """The import's Python result `value` as the lowered core function's results, or stored
@@ -1192,8 +1319,31 @@ class FunctionAbi:
                 return out
             except ComponentValueError as e:
                 raise ComponentValueError(f"result of {self.type}: {e.reason}") from None
+        except BaseException:
+            if cx.handed:
+                cx.take_back()
+            raise
         finally:
             cx.scope.release()
+
+
+_NO_HANDLES = BorrowScope()
+
+
+def _has_handles(t) -> bool:
+    """Whether values of `t` (a value type or a FuncType) can hold own or borrow handles."""
+    kind = type(t)
+    if kind is FuncType:
+        return any(_has_handles(p) for _, p in t.params) or (t.result is not None and _has_handles(t.result))
+    if kind is Own or kind is Borrow:
+        return True
+    if kind is Prim or kind is Flags or kind is Enum:
+        return False
+    if kind is List:
+        return _has_handles(t.elem)
+    if kind is Record or kind is Tuple:
+        return any(map(_has_handles, _members(t)))
+    return any(c is not None and _has_handles(c) for c in _cases(t))
 
 
 @lru_cache(maxsize=4096)

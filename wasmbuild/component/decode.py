@@ -60,9 +60,10 @@ the `(eq i)` bound's index, or None for `(sub resource)`; for "value" (gated) th
 `CoreModuleType(decls)`: each declarator a `CoreTypeDef`, a core `binary.types.Import` (whose
 `desc` is a type index into the module type's own core type space for functions and tags), an
 `OuterAlias(offset, "core type", count, index)` or a `CoreExportDecl(offset, name, kind, desc)`
-(kind a `contract.types.EXTERN_*`). Core function types are `contract.types.FuncType`; a typed
-reference `(ref $t)` in one names a type of a module type only through its own declarations
-(the decoder has no index space to resolve it in otherwise).
+(kind a `contract.types.EXTERN_*`). Core function types are `contract.types.FuncType`. A typed
+reference to a concrete type, `(ref $t)`, in a component's core types (not in its core modules) is
+refused when decoded ("unknown type"): no toolchain emits one, and resolving it would need the
+validator's index spaces.
 
 Canon options (`options`): a tuple of `CanonOpt(offset, name, index)`, `name` one of "utf8",
 "utf16", "latin1+utf16", "memory", "realloc", "post-return", "async", "callback" (the last two
@@ -102,6 +103,10 @@ PREAMBLE = MAGIC + COMPONENT_VERSION + COMPONENT_LAYER
 CORE_PREAMBLE = MAGIC + b"\x01\x00\x00\x00"
 
 EOF = "unexpected end-of-file"
+# Section ids (Binary.md, "Component Definitions")
+(SECTION_CUSTOM, SECTION_CORE_MODULE, SECTION_CORE_INSTANCE, SECTION_CORE_TYPE, SECTION_COMPONENT,
+ SECTION_INSTANCE, SECTION_ALIAS, SECTION_TYPE, SECTION_CANON, SECTION_START, SECTION_IMPORT, SECTION_EXPORT,
+ SECTION_VALUE) = range(13)
 # Deepest nesting of components and component/instance types accepted (recursion guard).
 MAX_NESTING = 100
 
@@ -455,28 +460,29 @@ class _Decoder:
         while not r.at_end():
             id_offset = r.pos
             sid = r.byte()
-            if sid > 12:
+            if sid > SECTION_VALUE:
                 raise self.error("malformed section id", id_offset)
             size = r.u32()
             body = r.pos
             if size > end - body:
                 raise self.error(EOF, end)
             s = self.reader(body, body + size)
-            if sid == 0:
+            if sid == SECTION_CUSTOM:
                 self.custom(s, c)
-            elif sid == 1:
+            elif sid == SECTION_CORE_MODULE:
                 defs.append(self.core_module(s, id_offset))
                 s.pos = s.end
-            elif sid == 4:
+            elif sid == SECTION_COMPONENT:
                 nested = self.component(body, body + size, depth + 1)
                 defs.append(NestedComponent(id_offset, nested))
                 s.pos = s.end
-            elif sid == 9:
+            elif sid == SECTION_START:
                 defs.append(self.start(s))
-            else:
-                read = {2: self.core_instance, 3: self.core_type_def, 5: self.instance, 6: self.alias,
-                        7: self.type_def, 8: self.canon, 10: self.import_, 11: self.export,
-                        12: self.value}[sid]
+            else:  # a vector of definitions
+                read = {SECTION_CORE_INSTANCE: self.core_instance, SECTION_CORE_TYPE: self.core_type_def,
+                        SECTION_INSTANCE: self.instance, SECTION_ALIAS: self.alias, SECTION_TYPE: self.type_def,
+                        SECTION_CANON: self.canon, SECTION_IMPORT: self.import_, SECTION_EXPORT: self.export,
+                        SECTION_VALUE: self.value}[sid]
                 for _ in range(s.u32()):
                     defs.append(read(s, depth))
             if s.pos != s.end:
@@ -486,20 +492,19 @@ class _Decoder:
         return c
 
     def preamble(self, r: Reader, what: str) -> None:
+        """The 8 bytes that start a "component" or a core "module", at `r.pos`."""
         start = r.pos
         head = r.data[start:min(start + 8, r.end)]
-        if head[:4] != MAGIC[:len(head[:4])] or len(head) < 4:
-            if head[:4] != MAGIC[:len(head[:4])]:
-                raise self.error("magic header not detected", start)
-            raise self.error(EOF, r.end)
+        if not MAGIC.startswith(head[:4]):  # (a short prefix of the magic is a truncated file)
+            raise self.error("magic header not detected", start)
         if len(head) < 8:
             raise self.error(EOF, r.end)
-        if what == "component" and head[4:8] == CORE_PREAMBLE[4:]:
+        version = head[4:8]
+        if what == "component" and version == CORE_PREAMBLE[4:]:
             raise self.error("expected a version header for a component", start + 4)
-        if what == "module" and head[4:8] == PREAMBLE[4:]:
+        if what == "module" and version == PREAMBLE[4:]:
             raise self.error("expected a version header for a module", start + 4)
-        want = PREAMBLE if what == "component" else CORE_PREAMBLE
-        if head[4:8] != want[4:]:
+        if version != (PREAMBLE if what == "component" else CORE_PREAMBLE)[4:]:
             raise self.error("unknown binary version", start + 4)
         r.pos = start + 8
 
@@ -657,9 +662,9 @@ class _Decoder:
     # --- core types ---
     def core_type_def(self, s: Reader, depth: int = 0) -> CoreTypeDef:
         offset = s.pos
-        return CoreTypeDef(offset, self.core_type(s, depth, in_module_type=False))
+        return CoreTypeDef(offset, self.core_type(s, depth))
 
-    def core_type(self, s: Reader, depth: int, in_module_type: bool):
+    def core_type(self, s: Reader, depth: int):
         pos = s.pos
         b = s.peek()
         if b == core_decode.FUNC_TYPE_FORM:
@@ -683,7 +688,7 @@ class _Decoder:
             if b == 0:
                 decls.append(core_decode._import(s, self.shim))
             elif b == 1:
-                decls.append(CoreTypeDef(offset, self.core_type(s, depth + 1, in_module_type=True)))
+                decls.append(CoreTypeDef(offset, self.core_type(s, depth + 1)))
             elif b == 2:
                 self.leading(s, "outer alias kind", (0x10,))
                 self.leading(s, "outer alias target", (0x01,))
@@ -793,7 +798,7 @@ class _Decoder:
         if b == 0x03 and component:
             return self.import_(s, depth, offset)
         if b == 0x00:
-            return CoreTypeDef(offset, self.core_type(s, depth, in_module_type=False))
+            return CoreTypeDef(offset, self.core_type(s, depth))
         if b == 0x01:
             return TypeDef(offset, self.deftype(s, depth))
         if b == 0x02:

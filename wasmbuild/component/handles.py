@@ -84,7 +84,7 @@ class HandleTable:
 
     def get(self, index: int) -> ResourceHandle:
         entries = self.entries
-        if index >= len(entries) or entries[index] is None:
+        if not 0 < index < len(entries) or entries[index] is None:
             raise _trap(f"unknown handle index {index}")
         return entries[index]
 
@@ -94,13 +94,6 @@ class HandleTable:
         self.free.append(index)
         return handle
 
-    def get_typed(self, index: int, rt: ResourceType) -> ResourceHandle:
-        """The handle at `index`, which must be of resource type `rt`."""
-        handle = self.get(index)
-        if handle.rt is not rt:
-            raise _trap(f"handle index {index} used with the wrong type, expected resource `{rt}` "
-                        f"but found resource `{handle.rt}`")
-        return handle
 
 
 class ResourceRegistry:
@@ -142,12 +135,20 @@ class BorrowScope:
 
     def __init__(self):
         self.borrows = 0  # task: borrow handles in the callee's table, not yet dropped
-        self.lenders: list[ResourceHandle] = []  # subtask: handles lent for the call
-        self.views: list[Resource] = []  # subtask: host views of the lent handles
+        self.lenders: list[ResourceHandle] | None = None  # subtask: handles lent for the call
+        self.views: list[Resource] | None = None  # subtask: host views of the lent handles
+        # (the lists are made when first needed: most calls move no handles)
 
     def lend(self, handle: ResourceHandle) -> None:
         handle.lends += 1
+        if self.lenders is None:
+            self.lenders = []
         self.lenders.append(handle)
+
+    def add_view(self, view: Resource) -> None:
+        if self.views is None:
+            self.views = []
+        self.views.append(view)
 
     def check_borrows_dropped(self) -> None:
         """At the end of a call into a component: every borrow it was given must have been dropped."""
@@ -157,12 +158,14 @@ class BorrowScope:
     def release(self) -> None:
         """At the end of a call out of a component: the lent handles are free again, and the host's
         views of them are no longer valid."""
-        for handle in self.lenders:
-            handle.lends -= 1
-        self.lenders.clear()
-        for view in self.views:
-            view._state = _EXPIRED
-        self.views.clear()
+        if self.lenders:
+            for handle in self.lenders:
+                handle.lends -= 1
+            self.lenders = None
+        if self.views:
+            for view in self.views:
+                view._state = _EXPIRED
+            self.views = None
 
 
 class InstanceHandles:
@@ -178,6 +181,18 @@ class InstanceHandles:
     def __repr__(self) -> str:
         return f"InstanceHandles({self.name}, {len(self.table)} handles)"
 
+    def get_typed(self, index: int, rt: ResourceType) -> ResourceHandle:
+        """The handle at `index`, which must be of resource type `rt`."""
+        handle = self.table.get(index)
+        if handle.rt is not rt:
+            expected, found = self._kind(rt), self._kind(handle.rt)
+            raise _trap(f"handle index {index} used with the wrong type, expected {expected} but found "
+                        f"{'a different ' if found == expected else ''}{found} (`{rt}`, `{handle.rt}`)")
+        return handle
+
+    def _kind(self, rt: ResourceType) -> str:
+        return "host-defined resource" if self.registry.definer(rt) is None else "guest-defined resource"
+
     def _check_may_leave(self) -> None:
         if not self.may_leave:
             raise _trap("cannot leave component instance")
@@ -189,13 +204,13 @@ class InstanceHandles:
 
     def resource_rep(self, rt: ResourceType, index: int) -> int:
         """`canon resource.rep rt`: the rep behind handle `index` (own or borrow)."""
-        return self.table.get_typed(index, rt).rep
+        return self.get_typed(index, rt).rep
 
     def resource_drop(self, rt: ResourceType, index: int) -> None:
         """`canon resource.drop rt`: drop handle `index`; an owning one ends the resource (its
         destructor runs, whoever defines it), a borrowed one ends that borrow."""
         self._check_may_leave()
-        handle = self.table.get_typed(index, rt)
+        handle = self.get_typed(index, rt)
         if handle.lends:
             raise _trap("cannot remove owned resource while borrowed")
         self.table.remove(index)
@@ -208,7 +223,7 @@ class InstanceHandles:
 
     def take_own(self, index: int, rt: ResourceType) -> Any:
         """Lift `own<rt>` from handle `index`: the handle leaves the table; its rep."""
-        handle = self.table.get_typed(index, rt)
+        handle = self.get_typed(index, rt)
         if not handle.own:
             raise _trap(f"handle index {index} is a borrow, an own handle was expected")
         if handle.lends:
@@ -218,7 +233,7 @@ class InstanceHandles:
 
     def lend(self, index: int, rt: ResourceType, scope: BorrowScope) -> Any:
         """Lift `borrow<rt>` from handle `index` for the call of `scope`: its rep."""
-        handle = self.table.get_typed(index, rt)
+        handle = self.get_typed(index, rt)
         scope.lend(handle)
         return handle.rep
 
@@ -266,6 +281,11 @@ class Resource:
         rep = self.rep
         self._state = _MOVED
         return rep
+
+    def _give_back(self) -> None:
+        """A move into a component that failed part way: the resource is the host's again."""
+        if self._state is _MOVED:
+            self._state = _LIVE
 
     def close(self) -> None:
         """Drop an owned resource (its destructor runs); end the view of a borrowed one. Closing a

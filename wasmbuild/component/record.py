@@ -30,9 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import types as ct
+from .canonical import STRING_ENCODINGS
 
 NAMESPACE = "$component"  # the host namespace of lowered functions and resource built-ins
-ENCODINGS = ("utf8", "utf16", "latin1+utf16")
 BUILTIN_OPS = ("resource.new", "resource.rep", "resource.drop")
 HOST = -1  # owner / parent: the host, or no parent
 
@@ -189,7 +189,7 @@ class CanonOptions:
     def from_json(cls, value) -> "CanonOptions":
         d = _dict(value)
         encoding = _str(d["encoding"])
-        _check(encoding in ENCODINGS, f"unknown string encoding {encoding!r}")
+        _check(encoding in STRING_ENCODINGS, f"unknown string encoding {encoding!r}")
         return cls(_ref(d["memory"]), _ref(d["realloc"]), _ref(d["post_return"]), encoding)
 
 

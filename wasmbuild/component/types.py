@@ -10,6 +10,13 @@ most one result).
 
 Names and encodings follow the binary format (design-mvp/Binary.md): `PRIM_CODES` maps the
 primitive opcodes to names.
+
+The other types of the component model, as validation (`validate.py`) resolves them: `Extern(kind,
+type)` (the type of an import, export or index-space item), `InstanceType`, `ComponentType` (with
+the abstract resources they bind), `CoreModuleType`, `CoreInstanceType` and `CoreExtern` (core
+extern types as `contract.types` has them). Helpers: `substitute(t, mapping)` replaces parts by
+identity (resource types, type imports), `resources_in(t)`, `contains(t, classes)`. (The canonical
+ABI's facts of a type, flattening, sizes and alignments, are in `canonical.py`.)
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """Validate a decoded component (`decode.Component`) and resolve every index it uses into types.
 
-`validate_component(component) -> ComponentInfo` checks the rules of the synchronous component
-model (Explainer.md, Binary.md, CanonicalABI.md "canonical definitions") and raises `InvalidError`
-with the file and the offset of the offending definition. Constructs of proposals this version
-does not support (decode.GATED: async, threading, error-context, maps, fixed-length lists, values,
-start functions, name attributes) are refused here, naming the proposal.
+`validate_component(component, functions=True) -> ComponentInfo` checks the rules of the synchronous
+component model (Explainer.md, Binary.md, CanonicalABI.md "canonical definitions") and raises
+`InvalidError` with the file and the offset of the offending definition. Core modules are checked by
+the core validator (`functions=False`: module-level rules only, for builds, which validate each
+function as they compile it). Constructs of proposals this version does not support (decode.GATED:
+async, threading, error-context, maps, fixed-length lists, values, start functions, name
+attributes) are refused here, naming the proposal.
 
 Index spaces are built incrementally per scope (a component, a component type, an instance type);
 outer aliases count scopes outward. Types are `component.types` objects, so nothing after this
@@ -45,7 +47,15 @@ The output
 
 A nested component's ResourceTypes are those of its one definition; instantiating it (as
 `Instantiate` does at validation, and static instantiation does at build time) gives fresh ones
-for its `type.exported_resources` (`types.substitute`).
+for its `type.exported_resources` (`types.substitute`). A value type that an import or export
+introduces is a copy of its own (equal to the original, not the same object), as the spec makes it
+a new type index: an `(eq ...)` type import is substituted by its argument, and a record, variant,
+enum or flags type has an externally visible name only through such a copy.
+
+External visibility (Explainer.md) is tracked by object identity: `_Validator.owners` records, for
+each named copy and each handle made from a named type index, the scope and side (import or export)
+that named it; an import's or export's type may use only what is named there, or inside a type
+declaration (a name given inside an instance or component type is part of that type).
 """
 
 from __future__ import annotations
@@ -55,8 +65,9 @@ from dataclasses import dataclass, field
 
 from ..contract.matching import import_mismatch
 from ..contract.types import (EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_MEMORY, EXTERN_TABLE, EXTERN_TAG, I32,
-                              FuncType as CoreFuncType, MemoryType, type_name)
+                              FuncType as CoreFuncType, type_name)
 from ..errors import InvalidError, WasmbuildError
+from ..valid.memory import check_memory_type, check_table_type
 from ..valid.validate import check_module_level, validate_module
 from . import decode as D
 from .canonical import MAX_FLAT_PARAMS, MAX_FLAT_RESULTS, flatten_functype, flatten_types
@@ -190,6 +201,8 @@ class _Validator:
         self.sizes: dict[int, int] = {}  # id of a resolved type -> its effective size
         # id of a type object -> the (scope, "import" | "export") where it has an external name
         self.owners: dict[int, list] = {}
+        # id of a value type -> the copies imports and exports of it made
+        self.copies: dict[int, list] = {}
         self.depths: dict[int, int] = {}
         self.keep: list = []  # resolved types, kept alive so that their ids stay theirs
 
@@ -379,7 +392,9 @@ class _Validator:
             if kind == EXTERN_FUNC or kind == EXTERN_TAG:
                 return CoreExtern(kind, func_type(desc, at))
             if kind == EXTERN_MEMORY:
-                self.check_memory(desc, at)
+                check_memory_type(self, desc, at)  # (the core validator's rules; `self` has its `error`)
+            elif kind == EXTERN_TABLE:
+                check_table_type(self, desc, at)
             return CoreExtern(kind, desc)
 
         for decl in t.decls:
@@ -413,13 +428,6 @@ class _Validator:
                 import_names.add(key)
                 imports.append((decl.module, decl.name, extern(decl.kind, decl.desc, at)))
         return CoreModuleType(tuple(imports), tuple(exports))
-
-    def check_memory(self, mt: MemoryType, at: int) -> None:
-        limits = mt.limits
-        if limits.min > 65536 or (limits.max is not None and limits.max > 65536):
-            raise self.error("memory size must be at most 65536 pages (4GiB)", at)
-        if limits.max is not None and limits.max < limits.min:
-            raise self.error("size minimum must not be greater than maximum", at)
 
     # --- aliases ---
     def outer_scope(self, scope: _Scope, count: int, offset: int) -> _Scope:
@@ -511,7 +519,9 @@ class _Validator:
         self.keep.append(t)
         return t
 
-    def labels(self, names, what: str, offset: int, previous: str = "previous") -> None:
+    def labels(self, names, what: str, offset: int, short: str) -> None:
+        """Labels `names` of a `what` ("record field", ...) are kebab case and strongly unique;
+        `short` names one in the conflict message ("field")."""
         seen: dict[str, str] = {}
         for n in names:
             if n == "":
@@ -520,7 +530,7 @@ class _Validator:
                 raise self.error(f"{what} name `{n}` is not in kebab case", offset)
             key = n.lower()
             if key in seen:
-                raise self.error(f"{what} name `{n}` conflicts with {previous} {what} name `{seen[key]}`", offset)
+                raise self.error(f"{what} name `{n}` conflicts with previous {short} name `{seen[key]}`", offset)
             seen[key] = n
 
     def deftype(self, scope: _Scope, t, offset: int):
@@ -531,13 +541,13 @@ class _Validator:
         if cls is D.RecordDef:
             if not t.fields:
                 raise self.error("record type must have at least one field", offset)
-            self.labels([n for n, _ in t.fields], "record field", offset, "previous")
+            self.labels([n for n, _ in t.fields], "record field", offset, "field")
             fields = tuple((n, vt(x)) for n, x in t.fields)
             return self.value_type(Record(fields), [x for _, x in fields], offset)
         if cls is D.VariantDef:
             if not t.cases:
                 raise self.error("variant type must have at least one case", offset)
-            self.labels([n for n, _ in t.cases], "variant case", offset)
+            self.labels([n for n, _ in t.cases], "variant case", offset, "case")
             cases = tuple((n, None if x is None else vt(x)) for n, x in t.cases)
             return self.value_type(Variant(cases), [x for _, x in cases if x is not None], offset)
         if cls is D.ListDef:
@@ -553,12 +563,12 @@ class _Validator:
                 raise self.error("flags must have at least one entry", offset)
             if len(t.names) > 32:
                 raise self.error("cannot have more than 32 flags", offset)
-            self.labels(t.names, "flag", offset)
+            self.labels(t.names, "flag", offset, "flag")
             return self.value_type(Flags(tuple(t.names)), (), offset)
         if cls is D.EnumDef:
             if not t.names:
                 raise self.error("enum type must have at least one variant", offset)
-            self.labels(t.names, "enum tag", offset)
+            self.labels(t.names, "enum tag", offset, "tag")
             return self.value_type(Enum(tuple(t.names)), (), offset)
         if cls is D.OptionDef:
             x = vt(t.type)
@@ -577,7 +587,7 @@ class _Validator:
         if cls is D.FuncTypeDef:
             if t.is_async:
                 raise self.gated("cm-async", "an async function type", offset)
-            self.labels([n for n, _ in t.params], "function parameter", offset)
+            self.labels([n for n, _ in t.params], "function parameter", offset, "parameter")
             params = tuple((n, vt(x)) for n, x in t.params)
             result = None if t.result is None else vt(t.result)
             if result is not None and contains(result, (Borrow,)):
@@ -655,8 +665,8 @@ class _Validator:
             t = self.get(scope, "type", desc.index, offset)
             want = {"func": FuncType, "component": ComponentType, "instance": InstanceType}[kind]
             if type(t) is not want:
-                article = "an" if kind == "instance" else "a"
-                raise self.error(f"type index {desc.index} is not {article} {kind} type", offset)
+                what = {"func": "a function", "component": "a component", "instance": "an instance"}[kind]
+                raise self.error(f"type index {desc.index} is not {what} type", offset)
         return Extern(kind, t)
 
     def freshen(self, e: Extern, into: list[ResourceType]) -> Extern:
@@ -673,9 +683,16 @@ class _Validator:
         t = substitute(e.type, mapping, on_copy=self.copied)
         return Extern("instance", InstanceType(t.exports, ()))
 
+    def same_size(self, old, new) -> None:
+        """`new` is a copy of `old` (kept alive, and as large as it for the size bounds)."""
+        self.keep.append(new)
+        if id(old) in self.sizes:
+            self.sizes[id(new)] = self.sizes[id(old)]
+            self.depths[id(new)] = self.depths[id(old)]
+
     def copied(self, old, new) -> None:
         """`substitute` rebuilt `old` as `new`: the copy has the names the original had."""
-        self.keep.append(new)
+        self.same_size(old, new)
         owners = self.owners.get(id(old))
         if owners:
             self.owners.setdefault(id(new), []).extend(owners)
@@ -691,76 +708,78 @@ class _Validator:
         if key in names:
             raise self.error(f"{what} name `{name}` conflicts with previous name `{names[key]}`", offset)
         names[key] = name
-        other = scope.resource_names["import" if what == "export" else "export"]
-        self.check_annotation(name, e, offset, scope.resource_names[what], other)
+        self.check_annotation(name, e, offset, scope.resource_names[what])
 
-    def check_annotation(self, name: str, e: Extern, offset: int, resources: dict, elsewhere=(),
-                         handle_named=None) -> None:
-        """The rules of a `[constructor]`, `[method]` or `[static]` name: `resources` maps the
-        resource names of this context to their types; `elsewhere` has names that another context
-        (imports for an export) gives; `handle_named(handle)` tells whether the handle in the
-        function's type is named in this context (not checked if None)."""
+    def check_annotation(self, name: str, e: Extern, offset: int, resources: dict, handle_named=None) -> None:
+        """The rules of a `[constructor]`, `[method]` or `[static]` name (Binary.md): `resources` maps
+        the resource names of this context to their types; `handle_named(handle)` tells whether the
+        handle in the function's type is itself named in this context (not checked if None)."""
         m = _ANNOTATED.match(name)
         if m is None:
             return
-        annotation, resource_name = m.group(1), m.group(2)
+        annotation, label = m.group(1), m.group(2)
         if e.kind != "func":
             raise self.error(f"item `{name}` is not a func", offset)
         ft: FuncType = e.type
-        r = resources.get(resource_name)
-        if r is None and resource_name in elsewhere:
-            raise self.error("resource used in function does not have a name in this context", offset)
-        handle = None
+        if annotation == "static":
+            if label not in resources:
+                raise self.error(f"static resource name is not known in this context: `{label}`", offset)
+            return
         if annotation == "constructor":
-            if r is None:
-                raise self.error(f"constructor resource name `{resource_name}` is not known in this context",
-                                 offset)
-            res = ft.result
-            if type(res) is Result and type(res.ok) is Own:
-                res = res.ok
-            if type(res) is not Own:
+            if ft.result is None:
+                raise self.error("function should return one value", offset)
+            handle = ft.result
+            if type(handle) is Result and type(handle.ok) is Own:
+                handle = handle.ok
+            if type(handle) is not Own:
                 raise self.error("function should return `(own $T)` or `(result (own $T))`", offset)
-            if res.resource is not r:
-                raise self.error(f"function does not match expected resource name `{resource_name}`", offset)
-            handle = res
-        elif annotation == "method":
-            if r is None:
-                raise self.error(f"method resource name `{resource_name}` is not known in this context", offset)
+        else:
             if not ft.params:
                 raise self.error("method should have at least one argument", offset)
-            pname, ptype = ft.params[0]
+            pname, handle = ft.params[0]
             if pname != "self":
                 raise self.error("method should have a first argument called `self`", offset)
-            if type(ptype) is not Borrow:
+            if type(handle) is not Borrow:
                 raise self.error("method should take a first argument of `(borrow $T)`", offset)
-            if ptype.resource is not r:
-                raise self.error(f"function does not match expected resource name `{resource_name}`", offset)
-            handle = ptype
-        else:
-            if r is None:
-                raise self.error(f"static resource name `{resource_name}` is not known in this context", offset)
-        if handle is not None and handle_named is not None and not handle_named(handle):
+        names = [n for n, r in resources.items() if r is handle.resource]
+        if not names or (handle_named is not None and not handle_named(handle)):
             raise self.error("resource used in function does not have a name in this context", offset)
+        if label not in names:
+            raise self.error(f"function does not match expected resource name `{names[0]}`", offset)
 
     def named_extern(self, scope: _Scope, name: str, e: Extern, what: str) -> Extern:
-        """What an import or export of `e` named `name` introduces: a type import or export names
-        its type in this scope (a record, variant, enum or flags type gets a copy of its own, equal
-        to it, which is what is named: Explainer.md, "External Visibility of Types"); an instance
-        names the types it exports."""
+        """What an import or export of `e` named `name` introduces: a value type imported or exported
+        becomes a copy of its own, equal to it (a record, variant, enum or flags type is named by it
+        in this scope: Explainer.md, "External Visibility of Types"); a resource is named by the
+        name; an instance names the types it exports."""
         if e.kind == "type":
             t = e.type
             if type(t) is ResourceType:
                 scope.resource_names[what][_resource_label(name)] = t
                 if t.name == "resource":
                     t.name = _resource_label(name)
-            elif type(t) in _NAMEABLE:
+            elif isinstance(t, ValType):
+                # A value type imported or exported is a new type (equal to the original) under a
+                # name: type imports are substituted one by one, and what is named is this one.
+                original = t
                 t = type(t)(*(getattr(t, f) for f in t.__slots__))
-                self.keep.append(t)
-                self.name(t, scope, what)
+                self.same_size(original, t)
+                self.copies.setdefault(id(original), []).append(t)
+                if type(t) in _NAMEABLE:
+                    self.name(t, scope, what)
                 e = Extern("type", t)
         elif e.kind == "instance":
             self.name_instance_exports(e.type, scope, what)
         return e
+
+    def named_copies(self, t) -> list:
+        """`t` and the copies made of it (and of them) to give it names."""
+        out, stack = [], [t]
+        while stack:
+            x = stack.pop()
+            out.append(x)
+            stack.extend(self.copies.get(id(x), ()))
+        return out
 
     def name(self, t, scope: _Scope, what: str) -> None:
         self.owners.setdefault(id(t), []).append((scope, what))
@@ -798,7 +817,7 @@ class _Validator:
                 if owner is scope:
                     if how == "import" or what == "export":
                         return True
-                elif owner.kind != "component" and _inside(owner, scope):
+                elif owner.kind != "component":  # named inside a type declaration: part of the type
                     return True
             return False
 
@@ -925,12 +944,14 @@ class _Validator:
         pairs = list(matcher.mapping.items())
         for name, want in ct.imports:
             if want.kind == "type" and type(want.type) is not ResourceType:
-                pairs.append((want.type, args[name].type))
+                # (and the named copies made of it: they are the same type under other names)
+                pairs.extend((same, args[name].type) for same in self.named_copies(want.type))
         for r in ct.exported_resources:
             fresh = ResourceType(r.name)
             self.keep.append(fresh)
             pairs.append((r, fresh))
-        return InstanceType(tuple((n, substitute(e, pairs, on_copy=self.copied)) for n, e in ct.exports))
+        # (one substitution for all the exports: a type they share stays one object)
+        return InstanceType(substitute(InstanceType(ct.exports), pairs, on_copy=self.copied).exports)
 
     def inline_exports(self, scope: _Scope, d: D.InlineExports) -> InstanceType:
         exports = []
@@ -1264,14 +1285,6 @@ def _nodes(t):
         stack.extend(_value_parts(x))
 
 
-def _inside(inner: _Scope, outer: _Scope) -> bool:
-    while inner is not None:
-        if inner is outer:
-            return True
-        inner = inner.parent
-    return False
-
-
 # ---------------------------------------------------------------------------------------------
 # Names
 # ---------------------------------------------------------------------------------------------
@@ -1368,6 +1381,8 @@ def _core_types(types) -> str:
 
 def _kind(t) -> str:
     cls = type(t)
+    if cls is Prim:
+        return t.name
     return {Prim: "primitive", Record: "record", Variant: "variant", List: "list", Tuple: "tuple", Flags: "flags",
             Enum: "enum", Option: "option", Result: "result", Own: "own", Borrow: "borrow"}.get(cls, cls.__name__)
 

@@ -64,6 +64,9 @@ Memory layouts (all little or big endian as the target is, 8-byte fields unless 
   Handler record (a stack slot of a function with try_table or try): the previous record, then a
     jmp_buf the throw helper `_longjmp`s to.
   Value array (trampolines): 16 bytes per value.
+  Results area: where a function whose results do not fit the target's return registers
+    (irtypes.results_in_memory) returns them, in value slots; its caller passes its address after
+    the vmctx, and a tail call passes its own on (entry trampolines pass the value array).
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ from .types import FuncType, sig_key
 
 # Bumped whenever compiled code and the loader's runtime structures stop agreeing (field offsets,
 # hook protocols); an image made for another ABI version is refused, never run.
-ABI_VERSION = 6
+ABI_VERSION = 7
 
 PTR_SIZE = 8
 

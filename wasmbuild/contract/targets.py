@@ -48,9 +48,12 @@ class Target:
     # friends). Where it does not (riscv64 has no tailcc; s390x makes even a musttail call an
     # ordinary call), functions keep the C convention and a function with tail calls is refused.
     tail_calls: bool = False
-    # How many results a tailcc function returns in registers: (integers and pointers, floats and
-    # vectors). More are returned through memory (sret), which no tail call survives.
-    return_registers: tuple[int, int] = (0, 0)
+    # Which results a wasm function may return in registers, in both of its conventions (C and
+    # tailcc): (integer registers, for integers and references; the first float registers, which
+    # an f32 or f64 may take; float registers, which floats and vectors take in order). A result
+    # list beyond them goes through a results area the caller passes (irtypes.results_in_memory),
+    # which a tail call passes on; None: leave it to LLVM (targets without tail calls).
+    return_registers: tuple[int, int, int] | None = None
 
     @property
     def big_endian(self) -> bool:
@@ -60,12 +63,15 @@ class Target:
 TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("x86_64", ("amd64", "x64"), elf_machine=62, byteorder="<", page_size=0x1000,
            default_cpu="x86-64-v2", ucontext_pc_offset=168,  # uc_mcontext.gregs[REG_RIP]
-           tail_calls=True, return_registers=(3, 4)),  # RAX RDX RCX; XMM0-3 (measured, LLVM 22)
+           # RAX RDX RCX; XMM0-3 for floats and vectors in order, but an f32/f64 only in XMM0-1 (C;
+           # tailcc also XMM2): beyond, LLVM would use x87's ST0-1, whose loads quiet signalling
+           # NaNs (measured, LLVM 22)
+           tail_calls=True, return_registers=(3, 2, 4)),
     # 64 KiB: the largest page size an aarch64 Linux kernel may use (4, 16 or 64 KiB).
     Target("aarch64", ("arm64",), elf_machine=183, byteorder="<", page_size=0x10000,
            default_cpu="generic", absolute_via_got=True, constant_slots=True, incoherent_icache=True,
            ucontext_pc_offset=440,  # uc_mcontext (at 176) .pc
-           tail_calls=True, return_registers=(8, 8)),  # X0-X7; V0-V7
+           tail_calls=True, return_registers=(8, 8, 8)),  # X0-X7; V0-V7 (measured, LLVM 22)
     # riscv64 Linux is RV64GC with the lp64d ABI, whose calls into libm pass doubles in FP registers;
     # without these features LLVM would make soft-float code calling __adddf3 and friends.
     Target("riscv64", (), elf_machine=243, byteorder="<", page_size=0x1000, default_cpu="generic-rv64",

@@ -24,7 +24,7 @@ def ref_callee(t, type_index: int, tail: bool = False):
     t.trap_if(t.b.icmp_unsigned("==", ref, NULL), abi.TRAP_NULL_FUNCTION_REFERENCE)
     code = t.vmfield(ref, abi.FR_TAIL_CODE if tail else abi.FR_CODE, PTR)
     cvm = t.vmfield(ref, abi.FR_VMCTX, PTR)
-    return FunctionPointer(code, wasm_function_type(ft)), cvm, ft
+    return FunctionPointer(code, wasm_function_type(ft, t.regs)), cvm, ft
 
 
 def op_call_ref(t, op, type_index) -> None:

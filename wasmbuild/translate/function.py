@@ -31,10 +31,12 @@ from ..binary.decode import FunctionCode
 from ..contract.types import F32, F64, I32, I64, FuncType, GlobalType, MemoryType, TableType
 from ..errors import WasmbuildError
 from ..contract import abi
+from ..contract.targets import TARGETS
 from . import refs
 from .irtypes import (F32T, F64T, FLOAT_PREDICATES, I1, I8, I16, I32T, I64T, INT_PREDICATES, LLVM_TYPES, NULL, PTR,
                       VOID, FunctionPointer, VolatileLoad, VolatileStore, absolute_symbol, field_ptr, get_function,
-                      result_type, wasm_function_type, zero_value)
+                      alloca_bytes, load_results, result_type, results_in_memory, store_results,
+                      wasm_function_type, zero_value)
 from .refs import References, scan_references
 from .memory import MEMORY_DISPATCH, address64, memories_used
 from .atomics import ATOMICS_DISPATCH
@@ -63,9 +65,9 @@ class TranslateOptions:
     guard_memory: bool = False
     # Whether the target guarantees tail calls (targets.Target.tail_calls): each function's tail
     # entry is then tailcc, and return_call* become jumps to tail entries; else return_call* are
-    # refused. `return_registers` as in targets.Target.
+    # refused. `return_registers` as in targets.Target: which result lists go through memory.
     tail_calls: bool = True
-    return_registers: tuple[int, int] = (3, 4)
+    return_registers: tuple[int, int, int] | None = TARGETS["x86_64"].return_registers
     target_name: str = "x86_64"  # for messages
 
 
@@ -269,12 +271,16 @@ class _Translator:
         self.ftype = ftype
         self.code = code
         self.refs = references
+        self.regs = info.options.return_registers
         # Named `symbol` or `symbol.body` once its frame bound is known (translate_function).
-        fn = get_function(llmodule, llmodule.get_unique_name(symbol + ".body"), wasm_function_type(ftype))
+        fn = get_function(llmodule, llmodule.get_unique_name(symbol + ".body"), wasm_function_type(ftype, self.regs))
         fn.attributes.add("nounwind")
         self.cc = fn.calling_convention = cc  # "" (C) or tailcc, see translate_function
         self.fn = fn
         self.vmctx = fn.args[0]
+        # Where this function's results go when they do not fit in registers (the caller's area).
+        self.results_area = fn.args[1] if results_in_memory(ftype.results, self.regs) else None
+        self.call_area = None  # the results area of the calls it makes (`call_results_area`)
         self.entry = fn.append_basic_block("entry")
         self.b = ir.IRBuilder(self.entry)
         self.trap_blocks: dict[int, ir.Block] = {}
@@ -401,9 +407,10 @@ class _Translator:
         # declared local that no instruction names: it cannot be observed).
         self.locals = []
         self.local_types = []
+        first = 1 if self.results_area is None else 2  # after the vmctx (and the results area)
         for i, t in enumerate(ftype.params):
             slot = b.alloca(LLVM_TYPES[t])
-            self.local_store(self.fn.args[1 + i], slot, i)
+            self.local_store(self.fn.args[first + i], slot, i)
             self.locals.append(slot)
             self.local_types.append(LLVM_TYPES[t])
         named = {imm for op, imm, _offset in self.code.instrs if op in _LOCAL_OPS}
@@ -491,7 +498,10 @@ class _Translator:
 
     def emit_return(self, values) -> None:
         results = self.ftype.results
-        if not results:
+        if self.results_area is not None:
+            store_results(self.b, self.results_area, values)
+            self.b.ret_void()
+        elif not results:
             self.b.ret_void()
         elif len(results) == 1:
             self.b.ret(values[0])
@@ -660,6 +670,11 @@ class _Translator:
     def emit_call(self, callee, cvmctx, ft: FuncType) -> None:
         """Call `callee` (a function, or a `FunctionPointer`) with `cvmctx` and the arguments on the stack."""
         args = self.popn(len(ft.params))
+        if results_in_memory(ft.results, self.regs):
+            area = self.call_results_area(ft.results)
+            self.b.call(callee, [cvmctx, area] + args)
+            self.stack.extend(load_results(self.b, area, ft.results))
+            return
         result = self.b.call(callee, [cvmctx] + args)
         if len(ft.results) == 1:
             self.push(result)
@@ -667,20 +682,33 @@ class _Translator:
             for i in range(len(ft.results)):
                 self.push(self.b.extract_value(result, i))
 
+    def call_results_area(self, results: tuple[int, ...]):
+        """A results area for a call of a callee with `results`: one static alloca of the entry
+        block for all calls of the function (each call's results are loaded right after it), as
+        large as the largest needs."""
+        size = abi.VALUE_SLOT_SIZE * len(results)
+        if self.call_area is None:
+            eb = ir.IRBuilder(self.entry)
+            eb.position_at_start(self.entry)
+            self.call_area = alloca_bytes(eb, size)
+        elif self.call_area.allocated_type.count < size:
+            self.call_area.allocated_type = ir.ArrayType(I8, size)  # a byte buffer: only its size changes
+        return self.call_area
+
     def direct_callee(self, index: int, tail: bool = False):
         """(callee, its vmctx, its type) of function `index`: the code symbol of a defined function,
         the code pointer of an import's slot; their tail entries if `tail`."""
         ft = self.info.func_type(index)
         if index >= self.info.num_imported_funcs:
             name = self.refs.name(refs.CALL, index)
-            callee = get_function(self.m, abi.tail_symbol(name) if tail else name, wasm_function_type(ft))
+            callee = get_function(self.m, abi.tail_symbol(name) if tail else name, wasm_function_type(ft, self.regs))
             if tail:
                 callee.calling_convention = TAIL_CC
             return callee, self.vmctx, ft
         slot = field_ptr(self.b, self.vmctx, self.sym(refs.IMPORT, index))
         code = self.vmfield(slot, abi.IMP_TAIL_CODE if tail else abi.IMP_CODE, PTR)
         cvm = self.vmfield(slot, abi.IMP_VMCTX, PTR)
-        return FunctionPointer(code, wasm_function_type(ft)), cvm, ft
+        return FunctionPointer(code, wasm_function_type(ft, self.regs)), cvm, ft
 
     def op_call(self, op, index) -> None:
         self.emit_call(*self.direct_callee(index))
@@ -710,7 +738,7 @@ class _Translator:
         self.trap_if(b.icmp_unsigned("!=", type_id, expected), abi.TRAP_INDIRECT_TYPE)
         code = self.vmfield(ref, abi.FR_TAIL_CODE if tail else abi.FR_CODE, PTR)
         cvm = self.vmfield(ref, abi.FR_VMCTX, PTR)
-        return FunctionPointer(code, wasm_function_type(ft)), cvm, ft
+        return FunctionPointer(code, wasm_function_type(ft, self.regs)), cvm, ft
 
     # --- parametric and variables -------------------------------------------------------------
     def op_drop(self, op, imm) -> None:

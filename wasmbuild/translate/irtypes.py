@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
+from ..contract import abi
 from ..contract.types import EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, FuncType, RefType
 
 I1 = ir.IntType(1)
@@ -54,9 +55,47 @@ def result_type(results: tuple[int, ...]) -> ir.Type:
     return ir.LiteralStructType([LLVM_TYPES[t] for t in results])
 
 
-def wasm_function_type(ft: FuncType) -> ir.FunctionType:
-    """Native type of a compiled wasm function: results (ptr vmctx, params...)."""
-    return ir.FunctionType(result_type(ft.results), [PTR] + [LLVM_TYPES[t] for t in ft.params])
+def results_in_memory(results: tuple[int, ...], return_registers: tuple[int, int, int] | None) -> bool:
+    """Whether a function with `results` returns them through a results area rather than in
+    registers, on a target of `return_registers` (targets.Target.return_registers; None: never,
+    LLVM lowers what does not fit itself). The one rule for every entry of every function and
+    trampoline of the result list, so a tail call, whose callee has the caller's results, can
+    pass its own area on (tailcall.py)."""
+    if return_registers is None:
+        return False
+    max_ints, max_scalars, max_floats = return_registers
+    ints = floats = 0
+    for t in results:
+        ll = LLVM_TYPES[t]
+        if ll in (F32T, F64T, V128T):
+            # Floats and vectors take the lowest free of the same registers, in order, but an f32 or
+            # f64 only among the first `max_scalars` of them: (v128 v128 f64) does not fit x86-64's.
+            if floats >= (max_floats if ll == V128T else max_scalars):
+                return True
+            floats += 1
+        else:
+            ints += 1
+    return ints > max_ints
+
+
+def wasm_function_type(ft: FuncType, return_registers: tuple[int, int, int] | None) -> ir.FunctionType:
+    """Native type of a compiled wasm function: results (ptr vmctx, params...), or, when its
+    results go through memory (`results_in_memory`), void (ptr vmctx, ptr results, params...)
+    with result i in value slot i of the area (abi: "Results area")."""
+    params = [LLVM_TYPES[t] for t in ft.params]
+    if results_in_memory(ft.results, return_registers):
+        return ir.FunctionType(VOID, [PTR, PTR] + params)
+    return ir.FunctionType(result_type(ft.results), [PTR] + params)
+
+
+def store_results(builder: ir.IRBuilder, area, values) -> None:
+    for i, v in enumerate(values):
+        builder.store(v, field_ptr(builder, area, abi.VALUE_SLOT_SIZE * i))
+
+
+def load_results(builder: ir.IRBuilder, area, results: tuple[int, ...]) -> list:
+    return [builder.load(field_ptr(builder, area, abi.VALUE_SLOT_SIZE * i), typ=LLVM_TYPES[t])
+            for i, t in enumerate(results)]
 
 
 def zero_value(t: int) -> ir.Constant:

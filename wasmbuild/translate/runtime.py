@@ -8,19 +8,21 @@ memory and table helpers take the MemoryDef or TableDef they work on, and 64-bit
 and lengths (memory64), which the translator extends for 32-bit ones; memory 0, when 32-bit, has
 helpers with i32 operands of their own (`_build_memory0_helpers`).
 
-`build_entry_trampoline(llmodule, ft, guard)` adds the host-to-wasm trampoline of signature `ft`:
-`i32 wb_entry_<sig>(ptr vmctx, ptr code, ptr values)`. It installs a trap landing pad with
-`_setjmp`, sets the stack limit on the outermost entry, loads the arguments from the 16-byte value
-slots, calls `code`, stores the results back and returns 0, or the trap code after a trap (also
-TRAP_EXCEPTION: a wasm exception no handler caught). It starts an empty chain of exception
-handler records and restores the caller's on the way out; the outermost entry returns
-ENTRY_COLLECT instead of 0 when exception objects are left for the loader to collect. With
-`guard` (guard-page memories) it also makes the store's Runtime the thread's current one for the
-fault handler (translate/fault.py) while the call lasts.
+`build_entry_trampoline(llmodule, ft, guard, return_registers)` adds the host-to-wasm trampoline
+of signature `ft`: `i32 wb_entry_<sig>(ptr vmctx, ptr code, ptr values)`. It installs a trap
+landing pad with `_setjmp`, sets the stack limit on the outermost entry, loads the arguments from
+the 16-byte value slots, calls `code`, stores the results back (results that go through memory,
+irtypes.results_in_memory, `code` stores there itself: the value array is their results area) and
+returns 0, or the trap code after a trap (also TRAP_EXCEPTION: a wasm exception no handler
+caught). It starts an empty chain of exception handler records and restores the caller's on the
+way out; the outermost entry returns ENTRY_COLLECT instead of 0 when exception objects are left
+for the loader to collect. With `guard` (guard-page memories) it also makes the store's Runtime
+the thread's current one for the fault handler (translate/fault.py) while the call lasts.
 
-`build_host_trampoline(llmodule, ft)` adds the wasm-to-host trampoline of `ft`: it has the wasm
-signature (its vmctx is a host record), spills the arguments into value slots, calls the Runtime's
-host-call hook and returns the results if the hook answered `HOST_CALL_OK`, throws the exception of
+`build_host_trampoline(llmodule, ft, tail_calls, return_registers)` adds the wasm-to-host
+trampoline of `ft`: it has the wasm signature (its vmctx is a host record), spills the arguments
+into value slots, calls the Runtime's host-call hook and returns the results (in registers or its
+caller's results area) if the hook answered `HOST_CALL_OK`, throws the exception of
 RT_EXN on into wasm code if it answered `HOST_CALL_THROW` (the host function raised a
 WasmException), else traps.
 """
@@ -34,7 +36,8 @@ from ..contract import abi
 from .exceptions import build_exception_runtime, declare_throw
 from .fault import signal_key
 from .irtypes import (I1, I8, I32T, I64T, LLVM_TYPES, PTR, VOID, FunctionPointer, alloca_bytes, field,
-                      field_ptr, get_function, result_type, wasm_function_type)
+                      field_ptr, get_function, load_results, result_type, results_in_memory, store_results,
+                      wasm_function_type)
 
 JMPBUF_SIZE = abi.JMPBUF_SIZE
 
@@ -236,7 +239,8 @@ def _slot(b: ir.IRBuilder, values, i: int):
     return field_ptr(b, values, i * abi.VALUE_SLOT_SIZE)
 
 
-def build_entry_trampoline(m: ir.Module, ft: FuncType, guard: bool = False) -> str:
+def build_entry_trampoline(m: ir.Module, ft: FuncType, guard: bool = False,
+                           return_registers: tuple[int, int, int] | None = None) -> str:
     name = abi.entry_symbol(ft)
     if name in m.globals:
         return name
@@ -280,10 +284,13 @@ def build_entry_trampoline(m: ir.Module, ft: FuncType, guard: bool = False) -> s
     limit = b.select(b.icmp_unsigned("==", old_limit, ir.Constant(I64T, 0)), fresh, old_limit)
     b.store(limit, field_ptr(b, runtime, abi.RT_STACK_LIMIT))
     args = [b.load(_slot(b, values, i), typ=LLVM_TYPES[t]) for i, t in enumerate(ft.params)]
-    result = b.call(FunctionPointer(code, wasm_function_type(ft)), [vmctx] + args)
-    if len(ft.results) == 1:
-        b.store(result, _slot(b, values, 0))
+    callee = FunctionPointer(code, wasm_function_type(ft, return_registers))
+    if results_in_memory(ft.results, return_registers):
+        b.call(callee, [vmctx, values] + args)  # the arguments are loaded: the slots are free
+    elif len(ft.results) == 1:
+        b.store(b.call(callee, [vmctx] + args), _slot(b, values, 0))
     else:
+        result = b.call(callee, [vmctx] + args)
         for i in range(len(ft.results)):
             b.store(b.extract_value(result, i), _slot(b, values, i))
     b.store(old_buf, field_ptr(b, runtime, abi.RT_JMPBUF))
@@ -311,13 +318,15 @@ def _make_current(b: ir.IRBuilder, runtime):
     return lambda builder: builder.call(setspecific, [key, previous])
 
 
-def build_host_trampoline(m: ir.Module, ft: FuncType, tail_calls: bool = False) -> str:
+def build_host_trampoline(m: ir.Module, ft: FuncType, tail_calls: bool = False,
+                          return_registers: tuple[int, int, int] | None = None) -> str:
     """Also adds its tail entry (abi.tail_symbol): tailcc if `tail_calls` (the target has them),
     else of the C convention and never called."""
     name = abi.host_symbol(ft)
     if name in m.globals:
         return name
-    fn = get_function(m, name, wasm_function_type(ft))
+    fn = get_function(m, name, wasm_function_type(ft, return_registers))
+    in_memory = results_in_memory(ft.results, return_registers)
     from .tailcall import TAIL_CC, add_entry
     add_entry(m, fn, abi.tail_symbol(name), TAIL_CC if tail_calls else "")
     fn.attributes.add("nounwind")
@@ -325,14 +334,17 @@ def build_host_trampoline(m: ir.Module, ft: FuncType, tail_calls: bool = False) 
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     count = max(len(ft.params), len(ft.results), 1)
     values = alloca_bytes(b, count * abi.VALUE_SLOT_SIZE)
-    for i, arg in enumerate(fn.args[1:]):
+    for i, arg in enumerate(fn.args[2 if in_memory else 1:]):
         b.store(arg, _slot(b, values, i))
     runtime = field(b, hostrec, abi.HOST_RUNTIME, PTR)
     hook = field(b, runtime, abi.RT_HOST_CALL, PTR)
     status = b.call(FunctionPointer(hook, ir.FunctionType(I32T, [PTR, PTR])), [hostrec, values])
     _trap_unless_status(fn, b, status)
-    results = [b.load(_slot(b, values, i), typ=LLVM_TYPES[t]) for i, t in enumerate(ft.results)]
-    if not results:
+    results = load_results(b, values, ft.results)
+    if in_memory:
+        store_results(b, fn.args[1], results)
+        b.ret_void()
+    elif not results:
         b.ret_void()
     elif len(results) == 1:
         b.ret(results[0])

@@ -14,10 +14,14 @@ callees (import slots, FuncRef records) hold both entries. A chain of tail calls
 that make them runs in constant stack, also between different signatures and modules; a chain
 ending in a function that makes none leaves one wrapper frame, once.
 
-Where the target cannot guarantee tail calls (targets.Target.tail_calls), and where the results
-would be returned through memory (more than Target.return_registers, which no tail call
-survives), the function is refused with an error naming the target rather than compiled into one
-that grows the stack. The callee's own prologue checks the stack limit as any call's does.
+Results that do not fit the return registers would be returned through memory the caller
+provides, in the caller's frame, which a jump cannot keep; so such a result list is returned
+through a results area in both entries of every function of it (irtypes.results_in_memory), and
+since `return_call*` needs the callee's results to be the caller's, a tail call passes its own
+incoming area on: the chain stays one of jumps whatever the results. Where the target cannot
+guarantee tail calls (targets.Target.tail_calls) the function is refused with an error naming the
+target rather than compiled into one that grows the stack. The callee's own prologue checks the
+stack limit as any call's does.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from llvmlite import ir
 from ..contract import opcodes as ops
 from ..contract.types import FuncType
 from ..errors import WasmbuildError
-from .irtypes import F32T, F64T, LLVM_TYPES, V128T
+from .irtypes import results_in_memory
 
 TAIL_CC = "tailcc"
 TAIL_CALL_OPS = frozenset((ops.RETURN_CALL, ops.RETURN_CALL_INDIRECT, ops.RETURN_CALL_REF))
@@ -45,18 +49,6 @@ def _check_can_tail_call(t, op, ft: FuncType) -> None:
         raise TailCallUnsupportedError(
             f"{ops.name(op)}: the target ({options.target_name}) does not guarantee tail calls "
             f"(LLVM has no tailcc with guaranteed tail calls there)")
-    ints = floats = 0
-    for r in ft.results:
-        if LLVM_TYPES[r] in (F32T, F64T, V128T):
-            floats += 1
-        else:
-            ints += 1
-    max_ints, max_floats = options.return_registers
-    if ints > max_ints or floats > max_floats:
-        raise TailCallUnsupportedError(
-            f"{ops.name(op)}: a callee with results {ft} cannot be tail-called on {options.target_name}: at most "
-            f"{max_ints} integer or reference and {max_floats} float or vector results are returned in registers, "
-            f"more go through memory, which a tail call cannot keep")
 
 
 def emit_tail_call(t, op, callee, cvmctx, ft: FuncType) -> None:
@@ -64,6 +56,10 @@ def emit_tail_call(t, op, callee, cvmctx, ft: FuncType) -> None:
     arguments on the stack, returning its results; the rest of the block is dead."""
     _check_can_tail_call(t, op, ft)
     args = t.popn(len(ft.params))
+    if results_in_memory(ft.results, t.regs):
+        # The callee's results are this function's (validation), so they go where ours go.
+        assert t.results_area is not None, "a results area is passed on to a callee of the same ABI"
+        args = [t.results_area] + args
     # `tail`, not `musttail`: under tailcc LLVM guarantees a `tail` call in tail position, and on
     # x86-64 lowers it with the return address moved for a callee with a different argument area;
     # its `musttail` lowering assumes equal prototypes and leaves the caller's stack arguments

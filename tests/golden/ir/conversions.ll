@@ -2,45 +2,49 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden {float, double, i32, i64, float} @"wb_self"(ptr %".1", i64 %".2", i32 %".3", double %".4") nounwind
+define hidden void @"wb_self"(ptr %".1", ptr %".2", i64 %".3", i32 %".4", double %".5") nounwind
 {
 entry:
-  %".6" = alloca i64
-  store i64 %".2", i64* %".6"
-  %".8" = alloca i32
-  store i32 %".3", i32* %".8"
-  %".10" = alloca double
-  store double %".4", double* %".10"
-  %".12" = alloca i8
-  %".13" = load ptr, ptr %".1", !tbaa !2
-  %".14" = getelementptr i8, ptr %".13", i64 16
-  %".15" = load i64, ptr %".14", !tbaa !2
-  %".16" = ptrtoint i8* %".12" to i64
-  %".17" = icmp ult i64 %".16", %".15"
-  br i1 %".17", label %"trap10", label %".18", !prof !3
-.18:
-  %".22" = load i64, i64* %".6"
-  %".23" = uitofp i64 %".22" to float
-  %".24" = load i32, i32* %".8"
-  %".25" = sitofp i32 %".24" to double
-  %".26" = load i64, i64* %".6"
-  %".27" = trunc i64 %".26" to i32
-  %".28" = load i32, i32* %".8"
-  %".29" = zext i32 %".28" to i64
-  %".30" = load double, double* %".10"
-  %".31" = fptrunc double %".30" to float
-  %".32" = fpext float %".31" to double
-  %".33" = bitcast double %".32" to i64
-  %".34" = bitcast i64 %".33" to double
-  %".35" = fptrunc double %".34" to float
-  %".36" = bitcast float %".35" to i32
-  %".37" = bitcast i32 %".36" to float
-  %".38" = insertvalue {float, double, i32, i64, float} undef, float %".23", 0
-  %".39" = insertvalue {float, double, i32, i64, float} %".38", double %".25", 1
-  %".40" = insertvalue {float, double, i32, i64, float} %".39", i32 %".27", 2
-  %".41" = insertvalue {float, double, i32, i64, float} %".40", i64 %".29", 3
-  %".42" = insertvalue {float, double, i32, i64, float} %".41", float %".37", 4
-  ret {float, double, i32, i64, float} %".42"
+  %".7" = alloca i64
+  store i64 %".3", i64* %".7"
+  %".9" = alloca i32
+  store i32 %".4", i32* %".9"
+  %".11" = alloca double
+  store double %".5", double* %".11"
+  %".13" = alloca i8
+  %".14" = load ptr, ptr %".1", !tbaa !2
+  %".15" = getelementptr i8, ptr %".14", i64 16
+  %".16" = load i64, ptr %".15", !tbaa !2
+  %".17" = ptrtoint i8* %".13" to i64
+  %".18" = icmp ult i64 %".17", %".16"
+  br i1 %".18", label %"trap10", label %".19", !prof !3
+.19:
+  %".23" = load i64, i64* %".7"
+  %".24" = uitofp i64 %".23" to float
+  %".25" = load i32, i32* %".9"
+  %".26" = sitofp i32 %".25" to double
+  %".27" = load i64, i64* %".7"
+  %".28" = trunc i64 %".27" to i32
+  %".29" = load i32, i32* %".9"
+  %".30" = zext i32 %".29" to i64
+  %".31" = load double, double* %".11"
+  %".32" = fptrunc double %".31" to float
+  %".33" = fpext float %".32" to double
+  %".34" = bitcast double %".33" to i64
+  %".35" = bitcast i64 %".34" to double
+  %".36" = fptrunc double %".35" to float
+  %".37" = bitcast float %".36" to i32
+  %".38" = bitcast i32 %".37" to float
+  store float %".24", ptr %".2"
+  %".40" = getelementptr i8, ptr %".2", i64 16
+  store double %".26", ptr %".40"
+  %".42" = getelementptr i8, ptr %".2", i64 32
+  store i32 %".28", ptr %".42"
+  %".44" = getelementptr i8, ptr %".2", i64 48
+  store i64 %".30", ptr %".44"
+  %".46" = getelementptr i8, ptr %".2", i64 64
+  store float %".38", ptr %".46"
+  ret void
 trap10:
   call void @"wb_rt_trap"(ptr %".1", i32 10)
   unreachable
@@ -50,11 +54,11 @@ return:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
-define hidden tailcc {float, double, i32, i64, float} @"wb_self.tail"(ptr %".1", i64 %".2", i32 %".3", double %".4") nounwind
+define hidden tailcc void @"wb_self.tail"(ptr %".1", ptr %".2", i64 %".3", i32 %".4", double %".5") nounwind
 {
 entry:
-  %".6" = call {float, double, i32, i64, float} @"wb_self"(ptr %".1", i64 %".2", i32 %".3", double %".4")
-  ret {float, double, i32, i64, float} %".6"
+  call void @"wb_self"(ptr %".1", ptr %".2", i64 %".3", i32 %".4", double %".5")
+  ret void
 }
 
 !0 = !{ !"wasmbuild tbaa" }

@@ -2,21 +2,23 @@
 target triple = "unknown-unknown-unknown"
 target datalayout = ""
 
-define hidden {float, double, double} @"wb_self"(ptr %".1") nounwind
+define hidden void @"wb_self"(ptr %".1", ptr %".2") nounwind
 {
 entry:
-  %".3" = alloca i8
-  %".4" = load ptr, ptr %".1", !tbaa !2
-  %".5" = getelementptr i8, ptr %".4", i64 16
-  %".6" = load i64, ptr %".5", !tbaa !2
-  %".7" = ptrtoint i8* %".3" to i64
-  %".8" = icmp ult i64 %".7", %".6"
-  br i1 %".8", label %"trap10", label %".9", !prof !3
-.9:
-  %".13" = insertvalue {float, double, double} undef, float bitcast (i32 2141192193 to float), 0
-  %".14" = insertvalue {float, double, double} %".13", double bitcast (i64 9223372036854775808 to double), 1
-  %".15" = insertvalue {float, double, double} %".14", double bitcast (i64 1 to double), 2
-  ret {float, double, double} %".15"
+  %".4" = alloca i8
+  %".5" = load ptr, ptr %".1", !tbaa !2
+  %".6" = getelementptr i8, ptr %".5", i64 16
+  %".7" = load i64, ptr %".6", !tbaa !2
+  %".8" = ptrtoint i8* %".4" to i64
+  %".9" = icmp ult i64 %".8", %".7"
+  br i1 %".9", label %"trap10", label %".10", !prof !3
+.10:
+  store float bitcast (i32 2141192193 to float), ptr %".2"
+  %".15" = getelementptr i8, ptr %".2", i64 16
+  store double bitcast (i64 9223372036854775808 to double), ptr %".15"
+  %".17" = getelementptr i8, ptr %".2", i64 32
+  store double bitcast (i64 1 to double), ptr %".17"
+  ret void
 trap10:
   call void @"wb_rt_trap"(ptr %".1", i32 10)
   unreachable
@@ -26,11 +28,11 @@ return:
 
 declare hidden void @"wb_rt_trap"(ptr %".1", i32 %".2") noreturn nounwind
 
-define hidden tailcc {float, double, double} @"wb_self.tail"(ptr %".1") nounwind
+define hidden tailcc void @"wb_self.tail"(ptr %".1", ptr %".2") nounwind
 {
 entry:
-  %".3" = call {float, double, double} @"wb_self"(ptr %".1")
-  ret {float, double, double} %".3"
+  call void @"wb_self"(ptr %".1", ptr %".2")
+  ret void
 }
 
 !0 = !{ !"wasmbuild tbaa" }
