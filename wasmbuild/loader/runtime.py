@@ -262,8 +262,10 @@ class Store:
         self.exnref_globals: list[Global] = []  # what `_collect` must keep alive, with exnref tables
         self.exn_collect = None  # the native wb_rt_exn_collect (of the first image loaded)
         self.keep_alive: list = []  # images, instances: everything native code may point into
-        self._entry_lock = threading.Lock()  # held by the thread running wasm code in this store
-        self._inside: int | None = None  # that thread's identifier
+        # The identifier of the thread running wasm code in this store, under key 0 of a dict: its
+        # setdefault claims the store in one atomic step (cheaper than a lock), clear leaves it.
+        self._owner: dict[int, int] = {}
+        self._inside: int | None = None  # the same identifier, while it is inside
         self._host_by_record: dict[int, Function] = {}  # host record address -> its Function
         self._floor_cell = ctypes.c_uint64.from_address(self.runtime + abi.RT_STACK_FLOOR)
         self._floor_cell.value = self._floor = 0  # the floor last written, rewritten when another thread enters
@@ -445,7 +447,7 @@ class Store:
             # Runtime's landing pad and stack limit are that thread's), else made with this thread's
             # stack floor. Inline rather than a helper, which would put one more Python frame
             # under every host function.
-            if not self._entry_lock.acquire(False):
+            if self._owner.setdefault(0, me) != me:
                 raise StoreBusyError(_STORE_BUSY)
             self._inside = me
             error = None
@@ -466,7 +468,7 @@ class Store:
                 raise RecursionError(_ENTRY_RECURSION) from None
             finally:
                 self._inside = None
-                self._entry_lock.release()
+                self._owner.clear()
         if error is not None:
             raise error
 
@@ -907,8 +909,8 @@ class Function:
         for arg in args:  # a 32-bit value's trampoline reads only the low half
             area[slot] = arg & 0xFFFFFFFFFFFFFFFF
             slot += _SLOT_WORDS
-        self.store.call_entry(ft, self.vmctx, self.code, values, plan[0])
-        masks = plan[3]
+        plan[0](ft, self.vmctx, self.code, values, plan[4])
+        masks = plan[7]
         if len(masks) == 1:
             words = [area[0] & masks[0]]
         else:
@@ -933,7 +935,7 @@ class Function:
             plan = self._plan = _call_plan(self)
         if plan is False:  # a host function, or a signature of v128 or many values
             return self._call_generic(args)
-        entry, params, results, _ = plan
+        enter, ft, vmctx, code, entry, params, results, _ = plan
         if len(args) != len(params):
             raise TypeError(f"expected {len(params)} arguments, got {len(args)}")
         try:
@@ -941,20 +943,24 @@ class Function:
         except IndexError:
             area, values = _new_area()
         slot = 0
-        for convert, arg in zip(params, args):
-            area[slot] = convert(arg)
+        for (low, high, convert), arg in zip(params, args):
+            # An int in range is the common case: masked here, without a call.
+            area[slot] = arg & high if type(arg) is int and low <= arg <= high else convert(arg)
             slot += _SLOT_WORDS
-        self.store.call_entry(self.type, self.vmctx, self.code, values, entry)
-        if not results:
-            _FREE_AREAS.append((area, values))
-            return None
+        enter(ft, vmctx, code, values, entry)
         if len(results) == 1:
+            mask, sign, convert = results[0]
             bits = area[0]
             _FREE_AREAS.append((area, values))
-            return results[0](bits)
+            if convert is not None:
+                return convert(bits)
+            bits &= mask
+            return bits - (sign << 1) if bits & sign else bits
         words = area[0:len(results) * _SLOT_WORDS:_SLOT_WORDS]
         _FREE_AREAS.append((area, values))
-        return tuple([convert(bits) for convert, bits in zip(results, words)])
+        if not results:
+            return None
+        return tuple([_result_value(bits, r) for bits, r in zip(words, results)])
 
     def _call_generic(self, args):
         ft = self.type
@@ -1076,19 +1082,50 @@ def _value_converter(store: Store, t: int, raw: bool = False):
 
 
 def _call_plan(func: Function):
-    """(entry trampoline, argument converters, result converters, result masks: the bits of each
-    result's word that are its value) for calling `func` from Python, or False where the generic path serves (a host function, a signature `_is_fast` refuses). An
-    entry that is missing raises the generic path's error."""
+    """What calling `func` from Python uses, found at its first call: (the store's `call_entry`, the
+    function's type, vmctx and code, its entry trampoline, argument converters, result converters,
+    result masks: the bits of each result's word that are its value), or False where the generic
+    path serves (a host function, a signature `_is_fast` refuses). An entry that is missing raises
+    the generic path's error."""
     ft = func.type
     if func.host is not None or not _is_fast(ft):
         return False
-    entry = func.store.entries.get(ft)
+    store = func.store
+    entry = store.entries.get(ft)
     if entry is None:
         raise WasmbuildError(f"no entry trampoline for signature {ft} in the loaded images")
-    store = func.store
-    return (entry, tuple(_bits_converter(store, t, f"argument {i + 1}") for i, t in enumerate(ft.params)),
-            tuple(_value_converter(store, t) for t in ft.results),
+    return (store.call_entry, ft, func.vmctx, func.code, entry,
+            tuple(_argument_spec(store, t, f"argument {i + 1}") for i, t in enumerate(ft.params)),
+            tuple(_result_spec(store, t) for t in ft.results),
             tuple(0xFFFFFFFF if t in (I32, F32) else 0xFFFFFFFFFFFFFFFF for t in ft.results))
+
+
+def _argument_spec(store: Store, t: int, what: str) -> tuple:
+    """(low, high, convert): an int from `low` to `high` (the unsigned maximum, which is also the
+    mask) is the argument's bits masked; anything else goes through `convert`."""
+    if t == I32:
+        return -0x80000000, 0xFFFFFFFF, _bits_converter(store, t, what)
+    if t == I64:
+        return -0x8000000000000000, 0xFFFFFFFFFFFFFFFF, _bits_converter(store, t, what)
+    return 1, 0, _bits_converter(store, t, what)  # (an empty range)
+
+
+def _result_spec(store: Store, t: int) -> tuple:
+    """(mask, sign bit, convert): an integer result is its word masked and read as signed; any
+    other goes through `convert`."""
+    if t == I32:
+        return 0xFFFFFFFF, 0x80000000, None
+    if t == I64:
+        return 0xFFFFFFFFFFFFFFFF, 0x8000000000000000, None
+    return 0, 0, _value_converter(store, t)
+
+
+def _result_value(word: int, spec: tuple):
+    mask, sign, convert = spec
+    if convert is not None:
+        return convert(word)
+    word &= mask
+    return word - (sign << 1) if word & sign else word
 
 
 def _host_server(func: Function):
