@@ -1,7 +1,7 @@
 """The Python API for running images.
 
-`load(path, imports=None)` loads an image (or a package, verified first) into a fresh `Store` and
-instantiates its graph, giving a
+`load(path, imports=None)` loads an image (or a package, verified first; a component or core module
+binary or a `.toml` manifest is built first) into a fresh `Store` and instantiates its graph, giving a
 `GraphInstance`: `instance.exports["name"]` (or `instance.name`) are `Function`, `Memory`, `Table`
 and `Global` objects, or whole instances the graph exports; functions are called with Python
 numbers (`instance.exports["add"](1, 2)`). `imports` maps module names to `{item name: value}`, where a
@@ -27,7 +27,7 @@ from .loader.runtime import Store
 def read_runnable(path: str, rebuild: bool = False) -> bytes:
     """The image bytes of `path`: an image file, a package (verified first; with `rebuild`, a
     package for another machine is rebuilt here from the sources it carries), or a component or
-    core module binary, built here first (through the local cache)."""
+    core module binary or a manifest (a `.toml` file), built here first (through the local cache)."""
     from .package import is_package, open_package, rebuild_from_sources
     if is_package(path):
         image, manifest, members = open_package(path)
@@ -41,7 +41,18 @@ def read_runnable(path: str, rebuild: bool = False) -> bytes:
         raise WasmbuildError(f"cannot read image: {e.strerror}", file=path) from None
     if data.startswith(b"\0asm"):
         return build_binary(data, path)
+    if path.endswith(".toml"):
+        return build_manifest(path)
     return data
+
+
+def build_manifest(path: str) -> bytes:
+    """The image of the graph manifest at `path` (core modules or a composition of components),
+    built with the default settings through the default local cache."""
+    from .build import build_graph
+    from .cache import open_cache
+    image, _report = build_graph(path, jobs=os.cpu_count() or 1, cache=open_cache())
+    return image
 
 
 def build_binary(data: bytes, path: str) -> bytes:

@@ -5,6 +5,7 @@ Subcommands:
   build MODULE|MANIFEST -o IMAGE compile a module or a graph into a loadable image
   run IMAGE --invoke NAME ARGS   load an image and call an exported function
   run IMAGE [--dir H::G] [--env K=V] [-- ARGS]   run a WASI program, exit with its code
+  manifest COMPONENT... [-o M]   a starting manifest composing components (docs/manifest.md)
   inspect IMAGE|PACKAGE          show an image's header, modules, functions, trampolines, sections
   package IMAGE -o PACKAGE       one deployable file: image, manifest, checksums (and sources)
   cache stats|clear|prune        look after the per-function cache
@@ -134,6 +135,18 @@ def cmd_build(args) -> int:
         print(f"{args.output}: {report.summary()}")
     elif args.summary:
         print(f"{args.output}: {report.short()}")
+    return 0
+
+
+def cmd_manifest(args) -> int:
+    import os
+    from .component.manifest import starting_manifest
+    out_dir = os.path.dirname(os.path.abspath(args.output)) if args.output else os.getcwd()
+    text = starting_manifest(args.components, out_dir)
+    if args.output:
+        _write_output(args.output, text.encode())
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -331,6 +344,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print one concise line: functions compiled and taken from the cache")
     add_compile_options(p)
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("manifest", help="write a starting manifest that composes components (wires each import "
+                                        "to the one matching export)")
+    p.add_argument("components", nargs="+", metavar="COMPONENT")
+    p.add_argument("-o", "--output", metavar="MANIFEST", help="the manifest to write (default: standard output)")
+    p.set_defaults(func=cmd_manifest)
 
     p = sub.add_parser("run", help="load an image and call an exported function")
     p.add_argument("image", metavar="IMAGE")

@@ -6,7 +6,10 @@ of steps, each one of
   module   a module definition (a .wasm or .wat file)
   instance an instantiation of a module, with its import wiring
   export   an export of the graph: one item of an instance, or a whole instance
-Order matters: a step can only use what the steps before it defined. `is_manifest(path)` tells a
+or, in a manifest that composes components, `component` steps (a component binary) instead of
+module and import steps, instances of components and their exports (checked and built by
+component/compose.py, not by `resolve_graph`). Order matters: a step can only use what the steps
+before it defined. `is_manifest(path)` tells a
 manifest from a module file by its content (whatever its name).
 
 `resolve_graph(graph, modules)` checks the wiring against the decoded modules (unknown module,
@@ -34,7 +37,7 @@ from .contract.types import EXTERN_FUNC, EXTERN_GLOBAL, EXTERN_TABLE, EXTERN_TAG
 from .binary.types import Module
 from .errors import WasmbuildError
 
-STEP_KINDS = ("import", "module", "instance", "export")
+STEP_KINDS = ("import", "module", "component", "instance", "export")
 
 
 class ManifestError(WasmbuildError):
@@ -46,8 +49,8 @@ class Step:
     kind: str
     name: str
     index: int  # position in the manifest, for messages
-    path: str | None = None  # module: the file
-    module: str | None = None  # instance: which module
+    path: str | None = None  # module, component: the file
+    module: str | None = None  # instance: which module (or component)
     # instance: wiring, import namespace or "namespace.item" -> (source, item or None)
     imports: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     source: tuple[str, str | None] | None = None  # export: (instance, item or None for all of it)
@@ -61,6 +64,11 @@ class Graph:
     @property
     def modules(self) -> list[Step]:
         return [s for s in self.steps if s.kind == "module"]
+
+    @property
+    def components(self) -> list[Step]:
+        """The component steps: a manifest with any instantiates components (component/compose.py)."""
+        return [s for s in self.steps if s.kind == "component"]
 
     def where(self, step: Step) -> str:
         return f"step {step.index + 1} ({step.kind} {step.name!r})"
@@ -104,15 +112,15 @@ def load_manifest(path: str) -> Graph:
         name = raw[kind]
         if not isinstance(name, str) or not name:
             raise ManifestError(f"step {i + 1}: {kind} needs a name (a string)", file=path)
-        allowed = {"import": {"import"}, "module": {"module", "path"},
+        allowed = {"import": {"import"}, "module": {"module", "path"}, "component": {"component", "path"},
                    "instance": {"instance", "of", "imports"}, "export": {"export", "from"}}[kind]
         extra = sorted(set(raw) - allowed)
         if extra:
             raise ManifestError(f"step {i + 1} ({kind} {name!r}): unknown key {extra[0]!r}", file=path)
         step = Step(kind, name, i)
-        if kind == "module":
+        if kind in ("module", "component"):
             if not isinstance(raw.get("path"), str):
-                raise ManifestError(f"step {i + 1} (module {name!r}): needs path = \"file.wasm\"", file=path)
+                raise ManifestError(f"step {i + 1} ({kind} {name!r}): needs path = \"file.wasm\"", file=path)
             step.path = os.path.normpath(os.path.join(base, raw["path"]))
         elif kind == "instance":
             if not isinstance(raw.get("of"), str):
@@ -129,6 +137,13 @@ def load_manifest(path: str) -> Graph:
                                     f"\"instance.item\"", file=path)
             step.source = _split(raw["from"])
         steps.append(step)
+    if any(s.kind == "component" for s in steps):
+        core = next((s for s in steps if s.kind in ("module", "import")), None)
+        if core is not None:
+            why = ("a manifest that instantiates components has no import steps (an import that no instance "
+                   "gives comes from the host)" if core.kind == "import"
+                   else "a manifest instantiates core modules or components, not both")
+            raise ManifestError(f"step {core.index + 1} ({core.kind} {core.name!r}): {why}", file=path)
     return Graph(path, steps)
 
 

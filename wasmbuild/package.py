@@ -126,7 +126,7 @@ def make_package(image_path: str, name: str, sources: str | None = None) -> byte
 
 
 def _source_members(manifest_path: str) -> list[tuple[str, bytes]]:
-    """The graph's manifest and modules, with module paths rewritten to the copies."""
+    """The graph's manifest and modules (or components), with their paths rewritten to the copies."""
     from .graph import load_manifest
     import tomllib
     graph = load_manifest(manifest_path)
@@ -134,7 +134,7 @@ def _source_members(manifest_path: str) -> list[tuple[str, bytes]]:
         doc = tomllib.load(f)
     members = []
     for raw, step in zip(doc["step"], graph.steps):
-        if step.kind == "module":
+        if step.kind in ("module", "component"):
             copy = f"{step.name}{os.path.splitext(step.path)[1]}"
             with open(step.path, "rb") as f:
                 members.append((SOURCES + copy, f.read()))
@@ -277,7 +277,8 @@ def _check_graph_sources(graph_path: str, directory: str, files: set[str], path:
     """Refuse a packaged graph.toml whose modules are not packaged sources (an absolute path, or one
     leading out of the sources, would build a host file into the image)."""
     from .graph import load_manifest
-    for step in load_manifest(graph_path).modules:
+    graph = load_manifest(graph_path)
+    for step in graph.modules + graph.components:
         if os.path.dirname(step.path) != directory or os.path.basename(step.path) not in files:
-            raise PackageError(f"sources/graph.toml: module {step.name!r} is not one of the packaged sources",
+            raise PackageError(f"sources/graph.toml: {step.kind} {step.name!r} is not one of the packaged sources",
                                file=path)

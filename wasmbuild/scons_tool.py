@@ -201,7 +201,7 @@ def _module_action(source, target, env, for_signature):
 
 
 def _scan_manifest(node, env, path):
-    """The module files that a manifest's `module` steps name, relative to the manifest. A manifest
+    """The files that a manifest's `module` (or `component`) steps name, relative to the manifest. A manifest
     that cannot be read gives none: wasmbuild itself then reports what is wrong with it."""
     if node.get_suffix() != ".toml" or not node.rexists():
         return []
@@ -213,7 +213,8 @@ def _scan_manifest(node, env, path):
     if not isinstance(steps, list):
         return []
     return [node.dir.File(step["path"]) for step in steps
-            if isinstance(step, dict) and "module" in step and isinstance(step.get("path"), str)]
+            if isinstance(step, dict) and ("module" in step or "component" in step)
+            and isinstance(step.get("path"), str)]
 
 
 def _image_emitter(target, source, env):

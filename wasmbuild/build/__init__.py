@@ -2,7 +2,8 @@
 
 `build_image(inputs, settings, jobs, graph, cache, progress)` takes `ModuleInput`s (a name and the module's
 bytes) and gives the image bytes and a `BuildReport`; `build_graph(manifest, ...)` reads a
-manifest's modules first. `progress(done, total)`, if given, is called as functions are ready
+manifest's modules first (or, for a manifest of components, builds its composition:
+component/compose.py). `progress(done, total)`, if given, is called as functions are ready
 (those taken from the cache count as done at once). Each defined function is translated and compiled on its own (one LLVM
 module per function), into an object whose references to the outside world are index-free
 (`translate/refs.py`); the link step names them. A caller making many images keeps one
@@ -31,6 +32,9 @@ def build_graph(manifest: str, settings: CompileSettings | None = None, jobs: in
     from ..wat import read_module_bytes
     graph = load_manifest(manifest)
     session = session or BuildSession(settings, jobs, cache, progress)
+    if graph.components:
+        from ..component.compose import build_composition
+        return build_composition(session, graph)
     enabled = session.settings.wasm_feature_set
     inputs = [ModuleInput(step.name, read_module_bytes(step.path, enabled), step.path) for step in graph.modules]
     return session.build(inputs, graph)

@@ -95,6 +95,11 @@ class _Scope:
         return scope
 
 
+class WiredImports(dict):
+    """The imports of a component instantiated by a composition: those given (import name ->
+    value); every other import comes from the host, as the root's do."""
+
+
 class _HostCannotProvide(Exception):
     """A root import only another component could provide (a core module, a component): the
     component builds, but instantiating it fails to link."""
@@ -111,6 +116,7 @@ class _Instantiator:
         self.inputs: list[ModuleInput] = []
         self.steps: list[Step] = [Step("import", NAMESPACE, 0)]
         self.module_names: dict[int, str] = {}  # id(CoreModule) -> graph module name
+        self.module_sources: dict[int, tuple] = {}  # id(CoreModule) -> (file bytes, path) of its component
         self.core_instances = 0
         self.core_exports: set[str] = set()
         self.resources: list[ct.ResourceType] = []
@@ -121,6 +127,7 @@ class _Instantiator:
         self.lowered: list[LoweredRecord] = []
         self.builtins: list[BuiltinRecord] = []
         self.root_imports: dict = {}
+        self.host_values: dict = {}  # root import name -> its value (what the host serves)
 
     # --- the graph ---
     def _step(self, kind: str, name: str, **fields) -> Step:
@@ -132,8 +139,10 @@ class _Instantiator:
         name = self.module_names.get(id(module))
         if name is None:
             name = self.module_names[id(module)] = f"m{len(self.module_names)}"
-            where = f"{self.path} (core module at offset {module.offset:#x})"
-            self.inputs.append(ModuleInput(name, self.root.data[module.start:module.end], where))
+            # In a composition a module can be instantiated by a component other than its own.
+            data, path = self.module_sources[id(module)]
+            where = f"{path} (core module at offset {module.offset:#x})"
+            self.inputs.append(ModuleInput(name, data[module.start:module.end], where))
             self._step("module", name, path=where)
         return name
 
@@ -175,6 +184,9 @@ class _Instantiator:
         index = len(self.instances)
         self.instances.append(parent)
         scope = _Scope(outer, index)
+        for definition in component.definitions:
+            if isinstance(definition, d.CoreModule):
+                self.module_sources[id(definition)] = (component.data, component.filename or self.path)
         exports: dict = {}
         for definition in component.definitions:
             try:
@@ -270,11 +282,15 @@ class _Instantiator:
         scope.space("core func").append(("host", builtin_item(index)))
 
     def _Import(self, scope, imp: d.Import, args, exports):
-        if args is None:
-            value = self.host_import(scope, imp.desc, (imp.name,))
-            extern = self.record_extern(value, (imp.name,))
-            if extern is not None:
-                self.root_imports[imp.name] = extern
+        if args is None or (isinstance(args, WiredImports) and imp.name not in args):
+            # From the host. Instances of a composition that leave the same import to the host
+            # share one host item (compose.py checked that their types agree).
+            value = self.host_values.get(imp.name)
+            if value is None:
+                value = self.host_values[imp.name] = self.host_import(scope, imp.desc, (imp.name,))
+                extern = self.record_extern(value, (imp.name,))
+                if extern is not None:
+                    self.root_imports[imp.name] = extern
         else:
             if imp.name not in args:
                 raise _Invalid(f"import {imp.name!r} is not given")
@@ -442,6 +458,25 @@ class _Instantiator:
 
 _SORT_OF_KIND = {"core module": "core module", "func": "func", "value": "value", "type": "type",
                  "component": "component", "instance": "instance"}
+
+
+def composition_graph(path: str, instances, exports) -> tuple[list[ModuleInput], Graph, dict]:
+    """The core graph and component record of a composition (component/compose.py, already
+    type-checked): `instances` are (name, decoded component, {import name: (instance, export)})
+    in order, each import not in its wiring coming from the host; `exports` are (export name,
+    instance, export of it). Each instance is a component instance of its own (parent: the host);
+    a component instantiated twice shares its graph modules."""
+    inst = _Instantiator(None, path)
+    made: dict[str, dict] = {}
+    for name, component, wiring in instances:
+        inst.path = component.filename or path  # for its messages
+        given = WiredImports({imp: made[src][item] for imp, (src, item) in wiring.items()})
+        try:
+            made[name] = inst.instantiate(component, None, given, HOST)
+        except _HostCannotProvide as e:
+            raise WasmbuildError(f"instance {name!r}: {e}", file=path) from None
+    inst.path = path
+    return inst.inputs, Graph(path, inst.steps), inst.record({n: made[src][item] for n, src, item in exports})
 
 
 def component_graph(component: d.Component, path: str) -> tuple[list[ModuleInput], Graph, dict]:

@@ -114,26 +114,41 @@ def _map_handles(value, t, fn):
     return value
 
 
+def _items(item) -> dict | None:
+    """The items of what a host gave for an instance: a dict, or an instance another loaded
+    component exports (its `exports`); None for anything else."""
+    if isinstance(item, dict):
+        return item
+    if isinstance(item, ExportedInstance):
+        return item.exports
+    return None
+
+
 def _find(host: dict, path: tuple[str, ...]):
     """The host's item at `path` (as `_lookup` finds each step), or None."""
     item = host
     for name in path:
-        item = _lookup(item, name) if isinstance(item, dict) else None
+        items = _items(item)
+        item = None if items is None else _lookup(items, name)
     return item
 
 
 def _kind_of(item, wanted: str) -> str:
-    """What kind of extern a host item can be: a dict is an instance; a class may stand for a
-    resource type or serve as a function; a `HostResourceType` is a resource type."""
-    if isinstance(item, dict):
+    """What kind of extern a host item can be: a dict or another component's `ExportedInstance`
+    is an instance; a class may stand for a resource type or serve as a function; a
+    `HostResourceType` or another component's resource type is a resource type."""
+    if _items(item) is not None:
         return "instance"
-    if isinstance(item, HostResourceType) or (isinstance(item, type) and wanted == "resource"):
+    if isinstance(item, (HostResourceType, ct.ResourceType)) or (isinstance(item, type) and wanted == "resource"):
         return "resource"
     return "func" if callable(item) else type(item).__name__
 
 
-def _check_imports(imports: dict, host: dict, path: tuple, file) -> None:
-    """Each of the root's imports has a host item of its kind (the wording of wasmtime's checks)."""
+def _check_imports(imports: dict, host: dict, path: tuple, file, resources=(), bound=()) -> None:
+    """Each of the root's imports has a host item of its kind (the wording of wasmtime's checks);
+    an item of another loaded component (an exported instance or function) has a type that is a
+    subtype of the import's (`resources`: the record's resource types; `bound`: those the host
+    provides, which stand for whatever resource types the other component gives for them)."""
     for name, (kind, body) in imports.items():
         where = "/".join(path + (name,))
         item = _lookup(host, name)
@@ -144,8 +159,42 @@ def _check_imports(imports: dict, host: dict, path: tuple, file) -> None:
         found = _kind_of(item, kind)
         if found != kind:
             raise UnlinkableError(f"component import {where}: expected {kind} found {found}", file=file)
-        if kind == "instance":
-            _check_imports(body, item, path + (name,), file)
+        if isinstance(item, (ExportedInstance, ComponentFunction)):
+            _check_component_item(name, kind, body, item, where, file, resources, bound)
+        elif kind == "instance":
+            _check_imports(body, _items(item), path + (name,), file, resources, bound)
+
+
+def _check_component_item(name: str, kind: str, body, item, where: str, file, resources, bound) -> None:
+    """Another component's instance or function given for import `name`: the component model's
+    subtyping (what instantiating a nested component checks), as a one-import component type."""
+    from .validate import ImportMismatch, instantiation_type
+    want = ct.ComponentType(((name, _record_extern(kind, body, resources)),), (), tuple(bound))
+    try:
+        instantiation_type(want, {name: _extern_of(item)})
+    except ImportMismatch as e:
+        raise UnlinkableError(f"component import {where}: the {type(item).__name__} given does not match: "
+                              f"{e.reason}", file=file) from None
+
+
+def _record_extern(kind: str, body, resources) -> ct.Extern:
+    """An import of the record as a `types.Extern`."""
+    if kind == "func":
+        return ct.Extern("func", body)
+    if kind == "resource":
+        return ct.Extern("type", resources[body])
+    return ct.Extern("instance", ct.InstanceType(tuple((n, _record_extern(k, b, resources))
+                                                       for n, (k, b) in body.items())))
+
+
+def _extern_of(item) -> ct.Extern:
+    """What another loaded component gives (function, exported instance, resource type) as a
+    `types.Extern`."""
+    if isinstance(item, ComponentFunction):
+        return ct.Extern("func", item.type)
+    if isinstance(item, ExportedInstance):
+        return ct.Extern("instance", ct.InstanceType(tuple((n, _extern_of(v)) for n, v in item.exports.items())))
+    return ct.Extern("type", item)
 
 
 def _nothing_in(instance_body: dict) -> bool:
@@ -214,11 +263,17 @@ class ComponentInstance:
         self._lifted_states = [self.states[lifted.instance] for lifted in record.lifted]
         self._lifted_calls: dict[int, tuple] = {}  # lifted index -> what `_lifted_call` found
         self.locked = False
-        _check_imports(record.imports, host, (), self.path)
+        _check_imports(record.imports, host, (), self.path, self.resource_types,
+                       [rt for rt, r in zip(self.resource_types, record.resources) if r.owner == HOST])
         for rt, r in zip(self.resource_types, record.resources):
             if r.owner == HOST:
                 given = _find(host, r.import_path)
-                drop = given.drop if isinstance(given, HostResourceType) else _drop_host_object
+                if isinstance(given, HostResourceType):
+                    drop = given.drop
+                elif isinstance(given, ct.ResourceType):
+                    drop = _close_foreign  # the rep is the other component's `Resource`
+                else:
+                    drop = _drop_host_object
                 self.registry.define(rt, None, drop)
             else:
                 self.registry.define(rt, self.handles[r.owner], None if r.dtor is None else self._destructor(r.dtor))
@@ -325,7 +380,10 @@ class ComponentInstance:
         return call_lifted
 
     def _from_host_object(self, value, t):
-        if isinstance(value, Resource):
+        # A `Resource` is passed on as it is, except that of another resource type for a resource
+        # the host provides: that is another loaded component's (the host gave a resource type of
+        # its exports), and it is the representation of the host resource here.
+        if isinstance(value, Resource) and (value.type is t.resource or self.registry.definer(t.resource) is not None):
             return value
         if isinstance(t, ct.Own):
             return self.registry.new(t.resource, value)
@@ -334,7 +392,8 @@ class ComponentInstance:
     def _host_function(self, path: tuple[str, ...], host: dict):
         item = host
         for i, name in enumerate(path):
-            item = _lookup(item, name) if isinstance(item, dict) else None
+            items = _items(item)
+            item = None if items is None else _lookup(items, name)
             if item is None:
                 raise UnlinkableError(f"component import {'/'.join(path[:i + 1])} is not provided by the host",
                                       file=self.path)
@@ -393,6 +452,11 @@ def _to_host_object(value, t):
     if isinstance(value, Resource):
         return value.take() if value.own else value.rep
     return value
+
+
+def _close_foreign(resource: Resource) -> None:
+    """The guest dropped its last handle of another component's resource: drop it there."""
+    resource.close()
 
 
 def _drop_host_object(obj) -> None:

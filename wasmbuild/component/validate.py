@@ -194,6 +194,49 @@ def validate_component(component: D.Component, functions: bool = True) -> Compon
 
 # ---------------------------------------------------------------------------------------------
 
+class ImportMismatch(Exception):
+    """An instantiation argument that is missing (`reason` None) or does not match the import `name`."""
+
+    def __init__(self, name: str, reason: str | None):
+        super().__init__(name, reason)
+        self.name = name
+        self.reason = reason
+
+
+def instantiation_type(component: ComponentType, args: dict[str, Extern], on_fresh=None,
+                       on_copy=None, same_types=None) -> InstanceType:
+    """The type of the instance that instantiating a component of type `component` with `args`
+    (import name -> the extern given for it) makes: its exports, with each resource it imports
+    replaced by the one given and each resource it exports made afresh. Raises `ImportMismatch`
+    for the first import (in order) that is not given or whose argument is not a subtype of it.
+    `on_fresh(resource)` is told of each fresh resource, `on_copy` as for `types.substitute`;
+    `same_types(t)` gives `t` and the objects that are the same type under other names (the
+    validator's named copies), all replaced for an `(eq ...)` type import."""
+    matcher = _Matcher(None, bound=component.imported_resources)
+    for name, want in component.imports:
+        have = args.get(name)
+        if have is None:
+            raise ImportMismatch(name, None)
+        try:
+            matcher.extern(have, want, name)
+        except InvalidError as err:
+            raise ImportMismatch(name, err.reason) from None
+    # Each supplied type replaces the import it satisfies (resources bound by the matcher, and
+    # `(eq ...)` type imports); each exported resource is made afresh.
+    pairs = list(matcher.mapping.items())
+    for name, want in component.imports:
+        if want.kind == "type" and type(want.type) is not ResourceType:
+            same = same_types(want.type) if same_types is not None else (want.type,)
+            pairs.extend((t, args[name].type) for t in same)
+    for r in component.exported_resources:
+        fresh = ResourceType(r.name)
+        if on_fresh is not None:
+            on_fresh(fresh)
+        pairs.append((r, fresh))
+    # (one substitution for all the exports: a type they share stays one object)
+    return InstanceType(substitute(InstanceType(component.exports), pairs, on_copy=on_copy).exports)
+
+
 class _Validator:
     def __init__(self, filename: str | None, functions: bool = True):
         self.filename = filename
@@ -930,28 +973,13 @@ class _Validator:
                                  d.offset)
             keys[key] = name
             args[name] = self.item_extern(scope, sort, index, d.offset)
-        matcher = _Matcher(self, bound=ct.imported_resources)
-        for name, want in ct.imports:
-            have = args.get(name)
-            if have is None:
-                raise self.error(f"missing import named `{name}`", d.offset)
-            try:
-                matcher.extern(have, want, name)
-            except InvalidError as err:
-                raise self.error(f"type mismatch for import `{name}`: {err.reason}", d.offset) from None
-        # Each supplied type replaces the import it satisfies (resources bound by the matcher, and
-        # `(eq ...)` type imports); each exported resource is made afresh.
-        pairs = list(matcher.mapping.items())
-        for name, want in ct.imports:
-            if want.kind == "type" and type(want.type) is not ResourceType:
-                # (and the named copies made of it: they are the same type under other names)
-                pairs.extend((same, args[name].type) for same in self.named_copies(want.type))
-        for r in ct.exported_resources:
-            fresh = ResourceType(r.name)
-            self.keep.append(fresh)
-            pairs.append((r, fresh))
-        # (one substitution for all the exports: a type they share stays one object)
-        return InstanceType(substitute(InstanceType(ct.exports), pairs, on_copy=self.copied).exports)
+        try:
+            return instantiation_type(ct, args, on_fresh=self.keep.append, on_copy=self.copied,
+                                      same_types=self.named_copies)
+        except ImportMismatch as err:
+            if err.reason is None:
+                raise self.error(f"missing import named `{err.name}`", d.offset) from None
+            raise self.error(f"type mismatch for import `{err.name}`: {err.reason}", d.offset) from None
 
     def inline_exports(self, scope: _Scope, d: D.InlineExports) -> InstanceType:
         exports = []
