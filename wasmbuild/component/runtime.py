@@ -262,6 +262,7 @@ class ComponentInstance:
         self.states = [_InstanceState() for _ in record.instances]
         self._lifted_states = [self.states[lifted.instance] for lifted in record.lifted]
         self._lifted_calls: dict[int, tuple] = {}  # lifted index -> what `_lifted_call` found
+        self._options_made: dict[tuple, CanonOptions] = {}  # see _options
         self.locked = False
         _check_imports(record.imports, host, (), self.path, self.resource_types,
                        [rt for rt, r in zip(self.resource_types, record.resources) if r.owner == HOST])
@@ -303,6 +304,15 @@ class ComponentInstance:
         return item
 
     def _options(self, options, instance: int) -> CanonOptions:
+        """The `CanonOptions` of canon options record `options` used by component instance
+        `instance`: made at their first use (the core items exist by then) and kept."""
+        key = (id(options), instance)  # (the record, which holds `options`, lives as long as self)
+        made = self._options_made.get(key)
+        if made is None:
+            made = self._options_made[key] = self._make_options(options, instance)
+        return made
+
+    def _make_options(self, options, instance: int) -> CanonOptions:
         memory = None if options.memory is None else self.core(options.memory)
         realloc = post_return = None
         if options.realloc is not None:
