@@ -1035,7 +1035,8 @@ def _new_area() -> tuple[ctypes.Array, int]:
 
 
 def _new_alias() -> tuple[ctypes.c_void_p, object]:
-    """A pointer whose target is set by assigning the address to the first element's `.value`."""
+    """A c_void_p and a pointer to c_uint64 sharing its storage: assigning an address to the
+    c_void_p's `value` points the pointer there, without making a pointer object per call."""
     target = ctypes.c_void_p()
     return target, ctypes.POINTER(ctypes.c_uint64).from_buffer(target)
 
