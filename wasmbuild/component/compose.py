@@ -31,28 +31,15 @@ from ..errors import WasmbuildError
 from ..graph import Graph, ManifestError, Step
 from . import decode as d
 from . import types as ct
-from .runtime import _VERSION, _compatible_line  # the loader's semver-line rule, for the same matching
+from .versions import compatible_names
 from .validate import ImportMismatch, extern_name_problem, instantiation_type, validate_component
 
 _INSTANCE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def find_export(names, wanted: str) -> list[str]:
-    """The names among `names` that an import named `wanted` matches: `[wanted]` if it is one of
-    them, else those of the same interface in a semver-compatible version (several if ambiguous)."""
-    names = list(names)
-    if wanted in names:
-        return [wanted]
-    m = _VERSION.match(wanted)
-    if m is None:
-        return []
-    line = _compatible_line(m["version"])
-    found = []
-    for name in names:
-        k = _VERSION.match(name)
-        if k is not None and k["base"] == m["base"] and _compatible_line(k["version"]) == line:
-            found.append(name)
-    return found
+    """The names among `names` that an import named `wanted` matches (`versions.compatible_names`)."""
+    return compatible_names(names, wanted)
 
 
 @dataclass

@@ -29,61 +29,29 @@ instance"). Errors in the host's imports (missing, not callable) are `Unlinkable
 
 from __future__ import annotations
 
-import re
-
 from ..errors import UnlinkableError
 from ..image import ImageError
 from ..loader.runtime import Trap
 from . import types as ct
 from .canonical import CanonOptions, ComponentValueError, function_abi
 from .handles import InstanceHandles, Resource, ResourceRegistry
+from .versions import compatible_names, split_version
 from .record import HOST, NAMESPACE, ComponentRecord, RecordError, builtin_item, lowered_item
-
-_VERSION = re.compile(r"^(?P<base>[^@]+)@(?P<version>\d+(\.\d+){0,2}.*)$")
-
 
 def _lookup(host: dict, name: str):
     """The host's item for import `name`: exactly, else without its version, else under a version
-    of the same semver-compatible line."""
+    of the same semver-compatible line (`versions.py`)."""
     if name in host:
         return host[name]
-    m = _VERSION.match(name)
-    if m is None:
-        return None
-    base, version = m["base"], m["version"]
-    if base in host:
+    base, version = split_version(name)
+    if version is not None and base in host:
         return host[base]
-    line = _compatible_line(version)
-    for key, value in host.items():
-        k = _VERSION.match(key)
-        if k is not None and k["base"] == base and _compatible_line(k["version"]) == line:
-            return value
-    return None
-
-
-def _compatible_line(version: str) -> tuple:
-    parts = version.split("-")[0].split(".")
-    if parts[0] != "0":
-        return (parts[0],)
-    return tuple(parts[:2])
+    found = compatible_names(host, name)
+    return host[found[0]] if found else None
 
 
 def _has_handles(t) -> bool:
-    if isinstance(t, (ct.Own, ct.Borrow)):
-        return True
-    if isinstance(t, ct.Record):
-        return any(_has_handles(f) for _, f in t.fields)
-    if isinstance(t, ct.Variant):
-        return any(c is not None and _has_handles(c) for _, c in t.cases)
-    if isinstance(t, ct.List):
-        return _has_handles(t.elem)
-    if isinstance(t, ct.Tuple):
-        return any(map(_has_handles, t.types))
-    if isinstance(t, ct.Option):
-        return _has_handles(t.type)
-    if isinstance(t, ct.Result):
-        return any(x is not None and _has_handles(x) for x in (t.ok, t.err))
-    return False
+    return ct.contains(t, (ct.Own, ct.Borrow))
 
 
 def _map_handles(value, t, fn):

@@ -39,7 +39,6 @@ are the host's monotonic and wall clocks in nanoseconds; `random` and `insecure`
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import sys
 import time
@@ -47,17 +46,16 @@ import time
 from ... import sandbox
 from ...loader.runtime import Trap
 from ..values import Err, Record
+from ..versions import compatible_line, split_version
 from . import filesystem, io, sockets
 from .filesystem import Descriptor, DirectoryEntryStream
 from .io import InputStream, IoError, OutputStream, Pollable, StdioSink, StdioSource
 
 __all__ = ["Wasi2", "Wasi2Exit", "interface_key", "MAX_RANDOM"]
 
+WASI_LINE = ("0", "2")  # the WASI versions served: any 0.2.x
 MAX_RANDOM = 1 << 26   # the most random bytes one call gives (64 MiB); more traps
 _NS = 1_000_000_000
-_VERSIONED = re.compile(r"^([^@]+)@0\.2\.\d+(?:[-+][0-9A-Za-z.+-]*)?$")
-
-
 class Wasi2Exit(Exception):
     """Raised by `wasi:cli/exit`: the program ended with `code`."""
 
@@ -77,10 +75,10 @@ class TerminalOutput:
 def interface_key(import_name: str) -> str | None:
     """The `interfaces()` key of an interface import name: "wasi:cli/stdin@0.2.9" (any 0.2.x,
     or no version) -> "wasi:cli/stdin"; None for another version."""
-    if "@" not in import_name:
+    base, version = split_version(import_name)
+    if version is None:
         return import_name
-    m = _VERSIONED.match(import_name)
-    return m.group(1) if m else None
+    return base if compatible_line(version) == WASI_LINE else None
 
 
 def _resource(name: str, cls, methods: str) -> dict:
