@@ -247,6 +247,9 @@ class ComponentInstance:
         self.states = [_InstanceState(Global(store, I32, True, 1)) for _ in record.instances]
         for handles in self.handles:
             handles.leave_flag = Global(store, I32, True, 1)
+        self._lifted_states = [self.states[lifted.instance] for lifted in record.lifted]
+        self._lifted_calls: dict[int, tuple] = {}  # lifted index -> what `_lifted_call` found
+        self._options_made: dict[tuple, CanonOptions] = {}  # see _options
         self.locked = False
         _check_imports(record.imports, host, (), self.path, self.resource_types,
                        [rt for rt, r in zip(self.resource_types, record.resources) if r.owner == HOST])
@@ -292,14 +295,23 @@ class ComponentInstance:
         return item
 
     def _options(self, options, instance: int) -> CanonOptions:
+        """The `CanonOptions` of canon options record `options` used by component instance
+        `instance`: made at their first use (the core items exist by then) and kept."""
+        key = (id(options), instance)  # (the record, which holds `options`, lives as long as self)
+        made = self._options_made.get(key)
+        if made is None:
+            made = self._options_made[key] = self._make_options(options, instance)
+        return made
+
+    def _make_options(self, options, instance: int) -> CanonOptions:
         memory = None if options.memory is None else self.core(options.memory)
         realloc = post_return = None
         if options.realloc is not None:
             fn = self.core(options.realloc)
-            realloc = lambda *a: fn.call_bits(list(a))[0]  # noqa: E731
+            call_realloc = fn.call_bits
+            realloc = lambda *a: call_realloc(a)[0]  # noqa: E731
         if options.post_return is not None:
-            fn_post = self.core(options.post_return)
-            post_return = lambda flat: fn_post.call_bits(flat)  # noqa: E731
+            post_return = self.core(options.post_return).call_bits
         return CanonOptions(memory, realloc, options.encoding, post_return, self.handles[instance])
 
     def _destructor(self, ref):
@@ -308,27 +320,31 @@ class ComponentInstance:
         return destroy
 
     # --- calls into a component instance ---
-    def _enter(self, instance: int) -> _InstanceState:
-        state = self.states[instance]
+    def call_lifted(self, index: int, args, relay: bool = False):
+        state = self._lifted_states[index]
         if self.locked or not state.may_enter:
             raise Trap("cannot enter component instance")
-        return state
-
-    def call_lifted(self, index: int, args, relay: bool = False):
-        lifted = self.record.lifted[index]
-        state = self._enter(lifted.instance)
-        abi = function_abi(lifted.type)
         state.may_enter = False
         try:
-            opts = self._options(lifted.options, lifted.instance)
-            flat, cx = abi.lower_args(opts, list(args), relay)
-            results = self.core(lifted.core).call_bits(flat)
-            return abi.lift_results(cx, results)
+            call = self._lifted_calls.get(index) or self._lifted_call(index)
+            abi, opts, core_call = call
+            flat, cx = abi.lower_args(opts, args, relay)
+            return abi.lift_results(cx, core_call(flat))
         except Trap:
             self.locked = True
             raise
         finally:
             state.may_enter = True
+
+    def _lifted_call(self, index: int) -> tuple:
+        """What every call of lifted function `index` uses, found at its first call (the core
+        instances exist by then) and kept: its `FunctionAbi`, its `CanonOptions` and the
+        `call_bits` of its core function."""
+        lifted = self.record.lifted[index]
+        call = (function_abi(lifted.type), self._options(lifted.options, lifted.instance),
+                self.core(lifted.core).call_bits)
+        self._lifted_calls[index] = call
+        return call
 
     # --- calls out of a component instance: the host namespace ---
     def _lowered(self, index: int, lowered, host: dict):

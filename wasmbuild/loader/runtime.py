@@ -45,6 +45,7 @@ import operator
 import struct
 import threading
 import weakref
+from threading import get_ident as _get_ident
 
 from ..contract.types import HT_EXN, HT_EXTERN, HT_FUNC, heap_top, is_ref, matches, ref_parts, ref_type
 from ..contract.types import (EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, MAX_PAGES, MAX_PAGES_64, PAGE_SIZE, V128,
@@ -99,6 +100,10 @@ class StoreBusyError(WasmbuildError):
 
     phase = "store"
 
+
+# ctypes converts the entry's arguments (ints) in Python code of its own, which fails only when the
+# Python stack is exhausted right there: it says ArgumentError, and the caller should see this.
+_ENTRY_RECURSION = "maximum recursion depth exceeded while calling into wasm"
 
 _STORE_BUSY = ("another thread is running wasm code in this store: a Store runs on one thread at a time (its "
                "trap landing pad and stack limit are that thread's); use a Store per thread")
@@ -257,8 +262,13 @@ class Store:
         self.exnref_globals: list[Global] = []  # what `_collect` must keep alive, with exnref tables
         self.exn_collect = None  # the native wb_rt_exn_collect (of the first image loaded)
         self.keep_alive: list = []  # images, instances: everything native code may point into
-        self._entry_lock = threading.Lock()  # held by the thread running wasm code in this store
-        self._inside: int | None = None  # that thread's identifier
+        # The identifier of the thread running wasm code in this store, under key 0 of a dict: its
+        # setdefault claims the store in one atomic step (cheaper than a lock), clear leaves it.
+        self._owner: dict[int, int] = {}
+        self._inside: int | None = None  # the same identifier, while it is inside
+        self._host_by_record: dict[int, Function] = {}  # host record address -> its Function
+        self._floor_cell = ctypes.c_uint64.from_address(self.runtime + abi.RT_STACK_FLOOR)
+        self._floor_cell.value = self._floor = 0  # the floor last written, rewritten when another thread enters
 
     # type registry
     def type_id(self, ft: FuncType) -> int:
@@ -308,9 +318,9 @@ class Store:
             return -1
 
     def _host_call(self, hostrec: int, values: int) -> int:
-        func = self.host_functions[_peek64(hostrec + abi.HOST_ID)]
+        func = self._host_by_record[hostrec]
         try:
-            func.call_host_slots(values)
+            func._serve(values)
         except WasmException as e:  # thrown on into the calling wasm code
             if self.tags.get(getattr(e.tag, "address", None)) is not e.tag:
                 # Of another store (its tag means nothing here): like any other Python exception.
@@ -412,27 +422,41 @@ class Store:
         f._hostrec_buf, f.hostrec = _buffer(abi.HOSTREC_SIZE)
         _poke64(f.hostrec + abi.HOST_RUNTIME, self.runtime)
         _poke64(f.hostrec + abi.HOST_ID, f.host_id)
+        self._host_by_record[f.hostrec] = f
+        f._serve = _host_server(f)
         return f
 
-    def call_entry(self, ft: FuncType, vmctx: int, code: int, values: int) -> None:
-        entry = self.entries.get(ft)
+    def call_entry(self, ft: FuncType, vmctx: int, code: int, values: int, entry=None) -> None:
+        """Run `code` through the entry trampoline of `ft` (`entry`, if the caller has it already),
+        its arguments and then its results in the value slots at `values`; a trap, an uncaught
+        exception or a host function's exception is raised. (cli.py recognises this frame as the
+        one under running compiled code.)"""
         if entry is None:
-            raise WasmbuildError(f"no entry trampoline for signature {ft} in the loaded images")
-        me = threading.get_ident()
+            entry = self.entries.get(ft)
+            if entry is None:
+                raise WasmbuildError(f"no entry trampoline for signature {ft} in the loaded images")
+        me = _get_ident()
         if self._inside == me:  # a host function calling back in
-            status = entry(vmctx, code, values)
+            try:
+                status = entry(vmctx, code, values)
+            except ctypes.ArgumentError:
+                raise RecursionError(_ENTRY_RECURSION) from None
             error = self._status_error(status) if status else None
         else:
             # The outermost call of this thread: refused while another thread is inside (the
             # Runtime's landing pad and stack limit are that thread's), else made with this thread's
             # stack floor. Inline rather than a helper, which would put one more Python frame
             # under every host function.
-            if not self._entry_lock.acquire(False):
+            if self._owner.setdefault(0, me) != me:
                 raise StoreBusyError(_STORE_BUSY)
             self._inside = me
             error = None
             try:
-                _poke64(self.runtime + abi.RT_STACK_FLOOR, _stack_floor())
+                floor = getattr(_thread, "stack_floor", None)
+                if floor is None:
+                    floor = _stack_floor()
+                if floor != self._floor:  # another thread than the last one
+                    self._floor_cell.value = self._floor = floor
                 status = entry(vmctx, code, values)
                 if status:
                     error = self._status_error(status)
@@ -440,9 +464,11 @@ class Store:
                         keep = () if error is not None else [
                             _peek64(values + i * abi.VALUE_SLOT_SIZE) for i, t in enumerate(ft.results) if t == EXNREF]
                         self._collect(keep)
+            except ctypes.ArgumentError:
+                raise RecursionError(_ENTRY_RECURSION) from None
             finally:
                 self._inside = None
-                self._entry_lock.release()
+                self._owner.clear()
         if error is not None:
             raise error
 
@@ -507,6 +533,7 @@ class Memory:
         self.shared = shared
         self._grow_lock = threading.Lock()  # threads of several stores may grow a shared memory
         self.base = base = 0
+        self._view = None  # see _make_view
         self.guarded = False
         self._def_buf, self.memdef = _buffer(abi.MEMDEF_SIZE)
         self.pages = 0
@@ -579,6 +606,7 @@ class Memory:
                         _mprotect_fn(self.base + old * PAGE_SIZE, delta * PAGE_SIZE, PROT_READ | PROT_WRITE) != 0:
                     return -1
                 self.pages = new
+                self._view = None
                 _poke64(self.memdef + abi.MEM_SIZE, new * PAGE_SIZE)
             return old
 
@@ -587,14 +615,21 @@ class Memory:
         return self.pages * PAGE_SIZE
 
     def read(self, offset: int, n: int) -> bytes:
-        if offset < 0 or n < 0 or offset + n > self.size:
+        if offset < 0 or n < 0 or offset + n > self.pages * PAGE_SIZE:
             raise IndexError("out of bounds memory access")
-        return ctypes.string_at(self.base + offset, n)
+        return bytes((self._view or self._make_view())[offset:offset + n])
 
     def write(self, offset: int, data: bytes) -> None:
-        if offset < 0 or offset + len(data) > self.size:
+        n = len(data)
+        if offset < 0 or offset + n > self.pages * PAGE_SIZE:
             raise IndexError("out of bounds memory access")
-        ctypes.memmove(self.base + offset, data, len(data))
+        (self._view or self._make_view())[offset:offset + n] = data
+
+    def _make_view(self) -> memoryview:
+        """A view of the bytes of memory as it is now (`grow` drops it: the size, and a 64-bit
+        memory's base, change), which reads and writes slice without a foreign call."""
+        self._view = memoryview((ctypes.c_ubyte * self.size).from_address(self.base)).cast("B")
+        return self._view
 
     def notify(self, address: int, count: int = 0xFFFF_FFFF) -> int:
         """What `memory.atomic.notify` does, from the host: wake up to `count` threads waiting at
@@ -844,6 +879,7 @@ class Function:
         self.raw = raw
         self.funcref = funcref  # address of a FuncRef record for this function (0 if none yet)
         self.hostrec = 0
+        self._plan = None  # how __call__ converts and enters (_call_plan), made at the first call
 
     @property
     def native(self) -> tuple[int, int, int]:
@@ -860,6 +896,30 @@ class Function:
         ft = self.type
         if len(args) != len(ft.params):
             raise TypeError(f"expected {len(ft.params)} arguments, got {len(args)}")
+        plan = self._plan
+        if plan is None:
+            plan = self._plan = _call_plan(self)
+        if plan is False:
+            return self._call_bits_generic(args)
+        try:
+            area, values = _FREE_AREAS.pop()
+        except IndexError:
+            area, values = _new_area()
+        slot = 0
+        for arg in args:  # a 32-bit value's trampoline reads only the low half
+            area[slot] = arg & 0xFFFFFFFFFFFFFFFF
+            slot += _SLOT_WORDS
+        plan[0](ft, self.vmctx, self.code, values, plan[4])
+        masks = plan[7]
+        if len(masks) == 1:
+            words = [area[0] & masks[0]]
+        else:
+            words = [w & mask for w, mask in zip(area[0:len(masks) * _SLOT_WORDS:_SLOT_WORDS], masks)]
+        _FREE_AREAS.append((area, values))
+        return words
+
+    def _call_bits_generic(self, args: list[int]) -> list[int]:
+        ft = self.type
         if self.host is not None:
             return self._call_host_bits(list(args))
         n = max(len(ft.params), len(ft.results), 1)
@@ -870,6 +930,39 @@ class Function:
         return [read_value(values + i * abi.VALUE_SLOT_SIZE, t) for i, t in enumerate(ft.results)]
 
     def __call__(self, *args):
+        plan = self._plan
+        if plan is None:
+            plan = self._plan = _call_plan(self)
+        if plan is False:  # a host function, or a signature of v128 or many values
+            return self._call_generic(args)
+        enter, ft, vmctx, code, entry, params, results, _ = plan
+        if len(args) != len(params):
+            raise TypeError(f"expected {len(params)} arguments, got {len(args)}")
+        try:
+            area, values = _FREE_AREAS.pop()
+        except IndexError:
+            area, values = _new_area()
+        slot = 0
+        for (low, high, convert), arg in zip(params, args):
+            # An int in range is the common case: masked here, without a call.
+            area[slot] = arg & high if type(arg) is int and low <= arg <= high else convert(arg)
+            slot += _SLOT_WORDS
+        enter(ft, vmctx, code, values, entry)
+        if len(results) == 1:
+            mask, sign, convert = results[0]
+            bits = area[0]
+            _FREE_AREAS.append((area, values))
+            if convert is not None:
+                return convert(bits)
+            bits &= mask
+            return bits - (sign << 1) if bits & sign else bits
+        words = area[0:len(results) * _SLOT_WORDS:_SLOT_WORDS]
+        _FREE_AREAS.append((area, values))
+        if not results:
+            return None
+        return tuple([_result_value(bits, r) for bits, r in zip(words, results)])
+
+    def _call_generic(self, args):
         ft = self.type
         if len(args) == len(ft.params):
             args = [self._to_bits(t, a, f"argument {i + 1}") for i, (t, a) in enumerate(zip(ft.params, args))]
@@ -909,6 +1002,176 @@ class Function:
         args = [read_value(values + i * abi.VALUE_SLOT_SIZE, t) for i, t in enumerate(ft.params)]
         for i, (t, r) in enumerate(zip(ft.results, self._call_host_bits(args))):
             write_value(values + i * abi.VALUE_SLOT_SIZE, t, r)
+
+
+# --- the fast paths of calls between Python and wasm --------------------------------------------
+#
+# A call from Python converts each argument with a converter chosen once per Function for its type
+# (`_call_plan`), writes the bits into a value area taken from a free list and calls the entry
+# trampoline. A call from wasm reads the value slots the host trampoline made through a ctypes
+# pointer aliased onto them (`_host_server`). Areas and aliases are taken off their free lists for
+# the length of one use and put back after it, so a nested call (a host function calling back in,
+# a signal handler between two bytecodes, another thread) never shares one with the call it
+# interrupts; one lost to an exception is only garbage. Signatures with v128 values or more values
+# than an area holds take the generic path (write_value / read_value).
+
+_SLOT_WORDS = abi.VALUE_SLOT_SIZE // 8  # 64-bit words per value slot
+_AREA_VALUES = 16  # values an area holds
+_SCALAR = (I32, I64, F32, F64)
+_F64 = struct.Struct("<d")
+_U64 = struct.Struct("<Q")
+_FREE_AREAS: list = []  # (ctypes c_uint64 array, its address): value areas for Python -> wasm calls
+_FREE_ALIASES: list = []  # (c_void_p, pointer to c_uint64 sharing its storage): for wasm -> Python calls
+
+
+def _new_area() -> tuple[ctypes.Array, int]:
+    """A value area: `_AREA_VALUES` slots, 16-byte aligned (the trampolines load slots as their
+    types, v128 included, at that alignment)."""
+    size = _AREA_VALUES * abi.VALUE_SLOT_SIZE
+    buf = ctypes.create_string_buffer(size + 16)
+    offset = -ctypes.addressof(buf) % 16
+    area = (ctypes.c_uint64 * (size // 8)).from_buffer(buf, offset)  # keeps `buf` alive
+    return area, ctypes.addressof(area)
+
+
+def _new_alias() -> tuple[ctypes.c_void_p, object]:
+    """A c_void_p and a pointer to c_uint64 sharing its storage: assigning an address to the
+    c_void_p's `value` points the pointer there, without making a pointer object per call."""
+    target = ctypes.c_void_p()
+    return target, ctypes.POINTER(ctypes.c_uint64).from_buffer(target)
+
+
+def _is_fast(ft: FuncType) -> bool:
+    return (max(len(ft.params), len(ft.results)) <= _AREA_VALUES
+            and all(t in _SCALAR or _ref_kind(t) is not None for t in ft.params + ft.results))
+
+
+def _bits_converter(store: Store, t: int, what: str, raw: bool = False):
+    """Python value -> the 64-bit word of a value slot for type `t` (scalar or reference); a value
+    that does not fit raises ValueTypeError naming `what`, as `wasm_bits` does (`raw`: the value is
+    raw bits, as `check_bits` takes them)."""
+    if raw:
+        check = lambda v: check_bits(t, v, what)  # noqa: E731
+    else:
+        check = lambda v: wasm_bits(store, t, v, what)  # noqa: E731
+    if t == I32:
+        return lambda v: v & 0xFFFFFFFF if type(v) is int and -0x80000000 <= v <= 0xFFFFFFFF else check(v)
+    if t == I64:
+        return lambda v: (v & 0xFFFFFFFFFFFFFFFF if type(v) is int and -0x8000000000000000 <= v <= 0xFFFFFFFFFFFFFFFF
+                          else check(v))
+    if t == F64 and not raw:
+        return lambda v: _U64.unpack(_F64.pack(v))[0] if type(v) is float else check(v)
+    return check
+
+
+def _value_converter(store: Store, t: int, raw: bool = False):
+    """The 64-bit word of a value slot of type `t` -> the Python value (`raw`: the raw bits; a
+    32-bit value has only its low half written)."""
+    if t == I32 or t == F32:
+        if raw:
+            return lambda w: w & 0xFFFFFFFF
+        if t == I32:
+            return lambda w: (w & 0xFFFFFFFF) - 0x100000000 if w & 0x80000000 else w & 0xFFFFFFFF
+        return lambda w: from_bits(F32, w & 0xFFFFFFFF)
+    if raw:
+        return lambda w: w
+    if t == I64:
+        return lambda w: w - 0x10000000000000000 if w & 0x8000000000000000 else w
+    if t == F64:
+        return lambda w: _F64.unpack(_U64.pack(w))[0]
+    return lambda w: python_value(store, t, w)
+
+
+def _call_plan(func: Function):
+    """What calling `func` from Python uses, found at its first call: (the store's `call_entry`, the
+    function's type, vmctx and code, its entry trampoline, argument converters, result converters,
+    result masks: the bits of each result's word that are its value), or False where the generic
+    path serves (a host function, a signature `_is_fast` refuses). An entry that is missing raises
+    the generic path's error."""
+    ft = func.type
+    if func.host is not None or not _is_fast(ft):
+        return False
+    store = func.store
+    entry = store.entries.get(ft)
+    if entry is None:
+        raise WasmbuildError(f"no entry trampoline for signature {ft} in the loaded images")
+    return (store.call_entry, ft, func.vmctx, func.code, entry,
+            tuple(_argument_spec(store, t, f"argument {i + 1}") for i, t in enumerate(ft.params)),
+            tuple(_result_spec(store, t) for t in ft.results),
+            tuple(0xFFFFFFFF if t in (I32, F32) else 0xFFFFFFFFFFFFFFFF for t in ft.results))
+
+
+def _argument_spec(store: Store, t: int, what: str) -> tuple:
+    """(low, high, convert): an int from `low` to `high` (the unsigned maximum, which is also the
+    mask) is the argument's bits masked; anything else goes through `convert`."""
+    if t == I32:
+        return -0x80000000, 0xFFFFFFFF, _bits_converter(store, t, what)
+    if t == I64:
+        return -0x8000000000000000, 0xFFFFFFFFFFFFFFFF, _bits_converter(store, t, what)
+    return 1, 0, _bits_converter(store, t, what)  # (an empty range)
+
+
+def _result_spec(store: Store, t: int) -> tuple:
+    """(mask, sign bit, convert): an integer result is its word masked and read as signed; any
+    other goes through `convert`."""
+    if t == I32:
+        return 0xFFFFFFFF, 0x80000000, None
+    if t == I64:
+        return 0xFFFFFFFFFFFFFFFF, 0x8000000000000000, None
+    return 0, 0, _value_converter(store, t)
+
+
+def _result_value(word: int, spec: tuple):
+    mask, sign, convert = spec
+    if convert is not None:
+        return convert(word)
+    word &= mask
+    return word - (sign << 1) if word & sign else word
+
+
+def _host_server(func: Function):
+    """What the host-call hook runs for host function `func`: given the address of the value
+    slots, calls `func.host` on the arguments and writes its results back (a wrong count or a
+    value that does not fit is a Trap, as in `_call_host_bits`)."""
+    ft = func.type
+    if not _is_fast(ft):
+        return func.call_host_slots
+    store, host, raw = func.store, func.host, func.raw
+    name = getattr(host, "__name__", "?")
+    readers = tuple((i * _SLOT_WORDS, _value_converter(store, t, raw)) for i, t in enumerate(ft.params))
+    writers = tuple((i * _SLOT_WORDS, _bits_converter(store, t, f"result {i + 1}", raw))
+                    for i, t in enumerate(ft.results))
+    count = len(writers)
+
+    def serve(values: int) -> None:
+        try:
+            target, slots = _FREE_ALIASES.pop()
+        except IndexError:
+            target, slots = _new_alias()
+        target.value = values
+        args = [read(slots[word]) for word, read in readers]
+        _FREE_ALIASES.append((target, slots))
+        results = host(*args)
+        if results is None:
+            results = ()
+        elif not isinstance(results, (tuple, list)):
+            results = (results,)
+        if len(results) != count:
+            raise Trap(f"host function {name} returned {len(results)} values, expected {count}")
+        try:
+            words = [write(r) for (_, write), r in zip(writers, results)]
+        except ValueTypeError as e:
+            raise Trap(f"host function {name} returned a bad value: {e.reason}") from None
+        try:
+            target, slots = _FREE_ALIASES.pop()
+        except IndexError:
+            target, slots = _new_alias()
+        target.value = values
+        for (word, _), bits in zip(writers, words):
+            slots[word] = bits
+        _FREE_ALIASES.append((target, slots))
+
+    return serve
 
 
 def wasm_bits(store: Store, t: int, v, what: str) -> int:
