@@ -181,19 +181,19 @@ def _stop_native_code_on_interrupt():
     import os
     import signal
     import threading
-    from .loader.runtime import Store
+    from .loader.runtime import ENTRY_FRAMES
 
     if (threading.current_thread() is not threading.main_thread()
             or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
         yield  # Ctrl-C is not ours to handle (ignored, or taken by whoever called main)
         return
-    native = Store.call_entry.__code__  # its frame is on top while compiled code runs
+    native = ENTRY_FRAMES  # one of them is on top while compiled code runs
     main = threading.main_thread().ident
 
     def watch(read_end):
         while got := os.read(read_end, 64):
             frame = sys._current_frames().get(main)
-            if signal.SIGINT in got and frame is not None and frame.f_code is native:
+            if signal.SIGINT in got and frame is not None and frame.f_code in native:
                 os.write(2, b"wasmbuild: interrupted\n")
                 os._exit(130)
 

@@ -354,12 +354,7 @@ class CallContext:
                 ptr = realloc(old, old_size, align, new_size) & _M32
             finally:
                 instance.may_leave = may_leave
-        if check_align and ptr % align:
-            raise trap(f"realloc return: result not aligned (unaligned pointer {ptr:#x} for {what}, "
-                       f"alignment {align})")
-        if ptr + new_size > self.memory.size:
-            raise trap(f"realloc return: beyond end of memory ({what} out-of-bounds: {new_size} bytes at {ptr:#x})")
-        return ptr
+        return _checked_realloc_result(self.memory, ptr, align, new_size, what, check_align)
 
     def allocate(self, align: int, size: int, what: str, check_align: bool = True) -> int:
         return self.realloc(0, 0, align, size, what, check_align)
@@ -367,6 +362,16 @@ class CallContext:
     def write(self, ptr: int, data) -> None:
         if data:
             self.memory.write(ptr, data if type(data) is bytes else bytes(data))
+
+
+def _checked_realloc_result(memory, ptr: int, align: int, size: int, what: str, check_align: bool = True) -> int:
+    """`ptr`, realloc's result for `size` bytes of `what`, if it is aligned and within `memory`; else the trap."""
+    if check_align and ptr % align:
+        raise trap(f"realloc return: result not aligned (unaligned pointer {ptr:#x} for {what}, "
+                   f"alignment {align})")
+    if ptr + size > memory.size:
+        raise trap(f"realloc return: beyond end of memory ({what} out-of-bounds: {size} bytes at {ptr:#x})")
+    return ptr
 
 
 def _within(err: ComponentValueError, where: str) -> ComponentValueError:
@@ -1208,6 +1213,13 @@ class FunctionAbi:
         self.flat_starts = tuple(starts)
         # A call moving no handles shares one scope that nothing changes.
         self.scope = None if _has_handles(ft) else _NO_HANDLES
+        # `call`'s fast path, for parameters of strings and integers in flat values and a result of
+        # a string (through the result area), an integer or none: per parameter, None for a string,
+        # else its _IntCodec; None where the path does not serve.
+        self.fast = (tuple(None if type(c) is _StringCodec else c for c in self.params)
+                     if not self.spill_params and all(type(c) in (_StringCodec, _IntCodec) for c in self.params)
+                     and (self.result is None or type(self.result) in (_StringCodec, _IntCodec)) else None)
+        self._fast_strings = tuple(i for i, c in enumerate(self.params) if type(c) is _StringCodec)
 
     def __repr__(self) -> str:
         return f"FunctionAbi({self.type})"
@@ -1273,6 +1285,88 @@ class FunctionAbi:
                     post_return(list(flat_results))
                 finally:
                     instance.may_leave = may_leave
+        return result
+
+    def call(self, opts: CanonOptions, args, core_call, relay: bool = False) -> Any:
+        """A whole call of the lifted export: `lower_args`, `core_call(*flat_args) -> flat_results`
+        (the export's `loader.runtime.Function.bits_caller()`), `lift_results`. The fast path does
+        what they do for the signatures of `self.fast` with host strs in UTF-8, in one frame; any
+        other call, and a bad result, goes the general way (which raises the error)."""
+        fast = self.fast
+        if fast is None or relay or opts.string_encoding != "utf8" or len(args) != len(fast):
+            flat, cx = self.lower_args(opts, args, relay)
+            return self.lift_results(cx, core_call(*flat))
+        for k in self._fast_strings:
+            if type(args[k]) is not str:  # (an EncodedString is transcoded)
+                flat, cx = self.lower_args(opts, args, relay)
+                return self.lift_results(cx, core_call(*flat))
+        memory, realloc, instance = opts.memory, opts.realloc, opts.instance
+        # `may_leave` (InstanceHandles.leave_flag: its value), cleared while realloc and post-return run
+        flag = None if instance is None else instance.leave_flag
+        flat: list[int] = []
+        i = 0
+        for c, arg in zip(fast, args):
+            if c is None:  # a string, lowered as _store_string_into_range does
+                try:
+                    data = arg.encode()
+                except UnicodeEncodeError:
+                    try:
+                        _encode(_STRING, arg, "utf-8")
+                    except ComponentValueError as e:
+                        raise self._argument_error(i, e) from None
+                if realloc is None or memory is None:
+                    raise _required("realloc" if realloc is None else "memory")
+                n = len(data)
+                if flag is None:
+                    ptr = realloc(0, 0, 1, n) & _M32
+                else:
+                    may_leave, flag.value = flag.value, 0
+                    try:
+                        ptr = realloc(0, 0, 1, n) & _M32
+                    finally:
+                        flag.value = may_leave
+                if ptr + n > memory.size:
+                    _checked_realloc_result(memory, ptr, 1, n, "string content", False)  # raises
+                if n:
+                    memory.write(ptr, data)
+                flat.append(ptr)
+                flat.append(n)
+            else:
+                try:
+                    flat.append(c.check(arg) & c.core_mask)
+                except ComponentValueError as e:
+                    raise self._argument_error(i, e) from None
+            i += 1
+        flat_results = core_call(*flat)
+        c = self.result
+        result = None
+        if c is None:
+            pass
+        elif type(c) is _StringCodec:  # through the result area (two flat values are more than MAX_FLAT_RESULTS)
+            ptr = flat_results[0] & _M32
+            size = -1 if memory is None else memory.size
+            if not ptr & 3 and ptr + 8 <= size:
+                sp, sn = _PAIR.unpack(memory.read(ptr, 8))
+                if sn <= MAX_STRING_BYTE_LENGTH and sp + sn <= size:
+                    try:
+                        result = memory.read(sp, sn).decode()
+                    except UnicodeDecodeError:
+                        pass
+            if result is None:  # a bad result: the general lifting traps with the words for it
+                cx = CallContext(opts, self.scope)
+                result = c.load(cx, cx.read(ptr, c.size, "result area", c.align), 0)
+        else:
+            result = c.lift_flat(None, flat_results, 0)
+        post_return = opts.post_return
+        if post_return is not None:  # (flat_results is this call's own list)
+            if flag is None:
+                post_return(flat_results)
+            else:
+                may_leave, flag.value = flag.value, 0
+                try:
+                    post_return(flat_results)
+                finally:
+                    flag.value = may_leave
         return result
 
     # -- guest -> lowered import -> guest

@@ -169,12 +169,13 @@ class BorrowScope:
 
 
 class _Flag:
-    """A flag held in Python, with the `bits` of a core global (the loader's `Global`)."""
+    """A flag held in Python, read and set as its `value`, as the ctypes word of a core global
+    (the loader's `Global.word`) is."""
 
-    __slots__ = ("bits",)
+    __slots__ = ("value",)
 
     def __init__(self):
-        self.bits = 1
+        self.value = 1
 
 
 class InstanceHandles:
@@ -185,15 +186,16 @@ class InstanceHandles:
         self.name = name
         self.table = HandleTable()
         self.defines: set[ResourceType] = set()
-        self.leave_flag = _Flag()  # the component layer gives a core global (the fused adapters' flag)
+        # The component layer gives the `word` of a core global (the fused adapters' flag).
+        self.leave_flag = _Flag()
 
     @property
     def may_leave(self) -> bool:
-        return self.leave_flag.bits != 0
+        return self.leave_flag.value != 0
 
     @may_leave.setter
     def may_leave(self, value: bool) -> None:
-        self.leave_flag.bits = 1 if value else 0
+        self.leave_flag.value = 1 if value else 0
 
     def __repr__(self) -> str:
         return f"InstanceHandles({self.name}, {len(self.table)} handles)"

@@ -188,18 +188,11 @@ class _InstanceState:
     """Re-entrance of one component instance (its handles are an `InstanceHandles`): "may enter" is
     a core global (`adapters.enter_flag`), which fused adapters read and set too."""
 
-    __slots__ = ("enter_flag",)
+    __slots__ = ("enter_flag", "word")
 
     def __init__(self, enter_flag: Global):
         self.enter_flag = enter_flag
-
-    @property
-    def may_enter(self) -> bool:
-        return self.enter_flag.bits != 0
-
-    @may_enter.setter
-    def may_enter(self, value: bool) -> None:
-        self.enter_flag.bits = 1 if value else 0
+        self.word = enter_flag.word  # its ctypes word: `value` is the flag
 
 
 class ComponentFunction:
@@ -210,9 +203,10 @@ class ComponentFunction:
         self.index = index
         self.name = name
         self.type = component.record.lifted[index].type
+        self._run, self._call = component.store.run_inside, component._call_lifted
 
     def __call__(self, *args):
-        return self.component.call_lifted(self.index, args)
+        return self._run(self._call, self.index, args, False)  # as component.call_lifted, a frame less
 
     def __repr__(self) -> str:
         return f"<component function {self.name}: {self.type}>"
@@ -243,10 +237,11 @@ class ComponentInstance:
         self.registry = ResourceRegistry()
         self.handles = [InstanceHandles(self.registry, f"component instance {i}") for i in range(len(record.instances))]
         # The flags of each component instance are core globals, shared with the fused adapters.
-        store = image.store
+        store = self.store = image.store
         self.states = [_InstanceState(Global(store, I32, True, 1)) for _ in record.instances]
-        for handles in self.handles:
-            handles.leave_flag = Global(store, I32, True, 1)
+        self._leave_flags = [Global(store, I32, True, 1) for _ in self.handles]
+        for handles, flag in zip(self.handles, self._leave_flags):
+            handles.leave_flag = flag.word
         self._lifted_states = [self.states[lifted.instance] for lifted in record.lifted]
         self._lifted_calls: dict[int, tuple] = {}  # lifted index -> what `_lifted_call` found
         self._options_made: dict[tuple, CanonOptions] = {}  # see _options
@@ -270,9 +265,9 @@ class ComponentInstance:
             namespace[lowered_item(i)] = self._lowered(i, lowered, host)
         for i, builtin in enumerate(record.builtins):
             namespace[builtin_item(i)] = self._builtin(builtin)
-        for i, (state, handles) in enumerate(zip(self.states, self.handles)):
+        for i, (state, flag) in enumerate(zip(self.states, self._leave_flags)):
             namespace[enter_flag(i)] = state.enter_flag
-            namespace[leave_flag(i)] = handles.leave_flag
+            namespace[leave_flag(i)] = flag
         namespace.update(trap_functions())
         from ..loader.instance import GraphInstance
         self.core_instances: dict = {}
@@ -307,11 +302,10 @@ class ComponentInstance:
         memory = None if options.memory is None else self.core(options.memory)
         realloc = post_return = None
         if options.realloc is not None:
-            fn = self.core(options.realloc)
-            call_realloc = fn.call_bits
-            realloc = lambda *a: call_realloc(a)[0]  # noqa: E731
+            realloc = self.core(options.realloc).bits_caller(first=True)
         if options.post_return is not None:
-            post_return = self.core(options.post_return).call_bits
+            call_post_return = self.core(options.post_return).bits_caller()
+            post_return = lambda flat: call_post_return(*flat)  # noqa: E731
         return CanonOptions(memory, realloc, options.encoding, post_return, self.handles[instance])
 
     def _destructor(self, ref):
@@ -321,28 +315,32 @@ class ComponentInstance:
 
     # --- calls into a component instance ---
     def call_lifted(self, index: int, args, relay: bool = False):
-        state = self._lifted_states[index]
-        if self.locked or not state.may_enter:
+        # Realloc, the export and post-return run under one claim of the store (each core call
+        # then takes call_entry's cheap path); another thread is refused before any flag changes.
+        return self.store.run_inside(self._call_lifted, index, args, relay)
+
+    def _call_lifted(self, index: int, args, relay: bool):
+        may_enter = self._lifted_states[index].word
+        if self.locked or not may_enter.value:
             raise Trap("cannot enter component instance")
-        state.may_enter = False
+        may_enter.value = 0
         try:
             call = self._lifted_calls.get(index) or self._lifted_call(index)
             abi, opts, core_call = call
-            flat, cx = abi.lower_args(opts, args, relay)
-            return abi.lift_results(cx, core_call(flat))
+            return abi.call(opts, args, core_call, relay)
         except Trap:
             self.locked = True
             raise
         finally:
-            state.may_enter = True
+            may_enter.value = 1
 
     def _lifted_call(self, index: int) -> tuple:
         """What every call of lifted function `index` uses, found at its first call (the core
         instances exist by then) and kept: its `FunctionAbi`, its `CanonOptions` and the
-        `call_bits` of its core function."""
+        `bits_caller` of its core function."""
         lifted = self.record.lifted[index]
         call = (function_abi(lifted.type), self._options(lifted.options, lifted.instance),
-                self.core(lifted.core).call_bits)
+                self.core(lifted.core).bits_caller())
         self._lifted_calls[index] = call
         return call
 
@@ -442,6 +440,12 @@ class _HostItem:
     def call_bits(self, args: list[int]) -> list[int]:
         results = self.fn(*args)
         return [] if results is None else list(results) if isinstance(results, (list, tuple)) else [results]
+
+    def bits_caller(self, first: bool = False):
+        """As `loader.runtime.Function.bits_caller`."""
+        if first:
+            return lambda *args: self.call_bits(args)[0]
+        return lambda *args: self.call_bits(args)
 
 
 def _has_handles_in(ft: ct.FuncType) -> bool:

@@ -269,6 +269,7 @@ class Store:
         self._host_by_record: dict[int, Function] = {}  # host record address -> its Function
         self._floor_cell = ctypes.c_uint64.from_address(self.runtime + abi.RT_STACK_FLOOR)
         self._floor_cell.value = self._floor = 0  # the floor last written, rewritten when another thread enters
+        self._exns_cell = ctypes.c_uint64.from_address(self.runtime + abi.RT_EXNS)  # the exception objects' list
 
     # type registry
     def type_id(self, ft: FuncType) -> int:
@@ -426,6 +427,44 @@ class Store:
         f._serve = _host_server(f)
         return f
 
+    def _claim(self, me: int) -> None:
+        """Claim the store for thread `me`, which is not inside: refused while another thread is
+        inside (the Runtime's landing pad and stack limit are that thread's), else with this
+        thread's stack floor. The caller releases it (`_inside = None`, `_owner.clear()`)."""
+        if self._owner.setdefault(0, me) != me:
+            raise StoreBusyError(_STORE_BUSY)
+        self._inside = me
+        floor = getattr(_thread, "stack_floor", None)
+        if floor is None:
+            try:
+                floor = _stack_floor()
+            except BaseException:
+                self._inside = None
+                self._owner.clear()
+                raise
+        if floor != self._floor:  # another thread than the last one
+            self._floor_cell.value = self._floor = floor
+
+    def run_inside(self, fn, *args):
+        """`fn(*args)` with the store claimed for this thread once: the core calls `fn` makes (through
+        `call_entry`, each still its own entry, with its own landing pad and stack limit) take the
+        cheap path of a call from inside, as a host function's do. Claimed already by this
+        thread, it just calls `fn`. Exception objects left over are collected at the end (`fn`
+        gives no exnrefs)."""
+        me = _get_ident()
+        if self._inside == me:
+            return fn(*args)
+        self._claim(me)
+        try:
+            return fn(*args)
+        finally:
+            try:
+                if self._exns_cell.value:
+                    self._collect()
+            finally:
+                self._inside = None
+                self._owner.clear()
+
     def call_entry(self, ft: FuncType, vmctx: int, code: int, values: int, entry=None) -> None:
         """Run `code` through the entry trampoline of `ft` (`entry`, if the caller has it already),
         its arguments and then its results in the value slots at `values`; a trap, an uncaught
@@ -436,27 +475,18 @@ class Store:
             if entry is None:
                 raise WasmbuildError(f"no entry trampoline for signature {ft} in the loaded images")
         me = _get_ident()
-        if self._inside == me:  # a host function calling back in
+        if self._inside == me:  # a host function calling back in (Function.bits_caller does the same)
             try:
                 status = entry(vmctx, code, values)
             except ctypes.ArgumentError:
                 raise RecursionError(_ENTRY_RECURSION) from None
             error = self._status_error(status) if status else None
         else:
-            # The outermost call of this thread: refused while another thread is inside (the
-            # Runtime's landing pad and stack limit are that thread's), else made with this thread's
-            # stack floor. Inline rather than a helper, which would put one more Python frame
-            # under every host function.
-            if self._owner.setdefault(0, me) != me:
-                raise StoreBusyError(_STORE_BUSY)
-            self._inside = me
+            # The outermost call of this thread (the claim is a helper that returns before the
+            # entry: no Python frame more under host functions).
+            self._claim(me)
             error = None
             try:
-                floor = getattr(_thread, "stack_floor", None)
-                if floor is None:
-                    floor = _stack_floor()
-                if floor != self._floor:  # another thread than the last one
-                    self._floor_cell.value = self._floor = floor
                 status = entry(vmctx, code, values)
                 if status:
                     error = self._status_error(status)
@@ -849,16 +879,25 @@ class Global:
         self.mutable = mutable
         self._cell_buf, self.cell = _buffer(16)
         write_value(self.cell, valtype, bits)
+        # The cell as a ctypes word, read and written without a call of read_value/write_value (the
+        # component layer's flags are read several times per call); None for a v128.
+        self.word = (None if valtype == V128 else
+                      (ctypes.c_uint32 if valtype == I32 or valtype == F32 else ctypes.c_uint64).from_address(self.cell))
         if valtype == EXNREF:
             store.exnref_globals.append(self)
 
     @property
     def bits(self) -> int:
-        return read_value(self.cell, self.valtype)
+        word = self.word
+        return read_value(self.cell, self.valtype) if word is None else word.value
 
     @bits.setter
     def bits(self, value: int) -> None:
-        write_value(self.cell, self.valtype, value)
+        word = self.word
+        if word is None:
+            write_value(self.cell, self.valtype, value)
+        else:  # (ctypes keeps the low 32 or 64 bits, as write_value does)
+            word.value = value
 
     @property
     def value(self):
@@ -917,6 +956,51 @@ class Function:
             words = [w & mask for w, mask in zip(area[0:len(masks) * _SLOT_WORDS:_SLOT_WORDS], masks)]
         _FREE_AREAS.append((area, values))
         return words
+
+    def bits_caller(self, first: bool = False):
+        """`call_bits` as a callable of the arguments themselves, `f(*bits) -> list of result bits`
+        (with `first`, the first result alone), made once for many calls (the component layer's
+        realloc, exports and post-returns). Called while this thread is inside the store (a host
+        function calling back, `Store.run_inside`), it makes the entry itself, as `call_entry`
+        does then, without `call_entry`'s frame (cli.py's Ctrl-C watcher knows this frame too:
+        `ENTRY_FRAMES`), with a value area of its own; else it is `call_bits`."""
+        call_bits = self.call_bits
+        plan = self._plan
+        if plan is None:
+            plan = self._plan = _call_plan(self)
+        if first and not self.type.results:
+            raise TypeError(f"{self.type} has no result")
+        if plan is False or len(self.type.results) > 1:
+            return (lambda *args: call_bits(args)[0]) if first else (lambda *args: call_bits(args))
+        _, ft, vmctx, code, entry = plan[:5]
+        masks = plan[7]
+        nparams, nresults = len(ft.params), len(masks)
+        mask0 = masks[0] if masks else 0
+        store = self.store
+        # Only the thread inside uses it, and a nested call of this function (from a host function
+        # it calls) is over before the outer one's result is written (at most one: in a register,
+        # which the trampoline stores on return; it has read the arguments before it calls the code).
+        area, values = _new_area()
+
+        def call(*args):
+            if store._inside != _get_ident() or len(args) != nparams:
+                return call_bits(args)[0] if first else call_bits(args)
+            slot = 0
+            for arg in args:  # a 32-bit value's trampoline reads only the low half
+                area[slot] = arg & 0xFFFFFFFFFFFFFFFF
+                slot += _SLOT_WORDS
+            try:  # call_entry's path for a call from inside
+                status = entry(vmctx, code, values)
+            except ctypes.ArgumentError:
+                raise RecursionError(_ENTRY_RECURSION) from None
+            if status:
+                error = store._status_error(status)
+                if error is not None:
+                    raise error
+            if first:
+                return area[0] & mask0
+            return [area[0] & mask0] if nresults else []
+        return call
 
     def _call_bits_generic(self, args: list[int]) -> list[int]:
         ft = self.type
@@ -1230,3 +1314,8 @@ _libc_malloc.argtypes = [ctypes.c_size_t]
 
 def entry_function(address: int):
     return _ENTRY(address)
+
+
+# The frames on top while compiled code runs, entered from Python: cli.py's Ctrl-C watcher looks for them.
+ENTRY_FRAMES = (Store.call_entry.__code__,
+                next(c for c in Function.bits_caller.__code__.co_consts if getattr(c, "co_name", None) == "call"))
