@@ -168,3 +168,23 @@ def test_host_resource_types_declared_equal(tmp_path):
         load(consumer, {"a": {"r": r}, "b": {"r": HostResourceType("other")}})
     # Python classes are not compared (told apart by where they are imported)
     load(consumer, {"a": {"r": type("R", (), {})}, "b": {"r": type("S", (), {})}})
+
+
+def test_exported_core_modules(tmp_path):
+    from wasmbuild.component.build import component_exported_modules
+    from wasmbuild.binary.decode import decode_module
+    text = """(component
+      (core module $a (func (export "x")))
+      (import "m" (core module $m))
+      (instance $i (export "inner" (core module $a)) (export "given" (core module $m)))
+      (export "i" (instance $i))
+      (export "a" (core module $a))
+    )"""
+    data = parse(tmp_path, "exports", text)
+    assert component_exported_modules(data, "exports.wasm") is None  # "m" not given: cannot instantiate
+    answer = parse(tmp_path, "answer", ANSWER)
+    found = component_exported_modules(data, "exports.wasm", {"m": answer})
+    assert sorted(found) == [("a",), ("i", "given"), ("i", "inner")]
+    assert found[("i", "given")] == answer
+    assert found[("a",)] == found[("i", "inner")]
+    assert [e.name for e in decode_module(found[("a",)]).exports] == ["x"]

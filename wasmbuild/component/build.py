@@ -28,9 +28,11 @@ def build_component(session, data: bytes, path: str, provided: dict | None = Non
     return session.build(inputs, graph, record)
 
 
-def component_exported_modules(data: bytes, path: str, provided: dict | None = None, features=None) -> dict:
+def component_exported_modules(data: bytes, path: str, provided: dict | None = None,
+                               features=None) -> dict | None:
     """The core modules component binary `data` exports, {export path: bytes} (built with
-    `provided` as `build_component` is; see `instantiate.exported_core_modules`)."""
+    `provided` as `build_component` is; None if it cannot be instantiated: see
+    `instantiate.exported_core_modules`)."""
     component, modules = _prepare(data, path, provided, features)
     return exported_core_modules(component, path, modules)
 

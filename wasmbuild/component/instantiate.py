@@ -516,10 +516,10 @@ def component_graph(component: d.Component, path: str, features: frozenset[str] 
     return inst.inputs, Graph(path, inst.steps), inst.record(exports)
 
 
-def exported_core_modules(component: d.Component, path: str, provided: dict | None = None) -> dict:
+def exported_core_modules(component: d.Component, path: str, provided: dict | None = None) -> dict | None:
     """The core modules `component` exports (at its top level or inside exported instances), as
     {export path: module bytes}: what Wasmtime's spec-test runner registers of a named instance
-    (component/script.py). `component` must instantiate (statically) with `provided`."""
+    (component/script.py). None for a component that cannot be instantiated (an import not given)."""
     inst = _Instantiator(component, path, provided)
     found: dict = {}
 
@@ -531,5 +531,9 @@ def exported_core_modules(component: d.Component, path: str, provided: dict | No
             elif isinstance(value, dict):
                 walk(value, at + (name,))
 
-    walk(inst.instantiate(component, None, None, HOST), ())
+    try:
+        exports = inst.instantiate(component, None, None, HOST)
+    except _HostCannotProvide:
+        return None
+    walk(exports, ())
     return found

@@ -141,8 +141,9 @@ class ComponentScriptRunner(ScriptRunner):
             provided.update({(name,) + path: data for path, data in modules.items()})
         return provided
 
-    def _register(self, name: str, instance, modules: dict) -> None:
-        self.registered[name] = (modules, _exported_resources(instance.exports))
+    def _register(self, name: str, instance, modules: dict | None) -> None:
+        # (modules None: a component that cannot instantiate, so never gets here)
+        self.registered[name] = (modules or {}, _exported_resources(instance.exports))
 
     def _exported_modules(self, cmd) -> dict:
         """The core modules the component a command names exports (bytes by export path)."""
