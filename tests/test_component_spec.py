@@ -3,7 +3,8 @@ runner: every command passes except the ones `component_spec_not_passing.txt` li
 why); a listed command that passes fails the test, so the list only shrinks. Commands whose
 `requires` names what wasmbuild does not support (the async ABI, threading, maps, ...) are skipped
 by the runner with that name; the test checks that nothing else is skipped but the text-format
-modules (no component text parser) and the Wasmtime test-host commands not yet served."""
+modules (no component text parser). The Wasmtime test host and Wasmtime's implicit registration of
+named instances are served (component/script.py)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,10 @@ from wasmbuild.wast import FAIL, PASS, SKIP, run_paths
 
 SPEC = os.path.join(components_dir(), "spec")
 NOT_PASSING_FILE = Path(__file__).with_name("component_spec_not_passing.txt")
-# What a skipped command may require (README: the proposals beyond the synchronous component model,
-# and the Wasmtime test host, not served yet).
+# What a skipped command may require (README: the proposals beyond the synchronous component model).
 UNSUPPORTED = {"cm-async", "cm-more-async-builtins", "cm-threading", "cm-async-stackful", "cm-map",
                "cm-implements", "cm-implements|cm-canon-names", "cm-fixed-length-lists", "gc",
-               "wasm-tools-rejects", "wasmtime-host", "wasmtime-implicit-register"}
+               "wasm-tools-rejects"}
 TEXT_SKIP = "a text component (no component text parser)"
 
 def _listed() -> dict[str, str]:
@@ -70,4 +70,4 @@ def test_baseline_commands_run(report):
     """The commands without `requires` (what a synchronous runtime must pass) are not skipped,
     but the 5 text-format ones."""
     counts = Counter(o.status for o in report.outcomes)
-    assert counts[PASS] >= 1340
+    assert counts[PASS] >= 1480

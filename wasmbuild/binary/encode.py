@@ -1,10 +1,11 @@
 """A small core wasm encoder for modules wasmbuild generates itself (the fused adapters of
-component/adapters.py).
+component/adapters.py, the Wasmtime test host's core module of component/script.py).
 
 `ModuleWriter` collects imports (functions, memories, globals), function types, functions (locals
-and body bytes) and exports, and `to_bytes()` writes the module in the binary format's section order.
-`Code` builds a function body from instructions (`op`, `i32_const`, `call`, ...). The output is a
-deterministic function of what was added, so two equal adapters are equal bytes.
+and body bytes), constant i32 globals and exports, and `to_bytes()` writes the module in the binary
+format's section order. `Code` builds a function body from instructions (`op`, `i32_const`, `call`,
+...). The output is a deterministic function of what was added, so two equal adapters are equal
+bytes.
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ class ModuleWriter:
         self.imports: list[bytes] = []
         self.functions: list[tuple[int, bytes, bytes]] = []  # type index, locals, body
         self.exports: list[bytes] = []
+        self.globals: list[bytes] = []  # defined globals: type and constant initializer
         self.func_imports = 0
         self.memory_imports = 0
         self.global_imports = 0
@@ -148,8 +150,16 @@ class ModuleWriter:
         self.functions.append((self.functype(params, results), uleb(len(locals_)) + groups, bytes(code.out)))
         return self.func_imports + len(self.functions) - 1
 
+    def global_i32(self, value: int, mutable: bool = False) -> int:
+        """A defined i32 global initialised to `value` (its index: imports come first)."""
+        self.globals.append(bytes([I32, int(mutable)]) + OPS["i32.const"] + sleb(value) + OPS["end"])
+        return self.global_imports + len(self.globals) - 1
+
     def export_func(self, item: str, index: int) -> None:
         self.exports.append(name(item) + b"\x00" + uleb(index))
+
+    def export_global(self, item: str, index: int) -> None:
+        self.exports.append(name(item) + b"\x03" + uleb(index))
 
     def to_bytes(self) -> bytes:
         def section(sid: int, body: bytes) -> bytes:
@@ -159,5 +169,6 @@ class ModuleWriter:
             entry = locals_ + body + OPS["end"]
             bodies.append(uleb(len(entry)) + entry)
         return (b"\x00asm\x01\x00\x00\x00" + section(1, vec(self.types)) + section(2, vec(self.imports))
-                + section(3, vec(uleb(t) for t, _, _ in self.functions)) + section(7, vec(self.exports))
+                + section(3, vec(uleb(t) for t, _, _ in self.functions))
+                + (section(6, vec(self.globals)) if self.globals else b"") + section(7, vec(self.exports))
                 + section(10, vec(bodies)))

@@ -24,8 +24,10 @@ component is instantiated by running its definitions in turn with its imports bo
 Types are concrete: an imported resource type is the argument's, a resource definition makes a
 fresh `ResourceType` per instantiation, so the function types in the record need no substitution.
 The root's imports come from the host: a function or an instance of functions and resource types
-becomes host values named by their path; a core module or component import cannot be served by the
-host: the component is built, but its image fails to link when instantiated.
+becomes host values named by their path; a core module import is served only by a module given to
+the build (`provided`: import path -> `decode.CoreModule`, see build.py), which becomes a graph
+module like a nested one; a component import, or a core module not given, cannot be served: the
+component is built, but its image fails to link when instantiated.
 """
 
 from __future__ import annotations
@@ -111,9 +113,10 @@ class _Invalid(Exception):
 
 
 class _Instantiator:
-    def __init__(self, component: d.Component, path: str):
+    def __init__(self, component: d.Component, path: str, provided: dict | None = None):
         self.root = component
         self.path = path
+        self.provided = provided or {}  # root import path -> (decode.CoreModule, its bytes, its name)
         self.inputs: list[ModuleInput] = []
         self.steps: list[Step] = [Step("import", NAMESPACE, 0)]
         self.module_names: dict[int, str] = {}  # id(CoreModule) -> graph module name
@@ -377,6 +380,10 @@ class _Instantiator:
             if not isinstance(decl, _TypeDecl) or not isinstance(decl.definition, d.InstanceTypeDef):
                 raise _Invalid(f"type {desc.index} is not an instance type")
             return self.host_instance(decl, path)
+        if desc.kind == "core module" and path in self.provided:
+            module, data, where = self.provided[path]
+            self.module_sources[id(module)] = (data, where)
+            return module
         if desc.kind == "component":
             raise ComponentUnsupportedError(f"root-level component imports are not supported (import "
                                             f"{'/'.join(path)})", file=self.path)
@@ -408,7 +415,12 @@ class _Instantiator:
         (by `(eq ...)`: declared elsewhere)."""
         if isinstance(value, ct.ResourceType):
             index = self.resource_index[value]
-            return ("resource", index) if self.resource_records[index].import_path == path else None
+            r = self.resource_records[index]
+            if r.import_path == path:
+                return ("resource", index)
+            if r.owner == HOST and path not in r.also_at:
+                self.resource_records[index] = dataclasses.replace(r, also_at=r.also_at + (path,))
+            return None
         if isinstance(value, dict):
             body = {n: e for n, e in ((n, self.record_extern(v, path + (n,))) for n, v in value.items())
                     if e is not None}
@@ -486,12 +498,14 @@ def composition_graph(path: str, instances, exports,
     return inst.inputs, Graph(path, inst.steps), inst.record({n: made[src][item] for n, src, item in exports})
 
 
-def component_graph(component: d.Component, path: str,
-                    features: frozenset[str] | None = None) -> tuple[list[ModuleInput], Graph, dict]:
+def component_graph(component: d.Component, path: str, features: frozenset[str] | None = None,
+                    provided: dict | None = None) -> tuple[list[ModuleInput], Graph, dict]:
     """The core graph of `component` (decoded and validated) and its component record as JSON;
     `features`: the core proposals the build allows (fused adapters that copy memory need
-    multi-memory). Calls between component instances go through fused adapters (component/adapters.py)."""
-    inst = _Instantiator(component, path)
+    multi-memory); `provided`: core modules for root imports (import path -> (`decode.CoreModule`,
+    its bytes, a name for messages), checked against the imports' types: build.py). Calls between
+    component instances go through fused adapters (component/adapters.py)."""
+    inst = _Instantiator(component, path, provided)
     inst.fused.features = features
     try:
         exports = inst.instantiate(component, None, None, HOST)
@@ -500,3 +514,26 @@ def component_graph(component: d.Component, path: str,
         unlinkable = ComponentRecord((), (HOST,), (), (), (), {}, {}, unlinkable=str(e))
         return [], Graph(path, [Step("import", NAMESPACE, 0)]), unlinkable.to_json([])
     return inst.inputs, Graph(path, inst.steps), inst.record(exports)
+
+
+def exported_core_modules(component: d.Component, path: str, provided: dict | None = None) -> dict | None:
+    """The core modules `component` exports (at its top level or inside exported instances), as
+    {export path: module bytes}: what Wasmtime's spec-test runner registers of a named instance
+    (component/script.py). None for a component that cannot be instantiated (an import not given)."""
+    inst = _Instantiator(component, path, provided)
+    found: dict = {}
+
+    def walk(values: dict, at: tuple) -> None:
+        for name, value in values.items():
+            if isinstance(value, d.CoreModule):
+                data, _ = inst.module_sources[id(value)]
+                found[at + (name,)] = data[value.start:value.end]
+            elif isinstance(value, dict):
+                walk(value, at + (name,))
+
+    try:
+        exports = inst.instantiate(component, None, None, HOST)
+    except _HostCannotProvide:
+        return None
+    walk(exports, ())
+    return found

@@ -199,16 +199,23 @@ class ResourceRecord:
     owner: int  # the component instance that defined it, or HOST for a host import
     dtor: CoreRef | None = None  # a defined resource's destructor
     import_path: tuple[str, ...] = ()  # a host resource: where the root imports it
+    # a host resource: the other root import paths declared equal to it (`(eq ...)`), which the
+    # host must give the same resource type for when it gives another component's resource types
+    also_at: tuple[tuple[str, ...], ...] = ()
 
     def to_json(self) -> dict:
-        return {"name": self.name, "owner": self.owner, "dtor": self.dtor and self.dtor.to_json(),
-                "import": list(self.import_path)}
+        out = {"name": self.name, "owner": self.owner, "dtor": self.dtor and self.dtor.to_json(),
+               "import": list(self.import_path)}
+        if self.also_at:
+            out["also"] = [list(p) for p in self.also_at]
+        return out
 
     @classmethod
     def from_json(cls, value) -> "ResourceRecord":
         d = _dict(value)
         return cls(_str(d["name"]), _int(d["owner"], HOST), _ref(d["dtor"]),
-                   tuple(_str(p) for p in _list(d["import"])))
+                   tuple(_str(p) for p in _list(d["import"])),
+                   tuple(tuple(_str(n) for n in _list(p)) for p in _list(d.get("also", []))))
 
 
 @dataclass(frozen=True)

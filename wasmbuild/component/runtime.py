@@ -171,17 +171,43 @@ def _extern_of(item) -> ct.Extern:
     return ct.Extern("type", item)
 
 
+def _resource_identity(item):
+    """The resource type a host item stands for, when it says: another component's resource type,
+    a `HostResourceType` (or the one it is `same_as`); None for a Python class (not compared: such
+    resource types are told apart by where they are imported)."""
+    if isinstance(item, HostResourceType):
+        return item.same_as or item
+    return item if isinstance(item, ct.ResourceType) else None
+
+
+def _check_same_resource(host: dict, given, r, file) -> None:
+    """The resource types given at the paths declared equal to the host resource `r`
+    (`ResourceRecord.also_at`) are the one given for it (`given`), as far as `_resource_identity`
+    tells them; a path given nothing needs nothing."""
+    for path in r.also_at:
+        other = _find(host, path)
+        if other is None:
+            continue
+        have, want = _resource_identity(other), _resource_identity(given)
+        if (have is not None or want is not None) and have is not want:
+            raise UnlinkableError(f"component import {'/'.join(path)}: mismatched resource types (it must be "
+                                  f"the resource type given for {'/'.join(r.import_path)})", file=file)
+
+
 def _nothing_in(instance_body: dict) -> bool:
     return all(kind == "instance" and _nothing_in(body) for kind, body in instance_body.values())
 
 
 class HostResourceType:
     """What a host may give for a resource type it provides when its resources are not objects
-    with a `drop()` method: `drop(rep)` is called when the guest drops the last handle of one."""
+    with a `drop()` method: `drop(rep)` is called when the guest drops the last handle of one.
+    `same_as`: another `HostResourceType` this one is the same resource type as, under another
+    name (for imports declared equal, `(eq ...)`; each keeps its own `drop`)."""
 
-    def __init__(self, name: str, drop=None):
+    def __init__(self, name: str, drop=None, same_as: "HostResourceType | None" = None):
         self.name = name
         self.drop = drop or (lambda rep: None)
+        self.same_as = None if same_as is None else (same_as.same_as or same_as)
 
 
 class _InstanceState:
@@ -251,6 +277,7 @@ class ComponentInstance:
         for rt, r in zip(self.resource_types, record.resources):
             if r.owner == HOST:
                 given = _find(host, r.import_path)
+                _check_same_resource(host, given, r, self.path)
                 if isinstance(given, HostResourceType):
                     drop = given.drop
                 elif isinstance(given, ct.ResourceType):

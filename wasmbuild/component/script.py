@@ -4,8 +4,12 @@
 giving the same `Outcome`s; `is_component_script(path)` tells the two kinds apart (the runner for a
 script is chosen by `wast.run_paths`). Each component is built through the same path as `wasmbuild
 build` (decode, validate, static instantiation, the core build) and instantiated with no host
-imports but Wasmtime's test host (`wasmtime_test_host`), in a fresh store each time (a trap locks an
-instance down).
+imports but Wasmtime's test host (`wasmtime_test_host`, its core module given to the build:
+`wasmtime_simple_module`), in a fresh store each time (a trap locks an instance down). As
+Wasmtime's runner does, each named component instance (`module` with a name, `module_instance`) is
+registered under its name with the core modules and resource types it exports (not its
+functions): a later component may import them, `(import "NAME" (instance (export "m" (core
+module))))` (the modules given to its build, the resource types to its instantiation).
   module, module_definition, module_instance
                          as for core scripts (a definition is built once, instantiated anew)
   assert_return / assert_trap
@@ -28,25 +32,37 @@ from __future__ import annotations
 import json
 import os
 
+from ..binary.encode import I32, Code, ModuleWriter
 from ..errors import InvalidError, MalformedError, UnlinkableError, WasmbuildError
 from ..loader.instance import load_image
 from ..loader.runtime import Store, Trap
 from ..wast import FAIL, PASS, ScriptRunner, _Skip
-from .build import build_component
+from . import types as ct
+from .build import build_component, component_exported_modules
 from .decode import decode_component, is_component
 from .instantiate import ComponentUnsupportedError, component_graph
-from .runtime import HostResourceType
+from .runtime import ExportedInstance, HostResourceType
 from .scriptvalues import python_value, value_matches
 from .validate import validate_component
 
-# What a command may require and still run here: core proposals wasmbuild compiles, and the
-# Wasmtime test host (`wasmtime_test_host`).
-SUPPORTED = frozenset(("exceptions", "function-references", "wasmtime-host"))
+# What a command may require and still run here: core proposals wasmbuild compiles, the Wasmtime
+# test host (`wasmtime_test_host`) and Wasmtime's implicit registration of named instances.
+SUPPORTED = frozenset(("exceptions", "function-references", "wasmtime-host", "wasmtime-implicit-register"))
+
+
+def wasmtime_simple_module() -> bytes:
+    """The test host's core module `host/simple-module`: `(module (global (export "g") i32
+    (i32.const 100)) (func (export "f") (result i32) (i32.const 101)))`, given to builds (a host
+    cannot give a core module at load time)."""
+    w = ModuleWriter()
+    w.export_global("g", w.global_i32(100))
+    w.export_func("f", w.function([], [I32], [], Code().i32_const(101)))
+    return w.to_bytes()
 
 
 def wasmtime_test_host() -> dict:
     """The host Wasmtime's component tests import (spec/README.md, "The Wasmtime test host"), but
-    for its core module `simple-module`, which a host cannot give a wasmbuild component."""
+    for its core module `simple-module` (`wasmtime_simple_module`)."""
     state = {"drops": 0, "last_drop": 0}
 
     def drop1(rep):
@@ -60,15 +76,16 @@ def wasmtime_test_host() -> dict:
     def refuse_drop(rep):
         raise Trap("resource1-again shouldn't be destroyed")
 
+    resource1 = HostResourceType("resource1", drop1)
     return {
         "host-echo-u32": lambda v: v,
         "host-return-two": lambda: 2,
         "host": {
             "return-three": lambda: 3,
             "nested": {"return-four": lambda: 4},
-            "resource1": HostResourceType("resource1", drop1),
+            "resource1": resource1,
             "resource2": HostResourceType("resource2"),
-            "resource1-again": HostResourceType("resource1-again", refuse_drop),
+            "resource1-again": HostResourceType("resource1-again", refuse_drop, same_as=resource1),
             "[constructor]resource1": lambda rep: rep,
             "[static]resource1.assert": lambda r, rep: check(r == rep),
             "[static]resource1.last-drop": lambda: state["last_drop"],
@@ -100,7 +117,38 @@ def is_component_script(path: str) -> bool:
     return False
 
 
+def _exported_resources(exports: dict) -> dict:
+    """The resource types among a component instance's exports, with the instances holding them."""
+    out = {}
+    for name, value in exports.items():
+        if isinstance(value, ct.ResourceType):
+            out[name] = value
+        elif isinstance(value, ExportedInstance):
+            out[name] = _exported_resources(value.exports)
+    return out
+
+
 class ComponentScriptRunner(ScriptRunner):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Wasmtime's implicit registration: name -> ({export path: core module bytes}, {resources})
+        self.registered: dict[str, tuple[dict, dict]] = {}
+
+    def _provided(self) -> dict:
+        """The core modules builds are given: the test host's, and the registered instances'."""
+        provided = {("host", "simple-module"): wasmtime_simple_module()}
+        for name, (modules, _) in self.registered.items():
+            provided.update({(name,) + path: data for path, data in modules.items()})
+        return provided
+
+    def _register(self, name: str, instance, modules: dict | None) -> None:
+        # (modules None: a component that cannot instantiate, so never gets here)
+        self.registered[name] = (modules or {}, _exported_resources(instance.exports))
+
+    def _exported_modules(self, cmd) -> dict:
+        """The core modules the component a command names exports (bytes by export path)."""
+        return component_exported_modules(self._read(cmd), cmd["filename"], self._provided(), self.features)
+
     def _check_requires(self, cmd) -> None:
         missing = [r for r in cmd.get("requires", ()) if r not in SUPPORTED]
         if missing:
@@ -115,11 +163,13 @@ class ComponentScriptRunner(ScriptRunner):
         return component
 
     def _build(self, cmd):
-        image, _report = build_component(self.session, self._read(cmd), cmd["filename"])
+        image, _report = build_component(self.session, self._read(cmd), cmd["filename"], self._provided())
         return image
 
     def _instantiate_image(self, image: bytes, name: str):
-        return load_image(Store(), image, name).instantiate(wasmtime_test_host())
+        host = {n: resources for n, (_, resources) in self.registered.items()}
+        host.update(wasmtime_test_host())
+        return load_image(Store(), image, name).instantiate(host)
 
     # --- commands ---
     def _cmd_module(self, cmd):
@@ -133,6 +183,7 @@ class ComponentScriptRunner(ScriptRunner):
         self.current = instance
         if cmd.get("name"):
             self.named[cmd["name"]] = instance
+            self._register(cmd["name"], instance, self._exported_modules(cmd))
         return PASS, ""
 
     def _cmd_module_definition(self, cmd):
@@ -145,7 +196,7 @@ class ComponentScriptRunner(ScriptRunner):
                 self.definitions[name] = f"its definition failed: {e}"
             return FAIL, str(e)
         if name:
-            self.definitions[name] = (image, cmd["filename"])
+            self.definitions[name] = (image, cmd["filename"], self._exported_modules(cmd))
         return PASS, ""
 
     def _cmd_module_instance(self, cmd):
@@ -153,12 +204,14 @@ class ComponentScriptRunner(ScriptRunner):
         definition = self.definitions.get(cmd["module"])
         if not isinstance(definition, tuple):
             raise _Skip(definition or f"no definition {cmd['module']}")
+        image, filename, modules = definition
         self.current = None
         try:
-            instance = self._instantiate_image(*definition)
+            instance = self._instantiate_image(image, filename)
         except WasmbuildError as e:
             return FAIL, str(e)
         self.current = self.named[cmd["instance"]] = instance
+        self._register(cmd["instance"], instance, modules)
         return PASS, ""
 
     def _call(self, cmd):

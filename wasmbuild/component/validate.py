@@ -192,6 +192,30 @@ def validate_component(component: D.Component, functions: bool = True) -> Compon
     return _Validator(component.filename, functions).component(component, None)
 
 
+def root_import(info: ComponentInfo, path: tuple[str, ...]) -> Extern | None:
+    """The extern type of the root import at `path` (an import name, then export names inside
+    imported instances) of the component `info` describes; None if it has none there."""
+    want: Extern | None = None
+    exports = info.imports
+    for name in path:
+        want = next((e for n, e in exports if n == name), None)
+        if want is None:
+            return None
+        exports = want.type.exports if want.kind == "instance" else ()
+    return want
+
+
+def module_mismatch(module: D.CoreModule, want: CoreModuleType, filename: str | None) -> str | None:
+    """Why core module `module` (decoded; validated here, bodies included) is not a subtype of
+    module type `want`; None when it is."""
+    have = _Validator(filename, True).core_module(module)
+    try:
+        _Matcher(None).module(have, want)
+    except InvalidError as e:
+        return e.reason
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 
 class ImportMismatch(Exception):

@@ -40,6 +40,7 @@ process-wide.
 from __future__ import annotations
 
 import ctypes
+import sys
 import mmap as _mmap
 import operator
 import struct
@@ -1104,6 +1105,7 @@ _AREA_VALUES = 16  # values an area holds
 _SCALAR = (I32, I64, F32, F64)
 _F64 = struct.Struct("<d")
 _U64 = struct.Struct("<Q")
+_LITTLE_ENDIAN = sys.byteorder == "little"
 _FREE_AREAS: list = []  # (ctypes c_uint64 array, its address): value areas for Python -> wasm calls
 _FREE_ALIASES: list = []  # (c_void_p, pointer to c_uint64 sharing its storage): for wasm -> Python calls
 
@@ -1126,7 +1128,10 @@ def _new_alias() -> tuple[ctypes.c_void_p, object]:
 
 
 def _is_fast(ft: FuncType) -> bool:
-    return (max(len(ft.params), len(ft.results)) <= _AREA_VALUES
+    """Whether calls of type `ft` take the fast paths, which read and write each value slot as one
+    64-bit word holding a 32-bit value in its low half: so on little-endian hosts only (on a
+    big-endian one the 4 bytes of an i32 or f32 are the word's high half)."""
+    return (_LITTLE_ENDIAN and max(len(ft.params), len(ft.results)) <= _AREA_VALUES
             and all(t in _SCALAR or _ref_kind(t) is not None for t in ft.params + ft.results))
 
 
