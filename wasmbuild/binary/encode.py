@@ -12,30 +12,22 @@ from __future__ import annotations
 
 import struct
 
-I32, I64, F32, F64 = 0x7F, 0x7E, 0x7D, 0x7C
+from functools import lru_cache
+
+from ..contract import opcodes
+from ..contract.types import I32
+
 VOID = 0x40  # the empty block type
 
-# The one-byte instructions and prefixed instructions adapters use, by mnemonic.
-OPS = {
-    "unreachable": b"\x00", "block": b"\x02", "loop": b"\x03", "if": b"\x04", "else": b"\x05", "end": b"\x0b",
-    "br": b"\x0c", "br_if": b"\x0d", "return": b"\x0f", "call": b"\x10", "drop": b"\x1a", "select": b"\x1b",
-    "local.get": b"\x20", "local.set": b"\x21", "local.tee": b"\x22", "global.get": b"\x23", "global.set": b"\x24",
-    "i32.load": b"\x28", "i64.load": b"\x29", "f32.load": b"\x2a", "f64.load": b"\x2b",
-    "i32.load8_u": b"\x2d", "i32.load16_u": b"\x2f",
-    "i32.store": b"\x36", "i64.store": b"\x37", "f32.store": b"\x38", "f64.store": b"\x39",
-    "i32.store8": b"\x3a", "i32.store16": b"\x3b", "memory.size": b"\x3f",
-    "i32.const": b"\x41", "i64.const": b"\x42", "f32.const": b"\x43", "f64.const": b"\x44",
-    "i32.eqz": b"\x45", "i32.eq": b"\x46", "i32.ne": b"\x47", "i32.lt_u": b"\x49", "i32.gt_u": b"\x4b",
-    "i32.le_u": b"\x4d", "i32.ge_u": b"\x4f", "i64.gt_u": b"\x56",
-    "f32.eq": b"\x5b", "f64.eq": b"\x61",
-    "i32.add": b"\x6a", "i32.sub": b"\x6b", "i32.mul": b"\x6c", "i32.and": b"\x71", "i32.or": b"\x72",
-    "i32.xor": b"\x73", "i32.shl": b"\x74",
-    "i32.shr_u": b"\x76", "i64.add": b"\x7c", "i64.shl": b"\x86",
-    "i32.wrap_i64": b"\xa7", "i64.extend_i32_u": b"\xad", "i32.reinterpret_f32": b"\xbc",
-    "i64.reinterpret_f64": b"\xbd", "f32.reinterpret_i32": b"\xbe", "f64.reinterpret_i64": b"\xbf",
-    "i32.extend8_s": b"\xc0", "i32.extend16_s": b"\xc1",
-    "memory.copy": b"\xfc\x0a",
-}
+
+@lru_cache(maxsize=None)
+def op_bytes(mnemonic: str) -> bytes:
+    """The encoding of instruction `mnemonic` ("i32.add", "memory.copy"), from the one opcode
+    table (contract/opcodes.py): one byte, or a prefix byte and the LEB128 of the number in its group."""
+    op = opcodes.opcode(mnemonic)
+    if op < 0x100:
+        return bytes([op])
+    return bytes([op >> 12]) + uleb(op & 0xFFF)
 
 
 def uleb(value: int) -> bytes:
@@ -79,36 +71,36 @@ class Code:
 
     def op(self, mnemonic: str, *immediates: int) -> "Code":
         """An instruction whose immediates are unsigned LEB128 (indices, memory arguments)."""
-        self.out += OPS[mnemonic]
+        self.out += op_bytes(mnemonic)
         for imm in immediates:
             self.out += uleb(imm)
         return self
 
     def i32_const(self, value: int) -> "Code":
         value &= 0xFFFFFFFF
-        self.out += OPS["i32.const"] + sleb(value - (1 << 32) if value >> 31 else value)
+        self.out += op_bytes("i32.const") + sleb(value - (1 << 32) if value >> 31 else value)
         return self
 
     def i64_const(self, value: int) -> "Code":
         value &= (1 << 64) - 1
-        self.out += OPS["i64.const"] + sleb(value - (1 << 64) if value >> 63 else value)
+        self.out += op_bytes("i64.const") + sleb(value - (1 << 64) if value >> 63 else value)
         return self
 
     def f32_bits(self, bits: int) -> "Code":
-        self.out += OPS["f32.const"] + struct.pack("<I", bits)
+        self.out += op_bytes("f32.const") + struct.pack("<I", bits)
         return self
 
     def f64_bits(self, bits: int) -> "Code":
-        self.out += OPS["f64.const"] + struct.pack("<Q", bits)
+        self.out += op_bytes("f64.const") + struct.pack("<Q", bits)
         return self
 
     def block(self, mnemonic: str, blocktype: int = VOID) -> "Code":
-        self.out += OPS[mnemonic] + bytes([blocktype])
+        self.out += op_bytes(mnemonic) + bytes([blocktype])
         return self
 
     def mem(self, mnemonic: str, align_log2: int, offset: int, memory: int) -> "Code":
         """A load or store with a memory index (multi-memory's form of the memory argument)."""
-        self.out += OPS[mnemonic] + uleb(align_log2 | 0x40) + uleb(memory) + uleb(offset)
+        self.out += op_bytes(mnemonic) + uleb(align_log2 | 0x40) + uleb(memory) + uleb(offset)
         return self
 
 
@@ -152,7 +144,7 @@ class ModuleWriter:
 
     def global_i32(self, value: int, mutable: bool = False) -> int:
         """A defined i32 global initialised to `value` (its index: imports come first)."""
-        self.globals.append(bytes([I32, int(mutable)]) + OPS["i32.const"] + sleb(value) + OPS["end"])
+        self.globals.append(bytes([I32, int(mutable)]) + op_bytes("i32.const") + sleb(value) + op_bytes("end"))
         return self.global_imports + len(self.globals) - 1
 
     def export_func(self, item: str, index: int) -> None:
@@ -166,7 +158,7 @@ class ModuleWriter:
             return bytes([sid]) + uleb(len(body)) + body
         bodies = []
         for _, locals_, body in self.functions:
-            entry = locals_ + body + OPS["end"]
+            entry = locals_ + body + op_bytes("end")
             bodies.append(uleb(len(entry)) + entry)
         return (b"\x00asm\x01\x00\x00\x00" + section(1, vec(self.types)) + section(2, vec(self.imports))
                 + section(3, vec(uleb(t) for t, _, _ in self.functions))

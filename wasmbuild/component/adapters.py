@@ -48,14 +48,16 @@ from __future__ import annotations
 
 import os
 
-from ..binary.encode import F32, F64, I32, I64, Code, ModuleWriter
+from ..binary.encode import Code, ModuleWriter
 from ..build.plan import ModuleInput
 from ..contract.features import MULTI_MEMORY
+from ..contract.types import F32, F64, I32, I64
 from ..loader.runtime import Trap
 from . import types as ct
 from .canonical import (CANONICAL_NAN32, CANONICAL_NAN64, MAX_FLAT_PARAMS, MAX_LIST_BYTE_LENGTH,
-                        MAX_STRING_BYTE_LENGTH, UTF16_TAG, variant_cases, field_offsets, record_members, payload_offset, alignment,
-                        discriminant_size, elem_size, flags_size, flatten_functype, flatten_type, flatten_types)
+                        MAX_STRING_BYTE_LENGTH, UTF16_TAG, alignment, discriminant_size, elem_size,
+                        field_offsets, flags_size, flatten_functype, flatten_type, flatten_types,
+                        payload_offset, record_members, variant_cases)
 from .record import NAMESPACE, CanonOptions
 
 PYTHON_ADAPTERS_ENV = "WASMBUILD_PYTHON_ADAPTERS"  # set to 1: every component-to-component call through Python

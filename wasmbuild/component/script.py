@@ -32,7 +32,8 @@ from __future__ import annotations
 import json
 import os
 
-from ..binary.encode import I32, Code, ModuleWriter
+from ..binary.encode import Code, ModuleWriter
+from ..contract.types import I32
 from ..errors import InvalidError, MalformedError, UnlinkableError, WasmbuildError
 from ..loader.instance import load_image
 from ..loader.runtime import Store, Trap
