@@ -31,6 +31,9 @@ def op_bytes(mnemonic: str) -> bytes:
 
 
 def uleb(value: int) -> bytes:
+    """Unsigned LEB128, shortest form (a negative value would never end the loop: refused)."""
+    if value < 0:
+        raise ValueError(f"uleb of a negative number ({value})")
     out = bytearray()
     while True:
         byte = value & 0x7F
@@ -43,6 +46,7 @@ def uleb(value: int) -> bytes:
 
 
 def sleb(value: int) -> bytes:
+    """Signed LEB128, shortest form."""
     out = bytearray()
     while True:
         byte = value & 0x7F
