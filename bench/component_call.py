@@ -2,8 +2,8 @@
 
 Takes `--calls N` (default 20000) and `--runs R` (default 5). Loads the small component
 ../shared/components/programs/wit/compose/provider.wasm (its `wb:demo/math` interface:
-`greeting(string) -> string`, which makes three core calls: realloc, the export, post-return;
-and `gcd(u64, u64) -> u64`, one core call), built by wasmbuild (default settings, local cache) and compiled by wasmtime from
+`greeting(string) -> string`, a hosted call: one core call of its adapter, component/hosted.py;
+and `gcd(u64, u64) -> u64`, one core call of the export), built by wasmbuild (default settings, local cache) and compiled by wasmtime from
 the same bytes, and prints microseconds per call, wall and CPU (the best of R runs of N calls each), and the
 ratio wasmbuild / wasmtime (wall).
 

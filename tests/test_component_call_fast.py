@@ -233,10 +233,15 @@ def test_without_an_instance_or_memory():
 # --- on a real component ------------------------------------------------------------------------
 
 def _provider():
+    """The provider's greeting called the plain way (`FunctionAbi.call`: realloc, the export and
+    post-return, each a core call), not through its hosted adapter (test_component_hosted.py)."""
     app = wasmbuild.load(PROVIDER)
-    greeting = app.exports["wb:demo/math"].exports["greeting"]
+    export = app.exports["wb:demo/math"].exports["greeting"]
+    component = export.component
+
+    def greeting(*args):
+        return component.store.run_inside(component._call_plain, export.index, args, False)
     assert greeting("world") == "hello, world"  # (its call plan and options are made)
-    component = greeting.component
     (opts,) = {id(o): o for o in component._options_made.values()}.values()
     return greeting, component, opts
 
@@ -294,5 +299,7 @@ def test_ctrl_c_watcher_knows_the_entry_frames():
     assert Store.call_entry.__code__ in ENTRY_FRAMES
     f = wasmbuild.load(PROVIDER).exports["wb:demo/math"].exports["greeting"]
     f("x")
-    caller = f.component._lifted_calls[f.index][2]
-    assert caller.__code__ in ENTRY_FRAMES
+    component = f.component
+    component.store.run_inside(component._call_plain, f.index, ("x",), False)
+    for caller in (component._lifted_calls[f.index][2], component._hosted_calls[f.index][1]):
+        assert caller.__code__ in ENTRY_FRAMES

@@ -2,7 +2,7 @@
 component/adapters.py, the Wasmtime test host's core module of component/script.py).
 
 `ModuleWriter` collects imports (functions, memories, globals), function types, functions (locals
-and body bytes), constant i32 globals and exports, and `to_bytes()` writes the module in the binary
+and body bytes), memories, constant i32 globals and exports, and `to_bytes()` writes the module in the binary
 format's section order. `Code` builds a function body from instructions (`op`, `i32_const`, `call`,
 ...). The output is a deterministic function of what was added, so two equal adapters are equal
 bytes.
@@ -115,6 +115,7 @@ class ModuleWriter:
         self.functions: list[tuple[int, bytes, bytes]] = []  # type index, locals, body
         self.exports: list[bytes] = []
         self.globals: list[bytes] = []  # defined globals: type and constant initializer
+        self.memories: list[bytes] = []  # defined memories: their limits
         self.func_imports = 0
         self.memory_imports = 0
         self.global_imports = 0
@@ -146,6 +147,12 @@ class ModuleWriter:
         self.functions.append((self.functype(params, results), uleb(len(locals_)) + groups, bytes(code.out)))
         return self.func_imports + len(self.functions) - 1
 
+    def memory(self, min_pages: int) -> int:
+        """A defined 32-bit memory of at least `min_pages` pages and no maximum (its index: imports
+        come first)."""
+        self.memories.append(b"\x00" + uleb(min_pages))
+        return self.memory_imports + len(self.memories) - 1
+
     def global_i32(self, value: int, mutable: bool = False) -> int:
         """A defined i32 global initialised to `value` (its index: imports come first)."""
         self.globals.append(bytes([I32, int(mutable)]) + op_bytes("i32.const") + sleb(value) + op_bytes("end"))
@@ -153,6 +160,9 @@ class ModuleWriter:
 
     def export_func(self, item: str, index: int) -> None:
         self.exports.append(name(item) + b"\x00" + uleb(index))
+
+    def export_memory(self, item: str, index: int) -> None:
+        self.exports.append(name(item) + b"\x02" + uleb(index))
 
     def export_global(self, item: str, index: int) -> None:
         self.exports.append(name(item) + b"\x03" + uleb(index))
@@ -166,5 +176,6 @@ class ModuleWriter:
             bodies.append(uleb(len(entry)) + entry)
         return (b"\x00asm\x01\x00\x00\x00" + section(1, vec(self.types)) + section(2, vec(self.imports))
                 + section(3, vec(uleb(t) for t, _, _ in self.functions))
+                + (section(5, vec(self.memories)) if self.memories else b"")
                 + (section(6, vec(self.globals)) if self.globals else b"") + section(7, vec(self.exports))
                 + section(10, vec(bodies)))

@@ -14,8 +14,10 @@ case, then shrunk; latin1+utf16 decided at run time by the tag bit), lists, reco
 variants, enums, options, results, flags, nested in any way; flat and spilled parameters and
 results. Not covered (Python path): types with resources, and a call of an instance into itself (it
 traps there). A build without multi-memory keeps the calls whose
-adapter needs both memories in Python. The build can be told to use the Python path for every
-call: `WASMBUILD_PYTHON_ADAPTERS=1` (`PYTHON_ADAPTERS_ENV`).
+adapter needs both memories in Python. The same adapters serve the host's calls of exports that
+need memory, with the staging instance as the caller (`FusedAdapters.adapt_host`,
+component/hosted.py). The build can be told to use the Python path for every call:
+`WASMBUILD_PYTHON_ADAPTERS=1` (`PYTHON_ADAPTERS_ENV`).
 
 The adapter imports (module "a" is the caller, "b" the callee):
   a.memory a.realloc                 the caller's memory and realloc (what its options name)
@@ -58,7 +60,8 @@ from .canonical import (CANONICAL_NAN32, CANONICAL_NAN64, MAX_FLAT_PARAMS, MAX_L
                         MAX_STRING_BYTE_LENGTH, UTF16_TAG, alignment, discriminant_size, elem_size,
                         field_offsets, flags_size, flatten_functype, flatten_type, flatten_types,
                         payload_offset, record_members, variant_cases)
-from .record import NAMESPACE, CanonOptions
+from . import hosted
+from .record import HOST, NAMESPACE, CanonOptions, CoreRef
 
 PYTHON_ADAPTERS_ENV = "WASMBUILD_PYTHON_ADAPTERS"  # set to 1: every component-to-component call through Python
 
@@ -1026,19 +1029,49 @@ class FusedAdapters:
         self.count = 0
         self.enabled = os.environ.get(PYTHON_ADAPTERS_ENV, "") in ("", "0")
         self.features = None  # the build's core proposals (None: the default, which has multi-memory)
+        self.staging = False  # whether the staging instance of hosted calls is in the graph
 
     def adapt(self, lifted, caller: CanonOptions, caller_instance: int):
         if not self.enabled or lifted.instance == caller_instance:
             return None  # an instance calling itself traps, on the Python path
+        return self._add(lifted, caller, caller_instance, lambda imports: True, "fused")
+
+    def adapt_host(self, lifted) -> CoreRef | None:
+        """The adapter of the host's calls of `lifted` (component/hosted.py): added to the graph
+        with the staging instance, or None where the plain path is as cheap (the host's side needs
+        no memory) or the adapter is not covered."""
+        if not self.enabled:
+            return None
+        added = self._add(lifted, hosted.staging_options(), HOST, lambda imports: "a.memory" in imports,
+                          "hosted", self._add_staging)
+        return None if added is None else self.inst.core_func_ref(added, "hosted call")
+
+    def _add_staging(self) -> None:
+        if not self.staging:
+            self.staging = True
+            inst = self.inst
+            where = f"{inst.path} (the host's staging memory)"
+            inst.inputs.append(ModuleInput(hosted.STAGING_INSTANCE, hosted.staging_module(), where))
+            inst.add_step("module", hosted.STAGING_INSTANCE, path=where)
+            inst.add_step("instance", hosted.STAGING_INSTANCE, module=hosted.STAGING_INSTANCE, imports={})
+
+    def _add(self, lifted, caller: CanonOptions, caller_instance: int, wanted, kind: str, before=None):
+        """Add the adapter of a call from `caller` (options of `caller_instance`) to `lifted`, if
+        it is covered and `wanted(its imports)`, as core instance `kind` + a number (after
+        `before()`); gives its core item or None."""
         made = adapter_module(lifted.type, caller, lifted.options)
         if made is None:
             return None
         data, imports = made
+        if not wanted(imports):
+            return None
         if "a.memory" in imports and self.features is not None and MULTI_MEMORY not in self.features:
             return None  # the adapter needs both memories
         wiring = adapter_imports(caller, lifted.options, lifted.core, caller_instance, lifted.instance)
         if any(wiring[key] is None for key in imports):
             return None
+        if before is not None:
+            before()
         inst = self.inst
         module = self.modules.get(data)
         if module is None:
@@ -1046,7 +1079,7 @@ class FusedAdapters:
             where = f"{inst.path} (fused adapter for {lifted.type})"
             inst.inputs.append(ModuleInput(module, data, where))
             inst.add_step("module", module, path=where)
-        name = f"fused{self.count}"
+        name = f"{kind}{self.count}"
         self.count += 1
         imports_wired = {}
         for key in imports:

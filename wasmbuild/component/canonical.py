@@ -1369,6 +1369,60 @@ class FunctionAbi:
                     flag.value = may_leave
         return result
 
+    def call_hosted(self, staging, args, call_bits) -> Any:
+        """A hosted call (component/hosted.py) of the lifted export: `staging` is the host's side
+        (`HostStaging`), `call_bits(*bits) -> result bits` calls the adapter. For the
+        signatures of `self.fast` with host strs, the strings are written straight above the
+        staging memory's `top` and the result read from it; any other call goes
+        `staging.call`'s general way."""
+        fast = self.fast
+        if fast is None or len(args) != len(fast):
+            return staging.call(self, call_bits, args)
+        top, memory = staging.top, staging.memory
+        mark = top.value
+        ret = pos = (mark + 7) & -8
+        if self.spill_result:  # a string: its (pointer, length) pair
+            pos += 8
+        flat: list[int] = []
+        strings = []
+        i = 0
+        for c, arg in zip(fast, args):
+            if c is None:
+                if type(arg) is not str:
+                    return staging.call(self, call_bits, args)
+                try:
+                    data = arg.encode()
+                except UnicodeEncodeError:
+                    return staging.call(self, call_bits, args)  # (which raises the error)
+                n = len(data)
+                strings.append((pos, data))
+                flat.append(pos)
+                flat.append(n)
+                pos += n
+            else:
+                try:
+                    flat.append(c.check(arg) & c.core_mask)
+                except ComponentValueError as e:
+                    raise self._argument_error(i, e) from None
+            i += 1
+        if pos > memory.size:
+            staging.reserve(pos)
+        view = memory.view()
+        for at, data in strings:
+            view[at:at + len(data)] = data
+        top.value = pos
+        try:
+            if self.spill_result:
+                call_bits(*flat, ret)
+                view = memory.view()  # (the adapter may have grown it)
+                sp, sn = _PAIR.unpack_from(view, ret)
+                return str(view[sp:sp + sn], "utf-8")  # the adapter checked it (and copied it here)
+            results = call_bits(*flat)
+            c = self.result
+            return None if c is None else c.lift_flat(None, results, 0)
+        finally:
+            top.value = mark
+
     # -- guest -> lowered import -> guest
 
     def lift_args(self, opts: CanonOptions, flat_args, relay: bool = False) -> tuple[list, CallContext]:

@@ -465,11 +465,29 @@ class _Instantiator:
         return CanonOptions(memory, realloc, post_return, encoding)
 
     def record(self, exports: dict) -> dict:
+        """The component record of the root's `exports`; adds the adapters of the host's calls of
+        the exported functions (component/hosted.py) to the graph."""
+        externs = {n: e for n, e in ((n, self.export_extern(v)) for n, v in exports.items()) if e is not None}
+        hosted = {}
+        for index in sorted(_exported_functions(externs)):
+            adapter = self.fused.adapt_host(self.lifted[index])
+            if adapter is not None:
+                hosted[index] = adapter
         rec = ComponentRecord(tuple(self.resource_records), tuple(self.instances), tuple(self.lifted),
-                              tuple(self.lowered), tuple(self.builtins), self.root_imports,
-                              {n: e for n, e in ((n, self.export_extern(v)) for n, v in exports.items())
-                               if e is not None})
+                              tuple(self.lowered), tuple(self.builtins), self.root_imports, externs,
+                              hosted=hosted)
         return rec.to_json(self.resources)
+
+
+def _exported_functions(externs: dict) -> set[int]:
+    """The lifted indices of the functions among the record's export `externs`, at any depth."""
+    found = set()
+    for kind, body in externs.values():
+        if kind == "func":
+            found.add(body)
+        elif kind == "instance":
+            found |= _exported_functions(body)
+    return found
 
 
 _SORT_OF_KIND = {"core module": "core module", "func": "func", "value": "value", "type": "type",

@@ -16,6 +16,7 @@ plus this record:
   imports    the root component's imports: name -> extern (func type, instance of externs, resource)
   exports    the root component's exports: name -> extern (lifted function, instance, resource)
   unlinkable why no host can instantiate it (it imports a core module or a component), or None
+  hosted     lifted index -> the fused adapter through which the host calls it (component/hosted.py)
 Core items the layer uses (lifted functions, memories, realloc, post-return, destructors) are named
 `CoreRef(instance, export)`: an export of one core instance of the graph, or, with instance
 `NAMESPACE`, an item of the host namespace (a lowered function lifted again).
@@ -27,7 +28,7 @@ is refused by the image reader before it gets here; this keeps a bad record from
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import types as ct
 from .canonical import STRING_ENCODINGS
@@ -258,6 +259,7 @@ class ComponentRecord:
     imports: dict  # name -> Extern
     exports: dict  # name -> Extern
     unlinkable: str | None = None  # why no host can instantiate it (it imports a core module, ...)
+    hosted: dict = field(default_factory=dict)  # lifted index -> the adapter of the host's calls (hosted.py)
 
     def to_json(self, resource_types: list[ct.ResourceType]) -> dict:
         """As JSON; `resource_types[i]` is the type `resources[i]` describes (the build's objects)."""
@@ -284,7 +286,8 @@ class ComponentRecord:
                 "builtins": [[b.op, b.resource, b.instance] for b in self.builtins],
                 "imports": {n: extern(e, True) for n, e in self.imports.items()},
                 "exports": {n: extern(e, False) for n, e in self.exports.items()},
-                "unlinkable": self.unlinkable}
+                "unlinkable": self.unlinkable,
+                "hosted": [[i, ref.to_json()] for i, ref in sorted(self.hosted.items())]}
 
     @classmethod
     def from_json(cls, value) -> tuple["ComponentRecord", list[ct.ResourceType]]:
@@ -336,11 +339,19 @@ class ComponentRecord:
             _check(kind == "resource", f"unknown extern kind {kind!r}")
             return ("resource", res(body))
 
+        def hosted(entries) -> dict:
+            found = {}
+            for entry in _list(entries):
+                i, ref = _list(entry)
+                _check(_int(i) < len(lifted), f"lifted function {i} out of range")
+                found[i] = CoreRef.from_json(ref)
+            return found
+
         for r in resources:
             _check(r.owner == HOST or r.owner < n_inst, f"resource owner {r.owner} out of range")
         record = cls(resources, instances, lifted, tuple(lowered(_dict(r)) for r in _list(d["lowered"])),
                      tuple(builtin(b) for b in _list(d["builtins"])),
                      {_str(n): extern(e, True) for n, e in _dict(d["imports"]).items()},
                      {_str(n): extern(e, False) for n, e in _dict(d["exports"]).items()},
-                     _opt(_str, d["unlinkable"]))
+                     _opt(_str, d["unlinkable"]), hosted(d.get("hosted", [])))
         return record, types

@@ -12,7 +12,8 @@ instances (the loader's `GraphInstance`) with the host namespace `record.NAMESPA
   builtin.N  `canon resource.new / rep / drop` on the handle table of its component instance
   flag.enter.N, flag.leave.N   the "may enter" / "may leave" flags of component instance N, as
              mutable i32 globals: the fused adapters (component/adapters.py) import them, and this
-             layer's own checks read and set them
+             layer's own checks read and set them; flag.leave.-1 is the host's (always 1), for the
+             adapters of hosted calls (component/hosted.py), the host's calls that need memory
   trap.KIND  raise the trap of a fused adapter (`adapters.TRAPS`)
 The canonical ABI itself is `canonical.py` and the handle tables `handles.py`.
 
@@ -41,8 +42,9 @@ from .adapters import enter_flag, leave_flag, trap_functions
 from . import types as ct
 from .canonical import CanonOptions, ComponentValueError, function_abi
 from .handles import InstanceHandles, Resource, ResourceRegistry
+from .hosted import STAGING_INSTANCE, STAGING_MEMORY, STAGING_TOP, HostStaging
 from .versions import compatible_names, split_version
-from .record import HOST, NAMESPACE, ComponentRecord, RecordError, builtin_item, lowered_item
+from .record import HOST, NAMESPACE, ComponentRecord, CoreRef, RecordError, builtin_item, lowered_item
 
 def _lookup(host: dict, name: str):
     """The host's item for import `name`: exactly, else without its version, else under a version
@@ -230,8 +232,11 @@ class ComponentFunction:
         self.name = name
         self.type = component.record.lifted[index].type
         self._run, self._call = component.store.run_inside, component._call_lifted
+        self._hosted = component.call_hosted if index in component.record.hosted else None
 
     def __call__(self, *args):
+        if self._hosted is not None:
+            return self._hosted(self.index, args)
         return self._run(self._call, self.index, args, False)  # as component.call_lifted, a frame less
 
     def __repr__(self) -> str:
@@ -270,7 +275,9 @@ class ComponentInstance:
             handles.leave_flag = flag.word
         self._lifted_states = [self.states[lifted.instance] for lifted in record.lifted]
         self._lifted_calls: dict[int, tuple] = {}  # lifted index -> what `_lifted_call` found
+        self._hosted_calls: dict[int, tuple] = {}  # the same for `call_hosted`: `_hosted_call`
         self._options_made: dict[tuple, CanonOptions] = {}  # see _options
+        self._staging: HostStaging | None = None  # see _host_staging
         self.locked = False
         _check_imports(record.imports, host, (), self.path, self.resource_types,
                        [rt for rt, r in zip(self.resource_types, record.resources) if r.owner == HOST])
@@ -295,6 +302,7 @@ class ComponentInstance:
         for i, (state, flag) in enumerate(zip(self.states, self._leave_flags)):
             namespace[enter_flag(i)] = state.enter_flag
             namespace[leave_flag(i)] = flag
+        namespace[leave_flag(HOST)] = self._host_leave_flag = Global(store, I32, True, 1)  # the host may always leave
         namespace.update(trap_functions())
         from ..loader.instance import GraphInstance
         self.core_instances: dict = {}
@@ -347,6 +355,13 @@ class ComponentInstance:
         return self.store.run_inside(self._call_lifted, index, args, relay)
 
     def _call_lifted(self, index: int, args, relay: bool):
+        if not relay and index in self.record.hosted:
+            return self.call_hosted(index, args)
+        return self._call_plain(index, args, relay)
+
+    def _call_plain(self, index: int, args, relay: bool):
+        """A call of lifted function `index` through the canonical ABI in Python
+        (`FunctionAbi.call`): realloc, the core function and post-return, each a core call."""
         may_enter = self._lifted_states[index].word
         if self.locked or not may_enter.value:
             raise Trap("cannot enter component instance")
@@ -361,15 +376,41 @@ class ComponentInstance:
         finally:
             may_enter.value = 1
 
+    def call_hosted(self, index: int, args):
+        """A call from the host of lifted function `index`, which has a hosted adapter
+        (`record.hosted`): one core call, whose entry claims the store; the adapter keeps the
+        flags itself."""
+        if self.locked:
+            raise Trap("cannot enter component instance")
+        abi, call_bits = self._hosted_calls.get(index) or self._hosted_call(index)
+        try:
+            return abi.call_hosted(self._staging or self._host_staging(), args, call_bits)
+        except Trap:
+            self.locked = True
+            raise
+
     def _lifted_call(self, index: int) -> tuple:
-        """What every call of lifted function `index` uses, found at its first call (the core
-        instances exist by then) and kept: its `FunctionAbi`, its `CanonOptions` and the
+        """What every plain call of lifted function `index` uses, found at its first call (the
+        core instances exist by then) and kept: its `FunctionAbi`, its `CanonOptions` and the
         `bits_caller` of its core function."""
         lifted = self.record.lifted[index]
         call = (function_abi(lifted.type), self._options(lifted.options, lifted.instance),
                 self.core(lifted.core).bits_caller())
         self._lifted_calls[index] = call
         return call
+
+    def _hosted_call(self, index: int) -> tuple:
+        """`_lifted_call` for a hosted call: the `FunctionAbi` and the adapter's `bits_caller`."""
+        call = (function_abi(self.record.lifted[index].type), self.core(self.record.hosted[index]).bits_caller())
+        self._hosted_calls[index] = call
+        return call
+
+    def _host_staging(self) -> HostStaging:
+        """The host's side of hosted calls, made at the first one (the core instances exist by then)."""
+        if self._staging is None:
+            top = self.core(CoreRef(STAGING_INSTANCE, STAGING_TOP))
+            self._staging = HostStaging(self.core(CoreRef(STAGING_INSTANCE, STAGING_MEMORY)), top.word)
+        return self._staging
 
     # --- calls out of a component instance: the host namespace ---
     def _lowered(self, index: int, lowered, host: dict):

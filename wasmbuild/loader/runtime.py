@@ -656,6 +656,10 @@ class Memory:
             raise IndexError("out of bounds memory access")
         (self._view or self._make_view())[offset:offset + n] = data
 
+    def view(self) -> memoryview:
+        """The bytes of memory as they are now, to slice without a call (a `grow` makes a new one)."""
+        return self._view or self._make_view()
+
     def _make_view(self) -> memoryview:
         """A view of the bytes of memory as it is now (`grow` drops it: the size, and a 64-bit
         memory's base, change), which reads and writes slice without a foreign call."""
@@ -964,7 +968,8 @@ class Function:
         realloc, exports and post-returns). Called while this thread is inside the store (a host
         function calling back, `Store.run_inside`), it makes the entry itself, as `call_entry`
         does then, without `call_entry`'s frame (cli.py's Ctrl-C watcher knows this frame too:
-        `ENTRY_FRAMES`), with a value area of its own; else it is `call_bits`."""
+        `ENTRY_FRAMES`), with a value area of its own; else it is `call_bits` without its
+        generality (a value area of the free list, as `__call__` takes)."""
         call_bits = self.call_bits
         plan = self._plan
         if plan is None:
@@ -983,9 +988,26 @@ class Function:
         # which the trampoline stores on return; it has read the arguments before it calls the code).
         area, values = _new_area()
 
+        enter = store.call_entry
+
         def call(*args):
-            if store._inside != _get_ident() or len(args) != nparams:
+            if len(args) != nparams:
                 return call_bits(args)[0] if first else call_bits(args)
+            if store._inside != _get_ident():  # the outermost call: call_entry claims the store
+                try:
+                    own_area, own_values = _FREE_AREAS.pop()
+                except IndexError:
+                    own_area, own_values = _new_area()
+                slot = 0
+                for arg in args:
+                    own_area[slot] = arg & 0xFFFFFFFFFFFFFFFF
+                    slot += _SLOT_WORDS
+                enter(ft, vmctx, code, own_values, entry)
+                bits = own_area[0] & mask0
+                _FREE_AREAS.append((own_area, own_values))
+                if first:
+                    return bits
+                return [bits] if nresults else []
             slot = 0
             for arg in args:  # a 32-bit value's trampoline reads only the low half
                 area[slot] = arg & 0xFFFFFFFFFFFFFFFF
